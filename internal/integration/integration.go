@@ -1,0 +1,197 @@
+// Package integration defines what a vendor package provides (a catalog
+// entry, a payload builder and an answer classifier) and the registry that
+// cmd/signal fills explicitly. Retry, back-off, rate limits and idempotency
+// live in package delivery, once, for every vendor.
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/signalhq/signal/internal/signal"
+)
+
+// Vendor is one destination (Omnisend, later Klaviyo, Customer.io…).
+type Vendor interface {
+	// Entry describes the vendor for the catalog and the install form.
+	Entry() CatalogEntry
+	// ValidateConfig checks an integration's config (field-naming errors:
+	// signal.FieldErrorf(signal.EINVALID, "config.api_key", …)).
+	ValidateConfig(cfg map[string]any) error
+	// Payload builds the body to send for one mapped event. It is stored
+	// and shown on Live Events exactly as sent.
+	Payload(ev *Event) (json.RawMessage, error)
+	// Request builds the HTTP request that sends payload with the
+	// integration's current config (so a replaced key is used at once).
+	Request(ctx context.Context, in *signal.Integration, payload json.RawMessage) (*http.Request, error)
+	// Classify turns the vendor's answer (or the transport error) into an
+	// outcome. body is at most a few KiB of the response.
+	Classify(resp *http.Response, body []byte, err error) Outcome
+}
+
+// Event is a vendor-neutral event, mapped by the blueprint and enriched with
+// the contact, ready for Payload.
+type Event struct {
+	IntegrationID   string
+	MessageID       string
+	VendorEventName string
+	Timestamp       time.Time
+	Contact         Contact
+	// Properties are the mapped properties, marketing_consent included.
+	// Numbers are json.Number so they keep their exact form.
+	Properties map[string]any
+}
+
+// Contact identifies the person an event is about, normalised (email trimmed
+// and lower-cased, phone E.164).
+type Contact struct {
+	Email     string
+	Phone     string
+	FirstName string
+	LastName  string
+}
+
+// OutcomeKind says what to do after an attempt.
+type OutcomeKind int
+
+const (
+	// Delivered: the vendor accepted the event.
+	Delivered OutcomeKind = iota + 1
+	// Retry: a transient failure (5xx, timeout, reset); try again with
+	// back-off, spending an attempt.
+	Retry
+	// RateLimited: wait RetryAfter and try again without spending an attempt.
+	RateLimited
+	// Drop: the vendor refused this event for good (400); Reason says why.
+	Drop
+	// Pause: the vendor refused the integration (bad key, retired API);
+	// hold every event of it, spending no attempts, until its config changes.
+	Pause
+)
+
+func (k OutcomeKind) String() string {
+	switch k {
+	case Delivered:
+		return "delivered"
+	case Retry:
+		return "retry"
+	case RateLimited:
+		return "rate_limited"
+	case Drop:
+		return "drop"
+	case Pause:
+		return "pause"
+	}
+	return fmt.Sprintf("outcome(%d)", int(k))
+}
+
+// Outcome is the classified answer to one attempt.
+type Outcome struct {
+	Kind OutcomeKind
+	// Reason is a signal.Reason* code for Drop and Pause.
+	Reason string
+	// RetryAfter is how long the vendor asked us to wait (0 if it did not).
+	RetryAfter time.Duration
+	// Status and Body are the vendor's answer, kept on the live event.
+	Status int
+	Body   string
+	// Limit is what the vendor's rate-limit headers said, if anything.
+	Limit *RateLimit
+}
+
+// RateLimit is the vendor's own account of its limit after an answer.
+type RateLimit struct {
+	// Limit is requests per window (0 if not said).
+	Limit int
+	// Remaining is requests left in the current window.
+	Remaining int
+	// Reset is the time until the window resets.
+	Reset time.Duration
+	// Window is the length of the window the limit counts over.
+	Window time.Duration
+}
+
+// CatalogEntry describes a vendor in the integration catalog.
+type CatalogEntry struct {
+	Key           string        `json:"key"`
+	Name          string        `json:"name"`
+	Description   string        `json:"description"`
+	Category      string        `json:"category"`
+	CategoryLabel string        `json:"category_label"`
+	Status        string        `json:"status"`
+	Website       string        `json:"website,omitempty"`
+	ConfigFields  []ConfigField `json:"config_fields"`
+	Variants      []Variant     `json:"variants"`
+	DeliveryModes []string      `json:"delivery_modes"`
+	// RateLimit is the vendor's default request budget per minute per key.
+	RateLimitPerMinute int `json:"rate_limit_per_minute,omitempty"`
+}
+
+// ConfigField is one field of the install form.
+type ConfigField struct {
+	Key         string `json:"key"`
+	Label       string `json:"label"`
+	Type        string `json:"type"` // secret, string, boolean
+	Required    bool   `json:"required"`
+	Placeholder string `json:"placeholder,omitempty"`
+	HelpText    string `json:"help_text,omitempty"`
+}
+
+// Variant is a pre-built blueprint chosen at install.
+type Variant struct {
+	Key         string           `json:"key"`
+	Name        string           `json:"name"`
+	Description string           `json:"description"`
+	Blueprint   signal.Blueprint `json:"default_blueprint"`
+}
+
+// Variant returns the entry's variant by key.
+func (e CatalogEntry) Variant(key string) (Variant, bool) {
+	for _, v := range e.Variants {
+		if v.Key == key {
+			return v, true
+		}
+	}
+	return Variant{}, false
+}
+
+// Registry holds the vendors cmd/signal registers.
+type Registry struct {
+	vendors map[string]Vendor
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{vendors: map[string]Vendor{}} }
+
+// Register adds a vendor under its catalog key; a duplicate or empty key is
+// a programming error.
+func (r *Registry) Register(v Vendor) {
+	key := v.Entry().Key
+	if key == "" {
+		panic("integration: vendor with empty catalog key")
+	}
+	if _, dup := r.vendors[key]; dup {
+		panic("integration: vendor registered twice: " + key)
+	}
+	r.vendors[key] = v
+}
+
+// Vendor returns the vendor of a catalog key.
+func (r *Registry) Vendor(key string) (Vendor, bool) {
+	v, ok := r.vendors[key]
+	return v, ok
+}
+
+// Entries lists the catalog, by key.
+func (r *Registry) Entries() []CatalogEntry {
+	out := make([]CatalogEntry, 0, len(r.vendors))
+	for _, v := range r.vendors {
+		out = append(out, v.Entry())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}

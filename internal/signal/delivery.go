@@ -1,0 +1,124 @@
+package signal
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Delivery statuses, as Live Events shows them.
+const (
+	StatusPending   = "pending"
+	StatusDelivered = "delivered"
+	StatusFiltered  = "filtered"
+	StatusFailed    = "failed"
+	StatusPaused    = "paused"
+)
+
+// Reasons an event was not delivered, in the words Live Events uses. The UI
+// turns each into a sentence a marketer understands (see ReasonText).
+const (
+	ReasonNoIntegration       = "no_integration"
+	ReasonNoIdentifier        = "no_identifier"
+	ReasonEventNotEnabled     = "event_not_enabled"
+	ReasonConsentDenied       = "consent_denied"
+	ReasonIntegrationDisabled = "integration_disabled"
+	ReasonVendorRejected      = "vendor_rejected"
+	ReasonAuthFailed          = "auth_failed"
+	ReasonRetriesExhausted    = "retries_exhausted"
+	ReasonAPIVersionRetired   = "api_version_retired"
+	ReasonDryRun              = "dry_run"
+	ReasonDuplicate           = "duplicate"
+	ReasonExpired             = "expired"
+	ReasonUnsupportedType     = "unsupported_type"
+	ReasonRetrying            = "retrying"
+	ReasonRateLimited         = "rate_limited"
+)
+
+// ReasonText explains a reason code to a marketer.
+func ReasonText(reason string) string {
+	switch reason {
+	case ReasonNoIntegration:
+		return "No integration receives events from this pipeline yet."
+	case ReasonNoIdentifier:
+		return "The visitor had no email or phone yet, so the vendor cannot match a contact. Call identify() before tracking."
+	case ReasonEventNotEnabled:
+		return "This event is not enabled in the integration's blueprint."
+	case ReasonConsentDenied:
+		return "The visitor did not consent to marketing."
+	case ReasonIntegrationDisabled:
+		return "The integration is disabled."
+	case ReasonVendorRejected:
+		return "The vendor refused the event as invalid; see its response."
+	case ReasonAuthFailed:
+		return "The vendor refused the API key. Events wait and are sent once the key is replaced."
+	case ReasonRetriesExhausted:
+		return "The vendor was unreachable or failing for 24 hours. The event can be replayed."
+	case ReasonAPIVersionRetired:
+		return "The vendor retired the API version Signal uses. Events wait until Signal is upgraded."
+	case ReasonDryRun:
+		return "Dry run: the payload was built but not sent."
+	case ReasonDuplicate:
+		return "The same message was already delivered in the last 24 hours."
+	case ReasonExpired:
+		return "The event waited longer than its blueprint's max_age and was no longer worth sending."
+	case ReasonUnsupportedType:
+		return "This kind of call (e.g. group or alias) is not sent to this vendor."
+	case ReasonRetrying:
+		return "The vendor failed to answer; Signal retries with back-off."
+	case ReasonRateLimited:
+		return "The vendor's rate limit was reached; the event waits its turn."
+	}
+	return ""
+}
+
+// Delivery is one event on its way to one integration: the row Live Events
+// shows.
+type Delivery struct {
+	ID              int64
+	EventSeq        int64
+	MessageID       string
+	PipelineID      string
+	IntegrationID   string
+	Type            string
+	Event           string
+	Status          string
+	Reason          string
+	Note            string
+	VendorEventName string
+	Priority        int
+	// ContactKey identifies the contact (a keyed hash, never the address)
+	// so that one contact's events are delivered in order.
+	ContactKey     string
+	Attempts       int
+	NextAttemptAt  time.Time
+	ExpiresAt      time.Time
+	VendorStatus   int
+	VendorResponse string
+	Payload        json.RawMessage
+	ReceivedAt     time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// LiveEvent is one row of Live Events: an event and what happened to it on
+// one integration (or, before processing or without integrations, on none).
+type LiveEvent struct {
+	ID              string          `json:"id"`
+	MessageID       string          `json:"message_id"`
+	ReceivedAt      time.Time       `json:"received_at"`
+	PipelineID      string          `json:"pipeline_id"`
+	Type            string          `json:"type"`
+	Event           string          `json:"event"`
+	IntegrationID   string          `json:"integration_id"`
+	Status          string          `json:"status"`
+	Reason          string          `json:"reason"`
+	ReasonText      string          `json:"reason_text,omitempty"`
+	Note            string          `json:"note,omitempty"`
+	VendorEventName string          `json:"vendor_event_name"`
+	Attempts        int             `json:"attempts"`
+	VendorStatus    int             `json:"vendor_status"`
+	VendorResponse  string          `json:"vendor_response"`
+	Payload         json.RawMessage `json:"payload"`
+	Input           json.RawMessage `json:"input,omitempty"`
+	UpdatedAt       time.Time       `json:"updated_at"`
+}

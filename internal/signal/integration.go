@@ -1,0 +1,135 @@
+package signal
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Integration statuses.
+const (
+	IntegrationActive = "active"
+	IntegrationPaused = "paused"
+)
+
+// Integration is an installed catalog entry: a vendor account that receives
+// the events of some or all pipelines.
+type Integration struct {
+	ID           string
+	CatalogKey   string
+	Name         string
+	Variant      string
+	DeliveryMode string
+	// Config holds the vendor settings, secrets included. The store keeps it
+	// encrypted; API answers mask secret fields.
+	Config  map[string]any
+	Enabled bool
+	// Status is active or paused; StatusReason says why it is paused.
+	Status       string
+	StatusReason string
+	// PipelineIDs limits the integration to those pipelines; empty means all.
+	PipelineIDs []string
+	Blueprint   Blueprint
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// ConfigString returns a string config value, or "".
+func (i *Integration) ConfigString(key string) string {
+	s, _ := i.Config[key].(string)
+	return s
+}
+
+// ConfigBool returns a boolean config value (false when absent).
+func (i *Integration) ConfigBool(key string) bool {
+	b, _ := i.Config[key].(bool)
+	return b
+}
+
+// ReceivesPipeline reports whether events of pipelineID go to i.
+func (i *Integration) ReceivesPipeline(pipelineID string) bool {
+	if len(i.PipelineIDs) == 0 {
+		return true
+	}
+	for _, id := range i.PipelineIDs {
+		if id == pipelineID {
+			return true
+		}
+	}
+	return false
+}
+
+// Blueprint says which events an integration forwards and how their
+// properties are mapped.
+type Blueprint struct {
+	Version  int                       `json:"version"`
+	Defaults BlueprintDefaults         `json:"defaults"`
+	Events   map[string]BlueprintEvent `json:"events"`
+}
+
+// BlueprintDefaults applies to events the blueprint does not name.
+type BlueprintDefaults struct {
+	// Action is "drop" (the default) or "forward" (send unnamed track
+	// events under their own name with their properties unchanged).
+	Action string `json:"action"`
+}
+
+// BlueprintEvent maps one source event (key "page", or a track event name).
+type BlueprintEvent struct {
+	VendorEventName string    `json:"vendor_event_name"`
+	Enabled         bool      `json:"enabled"`
+	Mappings        []Mapping `json:"mappings,omitempty"`
+	// Priority is high, normal or low: when a backlog builds, higher goes first.
+	Priority string `json:"priority,omitempty"`
+	// MaxAge, a Go duration ("6h"), after which an undelivered event is
+	// filtered as expired.
+	MaxAge string `json:"max_age,omitempty"`
+}
+
+// Mapping copies one value from the source event into a vendor property.
+type Mapping struct {
+	// Source is a dotted path into the event ("properties.order_id",
+	// "context.page.url").
+	Source string `json:"source"`
+	// Else lists fallback paths, tried in order when Source is absent.
+	Else Paths `json:"else,omitempty"`
+	// Target is the vendor property name.
+	Target string `json:"target"`
+}
+
+// Paths is a list of dotted paths, written as one string or an array.
+type Paths []string
+
+// UnmarshalJSON accepts "a.b" or ["a.b", "c.d"].
+func (p *Paths) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*p = Paths{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*p = many
+	return nil
+}
+
+// Priorities of a delivery: higher is delivered first.
+const (
+	PriorityLow    = 1
+	PriorityNormal = 2
+	PriorityHigh   = 3
+)
+
+// PriorityValue turns a blueprint priority name into its rank; "" is normal.
+func PriorityValue(name string) (int, bool) {
+	switch name {
+	case "low":
+		return PriorityLow, true
+	case "", "normal":
+		return PriorityNormal, true
+	case "high":
+		return PriorityHigh, true
+	}
+	return 0, false
+}

@@ -1,0 +1,230 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
+)
+
+const deliveryInsertCols = 21
+
+// RecordProcessed stores deliveries and moves the processor cursor in one
+// transaction. A pending delivery whose (integration, message id) was seen
+// within the dedupe window becomes filtered, reason duplicate.
+func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams) error {
+	now := ms(p.Now)
+	sealedPayloads := make([][]byte, len(p.Deliveries))
+	for i, d := range p.Deliveries {
+		var err error
+		if sealedPayloads[i], err = db.seal(d.Payload); err != nil {
+			return fmt.Errorf("record processed: seal: %w", err)
+		}
+	}
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if p.DedupeWindow > 0 {
+			cutoff := now - p.DedupeWindow.Milliseconds()
+			for _, d := range p.Deliveries {
+				if d.IntegrationID == "" || d.Status != signal.StatusPending {
+					continue
+				}
+				res, err := tx.ExecContext(ctx, `INSERT INTO dedupe (integration_id, message_id, created_at) VALUES (?, ?, ?)
+					ON CONFLICT (integration_id, message_id) DO UPDATE SET created_at = excluded.created_at WHERE dedupe.created_at < ?`,
+					d.IntegrationID, d.MessageID, now, cutoff)
+				if err != nil {
+					return fmt.Errorf("dedupe: %w", err)
+				}
+				if n, _ := res.RowsAffected(); n == 0 {
+					d.Status, d.Reason = signal.StatusFiltered, signal.ReasonDuplicate
+				}
+			}
+		}
+		for start := 0; start < len(p.Deliveries); start += 128 {
+			end := min(start+128, len(p.Deliveries))
+			chunk := p.Deliveries[start:end]
+			args := make([]any, 0, len(chunk)*deliveryInsertCols)
+			for i, d := range chunk {
+				args = append(args, d.EventSeq, d.MessageID, d.PipelineID, d.IntegrationID, d.Type, d.Event, d.Status, d.Reason, d.Note,
+					d.VendorEventName, d.Priority, d.ContactKey, d.Attempts, ms(d.NextAttemptAt), ms(d.ExpiresAt), d.VendorStatus,
+					sealedPayloads[start+i], ms(d.ReceivedAt), now, now, 0)
+			}
+			q := `INSERT INTO deliveries (event_seq, message_id, pipeline_id, integration_id, type, event, status, reason, note,
+				vendor_event_name, priority, contact_key, attempts, next_attempt_at, expires_at, vendor_status, payload,
+				received_at, created_at, updated_at, lease_until) VALUES ` +
+				strings.TrimSuffix(strings.Repeat("(?"+strings.Repeat(",?", deliveryInsertCols-1)+"),", len(chunk)), ",") + ` RETURNING id`
+			rows, err := tx.QueryContext(ctx, q, args...)
+			if err != nil {
+				return fmt.Errorf("insert deliveries: %w", err)
+			}
+			i := 0
+			for rows.Next() {
+				if err := rows.Scan(&chunk[i].ID); err != nil {
+					rows.Close()
+					return err
+				}
+				i++
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO cursors (name, seq) VALUES ('processor', ?)
+			ON CONFLICT (name) DO UPDATE SET seq = MAX(seq, excluded.seq)`, p.UpToSeq)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("record processed: %w", err)
+	}
+	for _, d := range p.Deliveries {
+		d.CreatedAt, d.UpdatedAt = fromMS(now), fromMS(now)
+	}
+	return nil
+}
+
+const deliveryCols = `id, event_seq, message_id, pipeline_id, integration_id, type, event, status, reason, note, vendor_event_name,
+	priority, contact_key, attempts, next_attempt_at, expires_at, vendor_status, vendor_response, payload, received_at, created_at, updated_at`
+
+func (db *DB) scanDelivery(row interface{ Scan(...any) error }) (*signal.Delivery, error) {
+	var (
+		d                                      signal.Delivery
+		next, exp, recv, created, updated      int64
+		resp, payload                          []byte
+	)
+	if err := row.Scan(&d.ID, &d.EventSeq, &d.MessageID, &d.PipelineID, &d.IntegrationID, &d.Type, &d.Event, &d.Status, &d.Reason,
+		&d.Note, &d.VendorEventName, &d.Priority, &d.ContactKey, &d.Attempts, &next, &exp, &d.VendorStatus, &resp, &payload,
+		&recv, &created, &updated); err != nil {
+		return nil, err
+	}
+	var err error
+	if d.Payload, err = db.open(payload); err != nil {
+		return nil, fmt.Errorf("open payload of delivery %d: %w", d.ID, err)
+	}
+	r, err := db.open(resp)
+	if err != nil {
+		return nil, fmt.Errorf("open response of delivery %d: %w", d.ID, err)
+	}
+	d.VendorResponse = string(r)
+	d.NextAttemptAt, d.ExpiresAt, d.ReceivedAt, d.CreatedAt, d.UpdatedAt = fromMS(next), fromMS(exp), fromMS(recv), fromMS(created), fromMS(updated)
+	return &d, nil
+}
+
+// ClaimDeliveries leases the next deliveries of an integration: due,
+// unleased, each its contact's oldest pending one, highest priority first.
+// Pending deliveries past their expiry are filtered as expired on the way.
+func (db *DB) ClaimDeliveries(ctx context.Context, p store.ClaimDeliveriesParams) ([]*signal.Delivery, error) {
+	now := ms(p.Now)
+	var out []*signal.Delivery
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'filtered', reason = 'expired', updated_at = ?
+			WHERE integration_id = ? AND status = 'pending' AND expires_at > 0 AND expires_at <= ? AND lease_until <= ?`,
+			now, p.IntegrationID, now, now); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+deliveryCols+` FROM deliveries d
+			WHERE d.integration_id = ? AND d.status = 'pending' AND d.next_attempt_at <= ? AND d.lease_until <= ?
+			AND (d.contact_key = '' OR NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.integration_id = d.integration_id AND e.status = 'pending'
+				AND e.contact_key = d.contact_key AND e.id < d.id))
+			ORDER BY d.priority DESC, d.id LIMIT ?`, p.IntegrationID, now, now, p.Limit)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			d, err := db.scanDelivery(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			out = append(out, d)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, d := range out {
+			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET lease_until = ? WHERE id = ?`, ms(p.LeaseUntil), d.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries of %s: %w", p.IntegrationID, err)
+	}
+	return out, nil
+}
+
+// FinishDeliveries writes attempt outcomes and releases their leases.
+func (db *DB) FinishDeliveries(ctx context.Context, p store.FinishDeliveriesParams) error {
+	now := ms(p.Now)
+	type sealed struct{ resp, payload []byte }
+	s := make([]sealed, len(p.Deliveries))
+	for i, d := range p.Deliveries {
+		var err error
+		if s[i].payload, err = db.seal(d.Payload); err != nil {
+			return fmt.Errorf("finish deliveries: %w", err)
+		}
+		if d.VendorResponse != "" {
+			if s[i].resp, err = db.seal([]byte(d.VendorResponse)); err != nil {
+				return fmt.Errorf("finish deliveries: %w", err)
+			}
+		}
+	}
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `UPDATE deliveries SET status = ?, reason = ?, note = ?, attempts = ?, next_attempt_at = ?,
+			lease_until = 0, vendor_status = ?, vendor_response = ?, payload = ?, updated_at = ? WHERE id = ?`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i, d := range p.Deliveries {
+			if _, err := stmt.ExecContext(ctx, d.Status, d.Reason, d.Note, d.Attempts, ms(d.NextAttemptAt), d.VendorStatus,
+				s[i].resp, s[i].payload, now, d.ID); err != nil {
+				return err
+			}
+			d.UpdatedAt = fromMS(now)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("finish deliveries: %w", err)
+	}
+	return nil
+}
+
+// NextDue tells when the integration's earliest pending delivery is due.
+func (db *DB) NextDue(ctx context.Context, p store.NextDueParams) (time.Time, bool, error) {
+	var next sql.NullInt64
+	if err := db.read.QueryRowContext(ctx, `SELECT MIN(MAX(next_attempt_at, lease_until)) FROM deliveries
+		WHERE integration_id = ? AND status = 'pending'`, p.IntegrationID).Scan(&next); err != nil {
+		return time.Time{}, false, fmt.Errorf("next due of %s: %w", p.IntegrationID, err)
+	}
+	if !next.Valid {
+		return time.Time{}, false, nil
+	}
+	return fromMS(next.Int64), true, nil
+}
+
+// RequeueDeliveries puts failed deliveries back in the queue (replay).
+func (db *DB) RequeueDeliveries(ctx context.Context, p store.RequeueDeliveriesParams) (int, error) {
+	res, err := db.write.ExecContext(ctx, `UPDATE deliveries SET status = 'pending', reason = '', attempts = 0, next_attempt_at = ?,
+		lease_until = 0, expires_at = 0, updated_at = ? WHERE integration_id = ? AND status = ? AND received_at >= ?`,
+		ms(p.Now), ms(p.Now), p.IntegrationID, p.Status, ms(p.Since))
+	if err != nil {
+		return 0, fmt.Errorf("requeue deliveries of %s: %w", p.IntegrationID, err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// ReleaseLeases frees deliveries leased by a process that is gone.
+func (db *DB) ReleaseLeases(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, `UPDATE deliveries SET lease_until = 0 WHERE status = 'pending' AND lease_until > 0`); err != nil {
+		return fmt.Errorf("release leases: %w", err)
+	}
+	return nil
+}

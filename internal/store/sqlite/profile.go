@@ -1,0 +1,193 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
+)
+
+// ResolveProfiles links ids and merges traits, item by item, in one
+// transaction; it writes only when an item changes something.
+func (db *DB) ResolveProfiles(ctx context.Context, p store.ResolveProfilesParams) ([]*signal.Profile, error) {
+	out := make([]*signal.Profile, len(p.Items))
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		cache := map[int64]*signal.Profile{}
+		for i, it := range p.Items {
+			prof, err := db.resolveOne(ctx, tx, cache, it, ms(p.Now))
+			if err != nil {
+				return err
+			}
+			out[i] = snapshot(prof)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resolve profiles: %w", err)
+	}
+	return out, nil
+}
+
+func snapshot(p *signal.Profile) *signal.Profile {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	c.Traits = make(map[string]any, len(p.Traits))
+	for k, v := range p.Traits {
+		c.Traits[k] = v
+	}
+	return &c
+}
+
+func (db *DB) resolveOne(ctx context.Context, tx *sql.Tx, cache map[int64]*signal.Profile, it store.ProfileUpdate, now int64) (*signal.Profile, error) {
+	if len(it.Keys) == 0 {
+		return nil, nil
+	}
+	linked := map[string]int64{}
+	q := `SELECT key, profile_id FROM profile_keys WHERE key IN (?` + strings.Repeat(",?", len(it.Keys)-1) + `)`
+	args := make([]any, len(it.Keys))
+	for i, k := range it.Keys {
+		args[i] = k
+	}
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var (
+			k  string
+			id int64
+		)
+		if err := rows.Scan(&k, &id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		linked[k] = id
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var ids []int64
+	seen := map[int64]bool{}
+	for _, id := range linked {
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	if len(ids) == 0 && len(it.Traits) == 0 && len(it.Keys) == 1 {
+		return nil, nil // an unknown visitor with nothing to remember
+	}
+
+	var (
+		target  *signal.Profile
+		changed bool
+	)
+	if len(ids) == 0 {
+		res, err := tx.ExecContext(ctx, `INSERT INTO profiles (traits, updated_at) VALUES (?, ?)`, []byte{}, now)
+		if err != nil {
+			return nil, err
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return nil, err
+		}
+		target = &signal.Profile{ID: id, Traits: map[string]any{}}
+		cache[id] = target
+		changed = true
+	} else {
+		profiles := make([]*signal.Profile, len(ids))
+		for i, id := range ids {
+			if profiles[i], err = db.loadProfile(ctx, tx, cache, id); err != nil {
+				return nil, err
+			}
+		}
+		// The oldest profile absorbs the others; the most recently updated
+		// traits win.
+		target = profiles[0]
+		others := profiles[1:]
+		sort.SliceStable(others, func(i, j int) bool { return others[i].UpdatedAt.Before(others[j].UpdatedAt) })
+		for _, o := range others {
+			for k, v := range o.Traits {
+				target.Traits[k] = v
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE profile_keys SET profile_id = ? WHERE profile_id = ?`, target.ID, o.ID); err != nil {
+				return nil, err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM profiles WHERE id = ?`, o.ID); err != nil {
+				return nil, err
+			}
+			delete(cache, o.ID)
+			changed = true
+		}
+	}
+	for _, k := range it.Keys {
+		if id, ok := linked[k]; ok && id == target.ID {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO profile_keys (key, profile_id) VALUES (?, ?)
+			ON CONFLICT (key) DO UPDATE SET profile_id = excluded.profile_id`, k, target.ID); err != nil {
+			return nil, err
+		}
+	}
+	for k, v := range it.Traits {
+		if old, ok := target.Traits[k]; !ok || !jsonEqual(old, v) {
+			target.Traits[k] = v
+			changed = true
+		}
+	}
+	if changed {
+		b, err := json.Marshal(target.Traits)
+		if err != nil {
+			return nil, err
+		}
+		sealed, err := db.seal(b)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE profiles SET traits = ?, updated_at = ? WHERE id = ?`, sealed, now, target.ID); err != nil {
+			return nil, err
+		}
+		target.UpdatedAt = fromMS(now)
+	}
+	return target, nil
+}
+
+func (db *DB) loadProfile(ctx context.Context, tx *sql.Tx, cache map[int64]*signal.Profile, id int64) (*signal.Profile, error) {
+	if p, ok := cache[id]; ok {
+		return p, nil
+	}
+	var (
+		sealed  []byte
+		updated int64
+	)
+	if err := tx.QueryRowContext(ctx, `SELECT traits, updated_at FROM profiles WHERE id = ?`, id).Scan(&sealed, &updated); err != nil {
+		return nil, fmt.Errorf("load profile %d: %w", id, err)
+	}
+	p := &signal.Profile{ID: id, Traits: map[string]any{}, UpdatedAt: fromMS(updated)}
+	if len(sealed) > 0 {
+		b, err := db.open(sealed)
+		if err != nil {
+			return nil, fmt.Errorf("open profile %d: %w", id, err)
+		}
+		if err := json.Unmarshal(b, &p.Traits); err != nil {
+			return nil, fmt.Errorf("profile %d: %w", id, err)
+		}
+	}
+	cache[id] = p
+	return p, nil
+}
+
+func jsonEqual(a, b any) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(x) == string(y)
+}

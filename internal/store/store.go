@@ -1,0 +1,211 @@
+// Package store declares the storage Signal needs, split by concern, with one
+// params struct per call. Backends (store/sqlite, later store/postgres) must
+// pass the conformance suite in store/storetest.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/signalhq/signal/internal/signal"
+)
+
+// Store is everything a backend provides.
+type Store interface {
+	EventStore
+	PipelineStore
+	UserStore
+	IntegrationStore
+	ProfileStore
+	DeliveryStore
+	Close() error
+}
+
+// EventStore is the durable event log.
+type EventStore interface {
+	// AppendEvents stores events durably (committed and synced) before it
+	// returns; concurrent callers share commits. It sets each event's Seq.
+	AppendEvents(ctx context.Context, p AppendEventsParams) error
+	// ListEvents returns events with Seq > AfterSeq in Seq order.
+	ListEvents(ctx context.Context, p ListEventsParams) ([]signal.Event, error)
+	// Cursor returns the named consumer position in the log (0 if unset).
+	Cursor(ctx context.Context, name string) (int64, error)
+}
+
+type AppendEventsParams struct {
+	Events []*signal.Event
+}
+
+type ListEventsParams struct {
+	AfterSeq int64
+	Limit    int
+}
+
+// PipelineStore keeps pipelines.
+type PipelineStore interface {
+	CreatePipeline(ctx context.Context, p CreatePipelineParams) (*signal.Pipeline, error)
+	GetPipeline(ctx context.Context, p GetPipelineParams) (*signal.Pipeline, error)
+	ListPipelines(ctx context.Context, p ListParams) ([]*signal.Pipeline, error)
+	UpdatePipeline(ctx context.Context, p UpdatePipelineParams) (*signal.Pipeline, error)
+	DeletePipeline(ctx context.Context, id string) error
+}
+
+type CreatePipelineParams struct {
+	ID            string
+	Name          string
+	Key           string
+	SigningSecret string
+	Now           time.Time
+}
+
+// GetPipelineParams finds a pipeline by ID or by Key (one of them).
+type GetPipelineParams struct {
+	ID  string
+	Key string
+}
+
+type UpdatePipelineParams struct {
+	ID   string
+	Name *string
+	Now  time.Time
+}
+
+// ListParams pages a list: items after the cursor ID, in ID order.
+type ListParams struct {
+	After string
+	Limit int
+}
+
+// UserStore keeps Management API users and their refresh tokens.
+type UserStore interface {
+	CountUsers(ctx context.Context) (int, error)
+	CreateUser(ctx context.Context, u *signal.User) error
+	GetUser(ctx context.Context, p GetUserParams) (*signal.User, error)
+	CreateRefreshToken(ctx context.Context, t signal.RefreshToken) error
+	// ConsumeRefreshToken deletes the token and returns it; a token can be
+	// consumed once (rotation). Unknown or expired: ENOTFOUND.
+	ConsumeRefreshToken(ctx context.Context, p ConsumeRefreshTokenParams) (*signal.RefreshToken, error)
+}
+
+type GetUserParams struct {
+	ID    string
+	Email string
+}
+
+type ConsumeRefreshTokenParams struct {
+	Hash string
+	Now  time.Time
+}
+
+// IntegrationStore keeps installed integrations. Config is encrypted at rest.
+type IntegrationStore interface {
+	CreateIntegration(ctx context.Context, in *signal.Integration) error
+	GetIntegration(ctx context.Context, id string) (*signal.Integration, error)
+	ListIntegrations(ctx context.Context, p ListParams) ([]*signal.Integration, error)
+	// UpdateIntegration writes every field of in (by ID).
+	UpdateIntegration(ctx context.Context, in *signal.Integration) error
+	DeleteIntegration(ctx context.Context, id string) error
+}
+
+// ProfileStore keeps visitor profiles. Keys are keyed hashes of the ids a
+// visitor was seen with ("u:"+userId, "a:"+anonymousId), never the ids.
+type ProfileStore interface {
+	// ResolveProfiles applies Items in order, in one transaction: each
+	// links its keys to one profile (merging profiles that were apart),
+	// merges its Traits in (new keys win) and yields the profile as it then
+	// stands. Applying the same items twice gives the same profiles.
+	ResolveProfiles(ctx context.Context, p ResolveProfilesParams) ([]*signal.Profile, error)
+}
+
+type ResolveProfilesParams struct {
+	Items []ProfileUpdate
+	Now   time.Time
+}
+
+// ProfileUpdate is one event's identity: its id keys and the traits it
+// carries (nil for none).
+type ProfileUpdate struct {
+	Keys   []string
+	Traits map[string]any
+}
+
+// DeliveryStore keeps deliveries: the per-integration queue and Live Events.
+type DeliveryStore interface {
+	// RecordProcessed stores the outcome of processing events up to
+	// UpToSeq and moves the processor cursor there, atomically. A delivery
+	// whose (integration, message id) was already recorded in the last
+	// DedupeWindow is stored as filtered, reason duplicate.
+	RecordProcessed(ctx context.Context, p RecordProcessedParams) error
+	// ClaimDeliveries returns up to Limit pending deliveries of one
+	// integration that are due, highest priority first, oldest first, at
+	// most one per contact (the contact's oldest pending delivery), and
+	// leases them until LeaseUntil.
+	ClaimDeliveries(ctx context.Context, p ClaimDeliveriesParams) ([]*signal.Delivery, error)
+	// FinishDeliveries writes the outcome of attempts.
+	FinishDeliveries(ctx context.Context, p FinishDeliveriesParams) error
+	// NextDue returns when the integration's earliest pending delivery is
+	// due (false when it has none).
+	NextDue(ctx context.Context, p NextDueParams) (time.Time, bool, error)
+	// RequeueDeliveries sets failed deliveries of an integration back to
+	// pending (replay).
+	RequeueDeliveries(ctx context.Context, p RequeueDeliveriesParams) (int, error)
+	// ListLiveEvents lists events and their deliveries, newest first.
+	ListLiveEvents(ctx context.Context, p ListLiveEventsParams) ([]*signal.LiveEvent, string, error)
+	// ReleaseLeases makes every leased delivery claimable again (at start-up
+	// of a single node, after a crash).
+	ReleaseLeases(ctx context.Context) error
+}
+
+type RecordProcessedParams struct {
+	UpToSeq      int64
+	Deliveries   []*signal.Delivery
+	DedupeWindow time.Duration
+	Now          time.Time
+}
+
+type ClaimDeliveriesParams struct {
+	IntegrationID string
+	Limit         int
+	Now           time.Time
+	LeaseUntil    time.Time
+}
+
+// FinishDeliveriesParams carries finished attempts. Each delivery's Status,
+// Reason, Attempts, NextAttemptAt, VendorStatus, VendorResponse and Payload
+// are written as given.
+type FinishDeliveriesParams struct {
+	Deliveries []*signal.Delivery
+	Now        time.Time
+}
+
+type NextDueParams struct {
+	IntegrationID string
+}
+
+type RequeueDeliveriesParams struct {
+	IntegrationID string
+	Status        string
+	Since         time.Time
+	Now           time.Time
+}
+
+type ListLiveEventsParams struct {
+	IntegrationID string
+	PipelineID    string
+	Status        string
+	Type          string
+	Event         string
+	Cursor        string
+	Limit         int
+}
+
+// Cipher seals sensitive columns (config, payloads, traits) at rest.
+type Cipher interface {
+	Seal(plaintext []byte) ([]byte, error)
+	Open(sealed []byte) ([]byte, error)
+}
+
+// Hasher keys the hashes stored in place of identifiers.
+type Hasher interface {
+	Hash(s string) string
+}
