@@ -44,6 +44,9 @@ type Event struct {
 	// Properties are the mapped properties, marketing_consent included.
 	// Numbers are json.Number so they keep their exact form.
 	Properties map[string]any
+	// Order lists Properties' keys in blueprint order, for a payload that
+	// keeps it; keys not listed follow in sorted order.
+	Order []string
 }
 
 // Contact identifies the person an event is about, normalised (email trimmed

@@ -20,10 +20,10 @@ const (
 // Event is one accepted message in the event log.
 type Event struct {
 	// Seq is the event's position in the log, assigned by the store.
-	Seq         int64
-	MessageID   string
-	PipelineID  string
-	Type        string
+	Seq        int64
+	MessageID  string
+	PipelineID string
+	Type       string
 	// Event is the track event name, or the page/screen name.
 	Event       string
 	UserID      string

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// config is what the environment says, checked.
+type config struct {
+	DataDir       string
+	DatabaseURL   string
+	GatewayAddr   string
+	AdminAddr     string
+	AdminEmail    string
+	AdminPassword string
+	JWTSecret     string
+	EncryptionKey string
+	OmnisendURL   string
+	CORSOrigins   []string
+	MaxPayload    int64
+	MaxBatch      int
+	RateLimitRPS  float64
+	LogFormat     string
+	LogLevel      string
+}
+
+// loadConfig reads the environment; every bad value is named in the error.
+func loadConfig(getenv func(string) string) (*config, error) {
+	get := func(k, def string) string {
+		if v := strings.TrimSpace(getenv(k)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := &config{
+		DataDir:       get("SIGNAL_DATA_DIR", "./data"),
+		DatabaseURL:   get("DATABASE_URL", ""),
+		GatewayAddr:   get("SIGNAL_GATEWAY_ADDR", ":8080"),
+		AdminAddr:     get("SIGNAL_ADMIN_ADDR", ":8084"),
+		AdminEmail:    get("SIGNAL_ADMIN_EMAIL", "admin@localhost"),
+		AdminPassword: getenv("SIGNAL_ADMIN_PASSWORD"),
+		JWTSecret:     getenv("JWT_SECRET"),
+		EncryptionKey: getenv("ENCRYPTION_KEY"),
+		OmnisendURL:   strings.TrimRight(get("SIGNAL_OMNISEND_API_URL", "https://api.omnisend.com"), "/"),
+		LogFormat:     get("SIGNAL_LOG_FORMAT", "text"),
+		LogLevel:      get("SIGNAL_LOG_LEVEL", "info"),
+	}
+	var errs []string
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+
+	for _, a := range []struct{ name, v string }{{"SIGNAL_GATEWAY_ADDR", c.GatewayAddr}, {"SIGNAL_ADMIN_ADDR", c.AdminAddr}} {
+		if _, port, err := net.SplitHostPort(a.v); err != nil {
+			bad("%s=%q is not a listen address like :8080 or 127.0.0.1:8080", a.name, a.v)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			bad("%s=%q has an invalid port", a.name, a.v)
+		}
+	}
+	if c.GatewayAddr == c.AdminAddr {
+		bad("SIGNAL_GATEWAY_ADDR and SIGNAL_ADMIN_ADDR are both %q; they must differ", c.GatewayAddr)
+	}
+	if u, err := url.Parse(c.OmnisendURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("SIGNAL_OMNISEND_API_URL=%q is not an http(s) URL", c.OmnisendURL)
+	}
+	if c.DatabaseURL != "" {
+		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad("DATABASE_URL must be a postgres:// URL")
+		}
+		if c.JWTSecret == "" || c.EncryptionKey == "" {
+			bad("JWT_SECRET and ENCRYPTION_KEY are required with DATABASE_URL: every node must share them")
+		}
+	}
+	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
+		bad("JWT_SECRET must be at least 32 characters (generate one with: openssl rand -hex 32)")
+	}
+	origins := get("CORS_ORIGINS", "*")
+	for _, o := range strings.Split(origins, ",") {
+		o = strings.TrimSpace(o)
+		if o == "" {
+			continue
+		}
+		if o != "*" {
+			u, err := url.Parse(o)
+			if err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+				bad("CORS_ORIGINS: %q is not an origin like https://shop.example.com", o)
+				continue
+			}
+		}
+		c.CORSOrigins = append(c.CORSOrigins, strings.TrimRight(o, "/"))
+	}
+	var err error
+	if c.MaxPayload, err = strconv.ParseInt(get("MAX_PAYLOAD_SIZE", "524288"), 10, 64); err != nil || c.MaxPayload < 1024 || c.MaxPayload > 64<<20 {
+		bad("MAX_PAYLOAD_SIZE must be a number of bytes from 1024 to 67108864")
+	}
+	if c.MaxBatch, err = strconv.Atoi(get("MAX_BATCH_SIZE", "500")); err != nil || c.MaxBatch < 1 || c.MaxBatch > 10000 {
+		bad("MAX_BATCH_SIZE must be a whole number from 1 to 10000")
+	}
+	if c.RateLimitRPS, err = strconv.ParseFloat(get("RATE_LIMIT_RPS", "1000"), 64); err != nil || c.RateLimitRPS < 0 {
+		bad("RATE_LIMIT_RPS must be a number of requests per second per pipeline (0 turns the limit off)")
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("SIGNAL_LOG_FORMAT must be text or json")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("SIGNAL_LOG_LEVEL must be debug, info, warn or error")
+	}
+	if c.DataDir, err = filepath.Abs(c.DataDir); err != nil {
+		bad("SIGNAL_DATA_DIR: %v", err)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("invalid configuration:\n  %s", strings.Join(errs, "\n  "))
+	}
+	return c, nil
+}
+
+// secret returns the configured value, or the one kept in the data dir,
+// generating it on first start (mode 0600).
+func secret(dir, name, configured string, gen func() (string, error)) (string, error) {
+	if configured != "" {
+		return configured, nil
+	}
+	path := filepath.Join(dir, name)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if !os.IsNotExist(err) {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	v, err := gen()
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, []byte(v+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	return v, nil
+}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/signalhq/signal/internal/admin"
+	"github.com/signalhq/signal/internal/crypt"
+	"github.com/signalhq/signal/internal/delivery"
+	"github.com/signalhq/signal/internal/gateway"
+	"github.com/signalhq/signal/internal/integration"
+	"github.com/signalhq/signal/internal/integration/omnisend"
+	"github.com/signalhq/signal/internal/pipeline"
+	"github.com/signalhq/signal/internal/store/sqlite"
+	"github.com/signalhq/signal/internal/token"
+)
+
+// serve wires every component and runs until ctx is done, then drains:
+// the gateway stops taking requests and finishes those in flight, the
+// processor and delivery stop, requests to vendors in flight are recorded.
+func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	if cfg.DatabaseURL != "" {
+		return errors.New("DATABASE_URL: PostgreSQL storage is not in this build yet; unset DATABASE_URL to use the embedded database")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("SIGNAL_DATA_DIR: %w", err)
+	}
+	encKey, err := secret(cfg.DataDir, "encryption.key", cfg.EncryptionKey, crypt.NewKey)
+	if err != nil {
+		return err
+	}
+	key, err := crypt.ParseKey(encKey)
+	if err != nil {
+		return fmt.Errorf("ENCRYPTION_KEY: %w", err)
+	}
+	box, err := crypt.NewBox(key)
+	if err != nil {
+		return err
+	}
+	jwtSecret, err := secret(cfg.DataDir, "jwt.secret", cfg.JWTSecret, crypt.NewKey)
+	if err != nil {
+		return err
+	}
+	signer, err := token.NewSigner([]byte(jwtSecret), nil)
+	if err != nil {
+		return fmt.Errorf("JWT_SECRET: %w", err)
+	}
+
+	var proc *pipeline.Processor
+	db, err := sqlite.Open(ctx, sqlite.Options{
+		Path:     cfg.DataDir + "/signal.db",
+		Cipher:   box,
+		OnAppend: func() { proc.Wake() },
+	})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	generated, err := admin.Bootstrap(ctx, db, cfg.AdminEmail, cfg.AdminPassword, time.Now)
+	if err != nil {
+		return fmt.Errorf("create the first admin: %w", err)
+	}
+	if generated != "" {
+		fmt.Fprintf(stdout, "Created the first admin user.\n  email:    %s\n  password: %s\nThis password is shown once; keep it somewhere safe.\n", cfg.AdminEmail, generated)
+	}
+
+	vendors := integration.NewRegistry()
+	vendors.Register(omnisend.New(omnisend.Options{BaseURL: cfg.OmnisendURL, Version: version}))
+
+	engine := delivery.New(delivery.DefaultConfig(), db, vendors, box, nil, log, nil)
+	proc = pipeline.New(pipeline.Config{}, db, box, vendors, engine, log, nil)
+
+	gwCfg := gateway.DefaultConfig()
+	gwCfg.MaxPayloadSize, gwCfg.MaxBatchSize, gwCfg.CORSOrigins, gwCfg.RateLimitRPS = cfg.MaxPayload, cfg.MaxBatch, cfg.CORSOrigins, cfg.RateLimitRPS
+	gw := gateway.New(gwCfg, db, db, log, nil)
+	api := admin.New(admin.Config{}, admin.Deps{
+		Store: db, Signer: signer, Catalog: vendors, Tester: tester{engine: engine}, Notifier: engine, Log: log,
+	})
+
+	gwLn, err := net.Listen("tcp", cfg.GatewayAddr)
+	if err != nil {
+		return fmt.Errorf("SIGNAL_GATEWAY_ADDR: %w", err)
+	}
+	adminLn, err := net.Listen("tcp", cfg.AdminAddr)
+	if err != nil {
+		gwLn.Close()
+		return fmt.Errorf("SIGNAL_ADMIN_ADDR: %w", err)
+	}
+	gwSrv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	adminSrv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	goRun := func(name string, f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	goRun("gateway", func() error { return gwSrv.Serve(gwLn) })
+	goRun("management API", func() error { return adminSrv.Serve(adminLn) })
+	goRun("processor", func() error { return proc.Run(workCtx) })
+	goRun("delivery", func() error { return engine.Run(workCtx) })
+	log.Info("signal started", "version", version, "gateway", gwLn.Addr().String(), "admin", adminLn.Addr().String(), "data_dir", cfg.DataDir)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("signal stopping: draining requests in flight")
+	case runErr = <-errc:
+		log.Error("signal stopping after a failure", "err", runErr)
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// Stop taking events first; every request already in flight is
+	// answered (and so stored) before the gateway returns.
+	if err := gwSrv.Shutdown(shutCtx); err != nil {
+		log.Error("gateway shutdown", "err", err)
+	}
+	stopWork()
+	if err := adminSrv.Shutdown(shutCtx); err != nil {
+		adminSrv.Close() // live-event streams do not end by themselves
+	}
+	wg.Wait()
+	log.Info("signal stopped")
+	return runErr
+}
+
+func newLogger(cfg *config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,275 @@
+// Package admin is the Management API under /v1/admin: authentication,
+// pipelines, the integration catalog and integrations, and Live Events.
+package admin
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/signalhq/signal/internal/integration"
+	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
+	"github.com/signalhq/signal/internal/token"
+)
+
+// Store is the storage the Management API uses.
+type Store interface {
+	store.PipelineStore
+	store.UserStore
+	store.IntegrationStore
+	ListLiveEvents(ctx context.Context, p store.ListLiveEventsParams) ([]*signal.LiveEvent, string, error)
+	RequeueDeliveries(ctx context.Context, p store.RequeueDeliveriesParams) (int, error)
+}
+
+// Tester sends one test event through an integration now.
+type Tester interface {
+	SendTest(ctx context.Context, in *signal.Integration, email string) (*TestResult, error)
+}
+
+// TestResult is the answer of POST /integrations/{id}/test.
+type TestResult struct {
+	Status         string          `json:"status"`
+	VendorStatus   int             `json:"vendor_status"`
+	VendorResponse string          `json:"vendor_response"`
+	Payload        json.RawMessage `json:"payload,omitempty"`
+}
+
+// Notifier is told when an integration changed (key replaced, enabled,
+// deleted) or deliveries were requeued, so delivery can react at once.
+type Notifier interface {
+	IntegrationChanged(id string)
+}
+
+// Config configures the Management API.
+type Config struct {
+	AccessTTL  time.Duration
+	RefreshTTL time.Duration
+	// StreamPoll is how often the live-events stream looks for changes.
+	StreamPoll time.Duration
+}
+
+// Server is the Management API handler.
+type Server struct {
+	cfg      Config
+	store    Store
+	signer   *token.Signer
+	catalog  *integration.Registry
+	tester   Tester
+	notifier Notifier
+	log      *slog.Logger
+	now      func() time.Time
+	mux      *http.ServeMux
+}
+
+// Deps are the Server's collaborators; Tester and Notifier may be nil.
+type Deps struct {
+	Store    Store
+	Signer   *token.Signer
+	Catalog  *integration.Registry
+	Tester   Tester
+	Notifier Notifier
+	Log      *slog.Logger
+	Now      func() time.Time
+}
+
+// New returns the Management API.
+func New(cfg Config, d Deps) *Server {
+	if cfg.AccessTTL == 0 {
+		cfg.AccessTTL = 15 * time.Minute
+	}
+	if cfg.RefreshTTL == 0 {
+		cfg.RefreshTTL = 7 * 24 * time.Hour
+	}
+	if cfg.StreamPoll == 0 {
+		cfg.StreamPoll = 500 * time.Millisecond
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Catalog == nil {
+		d.Catalog = integration.NewRegistry()
+	}
+	s := &Server{cfg: cfg, store: d.Store, signer: d.Signer, catalog: d.Catalog, tester: d.Tester, notifier: d.Notifier, log: d.Log, now: d.Now, mux: http.NewServeMux()}
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("POST /v1/admin/auth/login", s.handleLogin)
+	s.mux.HandleFunc("POST /v1/admin/auth/refresh", s.handleRefresh)
+	s.mux.HandleFunc("GET /v1/admin/me", s.authed(s.handleMe))
+
+	s.mux.HandleFunc("POST /v1/admin/pipelines", s.authed(s.handleCreatePipeline))
+	s.mux.HandleFunc("GET /v1/admin/pipelines", s.authed(s.handleListPipelines))
+	s.mux.HandleFunc("GET /v1/admin/pipelines/{id}", s.authed(s.handleGetPipeline))
+	s.mux.HandleFunc("PATCH /v1/admin/pipelines/{id}", s.authed(s.handleUpdatePipeline))
+	s.mux.HandleFunc("DELETE /v1/admin/pipelines/{id}", s.authed(s.handleDeletePipeline))
+
+	s.mux.HandleFunc("GET /v1/admin/integration-catalog", s.authed(s.handleListCatalog))
+	s.mux.HandleFunc("GET /v1/admin/integration-catalog/{key}", s.authed(s.handleGetCatalog))
+	s.mux.HandleFunc("POST /v1/admin/integration-catalog/{key}/install", s.authed(s.handleInstall))
+	s.mux.HandleFunc("GET /v1/admin/integrations", s.authed(s.handleListIntegrations))
+	s.mux.HandleFunc("GET /v1/admin/integrations/{id}", s.authed(s.handleGetIntegration))
+	s.mux.HandleFunc("PATCH /v1/admin/integrations/{id}", s.authed(s.handleUpdateIntegration))
+	s.mux.HandleFunc("DELETE /v1/admin/integrations/{id}", s.authed(s.handleDeleteIntegration))
+	s.mux.HandleFunc("GET /v1/admin/integrations/{id}/blueprint", s.authed(s.handleGetBlueprint))
+	s.mux.HandleFunc("PUT /v1/admin/integrations/{id}/blueprint", s.authed(s.handlePutBlueprint))
+	s.mux.HandleFunc("POST /v1/admin/integrations/{id}/test", s.authed(s.handleTest))
+	s.mux.HandleFunc("POST /v1/admin/integrations/{id}/replay", s.authed(s.handleReplay))
+
+	s.mux.HandleFunc("GET /v1/admin/live-events", s.authed(s.handleListLiveEvents))
+	s.mux.HandleFunc("GET /v1/admin/live-events/stream", s.authed(s.handleStreamLiveEvents))
+
+	s.mux.HandleFunc("/v1/admin/", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := s.authenticate(r); err != nil {
+			writeErr(w, err)
+			return
+		}
+		writeError(w, http.StatusNotFound, signal.ENOTFOUND, "no such route: "+r.Method+" "+r.URL.Path, "")
+	})
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	s.mux.ServeHTTP(w, r)
+}
+
+type ctxKey struct{}
+
+// authed wraps a handler that needs a valid access token.
+func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.authenticate(r)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, c)))
+	}
+}
+
+func (s *Server) authenticate(r *http.Request) (*token.Claims, error) {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+		// EventSource cannot set headers: the stream may pass the token
+		// as a query parameter.
+		if q := r.URL.Query().Get("access_token"); q != "" && strings.HasSuffix(r.URL.Path, "/stream") {
+			tok = q
+		} else {
+			return nil, signal.Errorf(signal.EUNAUTHORIZED, "missing access token: send Authorization: Bearer <access_token> from /v1/admin/auth/login")
+		}
+	}
+	c, err := s.signer.Verify(strings.TrimSpace(tok))
+	if err != nil {
+		return nil, signal.Errorf(signal.EUNAUTHORIZED, "access token is invalid or expired; log in again or refresh it")
+	}
+	return c, nil
+}
+
+// decode reads a JSON body into v, naming the field at fault.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.Is(err, io.EOF):
+			return signal.Errorf(signal.EINVALID, "request body is empty; send a JSON object")
+		case errors.As(err, &syn):
+			return signal.Errorf(signal.EINVALID, "request body is not valid JSON (at byte %d)", syn.Offset)
+		case errors.As(err, &typ):
+			return signal.FieldErrorf(signal.EINVALID, typ.Field, "%s has the wrong type (got a JSON %s)", typ.Field, typ.Value)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return signal.FieldErrorf(signal.EINVALID, f, "unknown field %q", f)
+		}
+		return signal.Errorf(signal.EINVALID, "request body is not valid JSON: %v", err)
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg, field string) {
+	type body struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Field   string `json:"field,omitempty"`
+	}
+	writeJSON(w, status, struct {
+		Error body `json:"error"`
+	}{body{code, msg, field}})
+}
+
+func writeErr(w http.ResponseWriter, err error) {
+	status := http.StatusInternalServerError
+	switch signal.ErrorCode(err) {
+	case signal.EINVALID:
+		status = http.StatusBadRequest
+	case signal.ENOTFOUND:
+		status = http.StatusNotFound
+	case signal.ECONFLICT:
+		status = http.StatusConflict
+	case signal.EUNAUTHORIZED:
+		status = http.StatusUnauthorized
+	}
+	writeError(w, status, signal.ErrorCode(err), signal.ErrorMessage(err), signal.ErrorField(err))
+}
+
+// fail writes err, logging it first when it is internal (the log line
+// carries the wrapped detail; the caller sees a generic message).
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if signal.ErrorCode(err) == signal.EINTERNAL {
+		s.log.Error("admin: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeErr(w, err)
+}
+
+// page is the list shape.
+type page[T any] struct {
+	Data       []T    `json:"data"`
+	NextCursor string `json:"next_cursor"`
+	HasMore    bool   `json:"has_more"`
+}
+
+// pageParams reads ?cursor=&limit= (default 50, max 100).
+func pageParams(r *http.Request) (string, int, error) {
+	q := r.URL.Query()
+	limit := 50
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return "", 0, signal.FieldErrorf(signal.EINVALID, "limit", "limit must be a whole number from 1 to 100")
+		}
+		limit = n
+	}
+	return q.Get("cursor"), limit, nil
+}
+
+// newID returns prefix + 20 random base32 characters.
+func newID(prefix string, n int) string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+	b := make([]byte, n)
+	rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[b[i]&31]
+	}
+	return prefix + string(b)
+}

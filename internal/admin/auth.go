@@ -1,0 +1,193 @@
+package admin
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
+	"github.com/signalhq/signal/internal/token"
+)
+
+type tokenPair struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+}
+
+// dummyHash keeps a login for an unknown email as slow as one for a known
+// email, so timing does not tell which emails exist.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("signal-dummy-password"), bcrypt.DefaultCost)
+
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if err := decode(r, &in); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if strings.TrimSpace(in.Email) == "" {
+		writeError(w, http.StatusBadRequest, signal.EINVALID, "email is required", "email")
+		return
+	}
+	if in.Password == "" {
+		writeError(w, http.StatusBadRequest, signal.EINVALID, "password is required", "password")
+		return
+	}
+	u, err := s.store.GetUser(r.Context(), storeUserByEmail(in.Email))
+	if err != nil && signal.ErrorCode(err) != signal.ENOTFOUND {
+		s.fail(w, r, err)
+		return
+	}
+	hash := dummyHash
+	if u != nil {
+		hash = []byte(u.PasswordHash)
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(in.Password)) != nil || u == nil {
+		writeError(w, http.StatusUnauthorized, "INVALID_CREDENTIALS", "email or password is wrong", "")
+		return
+	}
+	pair, err := s.issue(r.Context(), u)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, pair)
+}
+
+func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := decode(r, &in); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if in.RefreshToken == "" {
+		writeError(w, http.StatusBadRequest, signal.EINVALID, "refresh_token is required", "refresh_token")
+		return
+	}
+	t, err := s.store.ConsumeRefreshToken(r.Context(), consumeParams(hashToken(in.RefreshToken), s.now()))
+	if signal.ErrorCode(err) == signal.ENOTFOUND {
+		writeError(w, http.StatusUnauthorized, signal.EUNAUTHORIZED, "refresh token is unknown, already used or expired; log in again", "refresh_token")
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	u, err := s.store.GetUser(r.Context(), storeUserByID(t.UserID))
+	if err != nil {
+		writeError(w, http.StatusUnauthorized, signal.EUNAUTHORIZED, "the token's user no longer exists", "refresh_token")
+		return
+	}
+	pair, err := s.issue(r.Context(), u)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, pair)
+}
+
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
+	c := r.Context().Value(ctxKey{}).(*token.Claims)
+	u, err := s.store.GetUser(r.Context(), storeUserByID(c.Subject))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": u.ID, "email": u.Email, "role": u.Role})
+}
+
+// issue makes an access token and a new refresh token (stored hashed).
+func (s *Server) issue(ctx context.Context, u *signal.User) (*tokenPair, error) {
+	access, err := s.signer.Issue(u.ID, u.Role, s.cfg.AccessTTL)
+	if err != nil {
+		return nil, err
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, fmt.Errorf("refresh token: %w", err)
+	}
+	refresh := "rt_" + base64.RawURLEncoding.EncodeToString(raw)
+	if err := s.store.CreateRefreshToken(ctx, signal.RefreshToken{Hash: hashToken(refresh), UserID: u.ID, ExpiresAt: s.now().Add(s.cfg.RefreshTTL)}); err != nil {
+		return nil, err
+	}
+	return &tokenPair{AccessToken: access, RefreshToken: refresh, TokenType: "Bearer", ExpiresIn: int(s.cfg.AccessTTL.Seconds())}, nil
+}
+
+func hashToken(t string) string {
+	h := sha256.Sum256([]byte(t))
+	return hex.EncodeToString(h[:])
+}
+
+// HashPassword hashes a password for storage.
+func HashPassword(pw string) (string, error) {
+	if len(pw) < 8 {
+		return "", signal.FieldErrorf(signal.EINVALID, "password", "password must be at least 8 characters")
+	}
+	if len(pw) > 72 {
+		return "", signal.FieldErrorf(signal.EINVALID, "password", "password must be at most 72 bytes")
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
+	if err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	return string(h), nil
+}
+
+// Bootstrap creates the first admin when no user exists. With an empty
+// password it generates one and returns it (to be shown once); otherwise it
+// returns "".
+func Bootstrap(ctx context.Context, st Store, email, password string, now func() time.Time) (generated string, err error) {
+	n, err := st.CountUsers(ctx)
+	if err != nil {
+		return "", err
+	}
+	if n > 0 {
+		return "", nil
+	}
+	email = strings.ToLower(strings.TrimSpace(email))
+	if !strings.Contains(email, "@") {
+		return "", signal.FieldErrorf(signal.EINVALID, "SIGNAL_ADMIN_EMAIL", "SIGNAL_ADMIN_EMAIL %q is not an email address", email)
+	}
+	if password == "" {
+		raw := make([]byte, 15)
+		if _, err := rand.Read(raw); err != nil {
+			return "", err
+		}
+		password = base64.RawURLEncoding.EncodeToString(raw)
+		generated = password
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return "", fmt.Errorf("SIGNAL_ADMIN_PASSWORD: %w", err)
+	}
+	u := &signal.User{ID: newID("usr_", 16), Email: email, PasswordHash: hash, Role: signal.RoleAdmin, CreatedAt: now()}
+	if err := st.CreateUser(ctx, u); err != nil {
+		return "", err
+	}
+	return generated, nil
+}
+
+func storeUserByEmail(email string) store.GetUserParams {
+	return store.GetUserParams{Email: strings.ToLower(strings.TrimSpace(email))}
+}
+
+func storeUserByID(id string) store.GetUserParams { return store.GetUserParams{ID: id} }
+
+func consumeParams(hash string, now time.Time) store.ConsumeRefreshTokenParams {
+	return store.ConsumeRefreshTokenParams{Hash: hash, Now: now}
+}

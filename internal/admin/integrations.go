@@ -1,0 +1,389 @@
+package admin
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/signalhq/signal/internal/blueprint"
+	"github.com/signalhq/signal/internal/integration"
+	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
+)
+
+type integrationView struct {
+	ID           string         `json:"id"`
+	CatalogKey   string         `json:"catalog_key"`
+	Name         string         `json:"name"`
+	Variant      string         `json:"variant"`
+	DeliveryMode string         `json:"delivery_mode"`
+	Config       map[string]any `json:"config"`
+	Enabled      bool           `json:"enabled"`
+	Status       string         `json:"status"`
+	StatusReason string         `json:"status_reason,omitempty"`
+	StatusText   string         `json:"status_text,omitempty"`
+	PipelineIDs  []string       `json:"pipeline_ids"`
+	CreatedAt    time.Time      `json:"created_at"`
+	UpdatedAt    time.Time      `json:"updated_at"`
+}
+
+// maskSecret shows at most the last 4 characters of a secret.
+func maskSecret(v any) any {
+	s, ok := v.(string)
+	if !ok || s == "" {
+		return v
+	}
+	if len(s) < 12 {
+		return "****"
+	}
+	return "****" + s[len(s)-4:]
+}
+
+func (s *Server) view(in *signal.Integration) integrationView {
+	cfg := make(map[string]any, len(in.Config))
+	secret := map[string]bool{}
+	if v, ok := s.catalog.Vendor(in.CatalogKey); ok {
+		for _, f := range v.Entry().ConfigFields {
+			secret[f.Key] = f.Type == "secret"
+		}
+	}
+	for k, v := range in.Config {
+		if secret[k] {
+			v = maskSecret(v)
+		}
+		cfg[k] = v
+	}
+	pids := in.PipelineIDs
+	if pids == nil {
+		pids = []string{}
+	}
+	return integrationView{ID: in.ID, CatalogKey: in.CatalogKey, Name: in.Name, Variant: in.Variant, DeliveryMode: in.DeliveryMode,
+		Config: cfg, Enabled: in.Enabled, Status: in.Status, StatusReason: in.StatusReason, StatusText: signal.ReasonText(in.StatusReason),
+		PipelineIDs: pids, CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt}
+}
+
+func (s *Server) handleListCatalog(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, page[integration.CatalogEntry]{Data: s.catalog.Entries()})
+}
+
+func (s *Server) handleGetCatalog(w http.ResponseWriter, r *http.Request) {
+	v, ok := s.catalog.Vendor(r.PathValue("key"))
+	if !ok {
+		writeError(w, http.StatusNotFound, signal.ENOTFOUND, "no integration "+strconv.Quote(r.PathValue("key"))+" in the catalog", "")
+		return
+	}
+	writeJSON(w, http.StatusOK, v.Entry())
+}
+
+func (s *Server) checkPipelines(r *http.Request, ids []string) error {
+	for i, id := range ids {
+		if _, err := s.store.GetPipeline(r.Context(), store.GetPipelineParams{ID: id}); err != nil {
+			if signal.ErrorCode(err) == signal.ENOTFOUND {
+				return signal.FieldErrorf(signal.EINVALID, "pipeline_ids["+strconv.Itoa(i)+"]", "pipeline %q does not exist", id)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Server) handleInstall(w http.ResponseWriter, r *http.Request) {
+	v, ok := s.catalog.Vendor(r.PathValue("key"))
+	if !ok {
+		writeError(w, http.StatusNotFound, signal.ENOTFOUND, "no integration "+strconv.Quote(r.PathValue("key"))+" in the catalog", "")
+		return
+	}
+	entry := v.Entry()
+	var in struct {
+		Name         string         `json:"name"`
+		Variant      string         `json:"variant"`
+		Config       map[string]any `json:"config"`
+		DeliveryMode string         `json:"delivery_mode"`
+		PipelineIDs  []string       `json:"pipeline_ids"`
+		Enabled      *bool          `json:"enabled"`
+	}
+	if err := decode(r, &in); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if in.Name == "" {
+		in.Name = entry.Name
+	}
+	name, err := validName(in.Name)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if in.Variant == "" {
+		in.Variant = "default"
+	}
+	variant, ok := entry.Variant(in.Variant)
+	if !ok {
+		writeError(w, http.StatusBadRequest, signal.EINVALID, "variant "+strconv.Quote(in.Variant)+" is not one of this integration's variants", "variant")
+		return
+	}
+	if in.DeliveryMode == "" {
+		in.DeliveryMode = entry.DeliveryModes[0]
+	}
+	if !contains(entry.DeliveryModes, in.DeliveryMode) {
+		writeError(w, http.StatusBadRequest, signal.EINVALID, "delivery_mode "+strconv.Quote(in.DeliveryMode)+" is not supported; use one of "+joinQuoted(entry.DeliveryModes), "delivery_mode")
+		return
+	}
+	if in.Config == nil {
+		in.Config = map[string]any{}
+	}
+	if err := v.ValidateConfig(in.Config); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if err := s.checkPipelines(r, in.PipelineIDs); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	now := s.now().UTC()
+	it := &signal.Integration{
+		ID: newID("int_", 16), CatalogKey: entry.Key, Name: name, Variant: variant.Key, DeliveryMode: in.DeliveryMode,
+		Config: in.Config, Enabled: in.Enabled == nil || *in.Enabled, Status: signal.IntegrationActive,
+		PipelineIDs: in.PipelineIDs, Blueprint: variant.Blueprint, CreatedAt: now, UpdatedAt: now,
+	}
+	if it.PipelineIDs == nil {
+		it.PipelineIDs = []string{}
+	}
+	if err := s.store.CreateIntegration(r.Context(), it); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.changed(it.ID)
+	writeJSON(w, http.StatusCreated, s.view(it))
+}
+
+func (s *Server) changed(id string) {
+	if s.notifier != nil {
+		s.notifier.IntegrationChanged(id)
+	}
+}
+
+func (s *Server) handleListIntegrations(w http.ResponseWriter, r *http.Request) {
+	cursor, limit, err := pageParams(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	ins, err := s.store.ListIntegrations(r.Context(), store.ListParams{After: cursor, Limit: limit + 1})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := page[integrationView]{Data: []integrationView{}}
+	for i, in := range ins {
+		if i == limit {
+			out.HasMore, out.NextCursor = true, ins[limit-1].ID
+			break
+		}
+		out.Data = append(out.Data, s.view(in))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleGetIntegration(w http.ResponseWriter, r *http.Request) {
+	in, err := s.store.GetIntegration(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.view(in))
+}
+
+func (s *Server) handleUpdateIntegration(w http.ResponseWriter, r *http.Request) {
+	var patch struct {
+		Name        *string        `json:"name"`
+		Config      map[string]any `json:"config"`
+		Enabled     *bool          `json:"enabled"`
+		PipelineIDs *[]string      `json:"pipeline_ids"`
+	}
+	if err := decode(r, &patch); err != nil {
+		writeErr(w, err)
+		return
+	}
+	in, err := s.store.GetIntegration(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if patch.Name != nil {
+		if in.Name, err = validName(*patch.Name); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
+	if patch.Config != nil {
+		v, ok := s.catalog.Vendor(in.CatalogKey)
+		if !ok {
+			writeError(w, http.StatusConflict, signal.ECONFLICT, "this integration's vendor is no longer in the catalog", "")
+			return
+		}
+		cfg := make(map[string]any, len(in.Config))
+		for k, val := range in.Config {
+			cfg[k] = val
+		}
+		for k, val := range patch.Config {
+			if val == nil {
+				delete(cfg, k)
+			} else {
+				cfg[k] = val
+			}
+		}
+		if err := v.ValidateConfig(cfg); err != nil {
+			writeErr(w, err)
+			return
+		}
+		in.Config = cfg
+		// A new config (a replaced key) lets held events flow again; if
+		// the vendor still refuses, delivery pauses it again.
+		if in.Status == signal.IntegrationPaused {
+			in.Status, in.StatusReason = signal.IntegrationActive, ""
+		}
+	}
+	if patch.Enabled != nil {
+		in.Enabled = *patch.Enabled
+	}
+	if patch.PipelineIDs != nil {
+		if err := s.checkPipelines(r, *patch.PipelineIDs); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		in.PipelineIDs = *patch.PipelineIDs
+	}
+	in.UpdatedAt = s.now().UTC()
+	if err := s.store.UpdateIntegration(r.Context(), in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.changed(in.ID)
+	writeJSON(w, http.StatusOK, s.view(in))
+}
+
+func (s *Server) handleDeleteIntegration(w http.ResponseWriter, r *http.Request) {
+	if err := s.store.DeleteIntegration(r.Context(), r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.changed(r.PathValue("id"))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleGetBlueprint(w http.ResponseWriter, r *http.Request) {
+	in, err := s.store.GetIntegration(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, in.Blueprint)
+}
+
+func (s *Server) handlePutBlueprint(w http.ResponseWriter, r *http.Request) {
+	var bp signal.Blueprint
+	if err := decode(r, &bp); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if err := blueprint.Validate(bp); err != nil {
+		writeErr(w, err)
+		return
+	}
+	in, err := s.store.GetIntegration(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	in.Blueprint = bp
+	in.UpdatedAt = s.now().UTC()
+	if err := s.store.UpdateIntegration(r.Context(), in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.changed(in.ID)
+	writeJSON(w, http.StatusOK, in.Blueprint)
+}
+
+func (s *Server) handleTest(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Email string `json:"email"`
+	}
+	if err := decode(r, &in); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if in.Email == "" {
+		writeError(w, http.StatusBadRequest, signal.EINVALID, "email is required: the test event is sent for this contact", "email")
+		return
+	}
+	it, err := s.store.GetIntegration(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if s.tester == nil {
+		writeError(w, http.StatusServiceUnavailable, "UNAVAILABLE", "test sends are not available on this server", "")
+		return
+	}
+	res, err := s.tester.SendTest(r.Context(), it, in.Email)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Status string `json:"status"`
+		Since  string `json:"since"`
+	}
+	if err := decode(r, &in); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if in.Status == "" {
+		in.Status = signal.StatusFailed
+	}
+	if in.Status != signal.StatusFailed {
+		writeError(w, http.StatusBadRequest, signal.EINVALID, "status must be \"failed\": only failed events can be replayed", "status")
+		return
+	}
+	var since time.Time
+	if in.Since != "" {
+		t, err := time.Parse(time.RFC3339Nano, in.Since)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, signal.EINVALID, "since must be an RFC 3339 date-time, e.g. 2026-11-27T00:00:00Z", "since")
+			return
+		}
+		since = t
+	}
+	if _, err := s.store.GetIntegration(r.Context(), r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	n, err := s.store.RequeueDeliveries(r.Context(), store.RequeueDeliveriesParams{IntegrationID: r.PathValue("id"), Status: in.Status, Since: since, Now: s.now().UTC()})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.changed(r.PathValue("id"))
+	writeJSON(w, http.StatusOK, map[string]int{"requeued": n})
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func joinQuoted(list []string) string {
+	b, _ := json.Marshal(list)
+	return string(b)
+}

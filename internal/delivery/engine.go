@@ -1,0 +1,179 @@
+// Package delivery sends queued deliveries to vendors. It knows no vendor:
+// a vendor builds the request and classifies the answer; retry, back-off,
+// pausing, rate limits and ordering live here, once.
+package delivery
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/signalhq/signal/internal/integration"
+	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
+)
+
+// Store is what delivery reads and writes.
+type Store interface {
+	ClaimDeliveries(ctx context.Context, p store.ClaimDeliveriesParams) ([]*signal.Delivery, error)
+	FinishDeliveries(ctx context.Context, p store.FinishDeliveriesParams) error
+	NextDue(ctx context.Context, p store.NextDueParams) (time.Time, bool, error)
+	ReleaseLeases(ctx context.Context) error
+	GetIntegration(ctx context.Context, id string) (*signal.Integration, error)
+	ListIntegrations(ctx context.Context, p store.ListParams) ([]*signal.Integration, error)
+	UpdateIntegration(ctx context.Context, in *signal.Integration) error
+}
+
+// Hasher keys the hash an API key is known by (for its rate limiter).
+type Hasher interface {
+	Hash(s string) string
+}
+
+// Config tunes delivery.
+type Config struct {
+	// MaxInFlight caps concurrent requests per integration.
+	MaxInFlight int
+	// Timeout of one vendor request.
+	Timeout time.Duration
+	// Lease is how long a claimed delivery is held before another worker
+	// (or this one after a crash) may take it again.
+	Lease time.Duration
+	// Backoff is the retry schedule.
+	Backoff Backoff
+	// DrainTimeout bounds how long Run waits for requests in flight once
+	// its context is done.
+	DrainTimeout time.Duration
+	// Poll is the longest a worker sleeps without being woken.
+	Poll time.Duration
+}
+
+// DefaultConfig returns production settings.
+func DefaultConfig() Config {
+	return Config{MaxInFlight: 32, Timeout: 10 * time.Second, Lease: 60 * time.Second, Backoff: DefaultBackoff(),
+		DrainTimeout: 12 * time.Second, Poll: 5 * time.Second}
+}
+
+// Engine runs one worker per integration.
+type Engine struct {
+	cfg      Config
+	store    Store
+	vendors  *integration.Registry
+	hasher   Hasher
+	client   *http.Client
+	log      *slog.Logger
+	now      func() time.Time
+	limiters limiters
+
+	mu      sync.Mutex
+	workers map[string]*worker
+	ctx     context.Context
+	wg      sync.WaitGroup
+}
+
+// New returns an engine; client may be nil (a client with cfg.Timeout).
+func New(cfg Config, st Store, vendors *integration.Registry, h Hasher, client *http.Client, log *slog.Logger, now func() time.Time) *Engine {
+	d := DefaultConfig()
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = d.MaxInFlight
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = d.Timeout
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = d.Lease
+	}
+	if cfg.Backoff.Base <= 0 {
+		cfg.Backoff = d.Backoff
+	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = d.DrainTimeout
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = d.Poll
+	}
+	if client == nil {
+		client = &http.Client{Timeout: cfg.Timeout, Transport: &http.Transport{
+			MaxIdleConnsPerHost: cfg.MaxInFlight, IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: true,
+		}}
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Engine{cfg: cfg, store: st, vendors: vendors, hasher: h, client: client, log: log, now: now, workers: map[string]*worker{}}
+}
+
+// Run starts a worker for every integration and runs until ctx is done;
+// then it stops claiming, lets requests in flight finish (at most
+// DrainTimeout) and records them.
+func (e *Engine) Run(ctx context.Context) error {
+	if err := e.store.ReleaseLeases(ctx); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.ctx = ctx
+	e.mu.Unlock()
+	if err := e.syncWorkers(ctx); err != nil {
+		e.log.Error("delivery: list integrations", "err", err)
+	}
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			e.wg.Wait()
+			return nil
+		case <-t.C:
+			if err := e.syncWorkers(ctx); err != nil {
+				e.log.Error("delivery: list integrations", "err", err)
+			}
+		}
+	}
+}
+
+func (e *Engine) syncWorkers(ctx context.Context) error {
+	after := ""
+	for {
+		ins, err := e.store.ListIntegrations(ctx, store.ListParams{After: after, Limit: 1000})
+		if err != nil {
+			return err
+		}
+		for _, in := range ins {
+			e.Pending(in.ID)
+		}
+		if len(ins) < 1000 {
+			return nil
+		}
+		after = ins[len(ins)-1].ID
+	}
+}
+
+// Pending wakes the worker of an integration, starting it if needed.
+func (e *Engine) Pending(integrationID string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ctx == nil || e.ctx.Err() != nil {
+		return
+	}
+	w, ok := e.workers[integrationID]
+	if !ok {
+		w = &worker{e: e, id: integrationID, wake: make(chan struct{}, 1)}
+		e.workers[integrationID] = w
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			w.run(e.ctx)
+			e.mu.Lock()
+			if e.workers[integrationID] == w {
+				delete(e.workers, integrationID)
+			}
+			e.mu.Unlock()
+		}()
+	}
+	w.poke()
+}
+
+// IntegrationChanged reacts to a changed integration (new key, enabled,
+// deleted, replayed deliveries).
+func (e *Engine) IntegrationChanged(id string) { e.Pending(id) }

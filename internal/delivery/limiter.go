@@ -1,0 +1,143 @@
+package delivery
+
+import (
+	"sync"
+	"time"
+
+	"github.com/signalhq/signal/internal/integration"
+)
+
+// keyLimiter paces the requests of one vendor API key: evenly spread at the
+// key's rate (so a fixed window on the vendor's side is never overrun), and
+// stopped outright while the vendor says the window is spent.
+type keyLimiter struct {
+	mu sync.Mutex
+	// interval between two requests, from the per-minute limit.
+	interval time.Duration
+	// next is the earliest time the next request may start.
+	next time.Time
+	// blockedUntil holds every request (window spent, or 429).
+	blockedUntil time.Time
+	// remaining is the vendor's count of requests left in its window
+	// (-1 when unknown), and windowEnd when that window resets.
+	remaining int
+	windowEnd time.Time
+}
+
+func newKeyLimiter(perMinute int) *keyLimiter {
+	l := &keyLimiter{remaining: -1}
+	l.setRate(perMinute)
+	return l
+}
+
+func (l *keyLimiter) setRate(perMinute int) {
+	if perMinute <= 0 {
+		perMinute = 400
+	}
+	l.interval = time.Minute / time.Duration(perMinute)
+}
+
+// reserve takes up to n request slots starting from now and returns how
+// many it took and, when it took none, how long to wait before asking
+// again. Slots are spread interval apart; a burst never goes beyond what
+// the vendor said remains in its window.
+func (l *keyLimiter) reserve(now time.Time, n int) (int, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Before(l.blockedUntil) {
+		return 0, l.blockedUntil.Sub(now)
+	}
+	if l.remaining >= 0 && now.After(l.windowEnd) {
+		l.remaining = -1 // a new window: the vendor's count is stale
+	}
+	if l.next.Before(now) {
+		l.next = now
+	}
+	// Slots due within the burst allowance (n intervals, at most a
+	// second) may start now; the rest wait.
+	horizon := now.Add(min(l.interval*time.Duration(n), time.Second))
+	took := 0
+	for took < n && (!l.next.After(now) || l.next.Before(horizon)) {
+		if l.remaining == 0 {
+			break
+		}
+		if l.remaining > 0 {
+			l.remaining--
+		}
+		l.next = l.next.Add(l.interval)
+		took++
+	}
+	if took > 0 {
+		return took, 0
+	}
+	if l.remaining == 0 {
+		return 0, max(l.windowEnd.Sub(now), 10*time.Millisecond)
+	}
+	return 0, l.next.Sub(now)
+}
+
+// observe learns from the vendor's rate-limit headers.
+func (l *keyLimiter) observe(now time.Time, rl *integration.RateLimit) {
+	if rl == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if rl.Limit > 0 {
+		window := rl.Window
+		if window <= 0 {
+			window = time.Minute
+		}
+		l.interval = window / time.Duration(rl.Limit)
+	}
+	if rl.Reset > 0 {
+		l.windowEnd = now.Add(rl.Reset)
+		l.remaining = rl.Remaining
+		if rl.Remaining <= 0 {
+			l.blockedUntil = l.windowEnd
+		}
+	}
+}
+
+// block holds every request until now+d (a 429).
+func (l *keyLimiter) block(now time.Time, d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if until := now.Add(d); until.After(l.blockedUntil) {
+		l.blockedUntil = until
+	}
+}
+
+// limiters keeps one keyLimiter per API key (by keyed hash), shared by every
+// integration using the key: the vendor counts per key.
+type limiters struct {
+	mu sync.Mutex
+	m  map[string]*keyLimiter
+}
+
+func (ls *limiters) get(key string, perMinute int) *keyLimiter {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.m == nil {
+		ls.m = map[string]*keyLimiter{}
+	}
+	l, ok := ls.m[key]
+	if !ok {
+		l = newKeyLimiter(perMinute)
+		ls.m[key] = l
+	}
+	return l
+}
+
+// refund gives back n slots reserved but not used.
+func (l *keyLimiter) refund(n int) {
+	if n <= 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.next = l.next.Add(-l.interval * time.Duration(n))
+	if l.remaining >= 0 {
+		l.remaining += n
+	}
+}

@@ -1,0 +1,270 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/signalhq/signal/internal/integration"
+	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
+)
+
+// worker delivers the queue of one integration, in rounds: take request
+// slots from the key's limiter, claim that many deliveries (highest priority
+// first, one per contact), send them concurrently, record the outcomes in
+// one write.
+type worker struct {
+	e    *Engine
+	id   string
+	wake chan struct{}
+}
+
+func (w *worker) poke() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// wait sleeps for d, or until poked or ctx is done (false).
+func (w *worker) wait(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-w.wake:
+		return true
+	case <-t.C:
+		return true
+	}
+}
+
+func (w *worker) run(ctx context.Context) {
+	e := w.e
+	for ctx.Err() == nil {
+		in, err := e.store.GetIntegration(ctx, w.id)
+		if signal.ErrorCode(err) == signal.ENOTFOUND {
+			return // deleted
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				e.log.Error("delivery: load integration", "integration", w.id, "err", err)
+			}
+			w.wait(ctx, time.Second)
+			continue
+		}
+		vendor, ok := e.vendors.Vendor(in.CatalogKey)
+		if !ok {
+			e.log.Error("delivery: integration's vendor is not registered", "integration", w.id, "catalog_key", in.CatalogKey)
+			return
+		}
+		if !in.Enabled || in.Status == signal.IntegrationPaused {
+			// Held: its events wait, spending nothing, until the
+			// integration changes (new key, re-enabled).
+			w.wait(ctx, e.cfg.Poll)
+			continue
+		}
+		lim := e.limiters.get(e.hasher.Hash(in.CatalogKey+"\x00"+in.ConfigString("api_key")), vendor.Entry().RateLimitPerMinute)
+		n, delay := lim.reserve(e.now(), e.cfg.MaxInFlight)
+		if n == 0 {
+			w.wait(ctx, delay)
+			continue
+		}
+		now := e.now()
+		ds, err := e.store.ClaimDeliveries(ctx, store.ClaimDeliveriesParams{IntegrationID: w.id, Limit: n, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
+		if err != nil {
+			lim.refund(n)
+			if ctx.Err() == nil {
+				e.log.Error("delivery: claim", "integration", w.id, "err", err)
+			}
+			w.wait(ctx, time.Second)
+			continue
+		}
+		lim.refund(n - len(ds))
+		if len(ds) == 0 {
+			next, ok, err := e.store.NextDue(ctx, store.NextDueParams{IntegrationID: w.id})
+			switch {
+			case err != nil:
+				w.wait(ctx, time.Second)
+			case !ok:
+				w.wait(ctx, e.cfg.Poll)
+			default:
+				w.wait(ctx, min(max(next.Sub(e.now()), 5*time.Millisecond), e.cfg.Poll))
+			}
+			continue
+		}
+		w.round(ctx, in, vendor, lim, ds)
+	}
+}
+
+// round sends claimed deliveries and records what happened. Requests in
+// flight are not cancelled when ctx is done: they finish (bounded by the
+// request timeout) and are recorded, so a shutdown leaves nothing half done.
+func (w *worker) round(ctx context.Context, in *signal.Integration, vendor integration.Vendor, lim *keyLimiter, ds []*signal.Delivery) {
+	e := w.e
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.DrainTimeout)
+	defer cancel()
+	outcomes := make([]integration.Outcome, len(ds))
+	var wg sync.WaitGroup
+	for i, d := range ds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outcomes[i] = e.attempt(sendCtx, in, vendor, d.Payload)
+		}()
+	}
+	wg.Wait()
+
+	now := e.now()
+	var pause *integration.Outcome
+	for i, d := range ds {
+		o := outcomes[i]
+		lim.observe(now, o.Limit)
+		if o.Kind == integration.RateLimited {
+			lim.block(now, max(o.RetryAfter, time.Second))
+		}
+		if o.Kind == integration.Pause && pause == nil {
+			pause = &outcomes[i]
+		}
+		e.apply(d, o, now)
+	}
+	if err := e.store.FinishDeliveries(context.WithoutCancel(ctx), store.FinishDeliveriesParams{Deliveries: ds, Now: now}); err != nil {
+		// The leases expire and the deliveries are sent again with the
+		// same eventID: a duplicate at worst, never a loss.
+		e.log.Error("delivery: record outcomes", "integration", w.id, "deliveries", len(ds), "err", err)
+	}
+	if pause != nil {
+		e.pause(context.WithoutCancel(ctx), in, pause.Reason)
+	}
+}
+
+// attempt sends one payload and classifies the answer.
+func (e *Engine) attempt(ctx context.Context, in *signal.Integration, vendor integration.Vendor, payload []byte) integration.Outcome {
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
+	defer cancel()
+	req, err := vendor.Request(ctx, in, payload)
+	if err != nil {
+		return integration.Outcome{Kind: integration.Pause, Reason: signal.ReasonAuthFailed, Body: "request could not be built: " + err.Error()}
+	}
+	resp, err := e.client.Do(req)
+	if err != nil {
+		o := vendor.Classify(nil, nil, err)
+		if o.Body == "" {
+			o.Body = transportError(err)
+		}
+		return o
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // reuse the connection
+	return vendor.Classify(resp, body, nil)
+}
+
+func transportError(err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "no answer within the timeout"
+	}
+	return "connection failed: " + err.Error()
+}
+
+// apply turns an outcome into the delivery's next state.
+func (e *Engine) apply(d *signal.Delivery, o integration.Outcome, now time.Time) {
+	d.VendorStatus, d.VendorResponse = o.Status, o.Body
+	switch o.Kind {
+	case integration.Delivered:
+		d.Attempts++
+		d.Status, d.Reason = signal.StatusDelivered, ""
+	case integration.Drop:
+		d.Attempts++
+		d.Status, d.Reason = signal.StatusFailed, o.Reason
+		if d.Reason == "" {
+			d.Reason = signal.ReasonVendorRejected
+		}
+	case integration.RateLimited:
+		d.Status, d.Reason = signal.StatusPending, signal.ReasonRateLimited
+		d.NextAttemptAt = now
+	case integration.Pause:
+		d.Status, d.Reason = signal.StatusPending, o.Reason
+		d.NextAttemptAt = now
+	default: // Retry
+		d.Attempts++
+		wait := max(e.cfg.Backoff.Next(d.Attempts), o.RetryAfter)
+		if now.Add(wait).Sub(d.CreatedAt) > e.cfg.Backoff.Horizon {
+			d.Status, d.Reason = signal.StatusFailed, signal.ReasonRetriesExhausted
+			return
+		}
+		d.Status, d.Reason = signal.StatusPending, signal.ReasonRetrying
+		d.NextAttemptAt = now.Add(wait)
+	}
+}
+
+// pause holds an integration after the vendor refused its credentials,
+// unless its config changed while the request was in flight (a key that was
+// just replaced must not be paused for the old key's answer).
+func (e *Engine) pause(ctx context.Context, sent *signal.Integration, reason string) {
+	cur, err := e.store.GetIntegration(ctx, sent.ID)
+	if err != nil {
+		return
+	}
+	if cur.ConfigString("api_key") != sent.ConfigString("api_key") || cur.Status == signal.IntegrationPaused {
+		return
+	}
+	cur.Status, cur.StatusReason = signal.IntegrationPaused, reason
+	cur.UpdatedAt = e.now().UTC()
+	if err := e.store.UpdateIntegration(ctx, cur); err != nil {
+		e.log.Error("delivery: pause integration", "integration", cur.ID, "err", err)
+		return
+	}
+	e.log.Warn("delivery: integration paused; its events wait until its config changes", "integration", cur.ID, "reason", reason)
+}
+
+// BuildTest builds a test event's payload without sending it (dry run).
+func (e *Engine) BuildTest(in *signal.Integration, ev *integration.Event) ([]byte, error) {
+	vendor, ok := e.vendors.Vendor(in.CatalogKey)
+	if !ok {
+		return nil, signal.Errorf(signal.ECONFLICT, "this integration's vendor is not available")
+	}
+	return vendor.Payload(ev)
+}
+
+// SendTest sends one test event through an integration now, outside the
+// queue but within the key's rate limit, and returns the vendor's answer.
+func (e *Engine) SendTest(ctx context.Context, in *signal.Integration, ev *integration.Event) (integration.Outcome, []byte, error) {
+	vendor, ok := e.vendors.Vendor(in.CatalogKey)
+	if !ok {
+		return integration.Outcome{}, nil, signal.Errorf(signal.ECONFLICT, "this integration's vendor is not available")
+	}
+	payload, err := vendor.Payload(ev)
+	if err != nil {
+		return integration.Outcome{}, nil, err
+	}
+	lim := e.limiters.get(e.hasher.Hash(in.CatalogKey+"\x00"+in.ConfigString("api_key")), vendor.Entry().RateLimitPerMinute)
+	deadline := e.now().Add(10 * time.Second)
+	for {
+		n, delay := lim.reserve(e.now(), 1)
+		if n == 1 {
+			break
+		}
+		if e.now().Add(delay).After(deadline) {
+			return integration.Outcome{Kind: integration.RateLimited, Body: "the vendor's rate limit is spent; try again in a minute"}, payload, nil
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return integration.Outcome{}, nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+	o := e.attempt(ctx, in, vendor, payload)
+	lim.observe(e.now(), o.Limit)
+	return o, payload, nil
+}

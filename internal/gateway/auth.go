@@ -1,0 +1,203 @@
+package gateway
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/time/rate"
+
+	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
+)
+
+// Error codes of the gateway, as Datafly names them.
+const (
+	codeBadKey       = "INVALID_PIPELINE_KEY"
+	codeBadSignature = "INVALID_SIGNATURE"
+)
+
+type authKind int
+
+const (
+	authBearer authKind = 1 << iota // Authorization: Bearer <key>
+	authBasic                       // HTTP Basic, key as user name
+	authBody                        // writeKey in the body
+)
+
+// authFromHeaders authenticates with the Authorization header. It returns
+// nil, nil when there is none and the route accepts a writeKey in the body.
+func (s *Server) authFromHeaders(r *http.Request, rt route) (*signal.Pipeline, error) {
+	h := strings.TrimSpace(r.Header.Get("Authorization"))
+	scheme, cred, _ := strings.Cut(h, " ")
+	cred = strings.TrimSpace(cred)
+	switch {
+	case h == "":
+		if rt.auth&authBody != 0 {
+			return nil, nil
+		}
+		return nil, signal.Errorf(codeBadKey, "missing pipeline key: send Authorization: %s", wantAuth(rt))
+	case strings.EqualFold(scheme, "Bearer") && rt.auth&authBearer != 0:
+		return s.pipelineByKey(r.Context(), cred)
+	case strings.EqualFold(scheme, "Basic") && rt.auth&authBasic != 0:
+		dec, err := base64.StdEncoding.DecodeString(cred)
+		if err != nil {
+			return nil, signal.Errorf(codeBadKey, "Basic credentials are not valid base64")
+		}
+		user, _, _ := strings.Cut(string(dec), ":")
+		return s.pipelineByKey(r.Context(), user)
+	}
+	return nil, signal.Errorf(codeBadKey, "unsupported Authorization scheme %q: send %s", clip(scheme), wantAuth(rt))
+}
+
+func (s *Server) authFromBody(ctx context.Context, rt route, key string) (*signal.Pipeline, error) {
+	if key == "" {
+		return nil, signal.Errorf(codeBadKey, "missing pipeline key: send %s, or writeKey in the body", wantAuth(rt))
+	}
+	return s.pipelineByKey(ctx, key)
+}
+
+func wantAuth(rt route) string {
+	var ways []string
+	if rt.auth&authBearer != 0 {
+		ways = append(ways, "Bearer <pipeline key>")
+	}
+	if rt.auth&authBasic != 0 {
+		ways = append(ways, "Basic with the pipeline key as user name")
+	}
+	return strings.Join(ways, " or ")
+}
+
+func (s *Server) pipelineByKey(ctx context.Context, key string) (*signal.Pipeline, error) {
+	if key == "" {
+		return nil, signal.Errorf(codeBadKey, "empty pipeline key")
+	}
+	pl, err := s.pipelines.get(ctx, key)
+	if signal.ErrorCode(err) == signal.ENOTFOUND {
+		return nil, signal.Errorf(codeBadKey, "unknown pipeline key")
+	}
+	return pl, err
+}
+
+// verifySignature checks X-Signature: sha256=<hex HMAC-SHA256(signing secret,
+// X-Timestamp + "." + body)> and that X-Timestamp (unix ms) is within the
+// window. The body may be signed as sent or, for gzip, as decompressed.
+func (s *Server) verifySignature(r *http.Request, pl *signal.Pipeline, wire, body []byte, now time.Time) error {
+	tsHeader := strings.TrimSpace(r.Header.Get("X-Timestamp"))
+	sigHeader := strings.TrimSpace(r.Header.Get("X-Signature"))
+	if tsHeader == "" || sigHeader == "" {
+		return signal.Errorf(codeBadSignature, "server-side events must be signed: send X-Timestamp (unix ms) and X-Signature: sha256=<hex HMAC-SHA256(signing secret, timestamp + \".\" + body)>")
+	}
+	tsMS, err := strconv.ParseInt(tsHeader, 10, 64)
+	if err != nil {
+		return signal.Errorf(codeBadSignature, "X-Timestamp must be a unix time in milliseconds")
+	}
+	if skew := now.Sub(time.UnixMilli(tsMS)); skew > s.cfg.SignatureWindow || skew < -s.cfg.SignatureWindow {
+		return signal.Errorf(codeBadSignature, "X-Timestamp is %s away from the server's clock; at most %s is allowed", skew.Round(time.Second).Abs(), s.cfg.SignatureWindow)
+	}
+	hexSig, ok := strings.CutPrefix(sigHeader, "sha256=")
+	if !ok {
+		return signal.Errorf(codeBadSignature, "X-Signature must be sha256=<hex>")
+	}
+	sig, err := hex.DecodeString(hexSig)
+	if err != nil {
+		return signal.Errorf(codeBadSignature, "X-Signature must be sha256=<hex>")
+	}
+	for _, signed := range [][]byte{wire, body} {
+		m := hmac.New(sha256.New, []byte(pl.SigningSecret))
+		m.Write([]byte(tsHeader))
+		m.Write([]byte("."))
+		m.Write(signed)
+		if hmac.Equal(m.Sum(nil), sig) {
+			return nil
+		}
+	}
+	return signal.Errorf(codeBadSignature, "X-Signature does not match: sign X-Timestamp + \".\" + the body with the pipeline's signing secret")
+}
+
+// visitorCookie returns the visitor's _dfid (to fill a missing
+// anonymousId) and, when the browser has none yet, a new one to set.
+func (s *Server) visitorCookie(r *http.Request) (id, set string) {
+	if c, err := r.Cookie("_dfid"); err == nil && c.Value != "" && len(c.Value) <= 64 {
+		return c.Value, ""
+	}
+	id = uuid.NewString()
+	return id, id
+}
+
+// pipelineCache remembers key lookups (hits and misses) for a short TTL so
+// that a burst costs one store read per key.
+type pipelineCache struct {
+	store PipelineGetter
+	ttl   time.Duration
+	now   func() time.Time
+	mu    sync.Mutex
+	m     map[string]cachedPipeline
+}
+
+type cachedPipeline struct {
+	p       *signal.Pipeline
+	err     error
+	expires time.Time
+}
+
+func newPipelineCache(st PipelineGetter, ttl time.Duration, now func() time.Time) *pipelineCache {
+	return &pipelineCache{store: st, ttl: ttl, now: now, m: map[string]cachedPipeline{}}
+}
+
+func (c *pipelineCache) get(ctx context.Context, key string) (*signal.Pipeline, error) {
+	now := c.now()
+	c.mu.Lock()
+	e, ok := c.m[key]
+	c.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		return e.p, e.err
+	}
+	p, err := c.store.GetPipeline(ctx, store.GetPipelineParams{Key: key})
+	if err != nil && signal.ErrorCode(err) != signal.ENOTFOUND {
+		return nil, err // a store failure is not remembered
+	}
+	c.mu.Lock()
+	if len(c.m) > 10000 {
+		clear(c.m) // bounded: unknown keys must not grow it forever
+	}
+	c.m[key] = cachedPipeline{p: p, err: err, expires: now.Add(c.ttl)}
+	c.mu.Unlock()
+	return p, err
+}
+
+// limiter is a token bucket per pipeline.
+type limiter struct {
+	rps float64
+	mu  sync.Mutex
+	m   map[string]*rate.Limiter
+}
+
+func newLimiter(rps float64) *limiter { return &limiter{rps: rps, m: map[string]*rate.Limiter{}} }
+
+func (l *limiter) allow(pipelineID string, now time.Time) (time.Duration, bool) {
+	if l.rps <= 0 {
+		return 0, true
+	}
+	l.mu.Lock()
+	lim, ok := l.m[pipelineID]
+	if !ok {
+		lim = rate.NewLimiter(rate.Limit(l.rps), int(l.rps*2)+1)
+		l.m[pipelineID] = lim
+	}
+	l.mu.Unlock()
+	res := lim.ReserveN(now, 1)
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now)
+		return max(d, time.Second), false
+	}
+	return 0, true
+}

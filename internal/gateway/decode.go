@@ -1,0 +1,251 @@
+package gateway
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/signalhq/signal/internal/signal"
+)
+
+// errTooLarge means the body passed MAX_PAYLOAD_SIZE (after decompression).
+var errTooLarge = errors.New("body too large")
+
+// readBody reads the request body, gunzipping it when it is gzip (by
+// Content-Encoding or by its magic bytes, since some SDKs mislabel it), and
+// enforces max on the decompressed size. It returns the body as sent on the
+// wire too, for signature checks.
+func readBody(r *http.Request, max int64) (body, wire []byte, err error) {
+	wire, err = io.ReadAll(io.LimitReader(r.Body, max+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("read body: %w", err)
+	}
+	gz := strings.EqualFold(strings.TrimSpace(r.Header.Get("Content-Encoding")), "gzip") ||
+		(len(wire) > 2 && wire[0] == 0x1f && wire[1] == 0x8b)
+	if !gz {
+		if int64(len(wire)) > max {
+			return nil, nil, errTooLarge
+		}
+		return wire, wire, nil
+	}
+	if int64(len(wire)) > max {
+		// A compressed body larger than the limit cannot decompress to
+		// less than it in practice.
+		return nil, nil, errTooLarge
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(wire))
+	if err != nil {
+		return nil, nil, signal.Errorf(signal.EINVALID, "body is labelled gzip but is not valid gzip: %v", err)
+	}
+	body, err = io.ReadAll(io.LimitReader(zr, max+1))
+	if err != nil {
+		return nil, nil, signal.Errorf(signal.EINVALID, "body is labelled gzip but is not valid gzip: %v", err)
+	}
+	if int64(len(body)) > max {
+		return nil, nil, errTooLarge
+	}
+	return body, wire, nil
+}
+
+// jsonError turns a json decode error into a message naming where it is.
+func jsonError(err error, what string) *signal.Error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return signal.Errorf(signal.EINVALID, "%s is not valid JSON: %s (at byte %d)", what, syn.Error(), syn.Offset)
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			return signal.Errorf(signal.EINVALID, "%s must be a JSON object", what)
+		}
+		return signal.FieldErrorf(signal.EINVALID, field, "%s must be a %s, not a JSON %s", field, jsonKind(typ.Type), typ.Value)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return signal.Errorf(signal.EINVALID, "%s is empty or truncated JSON", what)
+	}
+	return signal.Errorf(signal.EINVALID, "%s is not valid JSON: %v", what, err)
+}
+
+func jsonKind(t any) string {
+	s := fmt.Sprint(t)
+	switch {
+	case s == "string", s == "signal.ID":
+		return "string"
+	case strings.HasPrefix(s, "[]"):
+		return "array"
+	case strings.HasPrefix(s, "map"), strings.HasPrefix(s, "struct"), s == "json.RawMessage":
+		return "JSON object"
+	}
+	return s
+}
+
+// messageDefaults are what the route implies for a message.
+type messageDefaults struct {
+	Type       string // the route's type ("" for batch routes: the message says)
+	PipelineID string
+	Cookie     string // _dfid, used when the message has no ids
+	ReceivedAt time.Time
+	MaxEvent   int
+}
+
+// decodeMessage decodes and validates one message and turns it into an
+// event. Errors name the field at fault.
+func decodeMessage(raw []byte, d messageDefaults) (*signal.Event, string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > d.MaxEvent {
+		return nil, "", signal.Errorf("EVENT_TOO_LARGE", "event is %d bytes; at most %d are accepted per event", len(raw), d.MaxEvent)
+	}
+	var m signal.Message
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, "", jsonError(err, "event")
+	}
+	typ := m.Type
+	switch {
+	case typ == "" && d.Type != "":
+		typ = d.Type
+	case typ == "":
+		return nil, "", signal.FieldErrorf(signal.EINVALID, "type", "type is required: one of track, page, screen, identify, group, alias")
+	case d.Type != "" && typ != d.Type:
+		return nil, "", signal.FieldErrorf(signal.EINVALID, "type", "type %q does not match this route, which takes %q events", clip(typ), d.Type)
+	}
+	name := ""
+	switch typ {
+	case signal.TypeTrack:
+		if strings.TrimSpace(m.Event) == "" {
+			return nil, "", signal.FieldErrorf(signal.EINVALID, "event", "event is required for track calls (the event name, e.g. \"Order Completed\")")
+		}
+		name = m.Event
+	case signal.TypePage, signal.TypeScreen:
+		name = m.Name
+	case signal.TypeIdentify, signal.TypeAlias:
+	case signal.TypeGroup:
+		if m.GroupID == "" {
+			return nil, "", signal.FieldErrorf(signal.EINVALID, "groupId", "groupId is required for group calls")
+		}
+	default:
+		return nil, "", signal.FieldErrorf(signal.EINVALID, "type", "type %q is not one of track, page, screen, identify, group, alias", clip(typ))
+	}
+	if typ == signal.TypeAlias && m.PreviousID == "" {
+		return nil, "", signal.FieldErrorf(signal.EINVALID, "previousId", "previousId is required for alias calls")
+	}
+	for _, f := range []struct {
+		name string
+		v    json.RawMessage
+	}{{"properties", m.Properties}, {"traits", m.Traits}, {"context", m.Context}} {
+		if len(f.v) > 0 && f.v[0] != '{' && string(f.v) != "null" {
+			return nil, "", signal.FieldErrorf(signal.EINVALID, f.name, "%s must be a JSON object", f.name)
+		}
+	}
+	if len(m.MessageID) > 255 {
+		return nil, "", signal.FieldErrorf(signal.EINVALID, "messageId", "messageId is longer than 255 characters")
+	}
+	userID, anonID := string(m.UserID), string(m.AnonymousID)
+	fromCookie := false
+	if userID == "" && anonID == "" && d.Cookie != "" {
+		anonID, fromCookie = d.Cookie, true
+	}
+	if userID == "" && anonID == "" {
+		return nil, "", signal.FieldErrorf(signal.EINVALID, "userId", "userId or anonymousId is required")
+	}
+	ts, err := eventTime(m, d.ReceivedAt)
+	if err != nil {
+		return nil, "", err
+	}
+	msgID := string(m.MessageID)
+	if msgID == "" {
+		msgID = uuid.NewString()
+	}
+	payload := raw
+	if m.WriteKey != "" {
+		payload, err = withoutWriteKey(raw)
+		if err != nil {
+			return nil, "", jsonError(err, "event")
+		}
+	}
+	if fromCookie {
+		payload = withAnonymousID(payload, anonID)
+	}
+	return &signal.Event{
+		MessageID:   msgID,
+		PipelineID:  d.PipelineID,
+		Type:        typ,
+		Event:       name,
+		UserID:      userID,
+		AnonymousID: anonID,
+		Timestamp:   ts,
+		ReceivedAt:  d.ReceivedAt,
+		Payload:     payload,
+	}, m.WriteKey, nil
+}
+
+// eventTime resolves when an event happened: timestamp; else
+// originalTimestamp corrected for the client's clock skew (receivedAt -
+// sentAt), as Segment does; else the receipt time.
+func eventTime(m signal.Message, received time.Time) (time.Time, error) {
+	parse := func(field, v string) (time.Time, error) {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return time.Time{}, signal.FieldErrorf(signal.EINVALID, field, "%s %q is not an ISO 8601 / RFC 3339 date-time (e.g. 2026-11-27T10:00:00Z)", field, clip(v))
+		}
+		return t.UTC(), nil
+	}
+	if m.Timestamp != "" {
+		return parse("timestamp", m.Timestamp)
+	}
+	if m.OriginalTimestamp != "" {
+		orig, err := parse("originalTimestamp", m.OriginalTimestamp)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if m.SentAt != "" {
+			sent, err := parse("sentAt", m.SentAt)
+			if err != nil {
+				return time.Time{}, err
+			}
+			return orig.Add(received.Sub(sent)), nil
+		}
+		return orig, nil
+	}
+	return received, nil
+}
+
+// withoutWriteKey re-encodes a message without its writeKey: a pipeline key
+// is a credential and is not kept with the event.
+func withoutWriteKey(raw []byte) ([]byte, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, err
+	}
+	delete(obj, "writeKey")
+	return json.Marshal(obj)
+}
+
+// withAnonymousID adds the anonymousId taken from the _dfid cookie to a
+// message (a JSON object) that has no ids, keeping the rest as received.
+func withAnonymousID(obj []byte, id string) []byte {
+	field, _ := json.Marshal(id)
+	rest := bytes.TrimSpace(obj[1:])
+	out := make([]byte, 0, len(obj)+len(field)+16)
+	out = append(out, `{"anonymousId":`...)
+	out = append(out, field...)
+	if len(rest) > 0 && rest[0] != '}' {
+		out = append(out, ',')
+	}
+	return append(out, rest...)
+}
+
+// clip shortens a caller-supplied value quoted back in an error.
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}

@@ -1,0 +1,277 @@
+// Package gateway is the ingestion gateway: Datafly.js routes, the Segment
+// HTTP API and signed server-side events. It validates each message, stores
+// the accepted ones durably and only then answers 200.
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
+)
+
+// EventAppender stores events durably.
+type EventAppender interface {
+	AppendEvents(ctx context.Context, p store.AppendEventsParams) error
+}
+
+// PipelineGetter finds a pipeline by its key.
+type PipelineGetter interface {
+	GetPipeline(ctx context.Context, p store.GetPipelineParams) (*signal.Pipeline, error)
+}
+
+// Config is the gateway's configuration.
+type Config struct {
+	// MaxPayloadSize caps a request body after decompression (bytes).
+	MaxPayloadSize int64
+	// MaxBatchSize caps the messages of one batch.
+	MaxBatchSize int
+	// MaxEventSize caps one message (bytes).
+	MaxEventSize int
+	// CORSOrigins lists allowed origins; "*" allows any.
+	CORSOrigins []string
+	// RateLimitRPS limits requests per second per pipeline (0: no limit).
+	RateLimitRPS float64
+	// SignatureWindow is how far X-Timestamp may be from now.
+	SignatureWindow time.Duration
+	// PipelineCacheTTL is how long a key lookup is remembered.
+	PipelineCacheTTL time.Duration
+	// SecureCookie marks the _dfid cookie Secure.
+	SecureCookie bool
+}
+
+// DefaultConfig returns the limits Datafly uses.
+func DefaultConfig() Config {
+	return Config{
+		MaxPayloadSize:   524288,
+		MaxBatchSize:     500,
+		MaxEventSize:     32 << 10,
+		CORSOrigins:      []string{"*"},
+		SignatureWindow:  5 * time.Minute,
+		PipelineCacheTTL: 5 * time.Second,
+		SecureCookie:     true,
+	}
+}
+
+// Server is the gateway's HTTP handler.
+type Server struct {
+	cfg       Config
+	events    EventAppender
+	pipelines *pipelineCache
+	limiter   *limiter
+	log       *slog.Logger
+	now       func() time.Time
+	mux       *http.ServeMux
+}
+
+// New returns a gateway. now may be nil (time.Now).
+func New(cfg Config, events EventAppender, pipelines PipelineGetter, log *slog.Logger, now func() time.Time) *Server {
+	if now == nil {
+		now = time.Now
+	}
+	s := &Server{
+		cfg:       cfg,
+		events:    events,
+		pipelines: newPipelineCache(pipelines, cfg.PipelineCacheTTL, now),
+		limiter:   newLimiter(cfg.RateLimitRPS),
+		log:       log,
+		now:       now,
+		mux:       http.NewServeMux(),
+	}
+	datafly := authBearer
+	for path, typ := range map[string]string{"/v1/t": signal.TypeTrack, "/v1/p": signal.TypePage, "/v1/i": signal.TypeIdentify, "/v1/g": signal.TypeGroup} {
+		s.mux.Handle("POST "+path, s.ingest(route{typ: typ, auth: datafly, cookie: true}))
+	}
+	s.mux.Handle("POST /v1/batch", s.ingest(route{batch: true, auth: authBearer | authBasic | authBody, cookie: true}))
+	s.mux.Handle("POST /v1/events", s.ingest(route{batch: true, single: true, auth: authBearer, signed: true}))
+	for path, typ := range map[string]string{"/v1/track": signal.TypeTrack, "/v1/page": signal.TypePage, "/v1/screen": signal.TypeScreen,
+		"/v1/identify": signal.TypeIdentify, "/v1/group": signal.TypeGroup, "/v1/alias": signal.TypeAlias} {
+		s.mux.Handle("POST "+path, s.ingest(route{typ: typ, auth: authBasic | authBody | authBearer}))
+	}
+	s.mux.HandleFunc("GET /d.js", serveDataflyJS)
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"status":"ok"}`))
+	})
+	return s
+}
+
+// ServeHTTP applies CORS, answers preflights and routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cors(w, r) {
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// route says how one endpoint authenticates and what it accepts.
+type route struct {
+	typ    string // implied message type; "" when each message says
+	batch  bool   // accepts {"batch":[…]}
+	single bool   // with batch: also accepts one message
+	auth   authKind
+	signed bool // needs the HMAC signature
+	cookie bool // the _dfid cookie supplies a missing anonymousId
+}
+
+type rejection struct {
+	Index   int    `json:"index"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+func (s *Server) ingest(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		received := s.now().UTC()
+		// Credentials in headers are checked before the body is read.
+		pl, err := s.authFromHeaders(r, rt)
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		body, wire, err := readBody(r, s.cfg.MaxPayloadSize)
+		if errors.Is(err, errTooLarge) {
+			writeError(w, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "request body is over the "+strconv.FormatInt(s.cfg.MaxPayloadSize, 10)+"-byte limit (MAX_PAYLOAD_SIZE, after decompression)", "")
+			return
+		}
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		raws, bodyKey, err := s.split(body, rt)
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		if pl == nil {
+			if pl, err = s.authFromBody(r.Context(), rt, bodyKey); err != nil {
+				s.fail(w, err)
+				return
+			}
+		}
+		if rt.signed {
+			if err := s.verifySignature(r, pl, wire, body, received); err != nil {
+				s.fail(w, err)
+				return
+			}
+		}
+		if wait, ok := s.limiter.allow(pl.ID, received); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
+			writeError(w, http.StatusTooManyRequests, "RATE_LIMITED", "too many requests for this pipeline; retry after the Retry-After seconds", "")
+			return
+		}
+		d := messageDefaults{Type: rt.typ, PipelineID: pl.ID, ReceivedAt: received, MaxEvent: s.cfg.MaxEventSize}
+		var newCookie string
+		if rt.cookie {
+			d.Cookie, newCookie = s.visitorCookie(r)
+		}
+		events := make([]*signal.Event, 0, len(raws))
+		var rejected []rejection
+		for i, raw := range raws {
+			ev, _, err := decodeMessage(raw, d)
+			if err != nil {
+				if len(raws) == 1 && !rt.batch {
+					s.fail(w, err)
+					return
+				}
+				rejected = append(rejected, rejection{Index: i, Code: signal.ErrorCode(err), Message: signal.ErrorMessage(err), Field: signal.ErrorField(err)})
+				continue
+			}
+			events = append(events, ev)
+		}
+		if err := s.events.AppendEvents(r.Context(), store.AppendEventsParams{Events: events}); err != nil {
+			s.log.Error("gateway: store events", "pipeline", pl.ID, "events", len(events), "err", err)
+			writeError(w, http.StatusServiceUnavailable, "STORAGE_UNAVAILABLE", "events could not be stored; nothing was accepted, retry", "")
+			return
+		}
+		if newCookie != "" {
+			http.SetCookie(w, &http.Cookie{Name: "_dfid", Value: newCookie, Path: "/", MaxAge: 2 * 365 * 24 * 3600,
+				HttpOnly: true, Secure: s.cfg.SecureCookie, SameSite: http.SameSiteLaxMode})
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if rejected == nil {
+			w.Write([]byte(`{"success":true}`))
+			return
+		}
+		json.NewEncoder(w).Encode(struct {
+			Success  bool        `json:"success"`
+			Accepted int         `json:"accepted"`
+			Rejected []rejection `json:"rejected"`
+		}{true, len(events), rejected})
+	})
+}
+
+// split returns the raw messages of a body and a writeKey found in it.
+func (s *Server) split(body []byte, rt route) ([]json.RawMessage, string, error) {
+	trimmed := strings.TrimSpace(string(body[:min(len(body), 64)]))
+	if len(trimmed) == 0 {
+		return nil, "", signal.Errorf(signal.EINVALID, "request body is empty; send a JSON event")
+	}
+	if trimmed[0] != '{' {
+		return nil, "", signal.Errorf(signal.EINVALID, "request body must be a JSON object")
+	}
+	if !rt.batch {
+		var key struct {
+			WriteKey string `json:"writeKey"`
+		}
+		if err := json.Unmarshal(body, &key); err != nil {
+			return nil, "", jsonError(err, "request body")
+		}
+		return []json.RawMessage{body}, key.WriteKey, nil
+	}
+	var b struct {
+		Batch    *[]json.RawMessage `json:"batch"`
+		WriteKey string             `json:"writeKey"`
+	}
+	if err := json.Unmarshal(body, &b); err != nil {
+		return nil, "", jsonError(err, "request body")
+	}
+	if b.Batch == nil {
+		if rt.single {
+			return []json.RawMessage{body}, b.WriteKey, nil
+		}
+		return nil, "", signal.FieldErrorf(signal.EINVALID, "batch", "batch is required: {\"batch\":[…events…]}")
+	}
+	n := len(*b.Batch)
+	if n == 0 {
+		return nil, "", signal.FieldErrorf(signal.EINVALID, "batch", "batch is empty")
+	}
+	if n > s.cfg.MaxBatchSize {
+		return nil, "", signal.FieldErrorf(signal.EINVALID, "batch", "batch has %d events; at most %d are accepted (MAX_BATCH_SIZE)", n, s.cfg.MaxBatchSize)
+	}
+	return *b.Batch, b.WriteKey, nil
+}
+
+func (s *Server) fail(w http.ResponseWriter, err error) {
+	code := signal.ErrorCode(err)
+	status := http.StatusBadRequest
+	switch code {
+	case signal.EUNAUTHORIZED, codeBadKey, codeBadSignature:
+		status = http.StatusUnauthorized
+	case signal.EINTERNAL:
+		s.log.Error("gateway", "err", err)
+		status = http.StatusInternalServerError
+	}
+	writeError(w, status, code, signal.ErrorMessage(err), signal.ErrorField(err))
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg, field string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	type body struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Field   string `json:"field,omitempty"`
+	}
+	json.NewEncoder(w).Encode(struct {
+		Error body `json:"error"`
+	}{body{code, msg, field}})
+}

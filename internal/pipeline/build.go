@@ -1,0 +1,226 @@
+// Package pipeline processes the event log: it resolves who each event is
+// about (profiles), what they consented to, maps the event with each
+// integration's blueprint and queues the vendor payload for delivery.
+package pipeline
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/signalhq/signal/internal/blueprint"
+	"github.com/signalhq/signal/internal/contact"
+	"github.com/signalhq/signal/internal/integration"
+	"github.com/signalhq/signal/internal/signal"
+)
+
+// Hasher keys the hashes stored in place of identifiers.
+type Hasher interface {
+	Hash(s string) string
+}
+
+// Marketing consent values sent as properties.marketing_consent.
+const (
+	ConsentSubscribed    = "subscribed"
+	ConsentUnsubscribed  = "unsubscribed"
+	ConsentNonSubscribed = "nonSubscribed"
+)
+
+// Consent reads the visitor's marketing consent from the event:
+// context.consent.canonical.marketing (Datafly) or
+// context.consent.categoryPreferences.marketing (Segment).
+func Consent(src blueprint.Source) string {
+	for _, path := range []string{"context.consent.canonical.marketing", "context.consent.categoryPreferences.marketing"} {
+		if v, ok := blueprint.Lookup(src, path); ok {
+			if b, ok := v.(bool); ok {
+				if b {
+					return ConsentSubscribed
+				}
+				return ConsentUnsubscribed
+			}
+		}
+	}
+	return ConsentNonSubscribed
+}
+
+// eventTraits returns the traits an event carries: identify's traits, and
+// context.traits on any call (identify's own traits win).
+func eventTraits(src blueprint.Source, typ string) map[string]any {
+	var out map[string]any
+	merge := func(path string) {
+		if v, ok := blueprint.Lookup(src, path); ok {
+			if m, ok := v.(map[string]any); ok && len(m) > 0 {
+				if out == nil {
+					out = make(map[string]any, len(m))
+				}
+				for k, val := range m {
+					out[k] = val
+				}
+			}
+		}
+	}
+	merge("context.traits")
+	if typ == signal.TypeIdentify {
+		merge("traits")
+	}
+	return out
+}
+
+// profileKeys returns the keyed hashes of the ids an event carries.
+func profileKeys(h Hasher, ev *signal.Event, src blueprint.Source) []string {
+	var keys []string
+	if ev.UserID != "" {
+		keys = append(keys, h.Hash("u:"+ev.UserID))
+	}
+	if ev.AnonymousID != "" {
+		keys = append(keys, h.Hash("a:"+ev.AnonymousID))
+	}
+	if ev.Type == signal.TypeAlias {
+		if v, ok := blueprint.Lookup(src, "previousId"); ok {
+			if s := idString(v); s != "" {
+				// previousId may be either kind of id: link both readings.
+				keys = append(keys, h.Hash("u:"+s), h.Hash("a:"+s))
+			}
+		}
+	}
+	return keys
+}
+
+func idString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case json.Number:
+		return x.String()
+	}
+	return ""
+}
+
+func traitString(traits map[string]any, keys ...string) string {
+	for _, k := range keys {
+		switch v := traits[k].(type) {
+		case string:
+			if s := strings.TrimSpace(v); s != "" {
+				return s
+			}
+		case json.Number:
+			return v.String()
+		case float64:
+			return strconv.FormatFloat(v, 'f', -1, 64)
+		}
+	}
+	return ""
+}
+
+// blueprintKey is the key an event is found under in a blueprint.
+func blueprintKey(ev *signal.Event) (string, bool) {
+	switch ev.Type {
+	case signal.TypePage:
+		return blueprint.PageKey, true
+	case signal.TypeTrack:
+		return ev.Event, true
+	}
+	return "", false
+}
+
+// build decides what one event means for one integration: a filtered row
+// with its reason, or a pending delivery with the vendor payload.
+func build(h Hasher, vendor integration.Vendor, in *signal.Integration, ev *signal.Event, src blueprint.Source, traits map[string]any, now time.Time) *signal.Delivery {
+	d := &signal.Delivery{
+		EventSeq: ev.Seq, MessageID: ev.MessageID, PipelineID: ev.PipelineID, IntegrationID: in.ID,
+		Type: ev.Type, Event: ev.Event, Status: signal.StatusFiltered, Priority: signal.PriorityNormal,
+		ReceivedAt: ev.ReceivedAt, NextAttemptAt: now,
+	}
+	if !in.Enabled {
+		d.Reason = signal.ReasonIntegrationDisabled
+		return d
+	}
+	key, ok := blueprintKey(ev)
+	if !ok {
+		d.Reason = signal.ReasonUnsupportedType
+		return d
+	}
+	res := blueprint.Apply(in.Blueprint, key, src)
+	if !res.Enabled {
+		d.Reason = signal.ReasonEventNotEnabled
+		return d
+	}
+	d.VendorEventName, d.Priority = res.VendorEventName, res.Priority
+	if res.MaxAge > 0 {
+		d.ExpiresAt = ev.ReceivedAt.Add(res.MaxAge)
+	}
+
+	c, notes := contactOf(traits, src, in)
+	d.Note = strings.Join(notes, " ")
+	if c.Email == "" && c.Phone == "" {
+		d.Reason = signal.ReasonNoIdentifier
+		return d
+	}
+	props := make(map[string]any, len(res.Properties)+1)
+	for k, v := range res.Properties {
+		props[k] = v
+	}
+	props["marketing_consent"] = Consent(src)
+	payload, err := vendor.Payload(&integration.Event{
+		IntegrationID: in.ID, MessageID: ev.MessageID, VendorEventName: res.VendorEventName,
+		Timestamp: ev.Timestamp, Contact: c, Properties: props, Order: append(res.Order, "marketing_consent"),
+	})
+	if err != nil {
+		d.Status, d.Reason = signal.StatusFailed, "payload_error"
+		d.Note = strings.TrimSpace(d.Note + " " + fmt.Sprintf("The payload could not be built: %v", err))
+		return d
+	}
+	d.Payload = payload
+	if in.ConfigBool("dry_run") {
+		d.Reason = signal.ReasonDryRun
+		return d
+	}
+	d.Status = signal.StatusPending
+	id := c.Email
+	if id == "" {
+		id = c.Phone
+	}
+	d.ContactKey = h.Hash("c:" + id)
+	return d
+}
+
+// contactOf builds the contact from the profile's and the event's traits:
+// email trimmed and lower-cased, phone E.164 (national numbers read with
+// the region of context.locale, else the integration's
+// default_phone_region). Unreadable values are left out and noted, without
+// quoting them.
+func contactOf(traits map[string]any, src blueprint.Source, in *signal.Integration) (integration.Contact, []string) {
+	var (
+		c     integration.Contact
+		notes []string
+	)
+	if raw := traitString(traits, "email"); raw != "" {
+		e, err := contact.ParseEmail(raw)
+		if err != nil {
+			notes = append(notes, "The email trait is not a valid address and was left out.")
+		}
+		c.Email = e
+	}
+	if raw := traitString(traits, "phone"); raw != "" {
+		region := ""
+		if loc, ok := blueprint.Lookup(src, "context.locale"); ok {
+			if s, ok := loc.(string); ok {
+				region = contact.RegionFromLocale(s)
+			}
+		}
+		if region == "" {
+			region = strings.ToUpper(in.ConfigString("default_phone_region"))
+		}
+		p, err := contact.NormalizePhone(raw, region)
+		if err != nil {
+			notes = append(notes, "The phone trait could not be read as an international (E.164) number and was left out.")
+		} else {
+			c.Phone = p
+		}
+	}
+	c.FirstName = traitString(traits, "first_name", "firstName")
+	c.LastName = traitString(traits, "last_name", "lastName")
+	return c, notes
+}

@@ -1,0 +1,221 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/signalhq/signal/internal/blueprint"
+	"github.com/signalhq/signal/internal/integration"
+	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
+)
+
+// Store is what the processor reads and writes.
+type Store interface {
+	ListEvents(ctx context.Context, p store.ListEventsParams) ([]signal.Event, error)
+	Cursor(ctx context.Context, name string) (int64, error)
+	ResolveProfiles(ctx context.Context, p store.ResolveProfilesParams) ([]*signal.Profile, error)
+	RecordProcessed(ctx context.Context, p store.RecordProcessedParams) error
+	ListIntegrations(ctx context.Context, p store.ListParams) ([]*signal.Integration, error)
+}
+
+// Notifier is told which integrations have new pending deliveries.
+type Notifier interface {
+	Pending(integrationID string)
+}
+
+// Config tunes the processor.
+type Config struct {
+	// Batch is how many events one pass takes from the log.
+	Batch int
+	// Idle is how long to sleep when the log is drained and nobody wakes
+	// the processor.
+	Idle time.Duration
+	// DedupeWindow: a message id seen again within it is not delivered again.
+	DedupeWindow time.Duration
+}
+
+// Processor turns logged events into deliveries.
+type Processor struct {
+	cfg      Config
+	store    Store
+	hasher   Hasher
+	vendors  *integration.Registry
+	notifier Notifier
+	log      *slog.Logger
+	now      func() time.Time
+	wake     chan struct{}
+}
+
+// New returns a processor. notifier may be nil.
+func New(cfg Config, st Store, h Hasher, vendors *integration.Registry, notifier Notifier, log *slog.Logger, now func() time.Time) *Processor {
+	if cfg.Batch <= 0 {
+		cfg.Batch = 500
+	}
+	if cfg.Idle <= 0 {
+		cfg.Idle = time.Second
+	}
+	if cfg.DedupeWindow <= 0 {
+		cfg.DedupeWindow = 24 * time.Hour
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Processor{cfg: cfg, store: st, hasher: h, vendors: vendors, notifier: notifier, log: log, now: now, wake: make(chan struct{}, 1)}
+}
+
+// Wake tells the processor that new events were stored. It never blocks.
+func (p *Processor) Wake() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run processes the log until ctx is done. A failed pass is retried after a
+// pause: the cursor only moves with a pass's results, so nothing is skipped.
+func (p *Processor) Run(ctx context.Context) error {
+	backoff := 100 * time.Millisecond
+	for {
+		n, err := p.ProcessOnce(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			p.log.Error("processor: pass failed; retrying", "err", err, "retry_in", backoff)
+			if !sleep(ctx, backoff) {
+				return nil
+			}
+			backoff = min(backoff*2, 30*time.Second)
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		if n > 0 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-p.wake:
+		case <-time.After(p.cfg.Idle):
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// ProcessOnce processes the next batch of the log and returns how many
+// events it took.
+func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
+	cursor, err := p.store.Cursor(ctx, "processor")
+	if err != nil {
+		return 0, err
+	}
+	events, err := p.store.ListEvents(ctx, store.ListEventsParams{AfterSeq: cursor, Limit: p.cfg.Batch})
+	if err != nil || len(events) == 0 {
+		return 0, err
+	}
+	ins, err := p.integrations(ctx)
+	if err != nil {
+		return 0, err
+	}
+	now := p.now().UTC()
+
+	srcs := make([]blueprint.Source, len(events))
+	items := make([]store.ProfileUpdate, len(events))
+	for i := range events {
+		ev := &events[i]
+		src, err := blueprint.Decode(ev.Payload)
+		if err != nil {
+			// The gateway stored it, so it is JSON; this is corruption.
+			return 0, fmt.Errorf("process event %d: %w", ev.Seq, err)
+		}
+		srcs[i] = src
+		// The store keeps ids only inside the sealed payload.
+		if v, ok := blueprint.Lookup(src, "userId"); ok {
+			ev.UserID = idString(v)
+		}
+		if v, ok := blueprint.Lookup(src, "anonymousId"); ok {
+			ev.AnonymousID = idString(v)
+		}
+		items[i] = store.ProfileUpdate{Keys: profileKeys(p.hasher, ev, src), Traits: eventTraits(src, ev.Type)}
+	}
+	profiles, err := p.store.ResolveProfiles(ctx, store.ResolveProfilesParams{Items: items, Now: now})
+	if err != nil {
+		return 0, err
+	}
+
+	var deliveries []*signal.Delivery
+	for i := range events {
+		deliveries = append(deliveries, p.deliveriesFor(&events[i], srcs[i], profiles[i], ins, now)...)
+	}
+	if err := p.store.RecordProcessed(ctx, store.RecordProcessedParams{
+		UpToSeq: events[len(events)-1].Seq, Deliveries: deliveries, DedupeWindow: p.cfg.DedupeWindow, Now: now,
+	}); err != nil {
+		return 0, err
+	}
+	if p.notifier != nil {
+		seen := map[string]bool{}
+		for _, d := range deliveries {
+			if d.Status == signal.StatusPending && !seen[d.IntegrationID] {
+				seen[d.IntegrationID] = true
+				p.notifier.Pending(d.IntegrationID)
+			}
+		}
+	}
+	return len(events), nil
+}
+
+func (p *Processor) integrations(ctx context.Context) ([]*signal.Integration, error) {
+	var all []*signal.Integration
+	after := ""
+	for {
+		page, err := p.store.ListIntegrations(ctx, store.ListParams{After: after, Limit: 1000})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if len(page) < 1000 {
+			return all, nil
+		}
+		after = page[len(page)-1].ID
+	}
+}
+
+// deliveriesFor returns one row per integration that receives the event's
+// pipeline, or a single no_integration row when none does.
+func (p *Processor) deliveriesFor(ev *signal.Event, src blueprint.Source, prof *signal.Profile, ins []*signal.Integration, now time.Time) []*signal.Delivery {
+	var traits map[string]any
+	if prof != nil {
+		traits = prof.Traits
+	}
+	var out []*signal.Delivery
+	for _, in := range ins {
+		if !in.ReceivesPipeline(ev.PipelineID) {
+			continue
+		}
+		vendor, ok := p.vendors.Vendor(in.CatalogKey)
+		if !ok {
+			continue
+		}
+		out = append(out, build(p.hasher, vendor, in, ev, src, traits, now))
+	}
+	if len(out) == 0 {
+		out = append(out, &signal.Delivery{
+			EventSeq: ev.Seq, MessageID: ev.MessageID, PipelineID: ev.PipelineID, Type: ev.Type, Event: ev.Event,
+			Status: signal.StatusFiltered, Reason: signal.ReasonNoIntegration, ReceivedAt: ev.ReceivedAt,
+		})
+	}
+	return out
+}
