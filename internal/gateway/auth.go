@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -123,14 +124,22 @@ func (s *Server) verifySignature(r *http.Request, pl *signal.Pipeline, wire, bod
 	return signal.Errorf(codeBadSignature, "X-Signature does not match: sign X-Timestamp + \".\" + the body with the pipeline's signing secret")
 }
 
-// visitorCookie returns the visitor's _dfid (to fill a missing
-// anonymousId) and, when the browser has none yet, a new one to set.
-func (s *Server) visitorCookie(r *http.Request) (id, set string) {
+// visitorCookie returns the visitor's _dfid, which fills a missing
+// anonymousId. A browser without one is given one to keep: the first
+// message's anonymousId, so the two ids agree, or a new id.
+func visitorCookie(r *http.Request, raws []json.RawMessage) (id, set string) {
 	if c, err := r.Cookie("_dfid"); err == nil && c.Value != "" && len(c.Value) <= 64 {
 		return c.Value, ""
 	}
-	id = uuid.NewString()
-	return id, id
+	if len(raws) > 0 {
+		var m struct {
+			AnonymousID signal.ID `json:"anonymousId"`
+		}
+		if json.Unmarshal(raws[0], &m) == nil && m.AnonymousID != "" && len(m.AnonymousID) <= 64 {
+			return "", string(m.AnonymousID)
+		}
+	}
+	return "", uuid.NewString()
 }
 
 // pipelineCache remembers key lookups (hits and misses) for a short TTL so

@@ -171,7 +171,7 @@ func (s *Server) ingest(rt route) http.Handler {
 		d := messageDefaults{Type: rt.typ, PipelineID: pl.ID, ReceivedAt: received, MaxEvent: s.cfg.MaxEventSize}
 		var newCookie string
 		if rt.cookie {
-			d.Cookie, newCookie = s.visitorCookie(r)
+			d.Cookie, newCookie = visitorCookie(r, raws)
 		}
 		events := make([]*signal.Event, 0, len(raws))
 		var rejected []rejection
