@@ -118,7 +118,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // ProcessOnce processes the next batch of the log and returns how many
 // events it took.
 func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
-	cursor, err := p.store.Cursor(ctx, "processor")
+	cursor, err := p.store.Cursor(ctx, store.ProcessorCursor)
 	if err != nil {
 		return 0, err
 	}

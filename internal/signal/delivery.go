@@ -22,6 +22,7 @@ const (
 	ReasonEventNotEnabled     = "event_not_enabled"
 	ReasonConsentDenied       = "consent_denied"
 	ReasonIntegrationDisabled = "integration_disabled"
+	ReasonIntegrationDeleted  = "integration_deleted"
 	ReasonVendorRejected      = "vendor_rejected"
 	ReasonAuthFailed          = "auth_failed"
 	ReasonRetriesExhausted    = "retries_exhausted"
@@ -47,6 +48,8 @@ func ReasonText(reason string) string {
 		return "The visitor did not consent to marketing."
 	case ReasonIntegrationDisabled:
 		return "The integration is disabled."
+	case ReasonIntegrationDeleted:
+		return "The integration was deleted before this event was sent."
 	case ReasonVendorRejected:
 		return "The vendor refused the event as invalid; see its response."
 	case ReasonAuthFailed:

@@ -21,12 +21,18 @@ type Store interface {
 	Close() error
 }
 
+// ProcessorCursor names the processor's position in the event log, moved by
+// RecordProcessed.
+const ProcessorCursor = "processor"
+
 // EventStore is the durable event log.
 type EventStore interface {
 	// AppendEvents stores events durably (committed and synced) before it
 	// returns; concurrent callers share commits. It sets each event's Seq.
 	AppendEvents(ctx context.Context, p AppendEventsParams) error
-	// ListEvents returns events with Seq > AfterSeq in Seq order.
+	// ListEvents returns events with Seq > AfterSeq in Seq order. UserID
+	// and AnonymousID are not kept apart from the (sealed) payload: readers
+	// take them from Payload.
 	ListEvents(ctx context.Context, p ListEventsParams) ([]signal.Event, error)
 	// Cursor returns the named consumer position in the log (0 if unset).
 	Cursor(ctx context.Context, name string) (int64, error)
@@ -111,9 +117,10 @@ type IntegrationStore interface {
 // visitor was seen with ("u:"+userId, "a:"+anonymousId), never the ids.
 type ProfileStore interface {
 	// ResolveProfiles applies Items in order, in one transaction: each
-	// links its keys to one profile (merging profiles that were apart),
-	// merges its Traits in (new keys win) and yields the profile as it then
-	// stands. Applying the same items twice gives the same profiles.
+	// links its keys to one profile (merging profiles that were apart: the
+	// oldest keeps its id, the most recently updated traits win), merges its
+	// Traits in (new keys win) and yields the profile as it then stands.
+	// Applying the same items twice leaves the same stored state.
 	ResolveProfiles(ctx context.Context, p ResolveProfilesParams) ([]*signal.Profile, error)
 }
 
@@ -146,8 +153,9 @@ type DeliveryStore interface {
 	// NextDue returns when the integration's earliest pending delivery is
 	// due (false when it has none).
 	NextDue(ctx context.Context, p NextDueParams) (time.Time, bool, error)
-	// RequeueDeliveries sets failed deliveries of an integration back to
-	// pending (replay).
+	// RequeueDeliveries sets the deliveries of an integration in Status
+	// (failed) whose event was received at or after Since back to pending,
+	// with a fresh retry window (replay). It returns how many.
 	RequeueDeliveries(ctx context.Context, p RequeueDeliveriesParams) (int, error)
 	// ListLiveEvents lists events and their deliveries, newest first.
 	ListLiveEvents(ctx context.Context, p ListLiveEventsParams) ([]*signal.LiveEvent, string, error)

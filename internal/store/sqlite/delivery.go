@@ -11,7 +11,7 @@ import (
 	"github.com/signalhq/signal/internal/store"
 )
 
-const deliveryInsertCols = 21
+const deliveryInsertCols = 22
 
 // RecordProcessed stores deliveries and moves the processor cursor in one
 // transaction. A pending delivery whose (integration, message id) was seen
@@ -43,38 +43,33 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 				}
 			}
 		}
+		// Ids are assigned here, in order: this store has one writer, and
+		// the order of a multi-row RETURNING is not guaranteed.
+		var next int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) + 1 FROM deliveries`).Scan(&next); err != nil {
+			return fmt.Errorf("next delivery id: %w", err)
+		}
 		for start := 0; start < len(p.Deliveries); start += 128 {
 			end := min(start+128, len(p.Deliveries))
 			chunk := p.Deliveries[start:end]
 			args := make([]any, 0, len(chunk)*deliveryInsertCols)
 			for i, d := range chunk {
-				args = append(args, d.EventSeq, d.MessageID, d.PipelineID, d.IntegrationID, d.Type, d.Event, d.Status, d.Reason, d.Note,
+				d.ID = next
+				next++
+				args = append(args, d.ID, d.EventSeq, d.MessageID, d.PipelineID, d.IntegrationID, d.Type, d.Event, d.Status, d.Reason, d.Note,
 					d.VendorEventName, d.Priority, d.ContactKey, d.Attempts, ms(d.NextAttemptAt), ms(d.ExpiresAt), d.VendorStatus,
 					sealedPayloads[start+i], ms(d.ReceivedAt), now, now, 0)
 			}
-			q := `INSERT INTO deliveries (event_seq, message_id, pipeline_id, integration_id, type, event, status, reason, note,
+			q := `INSERT INTO deliveries (id, event_seq, message_id, pipeline_id, integration_id, type, event, status, reason, note,
 				vendor_event_name, priority, contact_key, attempts, next_attempt_at, expires_at, vendor_status, payload,
 				received_at, created_at, updated_at, lease_until) VALUES ` +
-				strings.TrimSuffix(strings.Repeat("(?"+strings.Repeat(",?", deliveryInsertCols-1)+"),", len(chunk)), ",") + ` RETURNING id`
-			rows, err := tx.QueryContext(ctx, q, args...)
-			if err != nil {
+				strings.TrimSuffix(strings.Repeat("(?"+strings.Repeat(",?", deliveryInsertCols-1)+"),", len(chunk)), ",")
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 				return fmt.Errorf("insert deliveries: %w", err)
 			}
-			i := 0
-			for rows.Next() {
-				if err := rows.Scan(&chunk[i].ID); err != nil {
-					rows.Close()
-					return err
-				}
-				i++
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO cursors (name, seq) VALUES ('processor', ?)
-			ON CONFLICT (name) DO UPDATE SET seq = MAX(seq, excluded.seq)`, p.UpToSeq)
+		_, err := tx.ExecContext(ctx, `INSERT INTO cursors (name, seq) VALUES (?, ?)
+			ON CONFLICT (name) DO UPDATE SET seq = MAX(seq, excluded.seq)`, store.ProcessorCursor, p.UpToSeq)
 		return err
 	})
 	if err != nil {
@@ -91,9 +86,9 @@ const deliveryCols = `id, event_seq, message_id, pipeline_id, integration_id, ty
 
 func (db *DB) scanDelivery(row interface{ Scan(...any) error }) (*signal.Delivery, error) {
 	var (
-		d                                      signal.Delivery
-		next, exp, recv, created, updated      int64
-		resp, payload                          []byte
+		d                                 signal.Delivery
+		next, exp, recv, created, updated int64
+		resp, payload                     []byte
 	)
 	if err := row.Scan(&d.ID, &d.EventSeq, &d.MessageID, &d.PipelineID, &d.IntegrationID, &d.Type, &d.Event, &d.Status, &d.Reason,
 		&d.Note, &d.VendorEventName, &d.Priority, &d.ContactKey, &d.Attempts, &next, &exp, &d.VendorStatus, &resp, &payload,
@@ -211,9 +206,9 @@ func (db *DB) NextDue(ctx context.Context, p store.NextDueParams) (time.Time, bo
 
 // RequeueDeliveries puts failed deliveries back in the queue (replay).
 func (db *DB) RequeueDeliveries(ctx context.Context, p store.RequeueDeliveriesParams) (int, error) {
-	res, err := db.write.ExecContext(ctx, `UPDATE deliveries SET status = 'pending', reason = '', attempts = 0, next_attempt_at = ?,
+	res, err := db.write.ExecContext(ctx, `UPDATE deliveries SET status = 'pending', reason = '', note = '', attempts = 0, next_attempt_at = ?, created_at = ?,
 		lease_until = 0, expires_at = 0, updated_at = ? WHERE integration_id = ? AND status = ? AND received_at >= ?`,
-		ms(p.Now), ms(p.Now), p.IntegrationID, p.Status, ms(p.Since))
+		ms(p.Now), ms(p.Now), ms(p.Now), p.IntegrationID, p.Status, ms(p.Since))
 	if err != nil {
 		return 0, fmt.Errorf("requeue deliveries of %s: %w", p.IntegrationID, err)
 	}

@@ -38,8 +38,20 @@ func (db *DB) AppendEvents(ctx context.Context, p store.AppendEventsParams) erro
 		return ctx.Err()
 	}
 	// Once queued the commit happens whatever ctx does: wait for it, so a
-	// caller never reports failure for events that were stored.
-	return <-req.done
+	// caller never reports failure for events that were stored. A request
+	// queued after the appender stopped is never answered: the select
+	// above picks at random when stop is closed and appendc has room.
+	select {
+	case err := <-req.done:
+		return err
+	case <-db.done:
+		select {
+		case err := <-req.done:
+			return err
+		default:
+			return fmt.Errorf("append events: store closed")
+		}
+	}
 }
 
 // appender is the group-commit loop: it takes every request waiting, writes
@@ -144,9 +156,9 @@ func (db *DB) ListEvents(ctx context.Context, p store.ListEventsParams) ([]signa
 	var out []signal.Event
 	for rows.Next() {
 		var (
-			e          signal.Event
-			ts, recv   int64
-			sealed     []byte
+			e        signal.Event
+			ts, recv int64
+			sealed   []byte
 		)
 		if err := rows.Scan(&e.Seq, &e.MessageID, &e.PipelineID, &e.Type, &e.Event, &ts, &recv, &sealed); err != nil {
 			return nil, fmt.Errorf("list events: %w", err)

@@ -141,8 +141,8 @@ func (db *DB) DeleteIntegration(ctx context.Context, id string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("integration", id)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'filtered', reason = 'integration_deleted', updated_at = ?
-			WHERE integration_id = ? AND status = 'pending'`, ms(time.Now()), id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'filtered', reason = ?, updated_at = ?
+			WHERE integration_id = ? AND status = 'pending'`, signal.ReasonIntegrationDeleted, ms(time.Now()), id); err != nil {
 			return fmt.Errorf("delete integration: %w", err)
 		}
 		return nil

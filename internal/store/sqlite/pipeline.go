@@ -31,9 +31,9 @@ const pipelineCols = `id, name, key, signing_secret, created_at, updated_at`
 
 func (db *DB) scanPipeline(row interface{ Scan(...any) error }) (*signal.Pipeline, error) {
 	var (
-		p                  signal.Pipeline
-		sealed             []byte
-		created, updated   int64
+		p                signal.Pipeline
+		sealed           []byte
+		created, updated int64
 	)
 	if err := row.Scan(&p.ID, &p.Name, &p.Key, &sealed, &created, &updated); err != nil {
 		return nil, err

@@ -111,14 +111,21 @@ func (db *DB) resolveOne(ctx context.Context, tx *sql.Tx, cache map[int64]*signa
 			}
 		}
 		// The oldest profile absorbs the others; the most recently updated
-		// traits win.
+		// traits win, the target's own included.
 		target = profiles[0]
 		others := profiles[1:]
-		sort.SliceStable(others, func(i, j int) bool { return others[i].UpdatedAt.Before(others[j].UpdatedAt) })
-		for _, o := range others {
-			for k, v := range o.Traits {
-				target.Traits[k] = v
+		if len(others) > 0 {
+			byUpdate := append([]*signal.Profile(nil), profiles...)
+			sort.SliceStable(byUpdate, func(i, j int) bool { return byUpdate[i].UpdatedAt.Before(byUpdate[j].UpdatedAt) })
+			merged := map[string]any{}
+			for _, p := range byUpdate {
+				for k, v := range p.Traits {
+					merged[k] = v
+				}
 			}
+			target.Traits = merged
+		}
+		for _, o := range others {
 			if _, err := tx.ExecContext(ctx, `UPDATE profile_keys SET profile_id = ? WHERE profile_id = ?`, target.ID, o.ID); err != nil {
 				return nil, err
 			}

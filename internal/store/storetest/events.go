@@ -1,0 +1,224 @@
+package storetest
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
+)
+
+func exerciseEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
+	t.Helper()
+
+	type testBundle struct {
+		ctx   context.Context
+		now   time.Time
+		store store.Store
+	}
+
+	setup := func(t *testing.T) *testBundle {
+		t.Helper()
+		return &testBundle{ctx: t.Context(), now: testNow(), store: newStore(t)}
+	}
+
+	listAll := func(t *testing.T, bundle *testBundle) []signal.Event {
+		t.Helper()
+		events, err := bundle.store.ListEvents(bundle.ctx, store.ListEventsParams{Limit: 1000})
+		requireNoError(t, err)
+		return events
+	}
+
+	t.Run("AppendEventsAssignsIncreasingSeq", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+
+		first := seedEvents(bundle.ctx, t, bundle.store, bundle.now, 3)
+		second := seedEvents(bundle.ctx, t, bundle.store, bundle.now, 2)
+		var last int64
+		for i, e := range append(first, second...) {
+			if e.Seq <= last {
+				t.Fatalf("event %d: Seq = %d, want > %d", i, e.Seq, last)
+			}
+			last = e.Seq
+		}
+	})
+
+	t.Run("AppendEventsEmpty", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+
+		requireNoError(t, bundle.store.AppendEvents(bundle.ctx, store.AppendEventsParams{}))
+		if events := listAll(t, bundle); len(events) != 0 {
+			t.Fatalf("ListEvents = %d events, want 0", len(events))
+		}
+	})
+
+	t.Run("ListEventsRoundTrip", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+
+		in := newEvent(bundle.now)
+		in.PipelineID, in.Type, in.Event = "pip_web", signal.TypePage, "Home"
+		in.Payload = []byte(`{"type":"page","name":"Home","properties":{"url":"https://shop.example/","n":1.5}}`)
+		appendEvents(bundle.ctx, t, bundle.store, in)
+
+		events := listAll(t, bundle)
+		if len(events) != 1 {
+			t.Fatalf("ListEvents = %d events, want 1", len(events))
+		}
+		got := events[0]
+		if got.Seq != in.Seq || got.MessageID != in.MessageID || got.PipelineID != in.PipelineID ||
+			got.Type != in.Type || got.Event != in.Event {
+			t.Fatalf("ListEvents = %+v, want %+v", got, *in)
+		}
+		requireTime(t, "Timestamp", got.Timestamp, in.Timestamp)
+		requireTime(t, "ReceivedAt", got.ReceivedAt, in.ReceivedAt)
+		requireJSON(t, "Payload", got.Payload, in.Payload)
+	})
+
+	t.Run("ListEventsPaging", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+
+		want := seedEvents(bundle.ctx, t, bundle.store, bundle.now, 10)
+		var (
+			got   []signal.Event
+			after int64
+		)
+		for pages := 0; ; pages++ {
+			if pages > len(want) {
+				t.Fatal("ListEvents paging never ends")
+			}
+			page, err := bundle.store.ListEvents(bundle.ctx, store.ListEventsParams{AfterSeq: after, Limit: 3})
+			requireNoError(t, err)
+			if len(page) > 3 {
+				t.Fatalf("page of %d events, limit 3", len(page))
+			}
+			if len(page) == 0 {
+				break
+			}
+			got = append(got, page...)
+			after = page[len(page)-1].Seq
+		}
+		if len(got) != len(want) {
+			t.Fatalf("paged %d events, want %d", len(got), len(want))
+		}
+		for i := range want {
+			if got[i].Seq != want[i].Seq || got[i].MessageID != want[i].MessageID {
+				t.Fatalf("event %d = seq %d %s, want seq %d %s", i, got[i].Seq, got[i].MessageID, want[i].Seq, want[i].MessageID)
+			}
+		}
+
+		// AfterSeq in the middle of the log.
+		rest, err := bundle.store.ListEvents(bundle.ctx, store.ListEventsParams{AfterSeq: want[6].Seq, Limit: 100})
+		requireNoError(t, err)
+		if len(rest) != 3 || rest[0].Seq != want[7].Seq {
+			t.Fatalf("ListEvents after seq %d = %d events, want the last 3", want[6].Seq, len(rest))
+		}
+	})
+
+	t.Run("AppendEventsConcurrent", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+
+		const callers = 50
+		var (
+			wg     sync.WaitGroup
+			errs   = make([]error, callers)
+			events = make([]*signal.Event, callers)
+		)
+		for i := range callers {
+			events[i] = newEvent(bundle.now)
+			wg.Go(func() {
+				errs[i] = bundle.store.AppendEvents(bundle.ctx, store.AppendEventsParams{Events: []*signal.Event{events[i]}})
+			})
+		}
+		wg.Wait()
+
+		bySeq := map[int64]string{}
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("caller %d: AppendEvents: %v", i, err)
+			}
+			if other, dup := bySeq[events[i].Seq]; dup {
+				t.Fatalf("seq %d given to %s and %s", events[i].Seq, other, events[i].MessageID)
+			}
+			bySeq[events[i].Seq] = events[i].MessageID
+		}
+		listed := listAll(t, bundle)
+		if len(listed) != callers {
+			t.Fatalf("ListEvents = %d events, want %d", len(listed), callers)
+		}
+		for i, e := range listed {
+			if i > 0 && e.Seq <= listed[i-1].Seq {
+				t.Fatalf("ListEvents not in seq order: %d after %d", e.Seq, listed[i-1].Seq)
+			}
+			if bySeq[e.Seq] != e.MessageID {
+				t.Fatalf("seq %d lists %s, AppendEvents gave it to %s", e.Seq, e.MessageID, bySeq[e.Seq])
+			}
+		}
+	})
+
+	t.Run("CursorStartsAtZero", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+
+		for _, name := range []string{processorCursor, "unknown"} {
+			seq, err := bundle.store.Cursor(bundle.ctx, name)
+			requireNoError(t, err)
+			if seq != 0 {
+				t.Fatalf("Cursor(%q) = %d, want 0", name, seq)
+			}
+		}
+	})
+
+	t.Run("CursorMovesWithRecordProcessed", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+
+		events := seedEvents(bundle.ctx, t, bundle.store, bundle.now, 5)
+		for _, step := range []struct {
+			upTo, want int64
+		}{
+			{upTo: events[2].Seq, want: events[2].Seq},
+			{upTo: events[4].Seq, want: events[4].Seq},
+			{upTo: events[1].Seq, want: events[4].Seq}, // never backwards
+		} {
+			requireNoError(t, bundle.store.RecordProcessed(bundle.ctx, store.RecordProcessedParams{UpToSeq: step.upTo, Now: bundle.now}))
+			seq, err := bundle.store.Cursor(bundle.ctx, processorCursor)
+			requireNoError(t, err)
+			if seq != step.want {
+				t.Fatalf("after RecordProcessed up to %d: Cursor = %d, want %d", step.upTo, seq, step.want)
+			}
+		}
+		seq, err := bundle.store.Cursor(bundle.ctx, "unknown")
+		requireNoError(t, err)
+		if seq != 0 {
+			t.Fatalf(`Cursor("unknown") = %d, want 0`, seq)
+		}
+	})
+
+	t.Run("AppendEventsAfterClose", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+
+		requireNoError(t, bundle.store.Close())
+		for i := range 20 { // the SQLite bug this pins was a coin toss
+			done := make(chan error, 1)
+			go func() {
+				done <- bundle.store.AppendEvents(bundle.ctx, store.AppendEventsParams{Events: []*signal.Event{newEvent(bundle.now)}})
+			}()
+			select {
+			case err := <-done:
+				if err == nil {
+					t.Fatalf("call %d: AppendEvents after Close succeeded", i)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("call %d: AppendEvents after Close hangs", i)
+			}
+		}
+	})
+}
