@@ -165,7 +165,7 @@ func build(h Hasher, vendor integration.Vendor, in *signal.Integration, ev *sign
 	props["marketing_consent"] = Consent(src)
 	payload, err := vendor.Payload(&integration.Event{
 		IntegrationID: in.ID, MessageID: ev.MessageID, VendorEventName: res.VendorEventName,
-		Timestamp: ev.Timestamp, Contact: c, Properties: props, Order: append(res.Order, "marketing_consent"),
+		Timestamp: ev.Timestamp, Contact: c, Properties: props, Order: withConsent(res.Order, props),
 	})
 	if err != nil {
 		d.Status, d.Reason = signal.StatusFailed, "payload_error"
@@ -223,4 +223,32 @@ func contactOf(traits map[string]any, src blueprint.Source, in *signal.Integrati
 	c.FirstName = traitString(traits, "first_name", "firstName")
 	c.LastName = traitString(traits, "last_name", "lastName")
 	return c, notes
+}
+
+// withConsent places marketing_consent after the plain properties and
+// before the first object or list (products), as the integration page shows.
+func withConsent(order []string, props map[string]any) []string {
+	out := make([]string, 0, len(order)+1)
+	placed := false
+	for _, k := range order {
+		if !placed && isNested(props[k]) {
+			out = append(out, "marketing_consent")
+			placed = true
+		}
+		out = append(out, k)
+	}
+	if !placed {
+		out = append(out, "marketing_consent")
+	}
+	return out
+}
+
+func isNested(v any) bool {
+	switch x := v.(type) {
+	case map[string]any, []any:
+		return true
+	case json.RawMessage:
+		return len(x) > 0 && (x[0] == '{' || x[0] == '[')
+	}
+	return false
 }

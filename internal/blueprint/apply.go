@@ -1,0 +1,160 @@
+package blueprint
+
+import (
+	"maps"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"github.com/signalhq/signal/internal/signal"
+)
+
+// Default actions for events a blueprint does not name.
+const (
+	ActionDrop    = "drop"
+	ActionForward = "forward"
+)
+
+// PageKey is the blueprint key of page calls.
+const PageKey = "page"
+
+// Result is what a blueprint makes of one event.
+type Result struct {
+	// Enabled is false when the event is not to be sent (reason
+	// event_not_enabled); the other fields are then zero.
+	Enabled         bool
+	VendorEventName string
+	// Properties are the mapped properties (never nil when Enabled).
+	// marketing_consent is not among them: the caller adds it. Strings,
+	// booleans and json.Number are as decoded; an object or array is its
+	// raw JSON (json.RawMessage), so that it reaches the vendor with its
+	// key order and number text untouched (a map or []any for a Source
+	// made by NewSource). Marshal them with encoding/json.
+	Properties map[string]any
+	// Order lists the keys of Properties in mapping order (for forwarded
+	// properties, their order in the message), for a payload that keeps it.
+	Order []string
+	// Priority is a signal.Priority* rank.
+	Priority int
+	// MaxAge is how long the event is worth delivering; 0 means no limit
+	// beyond the retry window.
+	MaxAge time.Duration
+}
+
+// Apply maps the event src with bp. eventKey is "page" for page calls and
+// the event name for track calls.
+//
+// An event named in bp is sent if enabled: with its mappings, or with its
+// properties unchanged when it has none. An event not named in bp is sent
+// only if bp.Defaults.Action is "forward" and it is a track call (eventKey
+// is not "page" and the message's type is "track" or absent), under its own
+// name with its properties unchanged and normal priority.
+//
+// Apply expects a validated blueprint; should it meet an unknown priority it
+// uses normal, an unreadable max_age it ignores, and of two mappings with
+// the same target the last one found wins.
+func Apply(bp signal.Blueprint, eventKey string, src Source) Result {
+	be, named := bp.Events[eventKey]
+	if !named {
+		if bp.Defaults.Action == ActionForward && isTrack(eventKey, src) {
+			props, order := forwarded(src)
+			return Result{
+				Enabled:         true,
+				VendorEventName: eventKey,
+				Properties:      props,
+				Order:           order,
+				Priority:        signal.PriorityNormal,
+			}
+		}
+		return Result{}
+	}
+	if !be.Enabled {
+		return Result{}
+	}
+	res := Result{
+		Enabled:         true,
+		VendorEventName: be.VendorEventName,
+		Priority:        signal.PriorityNormal,
+	}
+	if p, ok := signal.PriorityValue(be.Priority); ok {
+		res.Priority = p
+	}
+	if be.MaxAge != "" {
+		if d, err := time.ParseDuration(be.MaxAge); err == nil && d > 0 {
+			res.MaxAge = d
+		}
+	}
+	if len(be.Mappings) == 0 {
+		res.Properties, res.Order = forwarded(src)
+		return res
+	}
+	res.Properties = make(map[string]any, len(be.Mappings))
+	res.Order = make([]string, 0, len(be.Mappings))
+	for _, m := range be.Mappings {
+		v, ok := resolve(src, m)
+		if !ok {
+			continue
+		}
+		if _, dup := res.Properties[m.Target]; !dup {
+			res.Order = append(res.Order, m.Target)
+		}
+		res.Properties[m.Target] = v
+	}
+	return res
+}
+
+// resolve reads a mapping's source, else its fallbacks in order.
+func resolve(src Source, m signal.Mapping) (any, bool) {
+	if v, ok := Lookup(src, m.Source); ok {
+		return src.verbatim(m.Source, v), true
+	}
+	for _, p := range m.Else {
+		if v, ok := Lookup(src, p); ok {
+			return src.verbatim(p, v), true
+		}
+	}
+	return nil, false
+}
+
+// forwarded returns a copy of the event's properties object (objects and
+// arrays in it verbatim) and its keys in message order, or an empty map if
+// it has none.
+func forwarded(src Source) (map[string]any, []string) {
+	props, _ := src.root["properties"].(map[string]any)
+	out := make(map[string]any, len(props)+1)
+	if len(props) == 0 {
+		return out, []string{}
+	}
+	for k, v := range props {
+		out[k] = v
+	}
+	var order []string
+	if src.raw != nil {
+		if raw, ok := rawAt(src.raw, "properties"); ok {
+			keys, vals, ok := rawMembers(raw)
+			if ok && len(keys) == len(props) {
+				order = keys
+				for k, v := range props {
+					switch v.(type) {
+					case map[string]any, []any:
+						if r := vals[k]; utf8.Valid(r) {
+							out[k] = r
+						}
+					}
+				}
+			}
+		}
+	}
+	if order == nil {
+		order = slices.Sorted(maps.Keys(props))
+	}
+	return out, order
+}
+
+func isTrack(eventKey string, src Source) bool {
+	if eventKey == "" || eventKey == PageKey {
+		return false
+	}
+	t := src.Type()
+	return t == "" || t == signal.TypeTrack
+}

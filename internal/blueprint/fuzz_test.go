@@ -1,0 +1,89 @@
+package blueprint
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/signalhq/signal/internal/signal"
+)
+
+func FuzzDecodeApply(f *testing.F) {
+	seeds := []struct{ raw, key string }{
+		{`{"type":"track","event":"Order Completed","properties":{"order_id":"O","revenue":89.90,"products":[{"price":1}]}}`, "Order Completed"},
+		{`{"type":"page","properties":{},"context":{"page":{"url":"https://x/?a=1&b=2"}}}`, "page"},
+		{`{"type":"track","properties":{"value":null,"revenue":1e400}}`, "Checkout Started"},
+		{`{"type":"track","properties":[1,2]}`, "Anything"},
+		{`{"properties":{"a":{"b":[{"c":null}]}}}`, "Raw"},
+		{`null`, "page"},
+		{`{"a":1} x`, ""},
+	}
+	for _, s := range seeds {
+		f.Add([]byte(s.raw), s.key)
+	}
+	bps := []signal.Blueprint{
+		Default(),
+		{Version: 2, Defaults: signal.BlueprintDefaults{Action: ActionForward}, Events: map[string]signal.BlueprintEvent{
+			"Raw": {VendorEventName: "raw", Enabled: true},
+			"Deep": {VendorEventName: "deep", Enabled: true, Mappings: []signal.Mapping{
+				{Source: "properties.a.b.0.c", Else: signal.Paths{"context", "traits.x.y"}, Target: "v"},
+			}},
+		}},
+	}
+	f.Fuzz(func(t *testing.T, raw []byte, key string) {
+		src, err := Decode(raw)
+		if err != nil {
+			return
+		}
+		for i, bp := range bps {
+			res := Apply(bp, key, src)
+			if !res.Enabled {
+				continue
+			}
+			if res.Properties == nil || res.VendorEventName == "" {
+				t.Fatalf("enabled result without properties or name: %+v", res)
+			}
+			if len(res.Order) != len(res.Properties) {
+				t.Fatalf("Order %v does not list the %d properties", res.Order, len(res.Properties))
+			}
+			for _, k := range res.Order {
+				if _, ok := res.Properties[k]; !ok {
+					t.Fatalf("Order names %q, not a property", k)
+				}
+				if v := res.Properties[k]; i == 0 && v == nil { // Default maps every event
+					t.Fatalf("mapped property %q is null", k)
+				}
+			}
+			got, err := json.Marshal(res.Properties)
+			if err != nil {
+				t.Fatalf("properties do not marshal: %v", err)
+			}
+			// Verbatim objects mean the same as the decoded ones.
+			plain, err := json.Marshal(Apply(bp, key, NewSource(src.root)).Properties)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(decodeNumbers(t, string(got)), decodeNumbers(t, string(plain))) {
+				t.Fatalf("verbatim %s differs from decoded %s", got, plain)
+			}
+		}
+	})
+}
+
+func FuzzValidate(f *testing.F) {
+	f.Add([]byte(`{"version":2,"defaults":{"action":"drop"},"events":{"Order Completed":{"vendor_event_name":"placed order","enabled":true,"mappings":[{"source":"properties.order_id","target":"orderID"}]}}}`))
+	f.Add([]byte(`{"version":2,"events":{"E":{"enabled":true,"max_age":"-5m","mappings":[{"source":"a..b","else":["x"],"target":"€"}]}}}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var bp signal.Blueprint
+		if err := json.Unmarshal(raw, &bp); err != nil {
+			return
+		}
+		err := Validate(bp)
+		if err == nil {
+			return
+		}
+		if signal.ErrorCode(err) != signal.EINVALID || signal.ErrorField(err) == "" {
+			t.Fatalf("Validate() = %v, want EINVALID naming a field", err)
+		}
+	})
+}

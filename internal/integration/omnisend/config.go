@@ -1,0 +1,91 @@
+package omnisend
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/signalhq/signal/internal/contact"
+	"github.com/signalhq/signal/internal/signal"
+)
+
+// maxAPIKeyLen bounds the key; Omnisend's keys are far shorter.
+const maxAPIKeyLen = 512
+
+// ValidateConfig checks an integration's config: api_key (required),
+// default_phone_region and dry_run (optional). Unknown keys are refused.
+// Errors name the field ("config.api_key") and never quote the key.
+func (v *Vendor) ValidateConfig(cfg map[string]any) error {
+	if err := checkAPIKey(cfg[ConfigAPIKey]); err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(cfg))
+	for k := range cfg {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		val := cfg[k]
+		switch k {
+		case ConfigAPIKey:
+		case ConfigDefaultPhoneRegion:
+			if val == nil {
+				continue
+			}
+			s, ok := val.(string)
+			if !ok {
+				return signal.FieldErrorf(signal.EINVALID, "config."+k, "must be a string such as \"GB\"")
+			}
+			if s != "" && !contact.KnownRegion(s) {
+				return signal.FieldErrorf(signal.EINVALID, "config."+k, "must be a two-letter region code with a phone numbering plan, such as \"GB\" or \"US\"")
+			}
+		case ConfigDryRun:
+			if val == nil {
+				continue
+			}
+			if _, ok := val.(bool); !ok {
+				return signal.FieldErrorf(signal.EINVALID, "config."+k, "must be true or false")
+			}
+		default:
+			return signal.FieldErrorf(signal.EINVALID, "config."+k, "is not an Omnisend setting (expected api_key, default_phone_region or dry_run)")
+		}
+	}
+	return nil
+}
+
+// checkAPIKey checks the api_key value. Keys are case-sensitive and used as
+// given: one with spaces or control characters (a bad paste) is refused
+// rather than silently repaired.
+func checkAPIKey(val any) error {
+	const field = "config." + ConfigAPIKey
+	if val == nil {
+		return signal.FieldErrorf(signal.EINVALID, field, "is required: paste your Omnisend API key")
+	}
+	key, ok := val.(string)
+	if !ok {
+		return signal.FieldErrorf(signal.EINVALID, field, "must be a string")
+	}
+	if strings.TrimSpace(key) == "" {
+		return signal.FieldErrorf(signal.EINVALID, field, "is required: paste your Omnisend API key")
+	}
+	if len(key) > maxAPIKeyLen {
+		return signal.FieldErrorf(signal.EINVALID, field, "is too long to be an Omnisend API key")
+	}
+	if !validAPIKey(key) {
+		return signal.FieldErrorf(signal.EINVALID, field, "must not contain spaces, line breaks or other invisible characters; paste the key exactly as Omnisend shows it")
+	}
+	return nil
+}
+
+// validAPIKey reports whether key is non-empty printable ASCII without
+// spaces, safe to send as a header value.
+func validAPIKey(key string) bool {
+	if key == "" {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] <= ' ' || key[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,96 @@
+package omnisend
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/signalhq/signal/internal/blueprint"
+	"github.com/signalhq/signal/internal/integration"
+)
+
+func TestEntry(t *testing.T) {
+	t.Parallel()
+	e := New(Options{}).Entry()
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"key", e.Key, "omnisend"},
+		{"name", e.Name, "Omnisend"},
+		{"category", e.Category, "marketing_automation"},
+		{"category label", e.CategoryLabel, "Marketing Automation"},
+		{"status", e.Status, "alpha"},
+		{"delivery modes", strings.Join(e.DeliveryModes, ","), "server_side"},
+		{"rate limit", e.RateLimitPerMinute, 400},
+		{"description", e.Description, "Ecommerce-focused email and SMS marketing platform with automation workflows, segmentation, and product-aware campaigns."},
+		{"field count", len(e.ConfigFields), 3},
+		{"variant count", len(e.Variants), 1},
+	}
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			if c.got != c.want {
+				t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+			}
+		})
+	}
+	t.Run("config fields", func(t *testing.T) {
+		t.Parallel()
+		want := []integration.ConfigField{
+			{Key: "api_key", Label: "API key", Type: "secret", Required: true},
+			{Key: "default_phone_region", Type: "string"},
+			{Key: "dry_run", Type: "boolean"},
+		}
+		for i, w := range want {
+			f := e.ConfigFields[i]
+			if f.Key != w.Key || f.Type != w.Type || f.Required != w.Required || f.HelpText == "" || f.Label == "" {
+				t.Errorf("config_fields[%d] = %+v, want %+v with label and help text", i, f, w)
+			}
+		}
+		if e.ConfigFields[0].Label != "API key" || !strings.Contains(e.ConfigFields[0].HelpText, "X-API-KEY") {
+			t.Errorf("api_key field = %+v", e.ConfigFields[0])
+		}
+	})
+	t.Run("default variant", func(t *testing.T) {
+		t.Parallel()
+		v, ok := e.Variant("default")
+		if !ok || v.Name != "Ecommerce (default)" || v.Description == "" {
+			t.Fatalf("variant default = %+v, %v", v, ok)
+		}
+		if err := blueprint.Validate(v.Blueprint); err != nil {
+			t.Fatalf("default blueprint invalid: %v", err)
+		}
+		got, _ := json.Marshal(v.Blueprint)
+		want, _ := json.Marshal(blueprint.Default())
+		if string(got) != string(want) {
+			t.Error("variant blueprint is not blueprint.Default()")
+		}
+	})
+	t.Run("json shape", func(t *testing.T) {
+		t.Parallel()
+		b, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys := topKeys(t, b)
+		for _, k := range []string{"key", "name", "description", "category", "category_label", "status", "config_fields", "variants", "delivery_modes"} {
+			if !slices.Contains(keys, k) {
+				t.Errorf("entry JSON lacks %q: %s", k, b)
+			}
+		}
+		if !strings.Contains(string(b), `"default_blueprint":{"version":2`) {
+			t.Error("variant JSON lacks default_blueprint")
+		}
+	})
+}
+
+func TestRegistry(t *testing.T) {
+	t.Parallel()
+	r := integration.NewRegistry()
+	r.Register(New(Options{}))
+	if _, ok := r.Vendor("omnisend"); !ok {
+		t.Fatal("omnisend not registered under its key")
+	}
+}

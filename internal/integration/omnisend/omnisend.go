@@ -1,0 +1,111 @@
+// Package omnisend delivers events to Omnisend's Customer Events API
+// (POST {base}/v5/events). It builds the payload, the request and reads
+// the answer; retries, pacing and storage belong to package delivery.
+//
+// Nothing here logs. Errors never carry the API key, an email address or a
+// phone number.
+package omnisend
+
+import (
+	"strings"
+	"time"
+
+	"github.com/signalhq/signal/internal/blueprint"
+	"github.com/signalhq/signal/internal/integration"
+)
+
+// Catalog facts.
+const (
+	Key = "omnisend"
+	// DefaultBaseURL is Omnisend's API; SIGNAL_OMNISEND_API_URL overrides it.
+	DefaultBaseURL = "https://api.omnisend.com"
+	// EventsPath is appended to the base URL.
+	EventsPath = "/v5/events"
+	// IntegrationName is sent as X-INTEGRATION-NAME.
+	IntegrationName = "Datafly Signal"
+	// RateLimitPerMinute is the store's request budget until Omnisend's
+	// rate-limit headers say otherwise.
+	RateLimitPerMinute = 400
+	// Timeout is the per-request timeout the contract sets; the delivery
+	// client applies it.
+	Timeout = 10 * time.Second
+)
+
+// Config keys.
+const (
+	ConfigAPIKey             = "api_key"
+	ConfigDefaultPhoneRegion = "default_phone_region"
+	ConfigDryRun             = "dry_run"
+)
+
+// Options configure the vendor.
+type Options struct {
+	// BaseURL is Omnisend's API base, DefaultBaseURL if empty. Events go to
+	// BaseURL + "/v5/events".
+	BaseURL string
+	// Version is Signal's version, sent as X-INTEGRATION-VERSION (the
+	// header is left out if empty).
+	Version string
+}
+
+// Vendor is Omnisend, an integration.Vendor.
+type Vendor struct {
+	eventsURL string
+	version   string
+	now       func() time.Time
+}
+
+var _ integration.Vendor = (*Vendor)(nil)
+
+// New returns the Omnisend vendor.
+func New(opts Options) *Vendor {
+	base := strings.TrimRight(strings.TrimSpace(opts.BaseURL), "/")
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	return &Vendor{eventsURL: base + EventsPath, version: opts.Version, now: time.Now}
+}
+
+// Entry describes Omnisend for the catalog, after its integration page.
+func (v *Vendor) Entry() integration.CatalogEntry {
+	return integration.CatalogEntry{
+		Key:           Key,
+		Name:          "Omnisend",
+		Description:   "Ecommerce-focused email and SMS marketing platform with automation workflows, segmentation, and product-aware campaigns.",
+		Category:      "marketing_automation",
+		CategoryLabel: "Marketing Automation",
+		Status:        "alpha",
+		Website:       "https://www.omnisend.com",
+		ConfigFields: []integration.ConfigField{
+			{
+				Key:         ConfigAPIKey,
+				Label:       "API key",
+				Type:        "secret",
+				Required:    true,
+				Placeholder: "Paste the key exactly as Omnisend shows it",
+				HelpText:    "Your Omnisend API key with Events write permission. Sent as the X-API-KEY header on every request.",
+			},
+			{
+				Key:         ConfigDefaultPhoneRegion,
+				Label:       "Default phone region",
+				Type:        "string",
+				Placeholder: "GB",
+				HelpText:    "Region used to read phone numbers written without a country code when the visitor's locale names none, as a two-letter ISO 3166 code, e.g. GB.",
+			},
+			{
+				Key:      ConfigDryRun,
+				Label:    "Dry run",
+				Type:     "boolean",
+				HelpText: "Build payloads and show them in Live Events, but send nothing to Omnisend.",
+			},
+		},
+		Variants: []integration.Variant{{
+			Key:         "default",
+			Name:        "Ecommerce (default)",
+			Description: "Page views, sign-ups, product views, add-to-cart, started checkouts and placed orders, mapped to Omnisend custom events for welcome, browse-abandonment, cart-recovery and post-purchase flows. Other events are dropped until enabled.",
+			Blueprint:   blueprint.Default(),
+		}},
+		DeliveryModes:      []string{"server_side"},
+		RateLimitPerMinute: RateLimitPerMinute,
+	}
+}

@@ -1,0 +1,168 @@
+package omnisend
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/signalhq/signal/internal/integration"
+	"github.com/signalhq/signal/internal/signal"
+)
+
+// eventIDNamespace is the UUID v5 namespace of Omnisend event IDs. It must
+// never change: the same integration and message must give the same eventID
+// on every retry, on every node and across releases.
+var eventIDNamespace = uuid.MustParse("7edc88e0-8090-4f6a-8bd6-d323de5242f7")
+
+// maxNameLen is Omnisend's limit on contact.firstName and lastName.
+const maxNameLen = 50
+
+// origin tells Omnisend the event comes from the store's own server.
+const origin = "api"
+
+// EventID returns the eventID of a message sent through an integration: a
+// name-based UUID (version 5) of integrationID + "/" + messageID.
+func EventID(integrationID, messageID string) string {
+	return uuid.NewSHA1(eventIDNamespace, []byte(integrationID+"/"+messageID)).String()
+}
+
+// body is the request body, fields in the order Omnisend documents them.
+type body struct {
+	EventName  string        `json:"eventName"`
+	Origin     string        `json:"origin"`
+	EventID    string        `json:"eventID"`
+	EventTime  string        `json:"eventTime,omitempty"`
+	Contact    contactBody   `json:"contact"`
+	Properties orderedObject `json:"properties"`
+}
+
+type contactBody struct {
+	Email     string `json:"email,omitempty"`
+	Phone     string `json:"phone,omitempty"`
+	FirstName string `json:"firstName,omitempty"`
+	LastName  string `json:"lastName,omitempty"`
+}
+
+// Payload builds the JSON body for ev: eventName, origin "api", eventID,
+// eventTime, contact, properties, in that order; compact, without HTML
+// escaping (URLs keep their &).
+//
+// eventTime is ev.Timestamp in UTC, RFC 3339 with milliseconds when it has
+// any ("2024-05-01T10:00:00.123Z"); it is left out when ev.Timestamp is
+// zero (Omnisend then uses the time of receipt). The contact's email and
+// phone are sent as given (the caller normalises them); names are trimmed
+// and cut to Omnisend's 50 characters; empty fields are left out.
+// Properties are written in ev.Order, then any others in sorted order;
+// json.Number and json.RawMessage values are written verbatim.
+func (v *Vendor) Payload(ev *integration.Event) (json.RawMessage, error) {
+	if ev == nil {
+		return nil, signal.Errorf(signal.EINVALID, "omnisend: payload: no event")
+	}
+	if ev.VendorEventName == "" {
+		return nil, signal.Errorf(signal.EINVALID, "omnisend: payload: the event has no Omnisend event name")
+	}
+	if ev.IntegrationID == "" || ev.MessageID == "" {
+		return nil, signal.Errorf(signal.EINVALID, "omnisend: payload: an integration id and a message id are needed for the eventID")
+	}
+	if ev.Contact.Email == "" && ev.Contact.Phone == "" {
+		return nil, signal.Errorf(signal.EINVALID, "omnisend: payload: the contact has no email or phone")
+	}
+	b := body{
+		EventName: ev.VendorEventName,
+		Origin:    origin,
+		EventID:   EventID(ev.IntegrationID, ev.MessageID),
+		EventTime: formatTime(ev.Timestamp),
+		Contact: contactBody{
+			Email:     ev.Contact.Email,
+			Phone:     ev.Contact.Phone,
+			FirstName: name(ev.Contact.FirstName),
+			LastName:  name(ev.Contact.LastName),
+		},
+		Properties: orderedObject{m: ev.Properties, order: ev.Order},
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(b); err != nil {
+		// The error names a type or an invalid number, never a value.
+		return nil, fmt.Errorf("omnisend: payload for %q: %w", ev.VendorEventName, err)
+	}
+	return json.RawMessage(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
+}
+
+// formatTime renders t for eventTime: UTC, RFC 3339, milliseconds only when
+// not zero.
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	t = t.UTC().Truncate(time.Millisecond)
+	if t.Nanosecond() == 0 {
+		return t.Format(time.RFC3339)
+	}
+	return t.Format("2006-01-02T15:04:05.000Z07:00")
+}
+
+// name trims s and cuts it to maxNameLen characters.
+func name(s string) string {
+	s = strings.TrimSpace(s)
+	if utf8.RuneCountInString(s) <= maxNameLen {
+		return s
+	}
+	r := []rune(s)
+	return strings.TrimSpace(string(r[:maxNameLen]))
+}
+
+// orderedObject writes a map as a JSON object with its keys in order first
+// (unknown and repeated names skipped), then the others sorted.
+type orderedObject struct {
+	m     map[string]any
+	order []string
+}
+
+// MarshalJSON implements json.Marshaler, without HTML escaping.
+func (o orderedObject) MarshalJSON() ([]byte, error) {
+	keys := make([]string, 0, len(o.m))
+	placed := make(map[string]bool, len(o.m))
+	for _, k := range o.order {
+		if _, ok := o.m[k]; ok && !placed[k] {
+			placed[k] = true
+			keys = append(keys, k)
+		}
+	}
+	rest := make([]string, 0, len(o.m)-len(keys))
+	for k := range o.m {
+		if !placed[k] {
+			rest = append(rest, k)
+		}
+	}
+	slices.Sort(rest)
+	keys = append(keys, rest...)
+
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	buf.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		if err := enc.Encode(k); err != nil {
+			return nil, err
+		}
+		buf.Truncate(buf.Len() - 1) // Encode's newline
+		buf.WriteByte(':')
+		if err := enc.Encode(o.m[k]); err != nil {
+			return nil, fmt.Errorf("property %q: %w", k, err)
+		}
+		buf.Truncate(buf.Len() - 1)
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
