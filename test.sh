@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Runs every test of Signal, setting up what the tests need first:
+# PostgreSQL on 127.0.0.1:5432 (started, or installed from Debian's packages
+# when missing) for the PostgreSQL store tests.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+say() { printf '==> %s\n' "$*"; }
+
+ensure_postgres() {
+  if [ -n "${SIGNAL_TEST_POSTGRES_URL:-}" ]; then
+    return
+  fi
+  if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+    return
+  fi
+  if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+      say "PostgreSQL is not installed and cannot be installed here (needs root and apt-get)."
+      say "Install it, or set SIGNAL_TEST_POSTGRES_URL to a server the tests may create databases on."
+      exit 1
+    fi
+    say "installing PostgreSQL"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  fi
+  local version
+  version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
+  if [ -z "$version" ]; then
+    say "PostgreSQL is installed but has no cluster; create one with pg_createcluster."
+    exit 1
+  fi
+  # Trust local TCP connections for the test user, as the tests expect.
+  local hba="/etc/postgresql/$version/main/pg_hba.conf"
+  if [ -w "$hba" ] && ! grep -q '^host all all 127.0.0.1/32 trust' "$hba"; then
+    sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
+  fi
+  say "starting PostgreSQL $version"
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>/dev/null || pg_ctlcluster "$version" main start
+  for _ in $(seq 1 30); do
+    pg_isready -q -h 127.0.0.1 -p 5432 && return
+    sleep 1
+  done
+  say "PostgreSQL did not become ready on 127.0.0.1:5432"
+  exit 1
+}
+
+ensure_postgres
+
+say "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+say "go vet"
+go vet ./...
+say "go test -race"
+go test -race -count=1 -timeout 15m ./...
