@@ -139,7 +139,9 @@ func (n *node) call(t *testing.T, method, url, tok, body string, out any) int {
 
 func (n *node) login(t *testing.T) string {
 	t.Helper()
-	var pair struct{ AccessToken string `json:"access_token"` }
+	var pair struct {
+		AccessToken string `json:"access_token"`
+	}
 	if code := n.call(t, "POST", "http://"+n.admin+"/v1/admin/auth/login", "", `{"email":"admin@localhost","password":"e2e-password"}`, &pair); code != 200 {
 		t.Fatalf("login: %d", code)
 	}
@@ -148,7 +150,9 @@ func (n *node) login(t *testing.T) string {
 
 func (n *node) pipeline(t *testing.T, tok string) string {
 	t.Helper()
-	var p struct{ Key string `json:"pipeline_key"` }
+	var p struct {
+		Key string `json:"pipeline_key"`
+	}
 	if code := n.call(t, "POST", "http://"+n.admin+"/v1/admin/pipelines", tok, `{"name":"e2e"}`, &p); code != 201 {
 		t.Fatalf("create pipeline: %d", code)
 	}
@@ -308,7 +312,9 @@ func TestGeneratedAdminPasswordIsPrintedOnce(t *testing.T) {
 	if strings.Contains(n2.stdout.String(), "password") {
 		t.Fatal("the password was printed again on the second start")
 	}
-	var pair struct{ AccessToken string `json:"access_token"` }
+	var pair struct {
+		AccessToken string `json:"access_token"`
+	}
 	if code := n2.call(t, "POST", "http://"+n2.admin+"/v1/admin/auth/login", "", `{"email":"admin@localhost","password":"`+pw+`"}`, &pair); code != 200 {
 		t.Fatalf("login with the generated password: %d", code)
 	}

@@ -94,6 +94,7 @@ type messageDefaults struct {
 	Cookie     string // _dfid, used when the message has no ids
 	ReceivedAt time.Time
 	MaxEvent   int
+	SentAt     string // the batch's sentAt, for messages without their own
 }
 
 // decodeMessage decodes and validates one message and turns it into an
@@ -154,6 +155,9 @@ func decodeMessage(raw []byte, d messageDefaults) (*signal.Event, string, error)
 	}
 	if userID == "" && anonID == "" {
 		return nil, "", signal.FieldErrorf(signal.EINVALID, "userId", "userId or anonymousId is required")
+	}
+	if m.SentAt == "" {
+		m.SentAt = d.SentAt
 	}
 	ts, err := eventTime(m, d.ReceivedAt)
 	if err != nil {

@@ -146,13 +146,13 @@ func (s *Server) ingest(rt route) http.Handler {
 			s.fail(w, err)
 			return
 		}
-		raws, bodyKey, err := s.split(body, rt)
+		raws, fields, err := s.split(body, rt)
 		if err != nil {
 			s.fail(w, err)
 			return
 		}
 		if pl == nil {
-			if pl, err = s.authFromBody(r.Context(), rt, bodyKey); err != nil {
+			if pl, err = s.authFromBody(r.Context(), rt, fields.WriteKey); err != nil {
 				s.fail(w, err)
 				return
 			}
@@ -168,7 +168,7 @@ func (s *Server) ingest(rt route) http.Handler {
 			writeError(w, http.StatusTooManyRequests, "RATE_LIMITED", "too many requests for this pipeline; retry after the Retry-After seconds", "")
 			return
 		}
-		d := messageDefaults{Type: rt.typ, PipelineID: pl.ID, ReceivedAt: received, MaxEvent: s.cfg.MaxEventSize}
+		d := messageDefaults{Type: rt.typ, PipelineID: pl.ID, ReceivedAt: received, MaxEvent: s.cfg.MaxEventSize, SentAt: fields.SentAt}
 		var newCookie string
 		if rt.cookie {
 			d.Cookie, newCookie = visitorCookie(r, raws)
@@ -210,44 +210,50 @@ func (s *Server) ingest(rt route) http.Handler {
 }
 
 // split returns the raw messages of a body and a writeKey found in it.
-func (s *Server) split(body []byte, rt route) ([]json.RawMessage, string, error) {
+func (s *Server) split(body []byte, rt route) ([]json.RawMessage, batchFields, error) {
 	trimmed := strings.TrimSpace(string(body[:min(len(body), 64)]))
 	if len(trimmed) == 0 {
-		return nil, "", signal.Errorf(signal.EINVALID, "request body is empty; send a JSON event")
+		return nil, batchFields{}, signal.Errorf(signal.EINVALID, "request body is empty; send a JSON event")
 	}
 	if trimmed[0] != '{' {
-		return nil, "", signal.Errorf(signal.EINVALID, "request body must be a JSON object")
+		return nil, batchFields{}, signal.Errorf(signal.EINVALID, "request body must be a JSON object")
 	}
 	if !rt.batch {
-		var key struct {
-			WriteKey string `json:"writeKey"`
+		var f batchFields
+		if err := json.Unmarshal(body, &f); err != nil {
+			return nil, f, jsonError(err, "request body")
 		}
-		if err := json.Unmarshal(body, &key); err != nil {
-			return nil, "", jsonError(err, "request body")
-		}
-		return []json.RawMessage{body}, key.WriteKey, nil
+		return []json.RawMessage{body}, batchFields{WriteKey: f.WriteKey}, nil
 	}
 	var b struct {
-		Batch    *[]json.RawMessage `json:"batch"`
-		WriteKey string             `json:"writeKey"`
+		Batch *[]json.RawMessage `json:"batch"`
+		batchFields
 	}
 	if err := json.Unmarshal(body, &b); err != nil {
-		return nil, "", jsonError(err, "request body")
+		return nil, batchFields{}, jsonError(err, "request body")
 	}
 	if b.Batch == nil {
 		if rt.single {
-			return []json.RawMessage{body}, b.WriteKey, nil
+			return []json.RawMessage{body}, batchFields{WriteKey: b.WriteKey}, nil
 		}
-		return nil, "", signal.FieldErrorf(signal.EINVALID, "batch", "batch is required: {\"batch\":[…events…]}")
+		return nil, batchFields{}, signal.FieldErrorf(signal.EINVALID, "batch", "batch is required: {\"batch\":[…events…]}")
 	}
 	n := len(*b.Batch)
 	if n == 0 {
-		return nil, "", signal.FieldErrorf(signal.EINVALID, "batch", "batch is empty")
+		return nil, batchFields{}, signal.FieldErrorf(signal.EINVALID, "batch", "batch is empty")
 	}
 	if n > s.cfg.MaxBatchSize {
-		return nil, "", signal.FieldErrorf(signal.EINVALID, "batch", "batch has %d events; at most %d are accepted (MAX_BATCH_SIZE)", n, s.cfg.MaxBatchSize)
+		return nil, batchFields{}, signal.FieldErrorf(signal.EINVALID, "batch", "batch has %d events; at most %d are accepted (MAX_BATCH_SIZE)", n, s.cfg.MaxBatchSize)
 	}
-	return *b.Batch, b.WriteKey, nil
+	return *b.Batch, b.batchFields, nil
+}
+
+// batchFields are the top-level fields of a body besides its messages.
+type batchFields struct {
+	WriteKey string `json:"writeKey"`
+	// SentAt, on a Segment batch, is when the client sent it: it corrects
+	// the clock skew of messages that carry only originalTimestamp.
+	SentAt string `json:"sentAt"`
 }
 
 func (s *Server) fail(w http.ResponseWriter, err error) {

@@ -364,12 +364,17 @@ func TestTimestamps(t *testing.T) {
 		{"skew corrected", `{"event":"A","userId":"u","originalTimestamp":"2026-11-27T09:59:00Z","sentAt":"2026-11-27T10:00:30Z"}`, "2026-11-27T09:58:30Z"},
 		{"original without sentAt", `{"event":"A","userId":"u","originalTimestamp":"2026-11-27T09:59:00+01:00"}`, "2026-11-27T08:59:00Z"},
 		{"receipt time", `{"event":"A","userId":"u"}`, "2026-11-27T10:00:00Z"},
+		{"batch sentAt", `{"sentAt":"2026-11-27T10:00:30Z","batch":[{"type":"track","event":"A","userId":"u","originalTimestamp":"2026-11-27T09:59:00Z"}]}`, "2026-11-27T09:58:30Z"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			if w := b.do(t, req{path: "/v1/t", body: tt.body, header: bearer(testKey)}); w.Code != 200 {
+			path := "/v1/t"
+			if strings.Contains(tt.body, "batch") {
+				path = "/v1/batch"
+			}
+			if w := b.do(t, req{path: path, body: tt.body, header: bearer(testKey)}); w.Code != 200 {
 				t.Fatalf("status %d: %s", w.Code, w.Body)
 			}
 			if got := b.store.stored()[0].Timestamp.Format(time.RFC3339); got != tt.want {

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"reflect"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeOmnisend records what reaches POST /v5/events and answers 202 with
+// rate-limit headers, as Omnisend does.
+type fakeOmnisend struct {
+	*httptest.Server
+	mu      sync.Mutex
+	bodies  [][]byte
+	apiKeys []string
+	status  int
+}
+
+func newFakeOmnisend(t *testing.T) *fakeOmnisend {
+	t.Helper()
+	f := &fakeOmnisend{status: http.StatusAccepted}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/v5/events" || r.Header.Get("Content-Type") != "application/json" {
+			http.Error(w, `{"error":"unexpected request"}`, http.StatusNotFound)
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		f.mu.Lock()
+		f.bodies = append(f.bodies, b)
+		f.apiKeys = append(f.apiKeys, r.Header.Get("X-API-KEY"))
+		status := f.status
+		f.mu.Unlock()
+		w.Header().Set("X-Rate-Limit-Limit", "400")
+		w.Header().Set("X-Rate-Limit-Remaining", "399")
+		w.Header().Set("X-Rate-Limit-Reset", "60")
+		w.WriteHeader(status)
+		w.Write([]byte(`{}`))
+	}))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *fakeOmnisend) received() ([][]byte, []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([][]byte(nil), f.bodies...), append([]string(nil), f.apiKeys...)
+}
+
+func (f *fakeOmnisend) waitFor(t *testing.T, n int) [][]byte {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		bodies, _ := f.received()
+		if len(bodies) >= n {
+			return bodies
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Omnisend received %d events, want %d", len(bodies), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (n *node) send(t *testing.T, path, key, body string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", "http://"+n.gateway+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("POST %s: %d %s", path, resp.StatusCode, b)
+	}
+}
+
+// The integration page's curl install body, word for word.
+const pageInstallBody = `{
+    "name": "Omnisend",
+    "variant": "default",
+    "config": {
+      "api_key": "AjWvksZpTG4JZBdc4xxxxxxxx"
+    },
+    "delivery_mode": "server_side"
+  }`
+
+// TestIntegrationPageExample: the page's identify + Order Completed, sent
+// through the gateway, reach Omnisend as the page shows, plus eventID,
+// eventTime and contact.firstName.
+func TestIntegrationPageExample(t *testing.T) {
+	t.Parallel()
+	omni := newFakeOmnisend(t)
+	n := start(t, t.TempDir(), "SIGNAL_OMNISEND_API_URL="+omni.URL)
+	tok := n.login(t)
+	key := n.pipeline(t, tok)
+	var in struct {
+		ID     string            `json:"id"`
+		Config map[string]string `json:"config"`
+	}
+	if code := n.call(t, "POST", "http://"+n.admin+"/v1/admin/integration-catalog/omnisend/install", tok, pageInstallBody, &in); code != 201 {
+		t.Fatalf("install: %d", code)
+	}
+	if in.Config["api_key"] != "****xxxx" {
+		t.Fatalf("install answer shows api_key %q, want the last 4 only", in.Config["api_key"])
+	}
+
+	n.send(t, "/v1/i", key, `{"userId":"user-123","anonymousId":"anon-1","traits":{"email":"jane@example.com","phone":"+447700900123","first_name":"Jane"}}`)
+	n.send(t, "/v1/t", key, `{"anonymousId":"anon-1","event":"Order Completed","messageId":"order-5512","timestamp":"2026-11-27T09:30:00.250Z",
+		"context":{"consent":{"canonical":{"marketing":true}}},
+		"properties":{"order_id":"ORDER-5512","revenue":89.90,"currency":"GBP","coupon":"WELCOME10","products":[
+		{ "product_id": "SKU-1", "product_name": "Wool Scarf", "price": 39.95, "quantity": 1 },
+		{ "product_id": "SKU-2", "product_name": "Knit Hat", "price": 49.95, "quantity": 1 }]}}`)
+
+	body := omni.waitFor(t, 1)[0]
+	_, keys := omni.received()
+	if keys[0] != "AjWvksZpTG4JZBdc4xxxxxxxx" {
+		t.Fatalf("X-API-KEY %q", keys[0])
+	}
+	var got map[string]any
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(got["eventID"].(string)) {
+		t.Fatalf("eventID %v is not a UUID v5", got["eventID"])
+	}
+	if got["eventTime"] != "2026-11-27T09:30:00.25Z" && got["eventTime"] != "2026-11-27T09:30:00.250Z" {
+		t.Fatalf("eventTime %v", got["eventTime"])
+	}
+	delete(got, "eventID")
+	delete(got, "eventTime")
+	if c := got["contact"].(map[string]any); c["firstName"] != "Jane" {
+		t.Fatalf("contact %v lacks firstName", c)
+	} else {
+		delete(c, "firstName")
+	}
+	page, err := os.ReadFile("testdata/page_placed_order.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want map[string]any
+	json.Unmarshal(page, &want)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Omnisend received\n%s\nwant the page's\n%s", body, page)
+	}
+	// Numbers arrive as written: 89.90, not 89.9.
+	if !bytes.Contains(body, []byte(`"value":89.90`)) {
+		t.Fatalf("value was not sent as 89.90: %s", body)
+	}
+
+	// Live Events shows it delivered, with the exact payload sent.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var pg struct {
+			Data []struct {
+				Status          string          `json:"status"`
+				VendorEventName string          `json:"vendor_event_name"`
+				VendorStatus    int             `json:"vendor_status"`
+				Attempts        int             `json:"attempts"`
+				Payload         json.RawMessage `json:"payload"`
+			} `json:"data"`
+		}
+		n.call(t, "GET", "http://"+n.admin+"/v1/admin/live-events?event=Order+Completed&integration_id="+in.ID, tok, "", &pg)
+		if len(pg.Data) == 1 && pg.Data[0].Status == "delivered" {
+			d := pg.Data[0]
+			if d.VendorEventName != "placed order" || d.VendorStatus != 202 || d.Attempts != 1 || !bytes.Equal(d.Payload, body) {
+				t.Fatalf("live event %+v, payload %s; want the body sent %s", d, d.Payload, body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("live event not delivered: %+v", pg.Data)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// The same messageId sent again does not reach Omnisend a second time.
+	n.send(t, "/v1/t", key, `{"anonymousId":"anon-1","event":"Order Completed","messageId":"order-5512","properties":{"order_id":"ORDER-5512"}}`)
+	n.send(t, "/v1/t", key, `{"anonymousId":"anon-1","event":"Signed Up","messageId":"after","properties":{"method":"email"}}`)
+	bodies := omni.waitFor(t, 2)
+	time.Sleep(300 * time.Millisecond)
+	if bodies, _ = omni.received(); len(bodies) != 2 || !bytes.Contains(bodies[1], []byte(`"signed up"`)) {
+		t.Fatalf("Omnisend received %d events after a repeated messageId, want 2 (order, sign-up)", len(bodies))
+	}
+	if strings.Contains(n.stderr.String(), "AjWvksZpTG4JZBdc4") || strings.Contains(n.stderr.String(), "jane@example.com") {
+		t.Fatal("the API key or the email was logged")
+	}
+}
