@@ -19,6 +19,8 @@ import (
 	"github.com/signalhq/signal/internal/integration"
 	"github.com/signalhq/signal/internal/integration/omnisend"
 	"github.com/signalhq/signal/internal/pipeline"
+	"github.com/signalhq/signal/internal/store"
+	"github.com/signalhq/signal/internal/store/postgres"
 	"github.com/signalhq/signal/internal/store/sqlite"
 	"github.com/signalhq/signal/internal/token"
 )
@@ -32,9 +34,6 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		return err
 	}
 	log := newLogger(cfg, stderr)
-	if cfg.DatabaseURL != "" {
-		return errors.New("DATABASE_URL: PostgreSQL storage is not in this build yet; unset DATABASE_URL to use the embedded database")
-	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("SIGNAL_DATA_DIR: %w", err)
 	}
@@ -60,13 +59,18 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	}
 
 	var proc *pipeline.Processor
-	db, err := sqlite.Open(ctx, sqlite.Options{
-		Path:     cfg.DataDir + "/signal.db",
-		Cipher:   box,
-		OnAppend: func() { proc.Wake() },
-	})
-	if err != nil {
-		return err
+	onAppend := func() { proc.Wake() }
+	var db store.Store
+	if cfg.DatabaseURL != "" {
+		db, err = postgres.Open(ctx, postgres.Options{URL: cfg.DatabaseURL, Cipher: box, OnAppend: onAppend})
+		if err != nil {
+			return fmt.Errorf("DATABASE_URL: %w", err)
+		}
+	} else {
+		db, err = sqlite.Open(ctx, sqlite.Options{Path: cfg.DataDir + "/signal.db", Cipher: box, OnAppend: onAppend})
+		if err != nil {
+			return err
+		}
 	}
 	defer db.Close()
 
@@ -81,7 +85,11 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	vendors := integration.NewRegistry()
 	vendors.Register(omnisend.New(omnisend.Options{BaseURL: cfg.OmnisendURL, Version: version}))
 
-	engine := delivery.New(delivery.DefaultConfig(), db, vendors, box, nil, log, nil)
+	dcfg := delivery.DefaultConfig()
+	// One node owns every lease of the embedded database, so leases left by
+	// a crash are freed at once; nodes sharing PostgreSQL let them expire.
+	dcfg.ReleaseLeasesAtStart = cfg.DatabaseURL == ""
+	engine := delivery.New(dcfg, db, vendors, box, nil, log, nil)
 	proc = pipeline.New(pipeline.Config{}, db, box, vendors, engine, log, nil)
 
 	gwCfg := gateway.DefaultConfig()

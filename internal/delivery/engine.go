@@ -47,6 +47,9 @@ type Config struct {
 	DrainTimeout time.Duration
 	// Poll is the longest a worker sleeps without being woken.
 	Poll time.Duration
+	// ReleaseLeasesAtStart frees every lease when Run starts: right for a
+	// single node after a crash, wrong when nodes share the store.
+	ReleaseLeasesAtStart bool
 }
 
 // DefaultConfig returns production settings.
@@ -108,8 +111,10 @@ func New(cfg Config, st Store, vendors *integration.Registry, h Hasher, client *
 // then it stops claiming, lets requests in flight finish (at most
 // DrainTimeout) and records them.
 func (e *Engine) Run(ctx context.Context) error {
-	if err := e.store.ReleaseLeases(ctx); err != nil {
-		return err
+	if e.cfg.ReleaseLeasesAtStart {
+		if err := e.store.ReleaseLeases(ctx); err != nil {
+			return err
+		}
 	}
 	e.mu.Lock()
 	e.ctx = ctx

@@ -127,7 +127,7 @@ func blueprintKey(ev *signal.Event) (string, bool) {
 
 // build decides what one event means for one integration: a filtered row
 // with its reason, or a pending delivery with the vendor payload.
-func build(h Hasher, vendor integration.Vendor, in *signal.Integration, ev *signal.Event, src blueprint.Source, traits map[string]any, now time.Time) *signal.Delivery {
+func build(h Hasher, phones *phoneCache, vendor integration.Vendor, in *signal.Integration, ev *signal.Event, src blueprint.Source, traits map[string]any, now time.Time) *signal.Delivery {
 	d := &signal.Delivery{
 		EventSeq: ev.Seq, MessageID: ev.MessageID, PipelineID: ev.PipelineID, IntegrationID: in.ID,
 		Type: ev.Type, Event: ev.Event, Status: signal.StatusFiltered, Priority: signal.PriorityNormal,
@@ -152,7 +152,7 @@ func build(h Hasher, vendor integration.Vendor, in *signal.Integration, ev *sign
 		d.ExpiresAt = ev.ReceivedAt.Add(res.MaxAge)
 	}
 
-	c, notes := contactOf(traits, src, in)
+	c, notes := contactOf(traits, src, in, phones)
 	d.Note = strings.Join(notes, " ")
 	if c.Email == "" && c.Phone == "" {
 		d.Reason = signal.ReasonNoIdentifier
@@ -191,7 +191,7 @@ func build(h Hasher, vendor integration.Vendor, in *signal.Integration, ev *sign
 // the region of context.locale, else the integration's
 // default_phone_region). Unreadable values are left out and noted, without
 // quoting them.
-func contactOf(traits map[string]any, src blueprint.Source, in *signal.Integration) (integration.Contact, []string) {
+func contactOf(traits map[string]any, src blueprint.Source, in *signal.Integration, phones *phoneCache) (integration.Contact, []string) {
 	var (
 		c     integration.Contact
 		notes []string
@@ -213,7 +213,7 @@ func contactOf(traits map[string]any, src blueprint.Source, in *signal.Integrati
 		if region == "" {
 			region = strings.ToUpper(in.ConfigString("default_phone_region"))
 		}
-		p, err := contact.NormalizePhone(raw, region)
+		p, err := phones.normalize(raw, region)
 		if err != nil {
 			notes = append(notes, "The phone trait could not be read as an international (E.164) number and was left out.")
 		} else {
@@ -251,4 +251,35 @@ func isNested(v any) bool {
 		return len(x) > 0 && (x[0] == '{' || x[0] == '[')
 	}
 	return false
+}
+
+// phoneCache remembers phone normalisations: parsing is the costliest step
+// of building a payload, and a visitor's phone comes back on every event.
+// It is bounded; when full it starts over. Not safe for concurrent use (the
+// processor is one goroutine).
+type phoneCache struct {
+	m map[[2]string]phoneResult
+}
+
+type phoneResult struct {
+	e164 string
+	err  error
+}
+
+const phoneCacheSize = 50000
+
+func (c *phoneCache) normalize(raw, region string) (string, error) {
+	if c == nil {
+		return contact.NormalizePhone(raw, region)
+	}
+	k := [2]string{raw, region}
+	if r, ok := c.m[k]; ok {
+		return r.e164, r.err
+	}
+	if c.m == nil || len(c.m) >= phoneCacheSize {
+		c.m = make(map[[2]string]phoneResult, 1024)
+	}
+	e, err := contact.NormalizePhone(raw, region)
+	c.m[k] = phoneResult{e, err}
+	return e, err
 }

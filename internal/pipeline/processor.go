@@ -47,6 +47,7 @@ type Processor struct {
 	log      *slog.Logger
 	now      func() time.Time
 	wake     chan struct{}
+	phones   phoneCache
 }
 
 // New returns a processor. notifier may be nil.
@@ -160,9 +161,15 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 	for i := range events {
 		deliveries = append(deliveries, p.deliveriesFor(&events[i], srcs[i], profiles[i], ins, now)...)
 	}
-	if err := p.store.RecordProcessed(ctx, store.RecordProcessedParams{
-		UpToSeq: events[len(events)-1].Seq, Deliveries: deliveries, DedupeWindow: p.cfg.DedupeWindow, Now: now,
-	}); err != nil {
+	err = p.store.RecordProcessed(ctx, store.RecordProcessedParams{
+		FromSeq: &cursor, UpToSeq: events[len(events)-1].Seq, Deliveries: deliveries, DedupeWindow: p.cfg.DedupeWindow, Now: now,
+	})
+	if signal.ErrorCode(err) == signal.ECONFLICT {
+		// Another node's processor took this batch; go on from where it
+		// left the cursor.
+		return len(events), nil
+	}
+	if err != nil {
 		return 0, err
 	}
 	if p.notifier != nil {
@@ -209,7 +216,7 @@ func (p *Processor) deliveriesFor(ev *signal.Event, src blueprint.Source, prof *
 		if !ok {
 			continue
 		}
-		out = append(out, build(p.hasher, vendor, in, ev, src, traits, now))
+		out = append(out, build(p.hasher, &p.phones, vendor, in, ev, src, traits, now))
 	}
 	if len(out) == 0 {
 		out = append(out, &signal.Delivery{

@@ -165,6 +165,10 @@ type DeliveryStore interface {
 }
 
 type RecordProcessedParams struct {
+	// FromSeq, when set, is the cursor the events were read at: if another
+	// processor has moved it since, nothing is written and the error is
+	// ECONFLICT. Several nodes may then run processors safely.
+	FromSeq      *int64
 	UpToSeq      int64
 	Deliveries   []*signal.Delivery
 	DedupeWindow time.Duration

@@ -10,6 +10,8 @@ import (
 
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
+	"github.com/signalhq/signal/internal/store/postgres"
+	"github.com/signalhq/signal/internal/store/postgres/postgrestest"
 	"github.com/signalhq/signal/internal/store/sqlite"
 	"github.com/signalhq/signal/internal/store/storetest"
 )
@@ -29,6 +31,39 @@ func TestStoreSQLite(t *testing.T) {
 	}
 
 	storetest.Exercise(t, setup(t).newStore)
+}
+
+// TestStorePostgres runs the conformance suite against PostgreSQL: one
+// database for the run (created, then dropped), one schema per store, each
+// migrated by Open. It is skipped when no server answers, unless CI is set.
+func TestStorePostgres(t *testing.T) {
+	t.Parallel()
+
+	type testBundle struct {
+		newStore func(t *testing.T) store.Store
+	}
+
+	setup := func(t *testing.T) *testBundle {
+		t.Helper()
+		pg := postgrestest.NewDatabase(t)
+		return &testBundle{newStore: func(t *testing.T) store.Store { return openPostgres(t, pg.SchemaURL(t)) }}
+	}
+
+	storetest.Exercise(t, setup(t).newStore)
+}
+
+func openPostgres(t *testing.T, url string) *postgres.DB {
+	t.Helper()
+	db, err := postgres.Open(t.Context(), postgres.Options{URL: url, Cipher: storetest.Cipher()})
+	if err != nil {
+		t.Fatalf("open postgres: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("close postgres: %v", err)
+		}
+	})
+	return db
 }
 
 func openSQLite(t *testing.T, dir string) *sqlite.DB {

@@ -26,6 +26,16 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 		}
 	}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		// Move the cursor first: a processor that lost a race writes nothing.
+		res, err := tx.ExecContext(ctx, `INSERT INTO cursors (name, seq) VALUES (?, ?)
+			ON CONFLICT (name) DO UPDATE SET seq = MAX(seq, excluded.seq) WHERE ? IS NULL OR seq = ?`,
+			store.ProcessorCursor, p.UpToSeq, p.FromSeq, p.FromSeq)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return signal.Errorf(signal.ECONFLICT, "the processor cursor moved: another processor recorded these events")
+		}
 		if p.DedupeWindow > 0 {
 			cutoff := now - p.DedupeWindow.Milliseconds()
 			for _, d := range p.Deliveries {
@@ -68,10 +78,11 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 				return fmt.Errorf("insert deliveries: %w", err)
 			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO cursors (name, seq) VALUES (?, ?)
-			ON CONFLICT (name) DO UPDATE SET seq = MAX(seq, excluded.seq)`, store.ProcessorCursor, p.UpToSeq)
-		return err
+		return nil
 	})
+	if signal.ErrorCode(err) == signal.ECONFLICT {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("record processed: %w", err)
 	}

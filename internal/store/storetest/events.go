@@ -201,6 +201,36 @@ func exerciseEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("RecordProcessedFromStaleCursorConflicts", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+
+		events := seedEvents(bundle.ctx, t, bundle.store, bundle.now, 4)
+		var zero int64
+		// Two processors read the log at cursor 0; the first records.
+		requireNoError(t, bundle.store.RecordProcessed(bundle.ctx, store.RecordProcessedParams{
+			FromSeq: &zero, UpToSeq: events[1].Seq, Deliveries: []*signal.Delivery{pendingDelivery(events[0], "int_a")}, Now: bundle.now,
+		}))
+		// The second lost the race: nothing it built is written.
+		err := bundle.store.RecordProcessed(bundle.ctx, store.RecordProcessedParams{
+			FromSeq: &zero, UpToSeq: events[3].Seq, Deliveries: []*signal.Delivery{pendingDelivery(events[2], "int_a")}, Now: bundle.now,
+		})
+		requireCode(t, err, signal.ECONFLICT)
+		seq, err := bundle.store.Cursor(bundle.ctx, processorCursor)
+		requireNoError(t, err)
+		if seq != events[1].Seq {
+			t.Fatalf("Cursor = %d after a conflicting record, want %d", seq, events[1].Seq)
+		}
+		if rows := liveEvents(bundle.ctx, t, bundle.store, store.ListLiveEventsParams{IntegrationID: "int_a", Limit: 100}); len(rows) != 1 {
+			t.Fatalf("%d deliveries stored, want only the winner's 1", len(rows))
+		}
+		// From the cursor as it now is, the second succeeds.
+		from := events[1].Seq
+		requireNoError(t, bundle.store.RecordProcessed(bundle.ctx, store.RecordProcessedParams{
+			FromSeq: &from, UpToSeq: events[3].Seq, Deliveries: []*signal.Delivery{pendingDelivery(events[2], "int_a")}, Now: bundle.now,
+		}))
+	})
+
 	t.Run("AppendEventsAfterClose", func(t *testing.T) {
 		t.Parallel()
 		bundle := setup(t)

@@ -1,0 +1,212 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
+)
+
+// commitTimeout bounds one group commit, so that a lost server fails the
+// waiting callers (and lets Close return) instead of hanging them.
+const commitTimeout = 30 * time.Second
+
+// appendChunk is the most events one insert statement takes.
+const appendChunk = 1000
+
+type appendReq struct {
+	events []*signal.Event
+	sealed [][]byte
+	done   chan error
+}
+
+// AppendEvents seals the payloads, hands the events to the appender and
+// waits until they are committed.
+func (db *DB) AppendEvents(ctx context.Context, p store.AppendEventsParams) error {
+	if len(p.Events) == 0 {
+		return nil
+	}
+	req := &appendReq{events: p.Events, sealed: make([][]byte, len(p.Events)), done: make(chan error, 1)}
+	for i, e := range p.Events {
+		b, err := db.cipher.Seal(e.Payload)
+		if err != nil {
+			return fmt.Errorf("append events: seal: %w", err)
+		}
+		req.sealed[i] = b
+	}
+	select {
+	case db.appendc <- req:
+	case <-db.stop:
+		return errors.New("append events: store closed")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued the commit happens whatever ctx does: wait for it, so a
+	// caller never reports failure for events that were stored. A request
+	// queued after the appender stopped is never answered: the select
+	// above picks at random when stop is closed and appendc has room.
+	select {
+	case err := <-req.done:
+		return err
+	case <-db.done:
+		select {
+		case err := <-req.done:
+			return err
+		default:
+			return errors.New("append events: store closed")
+		}
+	}
+}
+
+// appender is the group-commit loop: it takes every request waiting and
+// writes them in one transaction, then answers them all.
+func (db *DB) appender() {
+	defer close(db.done)
+	for {
+		var first *appendReq
+		select {
+		case first = <-db.appendc:
+		case <-db.stop:
+			// Answer what is still queued, then stop.
+			for {
+				select {
+				case r := <-db.appendc:
+					db.commitGroup([]*appendReq{r})
+				default:
+					return
+				}
+			}
+		}
+		group := []*appendReq{first}
+		n := len(first.events)
+	drain:
+		for n < db.opts.MaxGroupEvents {
+			select {
+			case r := <-db.appendc:
+				group = append(group, r)
+				n += len(r.events)
+			default:
+				break drain
+			}
+		}
+		db.commitGroup(group)
+	}
+}
+
+// insertEvents draws the group's seqs and inserts its events in one
+// statement: $1 seqs are drawn as one range (setval past nextval), and the
+// event at ordinal k gets the k-th. It returns the last seq of the range.
+const insertEvents = `WITH last AS MATERIALIZED (SELECT setval('event_seq', nextval('event_seq') + $1 - 1) AS seq),
+ins AS (
+	INSERT INTO events (seq, message_id, pipeline_id, type, event, ts, received_at, payload)
+	SELECT last.seq - $1 + u.ord, u.message_id, u.pipeline_id, u.type, u.event, u.ts, u.received_at, u.payload
+	FROM last, unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bytea[])
+		WITH ORDINALITY AS u (message_id, pipeline_id, type, event, ts, received_at, payload, ord)
+)
+SELECT seq FROM last`
+
+// commitGroup writes a group in one implicit transaction (one batch, one
+// round trip): it first takes the event-log advisory lock, then draws seqs
+// and inserts. The lock is what keeps the log readable by seq: a sequence
+// alone hands out numbers at insert time, not commit time, so with two
+// nodes appending, seq 11 could commit before seq 10 and a reader that
+// moved past 11 would never see 10. Under the lock, a transaction draws
+// seqs only after the previous holder has committed (locks are released
+// after the commit is visible), so seqs commit in order. The price: appends
+// are serialized across nodes, one group transaction at a time (each node
+// still groups its concurrent callers into one commit).
+func (db *DB) commitGroup(group []*appendReq) {
+	var events []*signal.Event
+	var sealed [][]byte
+	for _, r := range group {
+		events, sealed = append(events, r.events...), append(sealed, r.sealed...)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	b := &pgx.Batch{}
+	b.Queue(db.lockSQL(lockEvents))
+	// Large groups go in chunks: one array insert slows down past about a
+	// thousand rows (see BenchmarkCommitGroup).
+	lasts := make([]int64, (len(events)+appendChunk-1)/appendChunk)
+	for c := range lasts {
+		lo, hi := c*appendChunk, min((c+1)*appendChunk, len(events))
+		n := hi - lo
+		msgIDs, pipelineIDs, types, names := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		ts, recv := make([]int64, n), make([]int64, n)
+		for i, e := range events[lo:hi] {
+			msgIDs[i], pipelineIDs[i], types[i], names[i] = e.MessageID, e.PipelineID, e.Type, e.Event
+			ts[i], recv[i] = ms(e.Timestamp), ms(e.ReceivedAt)
+		}
+		b.Queue(insertEvents, n, msgIDs, pipelineIDs, types, names, ts, recv, sealed[lo:hi]).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&lasts[c])
+		})
+	}
+	err := db.pool.SendBatch(ctx, b).Close()
+	if err == nil {
+		for c, last := range lasts {
+			lo, hi := c*appendChunk, min((c+1)*appendChunk, len(events))
+			for i, e := range events[lo:hi] {
+				e.Seq = last - int64(hi-lo) + 1 + int64(i)
+			}
+		}
+	} else {
+		err = fmt.Errorf("append events: %w", err)
+	}
+	for _, r := range group {
+		r.done <- err
+	}
+	if err == nil && db.opts.OnAppend != nil {
+		db.opts.OnAppend()
+	}
+}
+
+// ListEvents returns events after p.AfterSeq, oldest first.
+func (db *DB) ListEvents(ctx context.Context, p store.ListEventsParams) ([]signal.Event, error) {
+	if p.Limit <= 0 {
+		p.Limit = 100
+	}
+	rows, err := db.pool.Query(ctx, `SELECT seq, message_id, pipeline_id, type, event, ts, received_at, payload
+		FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`, p.AfterSeq, p.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	defer rows.Close()
+	var out []signal.Event
+	for rows.Next() {
+		var (
+			e        signal.Event
+			ts, recv int64
+			sealed   []byte
+		)
+		if err := rows.Scan(&e.Seq, &e.MessageID, &e.PipelineID, &e.Type, &e.Event, &ts, &recv, &sealed); err != nil {
+			return nil, fmt.Errorf("list events: %w", err)
+		}
+		if e.Payload, err = db.open(sealed); err != nil {
+			return nil, fmt.Errorf("list events: open payload %d: %w", e.Seq, err)
+		}
+		e.Timestamp, e.ReceivedAt = fromMS(ts), fromMS(recv)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	return out, nil
+}
+
+// Cursor returns a consumer's position in the log.
+func (db *DB) Cursor(ctx context.Context, name string) (int64, error) {
+	var seq int64
+	err := db.pool.QueryRow(ctx, `SELECT seq FROM cursors WHERE name = $1`, name).Scan(&seq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("cursor %s: %w", name, err)
+	}
+	return seq, nil
+}
