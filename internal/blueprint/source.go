@@ -113,8 +113,11 @@ func rawAt(doc []byte, path string) (json.RawMessage, bool) {
 		}
 		switch cur[0] {
 		case '{':
-			_, vals, ok := rawMembers(cur)
-			if !ok {
+			// Unmarshal into raw members is a single scan, far cheaper than
+			// walking tokens; the last of duplicate keys wins, as in
+			// decoding.
+			var vals map[string]json.RawMessage
+			if err := json.Unmarshal(cur, &vals); err != nil {
 				return nil, false
 			}
 			next, found := vals[seg]
