@@ -33,8 +33,10 @@ type Hasher interface {
 
 // Config tunes delivery.
 type Config struct {
-	// MaxInFlight caps concurrent requests per integration.
+	// MaxInFlight caps the requests of one round (one claim).
 	MaxInFlight int
+	// Rounds caps the rounds in flight at once per integration.
+	Rounds int
 	// Timeout of one vendor request.
 	Timeout time.Duration
 	// Lease is how long a claimed delivery is held before another worker
@@ -54,7 +56,7 @@ type Config struct {
 
 // DefaultConfig returns production settings.
 func DefaultConfig() Config {
-	return Config{MaxInFlight: 32, Timeout: 10 * time.Second, Lease: 60 * time.Second, Backoff: DefaultBackoff(),
+	return Config{MaxInFlight: 32, Rounds: 4, Timeout: 10 * time.Second, Lease: 60 * time.Second, Backoff: DefaultBackoff(),
 		DrainTimeout: 12 * time.Second, Poll: 5 * time.Second}
 }
 
@@ -81,6 +83,9 @@ func New(cfg Config, st Store, vendors *integration.Registry, h Hasher, client *
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = d.MaxInFlight
 	}
+	if cfg.Rounds <= 0 {
+		cfg.Rounds = d.Rounds
+	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = d.Timeout
 	}
@@ -98,7 +103,7 @@ func New(cfg Config, st Store, vendors *integration.Registry, h Hasher, client *
 	}
 	if client == nil {
 		client = &http.Client{Timeout: cfg.Timeout, Transport: &http.Transport{
-			MaxIdleConnsPerHost: cfg.MaxInFlight, IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: true,
+			MaxIdleConnsPerHost: cfg.MaxInFlight * cfg.Rounds, IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: true,
 		}}
 	}
 	if now == nil {

@@ -48,12 +48,25 @@ func (w *worker) wait(ctx context.Context, d time.Duration) bool {
 
 func (w *worker) run(ctx context.Context) {
 	e := w.e
+	// Up to Rounds rounds are in flight at once: the next claim need not
+	// wait for the slowest request of the last round.
+	slots := make(chan struct{}, e.cfg.Rounds)
+	var rounds sync.WaitGroup
+	defer rounds.Wait()
 	for ctx.Err() == nil {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		release := func() { <-slots }
 		in, err := e.store.GetIntegration(ctx, w.id)
 		if signal.ErrorCode(err) == signal.ENOTFOUND {
+			release()
 			return // deleted
 		}
 		if err != nil {
+			release()
 			if ctx.Err() == nil {
 				e.log.Error("delivery: load integration", "integration", w.id, "err", err)
 			}
@@ -62,24 +75,28 @@ func (w *worker) run(ctx context.Context) {
 		}
 		vendor, ok := e.vendors.Vendor(in.CatalogKey)
 		if !ok {
+			release()
 			e.log.Error("delivery: integration's vendor is not registered", "integration", w.id, "catalog_key", in.CatalogKey)
 			return
 		}
 		if !in.Enabled || in.Status == signal.IntegrationPaused {
 			// Held: its events wait, spending nothing, until the
 			// integration changes (new key, re-enabled).
+			release()
 			w.wait(ctx, e.cfg.Poll)
 			continue
 		}
 		lim := e.limiters.get(e.hasher.Hash(in.CatalogKey+"\x00"+in.ConfigString("api_key")), vendor.Entry().RateLimitPerMinute)
 		n, delay := lim.reserve(e.now(), e.cfg.MaxInFlight)
 		if n == 0 {
+			release()
 			w.wait(ctx, delay)
 			continue
 		}
 		now := e.now()
 		ds, err := e.store.ClaimDeliveries(ctx, store.ClaimDeliveriesParams{IntegrationID: w.id, Limit: n, Now: now, LeaseUntil: now.Add(e.cfg.Lease)})
 		if err != nil {
+			release()
 			lim.refund(n)
 			if ctx.Err() == nil {
 				e.log.Error("delivery: claim", "integration", w.id, "err", err)
@@ -89,18 +106,38 @@ func (w *worker) run(ctx context.Context) {
 		}
 		lim.refund(n - len(ds))
 		if len(ds) == 0 {
+			release()
+			if len(slots) > 0 {
+				// Rounds in flight will poke when they finish: their
+				// contacts' next events may then be due.
+				w.wait(ctx, e.cfg.Poll)
+				continue
+			}
 			next, ok, err := e.store.NextDue(ctx, store.NextDueParams{IntegrationID: w.id})
 			switch {
 			case err != nil:
 				w.wait(ctx, time.Second)
 			case !ok:
 				w.wait(ctx, e.cfg.Poll)
+			case !next.After(now):
+				// Due at the claim yet not claimed: it waits behind an
+				// earlier delivery of its contact that backs off. NextDue
+				// cannot say when that one is due; sleep a poll rather than
+				// claim again at once (a hot loop for as long as it backs
+				// off, up to the retry horizon).
+				w.wait(ctx, e.cfg.Poll)
 			default:
 				w.wait(ctx, min(max(next.Sub(e.now()), 5*time.Millisecond), e.cfg.Poll))
 			}
 			continue
 		}
-		w.round(ctx, in, vendor, lim, ds)
+		rounds.Add(1)
+		go func() {
+			defer rounds.Done()
+			w.round(ctx, in, vendor, lim, ds)
+			release()
+			w.poke()
+		}()
 	}
 }
 
@@ -123,12 +160,21 @@ func (w *worker) round(ctx context.Context, in *signal.Integration, vendor integ
 	wg.Wait()
 
 	now := e.now()
+	// Cut short by the drain deadline at shutdown: no answer came because
+	// we stopped waiting, not because the vendor failed. Such deliveries
+	// are released as they were (FinishDeliveries frees the lease),
+	// spending no attempt.
+	drained := ctx.Err() != nil && sendCtx.Err() != nil
 	var pause *integration.Outcome
 	for i, d := range ds {
 		o := outcomes[i]
+		if drained && o.Status == 0 && o.Kind == integration.Retry {
+			continue
+		}
 		lim.observe(now, o.Limit)
 		if o.Kind == integration.RateLimited {
-			lim.block(now, max(o.RetryAfter, time.Second))
+			// The vendor says how long (Omnisend: until its window resets).
+			lim.block(now, max(o.RetryAfter, 10*time.Millisecond))
 		}
 		if o.Kind == integration.Pause && pause == nil {
 			pause = &outcomes[i]

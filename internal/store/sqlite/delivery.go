@@ -131,7 +131,10 @@ func (db *DB) ClaimDeliveries(ctx context.Context, p store.ClaimDeliveriesParams
 			now, p.IntegrationID, now, now); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+deliveryCols+` FROM deliveries d
+		// Walk the queue index in claim order and stop at the limit; left
+		// to itself the planner fetches every due row and sorts them, which
+		// is linear in the backlog.
+		rows, err := tx.QueryContext(ctx, `SELECT `+deliveryCols+` FROM deliveries d INDEXED BY deliveries_queue
 			WHERE d.integration_id = ? AND d.status = 'pending' AND d.next_attempt_at <= ? AND d.lease_until <= ?
 			AND (d.contact_key = '' OR NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.integration_id = d.integration_id AND e.status = 'pending'
 				AND e.contact_key = d.contact_key AND e.id < d.id))
@@ -151,12 +154,16 @@ func (db *DB) ClaimDeliveries(ctx context.Context, p store.ClaimDeliveriesParams
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, d := range out {
-			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET lease_until = ? WHERE id = ?`, ms(p.LeaseUntil), d.ID); err != nil {
-				return err
-			}
+		if len(out) == 0 {
+			return nil
 		}
-		return nil
+		args := make([]any, 0, len(out)+1)
+		args = append(args, ms(p.LeaseUntil))
+		for _, d := range out {
+			args = append(args, d.ID)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET lease_until = ? WHERE id IN (?`+strings.Repeat(",?", len(out)-1)+`)`, args...)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries of %s: %w", p.IntegrationID, err)
