@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -81,7 +81,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func start(t *testing.T, dataDir string, env ...string) *node {
+func start(t testing.TB, dataDir string, env ...string) *node {
 	t.Helper()
 	n := &node{gateway: freeAddr(t), admin: freeAddr(t), stdout: &bytes.Buffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
 	n.cmd = exec.Command(binary, "serve")

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -194,5 +196,95 @@ func TestIntegrationPageExample(t *testing.T) {
 	}
 	if strings.Contains(n.stderr.String(), "AjWvksZpTG4JZBdc4") || strings.Contains(n.stderr.String(), "jane@example.com") {
 		t.Fatal("the API key or the email was logged")
+	}
+}
+
+// TestSIGKILLDuringDelivery: the process is killed while deliveries are in
+// flight; after a restart every acknowledged event reaches Omnisend, and
+// the only events sent twice (with the same eventID) are ones that were in
+// flight at the kill.
+func TestSIGKILLDuringDelivery(t *testing.T) {
+	t.Parallel()
+	var (
+		mu      sync.Mutex
+		arrived = map[string]int{}
+	)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			EventID string `json:"eventID"`
+		}
+		json.NewDecoder(r.Body).Decode(&body)
+		time.Sleep(20 * time.Millisecond)
+		mu.Lock()
+		arrived[body.EventID]++
+		mu.Unlock()
+		w.Header().Set("X-Rate-Limit-Limit", "100000")
+		w.Header().Set("X-Rate-Limit-Remaining", "99999")
+		w.Header().Set("X-Rate-Limit-Reset", "60")
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer slow.Close()
+	count := func() (distinct, dups int) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, n := range arrived {
+			if n > 1 {
+				dups += n - 1
+			}
+		}
+		return len(arrived), dups
+	}
+
+	dir := t.TempDir()
+	env := "SIGNAL_OMNISEND_API_URL=" + slow.URL
+	n := start(t, dir, env)
+	tok := n.login(t)
+	key := n.pipeline(t, tok)
+	if code := n.call(t, "POST", "http://"+n.admin+"/v1/admin/integration-catalog/omnisend/install", tok, pageInstallBody, nil); code != 201 {
+		t.Fatalf("install: %d", code)
+	}
+	const events = 600
+	var batch []string
+	for i := 0; i < events; i++ {
+		batch = append(batch, fmt.Sprintf(`{"type":"track","event":"Signed Up","userId":"u%d","messageId":"k-%d","context":{"traits":{"email":"u%d@example.com"}}}`, i, i, i))
+		if len(batch) == 100 {
+			n.send(t, "/v1/batch", key, `{"batch":[`+strings.Join(batch, ",")+`]}`)
+			batch = batch[:0]
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if d, _ := count(); d >= events/4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("deliveries did not start")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	n.cmd.Process.Signal(syscall.SIGKILL)
+	n.wait()
+	before, _ := count()
+	if before >= events {
+		t.Fatalf("all %d delivered before the kill; the test proves nothing", events)
+	}
+
+	start(t, dir, env)
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		d, dups := count()
+		if d == events {
+			// At most one round set of requests was in flight at the
+			// kill (MaxInFlight × Rounds = 128).
+			if dups > 128 {
+				t.Fatalf("%d duplicate deliveries; only requests in flight at the kill may repeat", dups)
+			}
+			t.Logf("%d delivered before the kill, all %d after restart, %d sent twice (in flight at the kill)", before, events, dups)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d acknowledged events delivered after restart", d, events)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
