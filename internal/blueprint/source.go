@@ -113,9 +113,15 @@ func rawAt(doc []byte, path string) (json.RawMessage, bool) {
 		}
 		switch cur[0] {
 		case '{':
-			// Unmarshal into raw members is a single scan, far cheaper than
-			// walking tokens; the last of duplicate keys wins, as in
-			// decoding.
+			if raw, found, ok := memberValue(cur, seg); ok {
+				if !found {
+					return nil, false
+				}
+				cur = raw
+				continue
+			}
+			// An escaped key: unmarshal into raw members (the last of
+			// duplicate keys wins, as in decoding).
 			var vals map[string]json.RawMessage
 			if err := json.Unmarshal(cur, &vals); err != nil {
 				return nil, false
