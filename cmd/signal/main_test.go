@@ -52,7 +52,7 @@ type node struct {
 	cmd     *exec.Cmd
 	gateway string
 	admin   string
-	stdout  *bytes.Buffer
+	stdout  *syncBuffer
 	stderr  *syncBuffer
 	exited  chan struct{}
 	err     error // the exit status, once exited is closed
@@ -83,7 +83,7 @@ func (s *syncBuffer) String() string {
 
 func start(t testing.TB, dataDir string, env ...string) *node {
 	t.Helper()
-	n := &node{gateway: freeAddr(t), admin: freeAddr(t), stdout: &bytes.Buffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
+	n := &node{gateway: freeAddr(t), admin: freeAddr(t), stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
 	n.cmd = exec.Command(binary, "serve")
 	n.cmd.Env = append(os.Environ(), "SIGNAL_DATA_DIR="+dataDir, "SIGNAL_GATEWAY_ADDR="+n.gateway, "SIGNAL_ADMIN_ADDR="+n.admin,
 		"SIGNAL_ADMIN_PASSWORD=e2e-password", "RATE_LIMIT_RPS=0", "SIGNAL_OMNISEND_API_URL=http://127.0.0.1:1")
@@ -296,7 +296,7 @@ func TestGeneratedAdminPasswordIsPrintedOnce(t *testing.T) {
 	n.cmd.Process.Signal(syscall.SIGTERM)
 	n.wait()
 	var pw string
-	sc := bufio.NewScanner(bytes.NewReader(n.stdout.Bytes()))
+	sc := bufio.NewScanner(strings.NewReader(n.stdout.String()))
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "password:"); ok {
 			pw = strings.TrimSpace(v)

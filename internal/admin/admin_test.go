@@ -29,6 +29,13 @@ type testBundle struct {
 
 func setup(t *testing.T) *testBundle {
 	t.Helper()
+	return setupWith(t, Deps{})
+}
+
+// setupWith is setup with the optional collaborators of extra (Tester,
+// Notifier) wired in.
+func setupWith(t *testing.T, extra Deps) *testBundle {
+	t.Helper()
 	key, _ := crypt.NewKey()
 	kb, _ := crypt.ParseKey(key)
 	box, _ := crypt.NewBox(kb)
@@ -47,7 +54,7 @@ func setup(t *testing.T) *testBundle {
 	vendors := integration.NewRegistry()
 	vendors.Register(omnisend.New(omnisend.Options{BaseURL: "http://127.0.0.1:1"}))
 	api := New(Config{StreamPoll: 20 * time.Millisecond}, Deps{Store: db, Signer: signer, Catalog: vendors,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clock})
+		Tester: extra.Tester, Notifier: extra.Notifier, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clock})
 	b.srv = httptest.NewServer(api)
 	t.Cleanup(b.srv.Close)
 	var pair tokenPair

@@ -283,8 +283,8 @@ func (s *Server) handleGetBlueprint(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handlePutBlueprint(w http.ResponseWriter, r *http.Request) {
-	var bp signal.Blueprint
-	if err := decode(r, &bp); err != nil {
+	bp, err := decodeBlueprint(r)
+	if err != nil {
 		writeErr(w, err)
 		return
 	}
