@@ -74,7 +74,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	}
 	defer db.Close()
 
-	generated, err := admin.Bootstrap(ctx, db, cfg.AdminEmail, cfg.AdminPassword, time.Now)
+	generated, err := admin.Bootstrap(ctx, db, admin.BootstrapParams{Email: cfg.AdminEmail, Password: cfg.AdminPassword})
 	if err != nil {
 		return fmt.Errorf("create the first admin: %w", err)
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/signalhq/signal/internal/crypt"
 	"github.com/signalhq/signal/internal/integration"
 	"github.com/signalhq/signal/internal/integration/omnisend"
@@ -48,7 +50,7 @@ func setupWith(t *testing.T, extra Deps) *testBundle {
 	b := &testBundle{db: db, now: &now}
 	clock := func() time.Time { return *b.now }
 	signer, _ := token.NewSigner([]byte(strings.Repeat("s", 32)), clock)
-	if _, err := Bootstrap(context.Background(), db, "Admin@Example.com", testPassword, clock); err != nil {
+	if _, err := Bootstrap(context.Background(), db, BootstrapParams{Email: "Admin@Example.com", Password: testPassword, Now: clock, Cost: bcrypt.MinCost}); err != nil {
 		t.Fatal(err)
 	}
 	vendors := integration.NewRegistry()
@@ -261,7 +263,7 @@ func TestBootstrap(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	// Users exist: nothing is created and no password is generated.
-	if pw, err := Bootstrap(context.Background(), b.db, "other@example.com", "", time.Now); err != nil || pw != "" {
+	if pw, err := Bootstrap(context.Background(), b.db, BootstrapParams{Email: "other@example.com", Cost: bcrypt.MinCost}); err != nil || pw != "" {
 		t.Fatalf("second bootstrap: %q %v", pw, err)
 	}
 	key, _ := crypt.NewKey()
@@ -272,13 +274,13 @@ func TestBootstrap(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fresh.Close()
-	if _, err := Bootstrap(context.Background(), fresh, "not-an-email", "", time.Now); err == nil {
+	if _, err := Bootstrap(context.Background(), fresh, BootstrapParams{Email: "not-an-email", Password: "", Now: time.Now, Cost: bcrypt.MinCost}); err == nil {
 		t.Fatal("a bad admin email was accepted")
 	}
-	if _, err := Bootstrap(context.Background(), fresh, "a@example.com", "short", time.Now); err == nil {
+	if _, err := Bootstrap(context.Background(), fresh, BootstrapParams{Email: "a@example.com", Password: "short", Now: time.Now, Cost: bcrypt.MinCost}); err == nil {
 		t.Fatal("a 5-character admin password was accepted")
 	}
-	pw, err := Bootstrap(context.Background(), fresh, "a@example.com", "", time.Now)
+	pw, err := Bootstrap(context.Background(), fresh, BootstrapParams{Email: "a@example.com", Password: "", Now: time.Now, Cost: bcrypt.MinCost})
 	if err != nil || len(pw) < 16 {
 		t.Fatalf("generated password %q, %v", pw, err)
 	}

@@ -133,25 +133,42 @@ func hashToken(t string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// HashPassword hashes a password for storage.
-func HashPassword(pw string) (string, error) {
+// HashPassword hashes a password for storage with bcrypt at cost (0 means
+// bcrypt.DefaultCost).
+func HashPassword(pw string, cost int) (string, error) {
+	if cost == 0 {
+		cost = bcrypt.DefaultCost
+	}
 	if len(pw) < 8 {
 		return "", signal.FieldErrorf(signal.EINVALID, "password", "password must be at least 8 characters")
 	}
 	if len(pw) > 72 {
 		return "", signal.FieldErrorf(signal.EINVALID, "password", "password must be at most 72 bytes")
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), cost)
 	if err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
 	return string(h), nil
 }
 
+// BootstrapParams describe the first admin.
+type BootstrapParams struct {
+	Email    string
+	Password string // empty: generate one
+	Now      func() time.Time
+	// Cost is bcrypt's cost (0: the default; tests use bcrypt.MinCost).
+	Cost int
+}
+
 // Bootstrap creates the first admin when no user exists. With an empty
 // password it generates one and returns it (to be shown once); otherwise it
 // returns "".
-func Bootstrap(ctx context.Context, st Store, email, password string, now func() time.Time) (generated string, err error) {
+func Bootstrap(ctx context.Context, st Store, p BootstrapParams) (generated string, err error) {
+	email, password, now := p.Email, p.Password, p.Now
+	if now == nil {
+		now = time.Now
+	}
 	n, err := st.CountUsers(ctx)
 	if err != nil {
 		return "", err
@@ -171,7 +188,7 @@ func Bootstrap(ctx context.Context, st Store, email, password string, now func()
 		password = base64.RawURLEncoding.EncodeToString(raw)
 		generated = password
 	}
-	hash, err := HashPassword(password)
+	hash, err := HashPassword(password, p.Cost)
 	if err != nil {
 		return "", fmt.Errorf("SIGNAL_ADMIN_PASSWORD: %w", err)
 	}

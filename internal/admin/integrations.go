@@ -3,6 +3,7 @@ package admin
 import (
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -42,14 +43,9 @@ func maskSecret(v any) any {
 
 func (s *Server) view(in *signal.Integration) integrationView {
 	cfg := make(map[string]any, len(in.Config))
-	secret := map[string]bool{}
-	if v, ok := s.catalog.Vendor(in.CatalogKey); ok {
-		for _, f := range v.Entry().ConfigFields {
-			secret[f.Key] = f.Type == "secret"
-		}
-	}
+	secret := s.secretFields(in.CatalogKey)
 	for k, v := range in.Config {
-		if secret[k] {
+		if secret(k) {
 			v = maskSecret(v)
 		}
 		cfg[k] = v
@@ -61,6 +57,20 @@ func (s *Server) view(in *signal.Integration) integrationView {
 	return integrationView{ID: in.ID, CatalogKey: in.CatalogKey, Name: in.Name, Variant: in.Variant, DeliveryMode: in.DeliveryMode,
 		Config: cfg, Enabled: in.Enabled, Status: in.Status, StatusReason: in.StatusReason, StatusText: signal.ReasonText(in.StatusReason),
 		PipelineIDs: pids, CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt}
+}
+
+// secretFields says which config keys of a vendor are secrets. For a vendor
+// no longer registered nothing is known, so every field counts as secret.
+func (s *Server) secretFields(catalogKey string) func(key string) bool {
+	v, ok := s.catalog.Vendor(catalogKey)
+	if !ok {
+		return func(string) bool { return true }
+	}
+	secret := map[string]bool{}
+	for _, f := range v.Entry().ConfigFields {
+		secret[f.Key] = f.Type == "secret"
+	}
+	return func(key string) bool { return secret[key] }
 }
 
 func (s *Server) handleListCatalog(w http.ResponseWriter, r *http.Request) {
@@ -227,10 +237,15 @@ func (s *Server) handleUpdateIntegration(w http.ResponseWriter, r *http.Request)
 		for k, val := range in.Config {
 			cfg[k] = val
 		}
+		secret := s.secretFields(in.CatalogKey)
 		for k, val := range patch.Config {
-			if val == nil {
+			switch {
+			case val == nil:
 				delete(cfg, k)
-			} else {
+			case secret(k) && reflect.DeepEqual(val, maskSecret(cfg[k])):
+				// A form sending back the masked value it was shown
+				// keeps the secret as it is.
+			default:
 				cfg[k] = val
 			}
 		}

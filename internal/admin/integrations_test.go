@@ -329,3 +329,23 @@ func TestDeleteIntegration(t *testing.T) {
 		t.Fatalf("list after delete: %+v", list.Data)
 	}
 }
+
+func TestPatchWithMaskedKeyKeepsIt(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var in integrationView
+	if code := b.call(t, "POST", "/v1/admin/integration-catalog/omnisend/install", `{"config":{"api_key":"real-key-1234567890"}}`, &in); code != 201 {
+		t.Fatalf("install: %d", code)
+	}
+	masked := in.Config["api_key"].(string)
+	if code := b.call(t, "PATCH", "/v1/admin/integrations/"+in.ID, `{"name":"Renamed","config":{"api_key":"`+masked+`"}}`, nil); code != 200 {
+		t.Fatalf("patch: %d", code)
+	}
+	stored, err := b.db.GetIntegration(context.Background(), in.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.ConfigString("api_key") != "real-key-1234567890" || stored.Name != "Renamed" {
+		t.Fatalf("stored key %q name %q: the masked value replaced the key", stored.ConfigString("api_key"), stored.Name)
+	}
+}

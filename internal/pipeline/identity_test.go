@@ -335,3 +335,15 @@ func digits(s string) string {
 	}
 	return b.String()
 }
+
+// TestPhoneReadWhereItWasGiven: a national number given with a browser
+// locale stays readable on later events without one (server-side).
+func TestPhoneReadWhereItWasGiven(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.install(t)
+	b.send(t, `{"type":"identify","messageId":"id-1","userId":"u1","context":{"locale":"en-GB"},"traits":{"phone":"07700 900123"}}`,
+		`{"type":"track","event":"Signed Up","messageId":"m1","userId":"u1"}`)
+	b.process(t)
+	checkContact(t, b, "m1", contactWant{phone: "+447700900123"})
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/signalhq/signal/internal/blueprint"
+	"github.com/signalhq/signal/internal/contact"
 	"github.com/signalhq/signal/internal/integration"
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
@@ -150,7 +151,9 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 		if v, ok := blueprint.Lookup(src, "anonymousId"); ok {
 			ev.AnonymousID = idString(v)
 		}
-		items[i] = store.ProfileUpdate{Keys: profileKeys(p.hasher, ev, src), Traits: eventTraits(src, ev.Type)}
+		traits := eventTraits(src, ev.Type)
+		p.canonicalPhone(traits, src)
+		items[i] = store.ProfileUpdate{Keys: profileKeys(p.hasher, ev, src), Traits: traits}
 	}
 	profiles, err := p.store.ResolveProfiles(ctx, store.ResolveProfilesParams{Items: items, Now: now})
 	if err != nil {
@@ -182,6 +185,26 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 		}
 	}
 	return len(events), nil
+}
+
+// canonicalPhone stores a phone trait in E.164 when the event that brings it
+// says where the visitor is (context.locale): a national number given in the
+// browser stays readable on later events, server-side ones included, that
+// carry no locale. A number it cannot read is kept as given.
+func (p *Processor) canonicalPhone(traits map[string]any, src blueprint.Source) {
+	raw, ok := traits["phone"].(string)
+	if !ok || raw == "" {
+		return
+	}
+	region := ""
+	if loc, ok := blueprint.Lookup(src, "context.locale"); ok {
+		if s, ok := loc.(string); ok {
+			region = contact.RegionFromLocale(s)
+		}
+	}
+	if e164, err := p.phones.normalize(raw, region); err == nil {
+		traits["phone"] = e164
+	}
 }
 
 func (p *Processor) integrations(ctx context.Context) ([]*signal.Integration, error) {
