@@ -98,6 +98,7 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 	for _, d := range p.Deliveries {
 		d.CreatedAt, d.UpdatedAt = fromMS(now), fromMS(now)
 	}
+	db.stats.added(db, len(p.Deliveries))
 	return nil
 }
 

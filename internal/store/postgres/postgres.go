@@ -60,6 +60,9 @@ type DB struct {
 	stop    chan struct{}
 	done    chan struct{}
 	closeMu sync.Once
+
+	// stats keeps the planner's statistics of the queue fresh.
+	stats statsKeeper
 }
 
 var _ store.Store = (*DB)(nil)
@@ -128,6 +131,7 @@ func (db *DB) Close() error {
 	db.closeMu.Do(func() {
 		close(db.stop)
 		<-db.done
+		db.stats.wait()
 		db.pool.Close()
 	})
 	return nil
