@@ -22,6 +22,10 @@ type keyLimiter struct {
 	// (-1 when unknown), and windowEnd when that window resets.
 	remaining int
 	windowEnd time.Time
+	// limit is the vendor's requests per window (0 until it says), and
+	// window that window's length.
+	limit  int
+	window time.Duration
 }
 
 func newKeyLimiter(perMinute int) *keyLimiter {
@@ -48,7 +52,14 @@ func (l *keyLimiter) reserve(now time.Time, n int) (int, time.Duration) {
 		return 0, l.blockedUntil.Sub(now)
 	}
 	if l.remaining >= 0 && now.After(l.windowEnd) {
-		l.remaining = -1 // a new window: the vendor's count is stale
+		if l.limit > 0 && now.Before(l.windowEnd.Add(l.window)) {
+			// The next window: a full budget, counted from its start, so
+			// that the vendor's answers about it (which miss the requests
+			// still in flight) only ever lower the count.
+			l.remaining, l.windowEnd = l.limit, l.windowEnd.Add(l.window)
+		} else {
+			l.remaining = -1 // the vendor's count is stale
+		}
 	}
 	if l.next.Before(now) {
 		l.next = now
@@ -83,16 +94,33 @@ func (l *keyLimiter) observe(now time.Time, rl *integration.RateLimit) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	window := rl.Window
+	if window <= 0 {
+		window = time.Minute
+	}
 	if rl.Limit > 0 {
-		window := rl.Window
-		if window <= 0 {
-			window = time.Minute
-		}
 		l.interval = window / time.Duration(rl.Limit)
+		l.limit, l.window = rl.Limit, window
 	}
 	if rl.Reset > 0 {
-		l.windowEnd = now.Add(rl.Reset)
-		l.remaining = rl.Remaining
+		end := now.Add(rl.Reset)
+		switch d := end.Sub(l.windowEnd); {
+		case l.remaining < 0 || !now.Before(l.windowEnd) || d >= window/2:
+			// A new window: believe the vendor.
+			l.remaining, l.windowEnd = rl.Remaining, end
+		case d > -window/2:
+			// The window already known: keep the lower count. Answers come
+			// back out of order, and requests reserved since (in flight in
+			// other rounds, or by other integrations with the key) are not
+			// in the vendor's count yet.
+			l.remaining = min(l.remaining, rl.Remaining)
+			if end.After(l.windowEnd) {
+				l.windowEnd = end
+			}
+		default:
+			// A late answer about a window already over: stale.
+			return
+		}
 		if rl.Remaining <= 0 {
 			l.blockedUntil = l.windowEnd
 		}
@@ -139,5 +167,9 @@ func (l *keyLimiter) refund(n int) {
 	l.next = l.next.Add(-l.interval * time.Duration(n))
 	if l.remaining >= 0 {
 		l.remaining += n
+		if l.limit > 0 {
+			// Reserved in a window that has reset since.
+			l.remaining = min(l.remaining, l.limit)
+		}
 	}
 }

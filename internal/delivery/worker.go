@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/signalhq/signal/internal/integration"
@@ -20,6 +21,9 @@ type worker struct {
 	e    *Engine
 	id   string
 	wake chan struct{}
+	// pauses counts the rounds that paused the integration (after the
+	// pause is stored, before their deliveries are released).
+	pauses atomic.Int64
 }
 
 func (w *worker) poke() {
@@ -60,6 +64,7 @@ func (w *worker) run(ctx context.Context) {
 			return
 		}
 		release := func() { <-slots }
+		pauses := w.pauses.Load()
 		in, err := e.store.GetIntegration(ctx, w.id)
 		if signal.ErrorCode(err) == signal.ENOTFOUND {
 			release()
@@ -105,6 +110,17 @@ func (w *worker) run(ctx context.Context) {
 			continue
 		}
 		lim.refund(n - len(ds))
+		if len(ds) > 0 && w.pauses.Load() != pauses {
+			// A round paused the integration after in was read, and may
+			// have released its refused deliveries since: give these back
+			// untouched rather than send them with the refused key.
+			if err := e.store.FinishDeliveries(context.WithoutCancel(ctx), store.FinishDeliveriesParams{Deliveries: ds, Now: now}); err != nil {
+				e.log.Error("delivery: release claim", "integration", w.id, "err", err)
+			}
+			lim.refund(len(ds))
+			release()
+			continue
+		}
 		if len(ds) == 0 {
 			release()
 			if len(slots) > 0 {
@@ -181,13 +197,17 @@ func (w *worker) round(ctx context.Context, in *signal.Integration, vendor integ
 		}
 		e.apply(d, o, now)
 	}
+	// Pause, and count it, before the refused deliveries are released: a
+	// claim made on the integration as it was before the pause is given
+	// back (see run), not sent again with the refused key.
+	if pause != nil {
+		e.pause(context.WithoutCancel(ctx), in, pause.Reason)
+		w.pauses.Add(1)
+	}
 	if err := e.store.FinishDeliveries(context.WithoutCancel(ctx), store.FinishDeliveriesParams{Deliveries: ds, Now: now}); err != nil {
 		// The leases expire and the deliveries are sent again with the
 		// same eventID: a duplicate at worst, never a loss.
 		e.log.Error("delivery: record outcomes", "integration", w.id, "deliveries", len(ds), "err", err)
-	}
-	if pause != nil {
-		e.pause(context.WithoutCancel(ctx), in, pause.Reason)
 	}
 }
 
