@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/signalhq/signal/internal/jsonscan"
 )
 
 // Source is one decoded Segment message (track, page…) that mappings read
@@ -113,7 +115,7 @@ func rawAt(doc []byte, path string) (json.RawMessage, bool) {
 		}
 		switch cur[0] {
 		case '{':
-			if raw, found, ok := memberValue(cur, seg); ok {
+			if raw, found, ok := jsonscan.MemberValue(cur, seg); ok {
 				if !found {
 					return nil, false
 				}

@@ -104,9 +104,9 @@ func decodeMessage(raw []byte, d messageDefaults) (*signal.Event, string, error)
 	if len(raw) > d.MaxEvent {
 		return nil, "", signal.Errorf("EVENT_TOO_LARGE", "event is %d bytes; at most %d are accepted per event", len(raw), d.MaxEvent)
 	}
-	var m signal.Message
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, "", jsonError(err, "event")
+	m, err := parseMessage(raw)
+	if err != nil {
+		return nil, "", err
 	}
 	typ := m.Type
 	switch {
@@ -136,14 +136,6 @@ func decodeMessage(raw []byte, d messageDefaults) (*signal.Event, string, error)
 	}
 	if typ == signal.TypeAlias && m.PreviousID == "" {
 		return nil, "", signal.FieldErrorf(signal.EINVALID, "previousId", "previousId is required for alias calls")
-	}
-	for _, f := range []struct {
-		name string
-		v    json.RawMessage
-	}{{"properties", m.Properties}, {"traits", m.Traits}, {"context", m.Context}} {
-		if len(f.v) > 0 && f.v[0] != '{' && string(f.v) != "null" {
-			return nil, "", signal.FieldErrorf(signal.EINVALID, f.name, "%s must be a JSON object", f.name)
-		}
 	}
 	if len(m.MessageID) > 255 {
 		return nil, "", signal.FieldErrorf(signal.EINVALID, "messageId", "messageId is longer than 255 characters")

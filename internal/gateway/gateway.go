@@ -4,15 +4,16 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/signalhq/signal/internal/jsonscan"
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
 )
@@ -209,43 +210,61 @@ func (s *Server) ingest(rt route) http.Handler {
 	})
 }
 
-// split returns the raw messages of a body and a writeKey found in it.
+// split returns the raw messages of a body and its top-level fields. The
+// body is checked as JSON once; the batch is then cut into messages by a
+// byte scan, not decoded.
 func (s *Server) split(body []byte, rt route) ([]json.RawMessage, batchFields, error) {
-	trimmed := strings.TrimSpace(string(body[:min(len(body), 64)]))
+	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
 		return nil, batchFields{}, signal.Errorf(signal.EINVALID, "request body is empty; send a JSON event")
+	}
+	if !json.Valid(trimmed) {
+		var v any
+		return nil, batchFields{}, jsonError(json.Unmarshal(trimmed, &v), "request body")
 	}
 	if trimmed[0] != '{' {
 		return nil, batchFields{}, signal.Errorf(signal.EINVALID, "request body must be a JSON object")
 	}
-	if !rt.batch {
-		var f batchFields
-		if err := json.Unmarshal(body, &f); err != nil {
-			return nil, f, jsonError(err, "request body")
+	var (
+		f        batchFields
+		batchRaw []byte
+		ferr     error
+	)
+	jsonscan.Members(trimmed, func(k []byte, _ bool, v []byte) error {
+		switch string(k) {
+		case "writeKey":
+			f.WriteKey, ferr = stringField("writeKey", v)
+		case "sentAt":
+			f.SentAt, ferr = stringField("sentAt", v)
+		case "batch":
+			batchRaw = v
 		}
-		return []json.RawMessage{body}, batchFields{WriteKey: f.WriteKey}, nil
+		return ferr
+	})
+	if ferr != nil {
+		return nil, f, ferr
 	}
-	var b struct {
-		Batch *[]json.RawMessage `json:"batch"`
-		batchFields
+	if !rt.batch || (batchRaw == nil && rt.single) {
+		return []json.RawMessage{trimmed}, batchFields{WriteKey: f.WriteKey}, nil
 	}
-	if err := json.Unmarshal(body, &b); err != nil {
-		return nil, batchFields{}, jsonError(err, "request body")
+	if batchRaw == nil || isNull(batchRaw) {
+		return nil, f, signal.FieldErrorf(signal.EINVALID, "batch", "batch is required: {\"batch\":[…events…]}")
 	}
-	if b.Batch == nil {
-		if rt.single {
-			return []json.RawMessage{body}, batchFields{WriteKey: b.WriteKey}, nil
-		}
-		return nil, batchFields{}, signal.FieldErrorf(signal.EINVALID, "batch", "batch is required: {\"batch\":[…events…]}")
+	elems, ok := jsonscan.Elements(batchRaw)
+	if !ok {
+		return nil, f, signal.FieldErrorf(signal.EINVALID, "batch", "batch must be an array of events, not a JSON %s", rawKind(batchRaw))
 	}
-	n := len(*b.Batch)
-	if n == 0 {
-		return nil, batchFields{}, signal.FieldErrorf(signal.EINVALID, "batch", "batch is empty")
+	if len(elems) == 0 {
+		return nil, f, signal.FieldErrorf(signal.EINVALID, "batch", "batch is empty")
 	}
-	if n > s.cfg.MaxBatchSize {
-		return nil, batchFields{}, signal.FieldErrorf(signal.EINVALID, "batch", "batch has %d events; at most %d are accepted (MAX_BATCH_SIZE)", n, s.cfg.MaxBatchSize)
+	if len(elems) > s.cfg.MaxBatchSize {
+		return nil, f, signal.FieldErrorf(signal.EINVALID, "batch", "batch has %d events; at most %d are accepted (MAX_BATCH_SIZE)", len(elems), s.cfg.MaxBatchSize)
 	}
-	return *b.Batch, b.batchFields, nil
+	raws := make([]json.RawMessage, len(elems))
+	for i, e := range elems {
+		raws[i] = e
+	}
+	return raws, f, nil
 }
 
 // batchFields are the top-level fields of a body besides its messages.
