@@ -60,7 +60,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 			bad("%s=%q has an invalid port", a.name, a.v)
 		}
 	}
-	if c.GatewayAddr == c.AdminAddr {
+	if c.GatewayAddr == c.AdminAddr && !strings.HasSuffix(c.GatewayAddr, ":0") {
 		bad("SIGNAL_GATEWAY_ADDR and SIGNAL_ADMIN_ADDR are both %q; they must differ", c.GatewayAddr)
 	}
 	if u, err := url.Parse(c.OmnisendURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

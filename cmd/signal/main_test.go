@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -35,16 +35,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // node is a running signal process.
@@ -83,9 +73,11 @@ func (s *syncBuffer) String() string {
 
 func start(t testing.TB, dataDir string, env ...string) *node {
 	t.Helper()
-	n := &node{gateway: freeAddr(t), admin: freeAddr(t), stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
+	// Port 0: the kernel picks free ports and signal logs them, so tests
+	// running side by side never race for a port.
+	n := &node{stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
 	n.cmd = exec.Command(binary, "serve")
-	n.cmd.Env = append(os.Environ(), "SIGNAL_DATA_DIR="+dataDir, "SIGNAL_GATEWAY_ADDR="+n.gateway, "SIGNAL_ADMIN_ADDR="+n.admin,
+	n.cmd.Env = append(os.Environ(), "SIGNAL_DATA_DIR="+dataDir, "SIGNAL_GATEWAY_ADDR=127.0.0.1:0", "SIGNAL_ADMIN_ADDR=127.0.0.1:0",
 		"SIGNAL_ADMIN_PASSWORD=e2e-password", "RATE_LIMIT_RPS=0", "SIGNAL_OMNISEND_API_URL=http://127.0.0.1:1")
 	n.cmd.Env = append(n.cmd.Env, env...)
 	n.cmd.Stdout, n.cmd.Stderr = n.stdout, n.stderr
@@ -100,19 +92,22 @@ func start(t testing.TB, dataDir string, env ...string) *node {
 		n.cmd.Process.Kill()
 		n.wait()
 	})
+	started := regexp.MustCompile(`msg="signal started".* gateway=(\S+) admin=(\S+)`)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := http.Get("http://" + n.gateway + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
+		if m := started.FindStringSubmatch(n.stderr.String()); m != nil {
+			n.gateway, n.admin = m[1], m[2]
+			break
+		}
+		select {
+		case <-n.exited:
+			t.Fatalf("signal exited at start: %s", n.stderr)
+		default:
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("signal did not start: %s", n.stderr)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 	return n
 }
