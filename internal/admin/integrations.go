@@ -151,7 +151,7 @@ func (s *Server) handleInstall(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	now := s.now().UTC()
+	now := s.now().UTC().Truncate(time.Millisecond) // as stored
 	it := &signal.Integration{
 		ID: newID("int_", 16), CatalogKey: entry.Key, Name: name, Variant: variant.Key, DeliveryMode: in.DeliveryMode,
 		Config: in.Config, Enabled: in.Enabled == nil || *in.Enabled, Status: signal.IntegrationActive,
@@ -270,7 +270,7 @@ func (s *Server) handleUpdateIntegration(w http.ResponseWriter, r *http.Request)
 		}
 		in.PipelineIDs = *patch.PipelineIDs
 	}
-	in.UpdatedAt = s.now().UTC()
+	in.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
 	if err := s.store.UpdateIntegration(r.Context(), in); err != nil {
 		s.fail(w, r, err)
 		return
@@ -313,7 +313,7 @@ func (s *Server) handlePutBlueprint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in.Blueprint = bp
-	in.UpdatedAt = s.now().UTC()
+	in.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
 	if err := s.store.UpdateIntegration(r.Context(), in); err != nil {
 		s.fail(w, r, err)
 		return
