@@ -288,3 +288,102 @@ func TestSIGKILLDuringDelivery(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestSIGTERMFinishesDeliveriesInFlight: SIGTERM while requests to
+// Omnisend are in flight; the process waits for their answers, records
+// them and exits 0 within 15 s. After a restart nothing is sent twice and
+// everything acknowledged arrives.
+func TestSIGTERMFinishesDeliveriesInFlight(t *testing.T) {
+	t.Parallel()
+	var (
+		mu       sync.Mutex
+		arrived  = map[string]int{}
+		inFlight int
+	)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			EventID string `json:"eventID"`
+		}
+		json.NewDecoder(r.Body).Decode(&body)
+		mu.Lock()
+		inFlight++
+		mu.Unlock()
+		time.Sleep(2 * time.Second)
+		mu.Lock()
+		inFlight--
+		arrived[body.EventID]++
+		mu.Unlock()
+		w.Header().Set("X-Rate-Limit-Limit", "100000")
+		w.Header().Set("X-Rate-Limit-Remaining", "99999")
+		w.Header().Set("X-Rate-Limit-Reset", "60")
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer slow.Close()
+	dir := t.TempDir()
+	env := "SIGNAL_OMNISEND_API_URL=" + slow.URL
+	n := start(t, dir, env)
+	tok := n.login(t)
+	key := n.pipeline(t, tok)
+	if code := n.call(t, "POST", "http://"+n.admin+"/v1/admin/integration-catalog/omnisend/install", tok, pageInstallBody, nil); code != 201 {
+		t.Fatalf("install: %d", code)
+	}
+	var batch []string
+	for i := 0; i < 200; i++ {
+		batch = append(batch, fmt.Sprintf(`{"type":"track","event":"Signed Up","userId":"t%d","messageId":"t-%d","context":{"traits":{"email":"t%d@example.com"}}}`, i, i, i))
+	}
+	n.send(t, "/v1/batch", key, `{"batch":[`+strings.Join(batch, ",")+`]}`)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		f := inFlight
+		mu.Unlock()
+		if f > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no request reached Omnisend")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	sent := time.Now()
+	n.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-n.exited:
+	case <-time.After(15 * time.Second):
+		t.Fatal("signal did not exit within 15 s of SIGTERM")
+	}
+	if err := n.wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	mu.Lock()
+	answered, pending := len(arrived), inFlight
+	mu.Unlock()
+	if pending != 0 {
+		t.Fatalf("signal exited with %d requests still in flight", pending)
+	}
+	t.Logf("exited %s after SIGTERM, %d events answered", time.Since(sent).Round(time.Millisecond), answered)
+
+	start(t, dir, env)
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		mu.Lock()
+		got := len(arrived)
+		twice := 0
+		for _, c := range arrived {
+			if c > 1 {
+				twice++
+			}
+		}
+		mu.Unlock()
+		if twice > 0 {
+			t.Fatalf("%d events sent twice after a graceful stop", twice)
+		}
+		if got == 200 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 200 events delivered after restart", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
