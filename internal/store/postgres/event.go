@@ -19,83 +19,9 @@ const commitTimeout = 30 * time.Second
 // appendChunk is the most events one insert statement takes.
 const appendChunk = 1000
 
-type appendReq struct {
-	events []*signal.Event
-	sealed [][]byte
-	done   chan error
-}
-
-// AppendEvents seals the payloads, hands the events to the appender and
-// waits until they are committed.
+// AppendEvents stores events durably; concurrent calls share commits.
 func (db *DB) AppendEvents(ctx context.Context, p store.AppendEventsParams) error {
-	if len(p.Events) == 0 {
-		return nil
-	}
-	req := &appendReq{events: p.Events, sealed: make([][]byte, len(p.Events)), done: make(chan error, 1)}
-	for i, e := range p.Events {
-		b, err := db.cipher.Seal(e.Payload)
-		if err != nil {
-			return fmt.Errorf("append events: seal: %w", err)
-		}
-		req.sealed[i] = b
-	}
-	select {
-	case db.appendc <- req:
-	case <-db.stop:
-		return errors.New("append events: store closed")
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	// Once queued the commit happens whatever ctx does: wait for it, so a
-	// caller never reports failure for events that were stored. A request
-	// queued after the appender stopped is never answered: the select
-	// above picks at random when stop is closed and appendc has room.
-	select {
-	case err := <-req.done:
-		return err
-	case <-db.done:
-		select {
-		case err := <-req.done:
-			return err
-		default:
-			return errors.New("append events: store closed")
-		}
-	}
-}
-
-// appender is the group-commit loop: it takes every request waiting and
-// writes them in one transaction, then answers them all.
-func (db *DB) appender() {
-	defer close(db.done)
-	for {
-		var first *appendReq
-		select {
-		case first = <-db.appendc:
-		case <-db.stop:
-			// Answer what is still queued, then stop.
-			for {
-				select {
-				case r := <-db.appendc:
-					db.commitGroup([]*appendReq{r})
-				default:
-					return
-				}
-			}
-		}
-		group := []*appendReq{first}
-		n := len(first.events)
-	drain:
-		for n < db.opts.MaxGroupEvents {
-			select {
-			case r := <-db.appendc:
-				group = append(group, r)
-				n += len(r.events)
-			default:
-				break drain
-			}
-		}
-		db.commitGroup(group)
-	}
+	return db.appends.Append(ctx, p.Events)
 }
 
 // insertEvents draws the group's seqs and inserts its events in one
@@ -120,12 +46,7 @@ SELECT seq FROM last`
 // after the commit is visible), so seqs commit in order. The price: appends
 // are serialized across nodes, one group transaction at a time (each node
 // still groups its concurrent callers into one commit).
-func (db *DB) commitGroup(group []*appendReq) {
-	var events []*signal.Event
-	var sealed [][]byte
-	for _, r := range group {
-		events, sealed = append(events, r.events...), append(sealed, r.sealed...)
-	}
+func (db *DB) commitGroup(events []*signal.Event, sealed [][]byte) error {
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
 	b := &pgx.Batch{}
@@ -146,23 +67,19 @@ func (db *DB) commitGroup(group []*appendReq) {
 			return row.Scan(&lasts[c])
 		})
 	}
-	err := db.pool.SendBatch(ctx, b).Close()
-	if err == nil {
-		for c, last := range lasts {
-			lo, hi := c*appendChunk, min((c+1)*appendChunk, len(events))
-			for i, e := range events[lo:hi] {
-				e.Seq = last - int64(hi-lo) + 1 + int64(i)
-			}
+	if err := db.pool.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	for c, last := range lasts {
+		lo, hi := c*appendChunk, min((c+1)*appendChunk, len(events))
+		for i, e := range events[lo:hi] {
+			e.Seq = last - int64(hi-lo) + 1 + int64(i)
 		}
-	} else {
-		err = fmt.Errorf("append events: %w", err)
 	}
-	for _, r := range group {
-		r.done <- err
-	}
-	if err == nil && db.opts.OnAppend != nil {
+	if db.opts.OnAppend != nil {
 		db.opts.OnAppend()
 	}
+	return nil
 }
 
 // ListEvents returns events after p.AfterSeq, oldest first.

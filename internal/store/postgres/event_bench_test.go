@@ -41,18 +41,18 @@ func BenchmarkCommitGroup(b *testing.B) {
 		return out
 	}
 	for _, n := range []int{1, 10, 100, 1000, 4096} {
-		req := &appendReq{events: events(n), done: make(chan error, 1)}
-		for _, e := range req.events {
-			sealed, err := db.cipher.Seal(e.Payload)
+		evs := events(n)
+		var sealed [][]byte
+		for _, e := range evs {
+			s, err := db.cipher.Seal(e.Payload)
 			if err != nil {
 				b.Fatal(err)
 			}
-			req.sealed = append(req.sealed, sealed)
+			sealed = append(sealed, s)
 		}
 		b.Run(fmt.Sprintf("Events%d", n), func(b *testing.B) {
 			for b.Loop() {
-				db.commitGroup([]*appendReq{req})
-				if err := <-req.done; err != nil {
+				if err := db.commitGroup(evs, sealed); err != nil {
 					b.Fatal(err)
 				}
 			}

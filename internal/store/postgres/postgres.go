@@ -32,6 +32,7 @@ import (
 
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
+	"github.com/signalhq/signal/internal/store/groupcommit"
 )
 
 // Options configure a DB.
@@ -56,9 +57,7 @@ type DB struct {
 	// schemaKey keys this installation's advisory locks (see lockKey).
 	schemaKey int32
 
-	appendc chan *appendReq
-	stop    chan struct{}
-	done    chan struct{}
+	appends *groupcommit.Group
 	closeMu sync.Once
 
 	// stats keeps the planner's statistics of the queue fresh.
@@ -84,12 +83,9 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("postgres: open pool: %w", err)
 	}
 	db := &DB{
-		pool:    pool,
-		cipher:  opts.Cipher,
-		opts:    opts,
-		appendc: make(chan *appendReq, 1024),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
+		pool:   pool,
+		cipher: opts.Cipher,
+		opts:   opts,
 	}
 	if err := db.check(ctx); err != nil {
 		pool.Close()
@@ -99,7 +95,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
-	go db.appender()
+	db.appends = groupcommit.Start(db.cipher.Seal, db.commitGroup, opts.MaxGroupEvents)
 	return db, nil
 }
 
@@ -129,8 +125,7 @@ func (db *DB) check(ctx context.Context) error {
 // pool.
 func (db *DB) Close() error {
 	db.closeMu.Do(func() {
-		close(db.stop)
-		<-db.done
+		db.appends.Stop()
 		db.stats.wait()
 		db.pool.Close()
 	})

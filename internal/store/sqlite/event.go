@@ -10,88 +10,14 @@ import (
 	"github.com/signalhq/signal/internal/store"
 )
 
-type appendReq struct {
-	events []*signal.Event
-	sealed [][]byte
-	done   chan error
-}
-
-// AppendEvents seals the payloads, hands the events to the appender and
-// waits until they are committed and synced.
+// AppendEvents stores events durably; concurrent calls share commits.
 func (db *DB) AppendEvents(ctx context.Context, p store.AppendEventsParams) error {
-	if len(p.Events) == 0 {
-		return nil
-	}
-	req := &appendReq{events: p.Events, sealed: make([][]byte, len(p.Events)), done: make(chan error, 1)}
-	for i, e := range p.Events {
-		b, err := db.cipher.Seal(e.Payload)
-		if err != nil {
-			return fmt.Errorf("append events: seal: %w", err)
-		}
-		req.sealed[i] = b
-	}
-	select {
-	case db.appendc <- req:
-	case <-db.stop:
-		return fmt.Errorf("append events: store closed")
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	// Once queued the commit happens whatever ctx does: wait for it, so a
-	// caller never reports failure for events that were stored. A request
-	// queued after the appender stopped is never answered: the select
-	// above picks at random when stop is closed and appendc has room.
-	select {
-	case err := <-req.done:
-		return err
-	case <-db.done:
-		select {
-		case err := <-req.done:
-			return err
-		default:
-			return fmt.Errorf("append events: store closed")
-		}
-	}
+	return db.appends.Append(ctx, p.Events)
 }
 
-// appender is the group-commit loop: it takes every request waiting, writes
-// them in one transaction, syncs once and answers them all.
-func (db *DB) appender() {
-	defer close(db.done)
-	for {
-		var first *appendReq
-		select {
-		case first = <-db.appendc:
-		case <-db.stop:
-			// Answer what is still queued, then stop.
-			for {
-				select {
-				case r := <-db.appendc:
-					db.commitGroup([]*appendReq{r})
-				default:
-					return
-				}
-			}
-		}
-		group := []*appendReq{first}
-		n := len(first.events)
-	drain:
-		for n < db.opts.MaxGroupEvents {
-			select {
-			case r := <-db.appendc:
-				group = append(group, r)
-				n += len(r.events)
-			default:
-				break drain
-			}
-		}
-		db.commitGroup(group)
-	}
-}
-
-const eventCols = 8
-
-func (db *DB) commitGroup(group []*appendReq) {
+// commitGroup writes one group of events in one transaction (multi-row
+// inserts), numbering them from the log's head.
+func (db *DB) commitGroup(events []*signal.Event, sealed [][]byte) error {
 	seq := db.nextSeq
 	err := db.inTx(context.Background(), func(tx *sql.Tx) error {
 		var (
@@ -108,38 +34,29 @@ func (db *DB) commitGroup(group []*appendReq) {
 			args, rows = args[:0], 0
 			return err
 		}
-		for _, r := range group {
-			for i, e := range r.events {
-				args = append(args, seq, e.MessageID, e.PipelineID, e.Type, e.Event, ms(e.Timestamp), ms(e.ReceivedAt), r.sealed[i])
-				seq++
-				rows++
-				if rows == 256 {
-					if err := flush(); err != nil {
-						return err
-					}
+		for i, e := range events {
+			args = append(args, seq, e.MessageID, e.PipelineID, e.Type, e.Event, ms(e.Timestamp), ms(e.ReceivedAt), sealed[i])
+			seq++
+			rows++
+			if rows == 256 {
+				if err := flush(); err != nil {
+					return err
 				}
 			}
 		}
 		return flush()
 	})
-	if err == nil {
-		s := db.nextSeq
-		for _, r := range group {
-			for _, e := range r.events {
-				e.Seq = s
-				s++
-			}
-		}
-		db.nextSeq = seq
-	} else {
-		err = fmt.Errorf("append events: %w", err)
+	if err != nil {
+		return err
 	}
-	for _, r := range group {
-		r.done <- err
+	for i, e := range events {
+		e.Seq = db.nextSeq + int64(i)
 	}
-	if err == nil && db.opts.OnAppend != nil {
+	db.nextSeq = seq
+	if db.opts.OnAppend != nil {
 		db.opts.OnAppend()
 	}
+	return nil
 }
 
 // ListEvents returns events after p.AfterSeq, oldest first.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
+	"github.com/signalhq/signal/internal/store/groupcommit"
 )
 
 //go:embed migration/*.sql
@@ -46,10 +47,9 @@ type DB struct {
 	cipher store.Cipher
 	opts   Options
 
-	appendc chan *appendReq
-	stop    chan struct{}
-	done    chan struct{}
+	appends *groupcommit.Group
 	closeMu sync.Once
+	// nextSeq is the next event's seq; only the group-commit loop uses it.
 	nextSeq int64
 }
 
@@ -90,19 +90,16 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	read.SetMaxOpenConns(4)
 	read.SetMaxIdleConns(4)
 	db := &DB{
-		write:   write,
-		read:    read,
-		cipher:  opts.Cipher,
-		opts:    opts,
-		appendc: make(chan *appendReq, 1024),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
+		write:  write,
+		read:   read,
+		cipher: opts.Cipher,
+		opts:   opts,
 	}
 	if err := write.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM events`).Scan(&db.nextSeq); err != nil {
 		db.closeConns()
 		return nil, fmt.Errorf("read event log head: %w", err)
 	}
-	go db.appender()
+	db.appends = groupcommit.Start(db.cipher.Seal, db.commitGroup, opts.MaxGroupEvents)
 	return db, nil
 }
 
@@ -111,8 +108,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 func (db *DB) Close() error {
 	var err error
 	db.closeMu.Do(func() {
-		close(db.stop)
-		<-db.done
+		db.appends.Stop()
 		err = db.closeConns()
 	})
 	return err
