@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -26,7 +25,7 @@ func (db *DB) ListLiveEvents(ctx context.Context, p store.ListLiveEventsParams) 
 		return "$" + strconv.Itoa(len(args))
 	}
 	if p.Cursor != "" {
-		seq, did, err := parseLiveCursor(p.Cursor)
+		seq, did, err := store.ParseLiveCursor(p.Cursor)
 		if err != nil {
 			return nil, "", err
 		}
@@ -94,13 +93,8 @@ func (db *DB) ListLiveEvents(ctx context.Context, p store.ListLiveEventsParams) 
 		}
 		le.ReceivedAt = fromMS(recv)
 		var deliveryID int64
-		if did == nil {
-			le.ID = "evt_" + strconv.FormatInt(seq, 10)
-			le.Status = signal.StatusPending
-			le.UpdatedAt = le.ReceivedAt
-		} else {
+		if did != nil {
 			deliveryID = *did
-			le.ID = "dlv_" + strconv.FormatInt(deliveryID, 10)
 			le.IntegrationID, le.Status, le.Reason, le.Note = *intID, *status, *reason, *note
 			le.VendorEventName, le.Attempts, le.VendorStatus = *vname, int(*attempts), int(*vstatus)
 			le.UpdatedAt = fromMS(*updated)
@@ -112,22 +106,8 @@ func (db *DB) ListLiveEvents(ctx context.Context, p store.ListLiveEventsParams) 
 			if le.Payload, err = db.open(payload); err != nil {
 				return nil, "", fmt.Errorf("list live events: open payload: %w", err)
 			}
-			if le.Status == signal.StatusPending && istatus != nil {
-				switch {
-				case *istatus == signal.IntegrationPaused:
-					le.Status, le.Reason = signal.StatusPaused, *ireason
-				case ienabled != nil && !*ienabled:
-					le.Status, le.Reason = signal.StatusPaused, signal.ReasonIntegrationDisabled
-				}
-			}
 		}
-		if le.IntegrationID == "" && le.Payload == nil {
-			le.Payload = le.Input
-		}
-		if len(le.Payload) == 0 {
-			le.Payload = json.RawMessage("null")
-		}
-		le.ReasonText = signal.ReasonText(le.Reason)
+		store.ShowLiveEvent(&le, seq, deliveryID, store.LiveIntegration{Status: istatus, StatusReason: ireason, Enabled: ienabled})
 		out = append(out, &le)
 		keys = append(keys, [2]int64{seq, deliveryID})
 	}
@@ -138,17 +118,7 @@ func (db *DB) ListLiveEvents(ctx context.Context, p store.ListLiveEventsParams) 
 	if len(out) > lim {
 		out = out[:lim]
 		k := keys[lim-1]
-		next = strconv.FormatInt(k[0], 10) + "." + strconv.FormatInt(k[1], 10)
+		next = store.FormatLiveCursor(k[0], k[1])
 	}
 	return out, next, nil
-}
-
-func parseLiveCursor(c string) (int64, int64, error) {
-	a, b, ok := strings.Cut(c, ".")
-	seq, err1 := strconv.ParseInt(a, 10, 64)
-	did, err2 := strconv.ParseInt(b, 10, 64)
-	if !ok || err1 != nil || err2 != nil {
-		return 0, 0, signal.FieldErrorf(signal.EINVALID, "cursor", "cursor %q is not one this API returned", c)
-	}
-	return seq, did, nil
 }

@@ -3,9 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/signalhq/signal/internal/signal"
@@ -21,7 +19,7 @@ func (db *DB) ListLiveEvents(ctx context.Context, p store.ListLiveEventsParams) 
 		args  []any
 	)
 	if p.Cursor != "" {
-		seq, did, err := parseLiveCursor(p.Cursor)
+		seq, did, err := store.ParseLiveCursor(p.Cursor)
 		if err != nil {
 			return nil, "", err
 		}
@@ -93,12 +91,7 @@ func (db *DB) ListLiveEvents(ctx context.Context, p store.ListLiveEventsParams) 
 			return nil, "", fmt.Errorf("list live events: open event %d: %w", seq, err)
 		}
 		le.ReceivedAt = fromMS(recv)
-		if !did.Valid {
-			le.ID = "evt_" + strconv.FormatInt(seq, 10)
-			le.Status = signal.StatusPending
-			le.UpdatedAt = le.ReceivedAt
-		} else {
-			le.ID = "dlv_" + strconv.FormatInt(did.Int64, 10)
+		if did.Valid {
 			le.IntegrationID, le.Status, le.Reason, le.Note = intID.String, status.String, reason.String, note.String
 			le.VendorEventName, le.Attempts, le.VendorStatus = vname.String, int(attempts.Int64), int(vstatus.Int64)
 			le.UpdatedAt = fromMS(updated.Int64)
@@ -110,22 +103,12 @@ func (db *DB) ListLiveEvents(ctx context.Context, p store.ListLiveEventsParams) 
 			if le.Payload, err = db.open(payload); err != nil {
 				return nil, "", fmt.Errorf("list live events: open payload: %w", err)
 			}
-			if le.Status == signal.StatusPending && istatus.Valid {
-				switch {
-				case istatus.String == signal.IntegrationPaused:
-					le.Status, le.Reason = signal.StatusPaused, ireason.String
-				case !ienabled.Bool:
-					le.Status, le.Reason = signal.StatusPaused, signal.ReasonIntegrationDisabled
-				}
-			}
 		}
-		if le.IntegrationID == "" && le.Payload == nil {
-			le.Payload = le.Input
+		var in store.LiveIntegration
+		if istatus.Valid {
+			in = store.LiveIntegration{Status: &istatus.String, StatusReason: &ireason.String, Enabled: &ienabled.Bool}
 		}
-		if len(le.Payload) == 0 {
-			le.Payload = json.RawMessage("null")
-		}
-		le.ReasonText = signal.ReasonText(le.Reason)
+		store.ShowLiveEvent(&le, seq, did.Int64, in)
 		out = append(out, &le)
 		keys = append(keys, [2]int64{seq, did.Int64})
 	}
@@ -136,17 +119,7 @@ func (db *DB) ListLiveEvents(ctx context.Context, p store.ListLiveEventsParams) 
 	if len(out) > lim {
 		out = out[:lim]
 		k := keys[lim-1]
-		next = strconv.FormatInt(k[0], 10) + "." + strconv.FormatInt(k[1], 10)
+		next = store.FormatLiveCursor(k[0], k[1])
 	}
 	return out, next, nil
-}
-
-func parseLiveCursor(c string) (int64, int64, error) {
-	a, b, ok := strings.Cut(c, ".")
-	seq, err1 := strconv.ParseInt(a, 10, 64)
-	did, err2 := strconv.ParseInt(b, 10, 64)
-	if !ok || err1 != nil || err2 != nil {
-		return 0, 0, signal.FieldErrorf(signal.EINVALID, "cursor", "cursor %q is not one this API returned", c)
-	}
-	return seq, did, nil
 }
