@@ -139,12 +139,15 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	// Stop taking events first; every request already in flight is
-	// answered (and so stored) before the gateway returns.
+	// Everything drains at once, so the whole stop stays within 15 s: the
+	// delivery engine stops claiming and lets requests in flight finish
+	// (at most its drain timeout), while the gateway stops taking events
+	// and answers the requests already in flight (each answered only once
+	// stored). The store closes last, after every writer has returned.
+	stopWork()
 	if err := gwSrv.Shutdown(shutCtx); err != nil {
 		log.Error("gateway shutdown", "err", err)
 	}
-	stopWork()
 	if err := adminSrv.Shutdown(shutCtx); err != nil {
 		adminSrv.Close() // live-event streams do not end by themselves
 	}
