@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // config is what the environment says, checked.
@@ -25,6 +26,7 @@ type config struct {
 	MaxPayload    int64
 	MaxBatch      int
 	RateLimitRPS  float64
+	Retention     time.Duration
 	LogFormat     string
 	LogLevel      string
 }
@@ -101,6 +103,11 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	}
 	if c.RateLimitRPS, err = strconv.ParseFloat(get("RATE_LIMIT_RPS", "1000"), 64); err != nil || c.RateLimitRPS < 0 {
 		bad("RATE_LIMIT_RPS must be a number of requests per second per pipeline (0 turns the limit off)")
+	}
+	if days, err := strconv.Atoi(get("SIGNAL_RETENTION_DAYS", "30")); err != nil || days < 0 || days > 3650 {
+		bad("SIGNAL_RETENTION_DAYS must be a whole number of days from 0 (keep forever) to 3650")
+	} else {
+		c.Retention = time.Duration(days) * 24 * time.Hour
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("SIGNAL_LOG_FORMAT must be text or json")

@@ -128,6 +128,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	goRun("management API", func() error { return adminSrv.Serve(adminLn) })
 	goRun("processor", func() error { return proc.Run(workCtx) })
 	goRun("delivery", func() error { return engine.Run(workCtx) })
+	goRun("retention", func() error { return retain(workCtx, db, cfg.Retention, time.Minute, 10*time.Minute, log) })
 	log.Info("signal started", "version", version, "gateway", gwLn.Addr().String(), "admin", adminLn.Addr().String(), "data_dir", cfg.DataDir)
 
 	var runErr error

@@ -162,6 +162,12 @@ type DeliveryStore interface {
 	// ReleaseLeases makes every leased delivery claimable again (at start-up
 	// of a single node, after a crash).
 	ReleaseLeases(ctx context.Context) error
+	// Prune deletes what is no longer needed: dedupe entries created
+	// before DedupeBefore, and up to Limit of the oldest events received
+	// before Before that the processor has passed and that have no pending
+	// delivery, with their deliveries. It returns how many events it
+	// deleted.
+	Prune(ctx context.Context, p PruneParams) (int, error)
 }
 
 type RecordProcessedParams struct {
@@ -199,6 +205,12 @@ type RequeueDeliveriesParams struct {
 	Status        string
 	Since         time.Time
 	Now           time.Time
+}
+
+type PruneParams struct {
+	Before       time.Time
+	DedupeBefore time.Time
+	Limit        int
 }
 
 type ListLiveEventsParams struct {

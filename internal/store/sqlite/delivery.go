@@ -241,3 +241,54 @@ func (db *DB) ReleaseLeases(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Prune deletes expired dedupe entries and the oldest finished events with
+// their deliveries. Events are taken in seq order (the order they were
+// received), so it reads only the old end of the log.
+func (db *DB) Prune(ctx context.Context, p store.PruneParams) (int, error) {
+	if p.Limit <= 0 {
+		p.Limit = 1000
+	}
+	deleted := 0
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM dedupe WHERE created_at < ?`, ms(p.DedupeBefore)); err != nil {
+			return err
+		}
+		// Only the log's old end is read (ten times Limit rows): the
+		// log is in receipt order, and an old event held by a pending
+		// delivery must not make every call scan the whole table.
+		rows, err := tx.QueryContext(ctx, `SELECT e.seq FROM (SELECT seq, received_at FROM events ORDER BY seq LIMIT ?) e
+			WHERE e.seq <= COALESCE((SELECT seq FROM cursors WHERE name = ?), 0) AND e.received_at < ?
+			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.status = 'pending')
+			ORDER BY e.seq LIMIT ?`, 10*p.Limit, store.ProcessorCursor, ms(p.Before), p.Limit)
+		if err != nil {
+			return err
+		}
+		var seqs []any
+		for rows.Next() {
+			var seq int64
+			if err := rows.Scan(&seq); err != nil {
+				rows.Close()
+				return err
+			}
+			seqs = append(seqs, seq)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(seqs) == 0 {
+			return err
+		}
+		in := "(?" + strings.Repeat(",?", len(seqs)-1) + ")"
+		if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE event_seq IN `+in, seqs...); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE seq IN `+in, seqs...); err != nil {
+			return err
+		}
+		deleted = len(seqs)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune: %w", err)
+	}
+	return deleted, nil
+}
