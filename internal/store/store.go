@@ -144,9 +144,11 @@ type DeliveryStore interface {
 	// DedupeWindow is stored as filtered, reason duplicate.
 	RecordProcessed(ctx context.Context, p RecordProcessedParams) error
 	// ClaimDeliveries returns up to Limit pending deliveries of one
-	// integration that are due, highest priority first, oldest first, at
-	// most one per contact (the contact's oldest pending delivery), and
-	// leases them until LeaseUntil.
+	// integration that are due, highest priority first, oldest first, and
+	// leases them until LeaseUntil. A delivery waits while its contact has
+	// an earlier pending delivery of the same or a higher priority: one
+	// contact's events keep their order, except that a higher-priority
+	// event (an order) does not wait behind the contact's page views.
 	ClaimDeliveries(ctx context.Context, p ClaimDeliveriesParams) ([]*signal.Delivery, error)
 	// FinishDeliveries writes the outcome of attempts.
 	FinishDeliveries(ctx context.Context, p FinishDeliveriesParams) error

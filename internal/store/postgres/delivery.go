@@ -146,7 +146,7 @@ var claimDeliveries = `WITH claimable AS (
 	SELECT d.id FROM deliveries d
 	WHERE d.integration_id = $1 AND d.status = 'pending' AND d.next_attempt_at <= $2 AND d.lease_until <= $2
 	AND (d.contact_key = '' OR NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.integration_id = d.integration_id AND e.status = 'pending'
-		AND e.contact_key = d.contact_key AND e.id < d.id))
+		AND e.contact_key = d.contact_key AND e.priority >= d.priority AND e.id < d.id))
 	ORDER BY d.priority DESC, d.id
 	LIMIT $3
 	FOR UPDATE SKIP LOCKED

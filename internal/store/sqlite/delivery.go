@@ -137,7 +137,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, p store.ClaimDeliveriesParams
 		rows, err := tx.QueryContext(ctx, `SELECT `+deliveryCols+` FROM deliveries d INDEXED BY deliveries_queue
 			WHERE d.integration_id = ? AND d.status = 'pending' AND d.next_attempt_at <= ? AND d.lease_until <= ?
 			AND (d.contact_key = '' OR NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.integration_id = d.integration_id AND e.status = 'pending'
-				AND e.contact_key = d.contact_key AND e.id < d.id))
+				AND e.contact_key = d.contact_key AND e.priority >= d.priority AND e.id < d.id))
 			ORDER BY d.priority DESC, d.id LIMIT ?`, p.IntegrationID, now, now, p.Limit)
 		if err != nil {
 			return err

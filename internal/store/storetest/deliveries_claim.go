@@ -151,6 +151,24 @@ func exerciseClaimDeliveries(t *testing.T, newStore func(t *testing.T) store.Sto
 		}
 	})
 
+	// A contact's order does not wait behind the same contact's earlier
+	// page view; a page view does wait behind the contact's earlier order.
+	t.Run("HigherPriorityOvertakesTheContactsEarlierEvents", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+
+		with := func(contact string, priority int) func(d *signal.Delivery) {
+			return func(d *signal.Delivery) { d.ContactKey, d.Priority = contact, priority }
+		}
+		ds := record(t, bundle, with("buyer", signal.PriorityLow), with("buyer", signal.PriorityHigh),
+			with("other", signal.PriorityHigh), with("other", signal.PriorityLow))
+		view, order, otherOrder, otherView := ds[0], ds[1], ds[2], ds[3]
+
+		got := claim(t, bundle, "int_a", bundle.now, time.Hour)
+		requireStrings(t, "claimed", messageIDs(got), []string{order.MessageID, otherOrder.MessageID, view.MessageID})
+		_ = otherView // waits behind otherOrder, its contact's earlier and higher event
+	})
+
 	t.Run("BackOffThenDue", func(t *testing.T) {
 		t.Parallel()
 		bundle := setup(t)
