@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/signalhq/signal/internal/signal"
 )
@@ -58,6 +59,9 @@ func Validate(bp signal.Blueprint) error {
 func validateEvent(path string, ev signal.BlueprintEvent) error {
 	if ev.Enabled && strings.TrimSpace(ev.VendorEventName) == "" {
 		return signal.FieldErrorf(signal.EINVALID, path+".vendor_event_name", "is required when the event is enabled")
+	}
+	if strings.IndexFunc(ev.VendorEventName, unicode.IsControl) >= 0 || len(ev.VendorEventName) > 255 {
+		return signal.FieldErrorf(signal.EINVALID, path+".vendor_event_name", "must be at most 255 characters with no control characters")
 	}
 	if _, ok := signal.PriorityValue(ev.Priority); !ok {
 		return signal.FieldErrorf(signal.EINVALID, path+".priority", "must be high, normal or low")

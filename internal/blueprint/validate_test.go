@@ -32,6 +32,7 @@ func TestValidate(t *testing.T) {
 		{name: "blank event key", json: `{"version":2,"events":{"  ":{"vendor_event_name":"x","enabled":true}}}`, wantField: "events"},
 		{name: "enabled without vendor name", json: `{"version":2,"events":{"Order Completed":{"enabled":true}}}`, wantField: "events.Order Completed.vendor_event_name"},
 		{name: "blank vendor name", json: `{"version":2,"events":{"page":{"vendor_event_name":" ","enabled":true}}}`, wantField: "events.page.vendor_event_name"},
+		{name: "NUL in vendor name", json: `{"version":2,"events":{"page":{"vendor_event_name":"page\u0000viewed","enabled":true}}}`, wantField: "events.page.vendor_event_name"},
 		{name: "bad priority", json: `{"version":2,"events":{"page":{"vendor_event_name":"p","enabled":true,"priority":"urgent"}}}`, wantField: "events.page.priority"},
 		{name: "bad max_age", json: `{"version":2,"events":{"page":{"vendor_event_name":"p","enabled":true,"max_age":"1 day"}}}`, wantField: "events.page.max_age"},
 		{name: "zero max_age", json: `{"version":2,"events":{"page":{"vendor_event_name":"p","enabled":true,"max_age":"0s"}}}`, wantField: "events.page.max_age"},

@@ -184,6 +184,7 @@ func TestRoutesRefuse(t *testing.T) {
 		{"type mismatch", req{path: "/v1/t", body: `{"type":"page","userId":"u"}`, header: bearer(testKey)}, 400, signal.EINVALID, "type", "does not match"},
 		{"properties not object", req{path: "/v1/t", body: `{"event":"A","userId":"u","properties":[1]}`, header: bearer(testKey)}, 400, signal.EINVALID, "properties", "object"},
 		{"event wrong type", req{path: "/v1/t", body: `{"event":5,"userId":"u"}`, header: bearer(testKey)}, 400, signal.EINVALID, "event", "string"},
+		{"NUL in event name", req{path: "/v1/t", body: `{"event":"A\u0000B","userId":"u"}`, header: bearer(testKey)}, 400, signal.EINVALID, "event", "NUL"},
 		{"bad timestamp", req{path: "/v1/t", body: `{"event":"A","userId":"u","timestamp":"yesterday"}`, header: bearer(testKey)}, 400, signal.EINVALID, "timestamp", "RFC 3339"},
 		{"group without groupId", req{path: "/v1/g", body: `{"userId":"u"}`, header: bearer(testKey)}, 400, signal.EINVALID, "groupId", "groupId"},
 		{"alias without previousId", req{path: "/v1/alias", body: `{"userId":"u"}`, header: basic(testKey)}, 400, signal.EINVALID, "previousId", "previousId"},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/signalhq/signal/internal/jsonscan"
@@ -101,6 +102,11 @@ func stringField(name string, v []byte) (string, error) {
 	var s string
 	if err := json.Unmarshal(v, &s); err != nil {
 		return "", signal.FieldErrorf(signal.EINVALID, name, "%s is not a valid JSON string", name)
+	}
+	// Only an escape can put a NUL in a JSON string; databases refuse it
+	// in text, so it is refused here, for this event alone.
+	if strings.IndexByte(s, 0) >= 0 {
+		return "", signal.FieldErrorf(signal.EINVALID, name, "%s must not contain a NUL character (\\u0000)", name)
 	}
 	return s, nil
 }

@@ -136,6 +136,18 @@ func (g *Group) commitGroup(group []*request) {
 		}
 	}
 	err := g.commit(events, sealed)
+	if err != nil && len(group) > 1 {
+		// Nothing of the group was stored. Commit each request alone, so
+		// that one request the database refuses fails only its caller.
+		for _, r := range group {
+			if err := g.commit(r.events, r.sealed); err != nil {
+				r.done <- fmt.Errorf("append events: %w", err)
+			} else {
+				r.done <- nil
+			}
+		}
+		return
+	}
 	if err != nil {
 		err = fmt.Errorf("append events: %w", err)
 	}

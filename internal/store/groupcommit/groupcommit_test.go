@@ -114,3 +114,53 @@ func TestGroup(t *testing.T) {
 		}
 	})
 }
+
+func TestOneBadRequestFailsOnlyItself(t *testing.T) {
+	t.Parallel()
+	var (
+		mu      sync.Mutex
+		stored  int
+		release = make(chan struct{})
+		started atomic.Bool
+	)
+	g := Start(func(p []byte) ([]byte, error) { return p, nil }, func(events []*signal.Event, _ [][]byte) error {
+		if started.CompareAndSwap(false, true) {
+			<-release // hold the first commit so the rest group up
+		}
+		for _, e := range events {
+			if string(e.Payload) == "poison" {
+				return errors.New("the database refuses this event")
+			}
+		}
+		mu.Lock()
+		stored += len(events)
+		mu.Unlock()
+		return nil
+	}, 1000)
+	defer g.Stop()
+	go g.Append(context.Background(), []*signal.Event{{Payload: []byte("first")}})
+	for !started.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	errs := make(chan error, 20)
+	for i := 0; i < 20; i++ {
+		p := "ok"
+		if i == 7 {
+			p = "poison"
+		}
+		go func() { errs <- g.Append(context.Background(), []*signal.Event{{Payload: []byte(p)}}) }()
+	}
+	for len(g.reqc) < 20 {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	failed := 0
+	for i := 0; i < 20; i++ {
+		if <-errs != nil {
+			failed++
+		}
+	}
+	if failed != 1 || stored != 1+19 {
+		t.Fatalf("%d appends failed and %d events stored; want only the poisoned one to fail", failed, stored)
+	}
+}
