@@ -91,9 +91,12 @@ type Delivery struct {
 	Priority        int
 	// ContactKey identifies the contact (a keyed hash, never the address)
 	// so that one contact's events are delivered in order.
-	ContactKey     string
-	Attempts       int
-	NextAttemptAt  time.Time
+	ContactKey    string
+	Attempts      int
+	NextAttemptAt time.Time
+	// LeaseUntil is the lease a claim took; finishing checks it is still
+	// the one held.
+	LeaseUntil     time.Time
 	ExpiresAt      time.Time
 	VendorStatus   int
 	VendorResponse string

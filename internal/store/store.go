@@ -141,7 +141,9 @@ type DeliveryStore interface {
 	// RecordProcessed stores the outcome of processing events up to
 	// UpToSeq and moves the processor cursor there, atomically. A delivery
 	// whose (integration, message id) was already recorded in the last
-	// DedupeWindow is stored as filtered, reason duplicate.
+	// DedupeWindow is stored as filtered, reason duplicate; a pending
+	// delivery of an integration deleted meanwhile, as filtered,
+	// integration_deleted.
 	RecordProcessed(ctx context.Context, p RecordProcessedParams) error
 	// ClaimDeliveries returns up to Limit pending deliveries of one
 	// integration that are due, highest priority first, oldest first, and
@@ -191,8 +193,11 @@ type ClaimDeliveriesParams struct {
 }
 
 // FinishDeliveriesParams carries finished attempts. Each delivery's Status,
-// Reason, Attempts, NextAttemptAt, VendorStatus, VendorResponse and Payload
-// are written as given.
+// Reason, Note, Attempts, NextAttemptAt, VendorStatus, VendorResponse and
+// Payload are written as given, and its lease released, if it is still
+// pending under the lease its claim took (LeaseUntil): a delivery filtered
+// meanwhile (its integration deleted) or claimed again after the lease ran
+// out (by another node) is left as it is.
 type FinishDeliveriesParams struct {
 	Deliveries []*signal.Delivery
 	Now        time.Time

@@ -39,6 +39,9 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 		if tag.RowsAffected() == 0 {
 			return signal.Errorf(signal.ECONFLICT, "the processor cursor moved: another processor recorded these events")
 		}
+		if err := markDeleted(ctx, tx, p.Deliveries); err != nil {
+			return err
+		}
 		// First batch: the dedupe claims, one statement each and in order
 		// (a copy later in the same call is a duplicate of an earlier
 		// one), and the deliveries' ids.
@@ -175,6 +178,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, p store.ClaimDeliveriesParams
 			if err != nil {
 				return err
 			}
+			d.LeaseUntil = fromMS(ms(p.LeaseUntil))
 			out = append(out, d)
 		}
 		return rows.Err()
@@ -201,7 +205,7 @@ func (db *DB) FinishDeliveries(ctx context.Context, p store.FinishDeliveriesPara
 		ids                      = make([]int64, n)
 		statuses, reasons, notes = make([]string, n), make([]string, n), make([]string, n)
 		attempts, vstatus        = make([]int32, n), make([]int32, n)
-		next                     = make([]int64, n)
+		next, leases             = make([]int64, n), make([]int64, n)
 		resps, payloads          = make([][]byte, n), make([][]byte, n)
 	)
 	for i, d := range p.Deliveries {
@@ -215,14 +219,14 @@ func (db *DB) FinishDeliveries(ctx context.Context, p store.FinishDeliveriesPara
 			}
 		}
 		ids[i], statuses[i], reasons[i], notes[i] = d.ID, d.Status, d.Reason, d.Note
-		attempts[i], vstatus[i], next[i] = int32(d.Attempts), int32(d.VendorStatus), ms(d.NextAttemptAt)
+		attempts[i], vstatus[i], next[i], leases[i] = int32(d.Attempts), int32(d.VendorStatus), ms(d.NextAttemptAt), ms(d.LeaseUntil)
 	}
 	_, err := db.pool.Exec(ctx, `UPDATE deliveries d SET status = u.status, reason = u.reason, note = u.note, attempts = u.attempts,
 		next_attempt_at = u.next_attempt_at, lease_until = 0, vendor_status = u.vendor_status, vendor_response = u.vendor_response,
 		payload = u.payload, updated_at = $1
-		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::int[], $9::bytea[], $10::bytea[])
-			AS u (id, status, reason, note, attempts, next_attempt_at, vendor_status, vendor_response, payload)
-		WHERE d.id = u.id`, now, ids, statuses, reasons, notes, attempts, next, vstatus, resps, payloads)
+		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::int[], $9::bytea[], $10::bytea[], $11::bigint[])
+			AS u (id, status, reason, note, attempts, next_attempt_at, vendor_status, vendor_response, payload, lease_until)
+		WHERE d.id = u.id AND d.status = 'pending' AND d.lease_until = u.lease_until`, now, ids, statuses, reasons, notes, attempts, next, vstatus, resps, payloads, leases)
 	if err != nil {
 		return fmt.Errorf("finish deliveries: %w", err)
 	}
@@ -307,4 +311,26 @@ func (db *DB) Prune(ctx context.Context, p store.PruneParams) (int, error) {
 		return 0, fmt.Errorf("prune: %w", err)
 	}
 	return deleted, nil
+}
+
+// markDeleted filters the pending deliveries of integrations deleted while
+// the events were being processed: nothing would ever send them.
+func markDeleted(ctx context.Context, tx pgx.Tx, ds []*signal.Delivery) error {
+	exists := map[string]bool{}
+	for _, d := range ds {
+		if d.IntegrationID == "" || d.Status != signal.StatusPending {
+			continue
+		}
+		ok, seen := exists[d.IntegrationID]
+		if !seen {
+			if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM deleted_integrations WHERE id = $1)`, d.IntegrationID).Scan(&ok); err != nil {
+				return err
+			}
+			exists[d.IntegrationID] = ok
+		}
+		if !ok {
+			d.Status, d.Reason = signal.StatusFiltered, signal.ReasonIntegrationDeleted
+		}
+	}
+	return nil
 }

@@ -153,6 +153,10 @@ func (db *DB) DeleteIntegration(ctx context.Context, id string) error {
 		if tag.RowsAffected() == 0 {
 			return notFound("integration", id)
 		}
+		if _, err := tx.Exec(ctx, `INSERT INTO deleted_integrations (id, deleted_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
+			id, ms(time.Now())); err != nil {
+			return err
+		}
 		_, err = tx.Exec(ctx, `UPDATE deliveries SET status = 'filtered', reason = $3, updated_at = $2
 			WHERE integration_id = $1 AND status = 'pending'`, id, ms(time.Now()), signal.ReasonIntegrationDeleted)
 		return err

@@ -36,6 +36,9 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 		if n, _ := res.RowsAffected(); n == 0 {
 			return signal.Errorf(signal.ECONFLICT, "the processor cursor moved: another processor recorded these events")
 		}
+		if err := markDeleted(ctx, tx, p.Deliveries); err != nil {
+			return err
+		}
 		if p.DedupeWindow > 0 {
 			cutoff := now - p.DedupeWindow.Milliseconds()
 			for _, d := range p.Deliveries {
@@ -160,6 +163,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, p store.ClaimDeliveriesParams
 		args := make([]any, 0, len(out)+1)
 		args = append(args, ms(p.LeaseUntil))
 		for _, d := range out {
+			d.LeaseUntil = fromMS(ms(p.LeaseUntil))
 			args = append(args, d.ID)
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET lease_until = ? WHERE id IN (?`+strings.Repeat(",?", len(out)-1)+`)`, args...)
@@ -189,14 +193,15 @@ func (db *DB) FinishDeliveries(ctx context.Context, p store.FinishDeliveriesPara
 	}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `UPDATE deliveries SET status = ?, reason = ?, note = ?, attempts = ?, next_attempt_at = ?,
-			lease_until = 0, vendor_status = ?, vendor_response = ?, payload = ?, updated_at = ? WHERE id = ?`)
+			lease_until = 0, vendor_status = ?, vendor_response = ?, payload = ?, updated_at = ?
+			WHERE id = ? AND status = 'pending' AND lease_until = ?`)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
 		for i, d := range p.Deliveries {
 			if _, err := stmt.ExecContext(ctx, d.Status, d.Reason, d.Note, d.Attempts, ms(d.NextAttemptAt), d.VendorStatus,
-				s[i].resp, s[i].payload, now, d.ID); err != nil {
+				s[i].resp, s[i].payload, now, d.ID, ms(d.LeaseUntil)); err != nil {
 				return err
 			}
 			d.UpdatedAt = fromMS(now)
@@ -291,4 +296,28 @@ func (db *DB) Prune(ctx context.Context, p store.PruneParams) (int, error) {
 		return 0, fmt.Errorf("prune: %w", err)
 	}
 	return deleted, nil
+}
+
+// markDeleted filters the pending deliveries of integrations deleted while
+// the events were being processed: nothing would ever send them.
+func markDeleted(ctx context.Context, tx *sql.Tx, ds []*signal.Delivery) error {
+	exists := map[string]bool{}
+	for _, d := range ds {
+		if d.IntegrationID == "" || d.Status != signal.StatusPending {
+			continue
+		}
+		ok, seen := exists[d.IntegrationID]
+		if !seen {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM deleted_integrations WHERE id = ?`, d.IntegrationID).Scan(&n); err != nil {
+				return err
+			}
+			ok = n == 0
+			exists[d.IntegrationID] = ok
+		}
+		if !ok {
+			d.Status, d.Reason = signal.StatusFiltered, signal.ReasonIntegrationDeleted
+		}
+	}
+	return nil
 }

@@ -141,6 +141,10 @@ func (db *DB) DeleteIntegration(ctx context.Context, id string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("integration", id)
 		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO deleted_integrations (id, deleted_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`,
+			id, ms(time.Now())); err != nil {
+			return fmt.Errorf("delete integration: %w", err)
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'filtered', reason = ?, updated_at = ?
 			WHERE integration_id = ? AND status = 'pending'`, signal.ReasonIntegrationDeleted, ms(time.Now()), id); err != nil {
 			return fmt.Errorf("delete integration: %w", err)

@@ -37,6 +37,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"LiveEvents", exerciseLiveEvents},
 		{"Pipelines", exercisePipelines},
 		{"Profiles", exerciseProfiles},
+		{"StaleWrites", exerciseStaleWrites},
 		{"Prune", exercisePrune},
 		{"Users", exerciseUsers},
 	}
