@@ -23,7 +23,7 @@ type Store interface {
 	ReleaseLeases(ctx context.Context) error
 	GetIntegration(ctx context.Context, id string) (*signal.Integration, error)
 	ListIntegrations(ctx context.Context, p store.ListParams) ([]*signal.Integration, error)
-	UpdateIntegration(ctx context.Context, in *signal.Integration) error
+	PauseIntegration(ctx context.Context, p store.PauseIntegrationParams) (bool, error)
 }
 
 // Hasher keys the hash an API key is known by (for its rate limiter).

@@ -276,20 +276,16 @@ func (e *Engine) apply(d *signal.Delivery, o integration.Outcome, now time.Time)
 // unless its config changed while the request was in flight (a key that was
 // just replaced must not be paused for the old key's answer).
 func (e *Engine) pause(ctx context.Context, sent *signal.Integration, reason string) {
-	cur, err := e.store.GetIntegration(ctx, sent.ID)
+	paused, err := e.store.PauseIntegration(ctx, store.PauseIntegrationParams{
+		ID: sent.ID, Reason: reason, IfUpdatedAt: sent.UpdatedAt, Now: e.now().UTC(),
+	})
 	if err != nil {
+		e.log.Error("delivery: pause integration", "integration", sent.ID, "err", err)
 		return
 	}
-	if cur.ConfigString("api_key") != sent.ConfigString("api_key") || cur.Status == signal.IntegrationPaused {
-		return
+	if paused {
+		e.log.Warn("delivery: integration paused; its events wait until its config changes", "integration", sent.ID, "reason", reason)
 	}
-	cur.Status, cur.StatusReason = signal.IntegrationPaused, reason
-	cur.UpdatedAt = e.now().UTC()
-	if err := e.store.UpdateIntegration(ctx, cur); err != nil {
-		e.log.Error("delivery: pause integration", "integration", cur.ID, "err", err)
-		return
-	}
-	e.log.Warn("delivery: integration paused; its events wait until its config changes", "integration", cur.ID, "reason", reason)
 }
 
 // BuildTest builds a test event's payload without sending it (dry run).

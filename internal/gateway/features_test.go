@@ -37,6 +37,7 @@ func TestSignedEvents(t *testing.T) {
 	}{
 		{"batch", body, nowMS(0), func(ts, b string) string { return sign(testSecret, ts, []byte(b)) }, 200, 2, ""},
 		{"single", single, nowMS(0), func(ts, b string) string { return sign(testSecret, ts, []byte(b)) }, 200, 1, ""},
+		{"single invalid is a 400", `{"type":"track","event":"A"}`, nowMS(0), func(ts, b string) string { return sign(testSecret, ts, []byte(b)) }, 400, 0, "userId"},
 		{"4 min skew", single, nowMS(-4 * time.Minute), func(ts, b string) string { return sign(testSecret, ts, []byte(b)) }, 200, 1, ""},
 		{"6 min old", single, nowMS(-6 * time.Minute), func(ts, b string) string { return sign(testSecret, ts, []byte(b)) }, 401, 0, "away from the server's clock"},
 		{"6 min ahead", single, nowMS(6 * time.Minute), func(ts, b string) string { return sign(testSecret, ts, []byte(b)) }, 401, 0, "away from the server's clock"},

@@ -179,7 +179,8 @@ func (s *Server) ingest(rt route) http.Handler {
 		for i, raw := range raws {
 			ev, _, err := decodeMessage(raw, d)
 			if err != nil {
-				if len(raws) == 1 && !rt.batch {
+				if !fields.batch {
+					// One event, not a batch: refused as a whole.
 					s.fail(w, err)
 					return
 				}
@@ -247,6 +248,7 @@ func (s *Server) split(body []byte, rt route) ([]json.RawMessage, batchFields, e
 	if !rt.batch || (batchRaw == nil && rt.single) {
 		return []json.RawMessage{trimmed}, batchFields{WriteKey: f.WriteKey}, nil
 	}
+	f.batch = true
 	if batchRaw == nil || isNull(batchRaw) {
 		return nil, f, signal.FieldErrorf(signal.EINVALID, "batch", "batch is required: {\"batch\":[…events…]}")
 	}
@@ -273,6 +275,9 @@ type batchFields struct {
 	// SentAt, on a Segment batch, is when the client sent it: it corrects
 	// the clock skew of messages that carry only originalTimestamp.
 	SentAt string `json:"sentAt"`
+	// batch is true when the body was {"batch":[…]}: invalid events are
+	// then refused one by one, while a single invalid event is a 400.
+	batch bool
 }
 
 func (s *Server) fail(w http.ResponseWriter, err error) {

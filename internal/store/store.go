@@ -111,6 +111,18 @@ type IntegrationStore interface {
 	// UpdateIntegration writes every field of in (by ID).
 	UpdateIntegration(ctx context.Context, in *signal.Integration) error
 	DeleteIntegration(ctx context.Context, id string) error
+	// PauseIntegration sets an active integration paused with Reason, only
+	// if it is unchanged since IfUpdatedAt (the version the refused request
+	// was sent with): a key replaced meanwhile is never overwritten. It
+	// reports whether it paused.
+	PauseIntegration(ctx context.Context, p PauseIntegrationParams) (bool, error)
+}
+
+type PauseIntegrationParams struct {
+	ID          string
+	Reason      string
+	IfUpdatedAt time.Time
+	Now         time.Time
 }
 
 // ProfileStore keeps visitor profiles. Keys are keyed hashes of the ids a

@@ -166,3 +166,14 @@ func (db *DB) DeleteIntegration(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// PauseIntegration pauses an active integration unchanged since
+// p.IfUpdatedAt.
+func (db *DB) PauseIntegration(ctx context.Context, p store.PauseIntegrationParams) (bool, error) {
+	tag, err := db.pool.Exec(ctx, `UPDATE integrations SET status = 'paused', status_reason = $1, updated_at = $2
+		WHERE id = $3 AND updated_at = $4 AND status = 'active'`, p.Reason, ms(p.Now), p.ID, ms(p.IfUpdatedAt))
+	if err != nil {
+		return false, fmt.Errorf("pause integration: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}

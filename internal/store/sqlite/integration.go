@@ -152,3 +152,15 @@ func (db *DB) DeleteIntegration(ctx context.Context, id string) error {
 		return nil
 	})
 }
+
+// PauseIntegration pauses an active integration unchanged since
+// p.IfUpdatedAt.
+func (db *DB) PauseIntegration(ctx context.Context, p store.PauseIntegrationParams) (bool, error) {
+	res, err := db.write.ExecContext(ctx, `UPDATE integrations SET status = 'paused', status_reason = ?, updated_at = ?
+		WHERE id = ? AND updated_at = ? AND status = 'active'`, p.Reason, ms(p.Now), p.ID, ms(p.IfUpdatedAt))
+	if err != nil {
+		return false, fmt.Errorf("pause integration: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}

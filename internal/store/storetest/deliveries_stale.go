@@ -93,3 +93,47 @@ func exerciseStaleWrites(t *testing.T, newStore func(t *testing.T) store.Store) 
 		}
 	})
 }
+
+func exercisePauseIntegration(t *testing.T, newStore func(t *testing.T) store.Store) {
+	t.Helper()
+	type testBundle struct {
+		ctx   context.Context
+		now   time.Time
+		store store.Store
+	}
+	setup := func(t *testing.T) (*testBundle, *signal.Integration) {
+		t.Helper()
+		b := &testBundle{ctx: t.Context(), now: testNow(), store: newStore(t)}
+		in := newIntegration("int_p", b.now)
+		requireNoError(t, b.store.CreateIntegration(b.ctx, in))
+		return b, in
+	}
+
+	t.Run("PausesTheVersionItSaw", func(t *testing.T) {
+		t.Parallel()
+		bundle, in := setup(t)
+		ok, err := bundle.store.PauseIntegration(bundle.ctx, store.PauseIntegrationParams{ID: in.ID, Reason: signal.ReasonAuthFailed, IfUpdatedAt: in.UpdatedAt, Now: bundle.now.Add(time.Second)})
+		requireNoError(t, err)
+		got, err := bundle.store.GetIntegration(bundle.ctx, in.ID)
+		requireNoError(t, err)
+		if !ok || got.Status != signal.IntegrationPaused || got.StatusReason != signal.ReasonAuthFailed {
+			t.Fatalf("PauseIntegration = %v; integration %s/%s", ok, got.Status, got.StatusReason)
+		}
+	})
+
+	t.Run("LeavesANewerVersionAlone", func(t *testing.T) {
+		t.Parallel()
+		bundle, in := setup(t)
+		seen := in.UpdatedAt
+		in.Config = map[string]any{"api_key": "replaced"}
+		in.UpdatedAt = bundle.now.Add(time.Second)
+		requireNoError(t, bundle.store.UpdateIntegration(bundle.ctx, in))
+		ok, err := bundle.store.PauseIntegration(bundle.ctx, store.PauseIntegrationParams{ID: in.ID, Reason: signal.ReasonAuthFailed, IfUpdatedAt: seen, Now: bundle.now.Add(2 * time.Second)})
+		requireNoError(t, err)
+		got, err := bundle.store.GetIntegration(bundle.ctx, in.ID)
+		requireNoError(t, err)
+		if ok || got.Status != signal.IntegrationActive || got.ConfigString("api_key") != "replaced" {
+			t.Fatalf("a refusal of the old key paused the replaced one: %v, %s, key %q", ok, got.Status, got.ConfigString("api_key"))
+		}
+	})
+}
