@@ -102,9 +102,14 @@ func New(cfg Config, st Store, vendors *integration.Registry, h Hasher, client *
 		cfg.Poll = d.Poll
 	}
 	if client == nil {
-		client = &http.Client{Timeout: cfg.Timeout, Transport: &http.Transport{
-			MaxIdleConnsPerHost: cfg.MaxInFlight * cfg.Rounds, IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: true,
-		}}
+		client = &http.Client{Timeout: cfg.Timeout,
+			// Never follow a redirect: Go would carry the API key (and, on
+			// 307/308, the contact's data) to whatever host it names. A 3xx
+			// is classified (retried) instead.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+			Transport: &http.Transport{
+				MaxIdleConnsPerHost: cfg.MaxInFlight * cfg.Rounds, IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: true,
+			}}
 	}
 	if now == nil {
 		now = time.Now
