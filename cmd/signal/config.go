@@ -144,8 +144,40 @@ func secret(dir, name, configured string, gen func() (string, error)) (string, e
 	if err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(path, []byte(v+"\n"), 0o600); err != nil {
+	if err := writeFileDurably(path, []byte(v+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	return v, nil
+}
+
+// writeFileDurably writes a file so that after a crash or power loss it is
+// either absent or whole: a temporary file, synced, renamed into place, and
+// the directory synced. Events are sealed with the key it holds; losing it
+// would lose them.
+func writeFileDurably(path string, data []byte, perm os.FileMode) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	dir, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	return dir.Sync()
 }

@@ -347,6 +347,23 @@ func TestBadConfigurationExitsNonZero(t *testing.T) {
 	}
 }
 
+// TestWrongEncryptionKeyIsRefused: a data dir written with one key does not
+// start with another; the message names ENCRYPTION_KEY.
+func TestWrongEncryptionKeyIsRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	n := start(t, dir)
+	n.cmd.Process.Signal(syscall.SIGTERM)
+	n.wait()
+	var stdout, stderr bytes.Buffer
+	env := map[string]string{"SIGNAL_DATA_DIR": dir, "SIGNAL_GATEWAY_ADDR": "127.0.0.1:0", "SIGNAL_ADMIN_ADDR": "127.0.0.1:0",
+		"ENCRYPTION_KEY": strings.Repeat("cd", 32)}
+	code := run([]string{"serve"}, func(k string) string { return env[k] }, &stdout, &stderr)
+	if code == 0 || !strings.Contains(stderr.String(), "ENCRYPTION_KEY is not the key this database was written with") {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+}
+
 func TestCommands(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -69,7 +69,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	} else {
 		db, err = sqlite.Open(ctx, sqlite.Options{Path: cfg.DataDir + "/signal.db", Cipher: box, OnAppend: onAppend})
 		if err != nil {
-			return err
+			return fmt.Errorf("open the database in %s: %w", cfg.DataDir, err)
 		}
 	}
 	defer db.Close()

@@ -194,6 +194,10 @@ func Bootstrap(ctx context.Context, st Store, p BootstrapParams) (generated stri
 	}
 	u := &signal.User{ID: newID("usr_", 16), Email: email, PasswordHash: hash, Role: signal.RoleAdmin, CreatedAt: now()}
 	if err := st.CreateUser(ctx, u); err != nil {
+		if signal.ErrorCode(err) == signal.ECONFLICT {
+			// Another node sharing the database created it first.
+			return "", nil
+		}
 		return "", err
 	}
 	return generated, nil

@@ -3,11 +3,13 @@ package store_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/signalhq/signal/internal/crypt"
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
 	"github.com/signalhq/signal/internal/store/postgres"
@@ -174,4 +176,41 @@ func requireNoError(t *testing.T, err error) {
 	if err != nil {
 		t.Fatalf("unexpected error: %v", err)
 	}
+}
+
+func newOtherCipher(t *testing.T) store.Cipher {
+	t.Helper()
+	key, _ := crypt.NewKey()
+	kb, _ := crypt.ParseKey(key)
+	box, err := crypt.NewBox(kb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return box
+}
+
+// TestWrongKeyIsRefused: a database written with one ENCRYPTION_KEY is not
+// opened with another, by either backend.
+func TestWrongKeyIsRefused(t *testing.T) {
+	t.Parallel()
+	t.Run("SQLite", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		openSQLite(t, dir).Close()
+		reopened := openSQLite(t, dir) // the same key opens it again
+		reopened.Close()
+		_, err := sqlite.Open(t.Context(), sqlite.Options{Path: filepath.Join(dir, "signal.db"), Cipher: newOtherCipher(t)})
+		if !errors.Is(err, store.ErrWrongKey) {
+			t.Fatalf("open with another key: %v, want ErrWrongKey", err)
+		}
+	})
+	t.Run("Postgres", func(t *testing.T) {
+		t.Parallel()
+		url := postgrestest.NewDatabase(t).NewSchemaURL(t)
+		openPostgres(t, url).Close()
+		_, err := postgres.Open(t.Context(), postgres.Options{URL: url, Cipher: newOtherCipher(t)})
+		if !errors.Is(err, store.ErrWrongKey) {
+			t.Fatalf("open with another key: %v, want ErrWrongKey", err)
+		}
+	})
 }

@@ -95,6 +95,10 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
+	if err := db.checkKey(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
 	db.appends = groupcommit.Start(db.cipher.Seal, db.commitGroup, opts.MaxGroupEvents)
 	return db, nil
 }
@@ -194,4 +198,30 @@ func limit(n int) int {
 		return 50
 	}
 	return n
+}
+
+// checkKey refuses a cipher other than the one the database was written
+// with (and records the key check on a new database; the first node to
+// start wins, the others check against it).
+func (db *DB) checkKey(ctx context.Context) error {
+	for range 2 {
+		var sealed []byte
+		err := db.pool.QueryRow(ctx, `SELECT value FROM meta WHERE key = 'key_check'`).Scan(&sealed)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("read key check: %w", err)
+		}
+		toStore, err := store.CheckKey(db.cipher, sealed)
+		if err != nil || toStore == nil {
+			return err
+		}
+		tag, err := db.pool.Exec(ctx, `INSERT INTO meta (key, value) VALUES ('key_check', $1) ON CONFLICT (key) DO NOTHING`, toStore)
+		if err != nil {
+			return fmt.Errorf("store key check: %w", err)
+		}
+		if tag.RowsAffected() == 1 {
+			return nil
+		}
+		// Another node stored its check first: compare with it.
+	}
+	return nil
 }

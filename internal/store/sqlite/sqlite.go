@@ -95,6 +95,10 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		cipher: opts.Cipher,
 		opts:   opts,
 	}
+	if err := db.checkKey(ctx); err != nil {
+		db.closeConns()
+		return nil, err
+	}
 	if err := write.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM events`).Scan(&db.nextSeq); err != nil {
 		db.closeConns()
 		return nil, fmt.Errorf("read event log head: %w", err)
@@ -221,4 +225,24 @@ func notFound(what, id string) error {
 
 func isUnique(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// checkKey refuses a cipher other than the one the database was written
+// with (and records the key check on a new database).
+func (db *DB) checkKey(ctx context.Context) error {
+	var sealed []byte
+	err := db.write.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'key_check'`).Scan(&sealed)
+	if err != nil && err != sql.ErrNoRows {
+		return fmt.Errorf("read key check: %w", err)
+	}
+	toStore, err := store.CheckKey(db.cipher, sealed)
+	if err != nil {
+		return err
+	}
+	if toStore != nil {
+		if _, err := db.write.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('key_check', ?) ON CONFLICT (key) DO NOTHING`, toStore); err != nil {
+			return fmt.Errorf("store key check: %w", err)
+		}
+	}
+	return nil
 }
