@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/signalhq/signal/internal/blueprint"
 	"github.com/signalhq/signal/internal/integration"
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
@@ -286,107 +285,6 @@ func (s *Server) handleDeleteIntegration(w http.ResponseWriter, r *http.Request)
 	}
 	s.changed(r.PathValue("id"))
 	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *Server) handleGetBlueprint(w http.ResponseWriter, r *http.Request) {
-	in, err := s.store.GetIntegration(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, in.Blueprint)
-}
-
-func (s *Server) handlePutBlueprint(w http.ResponseWriter, r *http.Request) {
-	bp, err := decodeBlueprint(r)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	if err := blueprint.Validate(bp); err != nil {
-		writeErr(w, err)
-		return
-	}
-	in, err := s.store.GetIntegration(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	in.Blueprint = bp
-	in.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
-	if err := s.store.UpdateIntegration(r.Context(), in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.changed(in.ID)
-	writeJSON(w, http.StatusOK, in.Blueprint)
-}
-
-func (s *Server) handleTest(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Email string `json:"email"`
-	}
-	if err := decode(r, &in); err != nil {
-		writeErr(w, err)
-		return
-	}
-	if in.Email == "" {
-		writeError(w, http.StatusBadRequest, signal.EINVALID, "email is required: the test event is sent for this contact", "email")
-		return
-	}
-	it, err := s.store.GetIntegration(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if s.tester == nil {
-		writeError(w, http.StatusServiceUnavailable, "UNAVAILABLE", "test sends are not available on this server", "")
-		return
-	}
-	res, err := s.tester.SendTest(r.Context(), it, in.Email)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
-}
-
-func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Status string `json:"status"`
-		Since  string `json:"since"`
-	}
-	if err := decode(r, &in); err != nil {
-		writeErr(w, err)
-		return
-	}
-	if in.Status == "" {
-		in.Status = signal.StatusFailed
-	}
-	if in.Status != signal.StatusFailed {
-		writeError(w, http.StatusBadRequest, signal.EINVALID, "status must be \"failed\": only failed events can be replayed", "status")
-		return
-	}
-	var since time.Time
-	if in.Since != "" {
-		t, err := time.Parse(time.RFC3339Nano, in.Since)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, signal.EINVALID, "since must be an RFC 3339 date-time, e.g. 2026-11-27T00:00:00Z", "since")
-			return
-		}
-		since = t
-	}
-	if _, err := s.store.GetIntegration(r.Context(), r.PathValue("id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	n, err := s.store.RequeueDeliveries(r.Context(), store.RequeueDeliveriesParams{IntegrationID: r.PathValue("id"), Status: in.Status, Since: since, Now: s.now().UTC()})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.changed(r.PathValue("id"))
-	writeJSON(w, http.StatusOK, map[string]int{"requeued": n})
 }
 
 func contains(list []string, s string) bool {
