@@ -67,6 +67,7 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	mux      *http.ServeMux
+	logins   loginThrottle
 }
 
 // Deps are the Server's collaborators; Tester and Notifier may be nil.
@@ -103,6 +104,9 @@ func New(cfg Config, d Deps) *Server {
 }
 
 func (s *Server) routes() {
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
 	s.mux.HandleFunc("POST /v1/admin/auth/login", s.handleLogin)
 	s.mux.HandleFunc("POST /v1/admin/auth/refresh", s.handleRefresh)
 	s.mux.HandleFunc("GET /v1/admin/me", s.authed(s.handleMe))

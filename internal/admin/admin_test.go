@@ -285,3 +285,25 @@ func TestBootstrap(t *testing.T) {
 		t.Fatalf("generated password %q, %v", pw, err)
 	}
 }
+
+func TestLoginThrottle(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	wrong := `{"email":"admin@example.com","password":"wrong-password"}`
+	for i := 0; i < loginMaxFails; i++ {
+		if code := b.callAs(t, "", "POST", "/v1/admin/auth/login", wrong, nil); code != 401 {
+			t.Fatalf("attempt %d: %d", i, code)
+		}
+	}
+	var e apiError
+	if code := b.callAs(t, "", "POST", "/v1/admin/auth/login", `{"email":"admin@example.com","password":"`+testPassword+`"}`, &e); code != 429 || e.Error.Code != "TOO_MANY_ATTEMPTS" {
+		t.Fatalf("after %d wrong passwords the right one got %d %+v, want 429", loginMaxFails, code, e.Error)
+	}
+	*b.now = b.now.Add(loginWindow)
+	if code := b.callAs(t, "", "POST", "/v1/admin/auth/login", `{"email":"admin@example.com","password":"`+testPassword+`"}`, nil); code != 200 {
+		t.Fatalf("after the window: %d", code)
+	}
+	if code := b.callAs(t, "", "GET", "/healthz", "", nil); code != 200 {
+		t.Fatalf("healthz: %d", code)
+	}
+}

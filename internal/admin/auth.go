@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,6 +47,11 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, signal.EINVALID, "password is required", "password")
 		return
 	}
+	if wait, ok := s.logins.blocked(in.Email, s.now()); ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		writeError(w, http.StatusTooManyRequests, "TOO_MANY_ATTEMPTS", "too many wrong passwords for this email; try again later", "")
+		return
+	}
 	u, err := s.store.GetUser(r.Context(), storeUserByEmail(in.Email))
 	if err != nil && signal.ErrorCode(err) != signal.ENOTFOUND {
 		s.fail(w, r, err)
@@ -56,9 +62,11 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		hash = []byte(u.PasswordHash)
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(in.Password)) != nil || u == nil {
+		s.logins.failed(in.Email, s.now())
 		writeError(w, http.StatusUnauthorized, "INVALID_CREDENTIALS", "email or password is wrong", "")
 		return
 	}
+	s.logins.succeeded(in.Email)
 	pair, err := s.issue(r.Context(), u)
 	if err != nil {
 		s.fail(w, r, err)
