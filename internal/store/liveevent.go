@@ -78,3 +78,27 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+// FilterDeleted marks the pending deliveries of integrations deleted while
+// their events were processed (isDeleted says, per integration, looked up
+// once each) as filtered, integration_deleted: nothing would ever send them.
+func FilterDeleted(ds []*signal.Delivery, isDeleted func(integrationID string) (bool, error)) error {
+	deleted := map[string]bool{}
+	for _, d := range ds {
+		if d.IntegrationID == "" || d.Status != signal.StatusPending {
+			continue
+		}
+		gone, seen := deleted[d.IntegrationID]
+		if !seen {
+			var err error
+			if gone, err = isDeleted(d.IntegrationID); err != nil {
+				return err
+			}
+			deleted[d.IntegrationID] = gone
+		}
+		if gone {
+			d.Status, d.Reason = signal.StatusFiltered, signal.ReasonIntegrationDeleted
+		}
+	}
+	return nil
+}

@@ -39,7 +39,11 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 		if tag.RowsAffected() == 0 {
 			return signal.Errorf(signal.ECONFLICT, "the processor cursor moved: another processor recorded these events")
 		}
-		if err := markDeleted(ctx, tx, p.Deliveries); err != nil {
+		if err := store.FilterDeleted(p.Deliveries, func(id string) (bool, error) {
+			var gone bool
+			err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM deleted_integrations WHERE id = $1)`, id).Scan(&gone)
+			return gone, err
+		}); err != nil {
 			return err
 		}
 		// First batch: the dedupe claims, one statement each and in order
@@ -311,26 +315,4 @@ func (db *DB) Prune(ctx context.Context, p store.PruneParams) (int, error) {
 		return 0, fmt.Errorf("prune: %w", err)
 	}
 	return deleted, nil
-}
-
-// markDeleted filters the pending deliveries of integrations deleted while
-// the events were being processed: nothing would ever send them.
-func markDeleted(ctx context.Context, tx pgx.Tx, ds []*signal.Delivery) error {
-	exists := map[string]bool{}
-	for _, d := range ds {
-		if d.IntegrationID == "" || d.Status != signal.StatusPending {
-			continue
-		}
-		ok, seen := exists[d.IntegrationID]
-		if !seen {
-			if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM deleted_integrations WHERE id = $1)`, d.IntegrationID).Scan(&ok); err != nil {
-				return err
-			}
-			exists[d.IntegrationID] = ok
-		}
-		if !ok {
-			d.Status, d.Reason = signal.StatusFiltered, signal.ReasonIntegrationDeleted
-		}
-	}
-	return nil
 }

@@ -36,7 +36,11 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 		if n, _ := res.RowsAffected(); n == 0 {
 			return signal.Errorf(signal.ECONFLICT, "the processor cursor moved: another processor recorded these events")
 		}
-		if err := markDeleted(ctx, tx, p.Deliveries); err != nil {
+		if err := store.FilterDeleted(p.Deliveries, func(id string) (bool, error) {
+			var n int
+			err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM deleted_integrations WHERE id = ?`, id).Scan(&n)
+			return n > 0, err
+		}); err != nil {
 			return err
 		}
 		if p.DedupeWindow > 0 {
@@ -296,28 +300,4 @@ func (db *DB) Prune(ctx context.Context, p store.PruneParams) (int, error) {
 		return 0, fmt.Errorf("prune: %w", err)
 	}
 	return deleted, nil
-}
-
-// markDeleted filters the pending deliveries of integrations deleted while
-// the events were being processed: nothing would ever send them.
-func markDeleted(ctx context.Context, tx *sql.Tx, ds []*signal.Delivery) error {
-	exists := map[string]bool{}
-	for _, d := range ds {
-		if d.IntegrationID == "" || d.Status != signal.StatusPending {
-			continue
-		}
-		ok, seen := exists[d.IntegrationID]
-		if !seen {
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM deleted_integrations WHERE id = ?`, d.IntegrationID).Scan(&n); err != nil {
-				return err
-			}
-			ok = n == 0
-			exists[d.IntegrationID] = ok
-		}
-		if !ok {
-			d.Status, d.Reason = signal.StatusFiltered, signal.ReasonIntegrationDeleted
-		}
-	}
-	return nil
 }
