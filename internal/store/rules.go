@@ -9,7 +9,7 @@ import (
 )
 
 // Rules every backend shares: Live Events ids, cursors and how a row is
-// shown, the key check, and what a deleted integration's deliveries become.
+// shown, and what a deleted integration's deliveries become.
 
 // LiveEventID is the id of a Live Events row: "dlv_<delivery id>", or
 // "evt_<seq>" for an event without a delivery yet.
