@@ -48,6 +48,12 @@ type Notifier interface {
 	IntegrationChanged(id string)
 }
 
+// KeyForgetter drops a pipeline key the gateway remembers, so a deleted
+// pipeline's key is refused at once.
+type KeyForgetter interface {
+	ForgetPipelineKey(key string)
+}
+
 // Config configures the Management API.
 type Config struct {
 	AccessTTL  time.Duration
@@ -64,19 +70,21 @@ type Server struct {
 	catalog  *integration.Registry
 	tester   Tester
 	notifier Notifier
+	keys     KeyForgetter
 	log      *slog.Logger
 	now      func() time.Time
 	mux      *http.ServeMux
 	logins   loginThrottle
 }
 
-// Deps are the Server's collaborators; Tester and Notifier may be nil.
+// Deps are the Server's collaborators; Tester, Notifier and Keys may be nil.
 type Deps struct {
 	Store    Store
 	Signer   *token.Signer
 	Catalog  *integration.Registry
 	Tester   Tester
 	Notifier Notifier
+	Keys     KeyForgetter
 	Log      *slog.Logger
 	Now      func() time.Time
 }
@@ -98,7 +106,7 @@ func New(cfg Config, d Deps) *Server {
 	if d.Catalog == nil {
 		d.Catalog = integration.NewRegistry()
 	}
-	s := &Server{cfg: cfg, store: d.Store, signer: d.Signer, catalog: d.Catalog, tester: d.Tester, notifier: d.Notifier, log: d.Log, now: d.Now, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, store: d.Store, signer: d.Signer, catalog: d.Catalog, tester: d.Tester, notifier: d.Notifier, keys: d.Keys, log: d.Log, now: d.Now, mux: http.NewServeMux()}
 	s.routes()
 	return s
 }

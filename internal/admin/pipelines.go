@@ -130,9 +130,17 @@ func (s *Server) handleUpdatePipeline(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleDeletePipeline(w http.ResponseWriter, r *http.Request) {
-	if err := s.store.DeletePipeline(r.Context(), r.PathValue("id")); err != nil {
+	p, err := s.store.GetPipeline(r.Context(), store.GetPipelineParams{ID: r.PathValue("id")})
+	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if err := s.store.DeletePipeline(r.Context(), p.ID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if s.keys != nil {
+		s.keys.ForgetPipelineKey(p.Key) // its key stops working now, not when a cache expires
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

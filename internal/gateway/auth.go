@@ -162,6 +162,12 @@ func newPipelineCache(st PipelineGetter, ttl time.Duration, now func() time.Time
 	return &pipelineCache{store: st, ttl: ttl, now: now, m: map[string]cachedPipeline{}}
 }
 
+func (c *pipelineCache) forget(key string) {
+	c.mu.Lock()
+	delete(c.m, key)
+	c.mu.Unlock()
+}
+
 func (c *pipelineCache) get(ctx context.Context, key string) (*signal.Pipeline, error) {
 	now := c.now()
 	c.mu.Lock()

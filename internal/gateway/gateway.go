@@ -104,6 +104,11 @@ func New(cfg Config, events EventAppender, pipelines PipelineGetter, log *slog.L
 	return s
 }
 
+// ForgetPipelineKey drops a remembered key lookup: a deleted pipeline's key
+// is refused at once on this node (other nodes sharing a database notice
+// within PipelineCacheTTL).
+func (s *Server) ForgetPipelineKey(key string) { s.pipelines.forget(key) }
+
 // ServeHTTP applies CORS, answers preflights and routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.cors(w, r) {
