@@ -168,7 +168,7 @@ func build(h Hasher, phones *phoneCache, vendor integration.Vendor, in *signal.I
 		Timestamp: ev.Timestamp, Contact: c, Properties: props, Order: withConsent(res.Order, props),
 	})
 	if err != nil {
-		d.Status, d.Reason = signal.StatusFailed, "payload_error"
+		d.Status, d.Reason = signal.StatusFailed, signal.ReasonPayloadError
 		d.Note = strings.TrimSpace(d.Note + " " + fmt.Sprintf("The payload could not be built: %v", err))
 		return d
 	}

@@ -31,6 +31,7 @@ const (
 	ReasonDuplicate           = "duplicate"
 	ReasonExpired             = "expired"
 	ReasonUnsupportedType     = "unsupported_type"
+	ReasonPayloadError        = "payload_error"
 	ReasonRetrying            = "retrying"
 	ReasonRateLimited         = "rate_limited"
 )
@@ -65,7 +66,9 @@ func ReasonText(reason string) string {
 	case ReasonExpired:
 		return "The event waited longer than its blueprint's max_age and was no longer worth sending."
 	case ReasonUnsupportedType:
-		return "This kind of call (e.g. group or alias) is not sent to this vendor."
+		return "This kind of call (identify, group, alias or screen) is not sent to this vendor; an identify's traits still reach later events."
+	case ReasonPayloadError:
+		return "The vendor's payload could not be built from this event; see the note."
 	case ReasonRetrying:
 		return "The vendor failed to answer; Signal retries with back-off."
 	case ReasonRateLimited:
