@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -136,12 +135,17 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 
 	srcs := make([]blueprint.Source, len(events))
 	items := make([]store.ProfileUpdate, len(events))
+	unreadable := make([]bool, len(events))
 	for i := range events {
 		ev := &events[i]
 		src, err := blueprint.Decode(ev.Payload)
 		if err != nil {
-			// The gateway stored it, so it is JSON; this is corruption.
-			return 0, fmt.Errorf("process event %d: %w", ev.Seq, err)
+			// The gateway validated it, so this should not happen; if it
+			// does, the event is recorded as failed with its reason
+			// rather than stopping the log behind it.
+			p.log.Error("processor: stored event cannot be read", "seq", ev.Seq, "err", err)
+			unreadable[i] = true
+			continue
 		}
 		srcs[i] = src
 		// The store keeps ids only inside the sealed payload.
@@ -162,6 +166,14 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 
 	var deliveries []*signal.Delivery
 	for i := range events {
+		if unreadable[i] {
+			ev := &events[i]
+			deliveries = append(deliveries, &signal.Delivery{
+				EventSeq: ev.Seq, MessageID: ev.MessageID, PipelineID: ev.PipelineID, Type: ev.Type, Event: ev.Event,
+				Status: signal.StatusFailed, Reason: signal.ReasonUnreadableEvent, ReceivedAt: ev.ReceivedAt,
+			})
+			continue
+		}
 		deliveries = append(deliveries, p.deliveriesFor(&events[i], srcs[i], profiles[i], ins, now)...)
 	}
 	err = p.store.RecordProcessed(ctx, store.RecordProcessedParams{

@@ -2,10 +2,12 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
 )
 
 const identifyU1 = `{"type":"identify","messageId":"id-1","userId":"u1","traits":{"email":"r@example.com"}}`
@@ -275,4 +277,27 @@ func TestDuplicates(t *testing.T) {
 			t.Fatalf("rows %s, want the resent message pending", describe(rs))
 		}
 	})
+}
+
+// TestUnreadableEventDoesNotStopTheLog: a stored event that cannot be read
+// back is recorded as failed with its reason; the events after it are
+// processed.
+func TestUnreadableEventDoesNotStopTheLog(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.install(t)
+	bad := &signal.Event{MessageID: "bad", PipelineID: pipA, Type: "track", Event: "Order Completed", Timestamp: b.now, ReceivedAt: b.now,
+		Payload: json.RawMessage(`{"type":"track"} trailing`)}
+	if err := b.db.AppendEvents(context.Background(), store.AppendEventsParams{Events: []*signal.Event{bad}}); err != nil {
+		t.Fatal(err)
+	}
+	b.send(t, `{"type":"identify","messageId":"id","userId":"u","traits":{"email":"u@example.com"}}`,
+		`{"type":"track","event":"Signed Up","messageId":"after","userId":"u"}`)
+	b.process(t)
+	if le := b.row(t, "bad"); le.Status != signal.StatusFailed || le.Reason != signal.ReasonUnreadableEvent || le.ReasonText == "" {
+		t.Fatalf("unreadable event: %s/%s %q", le.Status, le.Reason, le.ReasonText)
+	}
+	if le := b.row(t, "after"); le.Status != signal.StatusPending {
+		t.Fatalf("the event after it is %s/%s, want pending", le.Status, le.Reason)
+	}
 }

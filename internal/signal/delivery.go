@@ -32,6 +32,7 @@ const (
 	ReasonExpired             = "expired"
 	ReasonUnsupportedType     = "unsupported_type"
 	ReasonPayloadError        = "payload_error"
+	ReasonUnreadableEvent     = "unreadable_event"
 	ReasonRetrying            = "retrying"
 	ReasonRateLimited         = "rate_limited"
 )
@@ -67,6 +68,8 @@ func ReasonText(reason string) string {
 		return "The event waited longer than its blueprint's max_age and was no longer worth sending."
 	case ReasonUnsupportedType:
 		return "This kind of call (identify, group, alias or screen) is not sent to this vendor; an identify's traits still reach later events."
+	case ReasonUnreadableEvent:
+		return "The stored event could not be read back, so it was not processed. Please report it: this is a Signal bug."
 	case ReasonPayloadError:
 		return "The vendor's payload could not be built from this event; see the note."
 	case ReasonRetrying:
