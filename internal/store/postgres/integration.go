@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -13,42 +12,13 @@ import (
 	"github.com/signalhq/signal/internal/store"
 )
 
-const integrationCols = `id, catalog_key, name, variant, delivery_mode, config, enabled, status, status_reason, pipeline_ids, blueprint, created_at, updated_at`
-
-// integrationArgs are in's columns in integrationCols order; config is
-// sealed, pipeline_ids and blueprint are JSON text cast to jsonb.
-func (db *DB) integrationArgs(in *signal.Integration) ([]any, error) {
-	cfg, err := json.Marshal(in.Config)
-	if err != nil {
-		return nil, err
-	}
-	sealed, err := db.seal(cfg)
-	if err != nil {
-		return nil, err
-	}
-	pids := in.PipelineIDs
-	if pids == nil {
-		pids = []string{}
-	}
-	pj, err := json.Marshal(pids)
-	if err != nil {
-		return nil, err
-	}
-	bp, err := json.Marshal(in.Blueprint)
-	if err != nil {
-		return nil, err
-	}
-	return []any{in.ID, in.CatalogKey, in.Name, in.Variant, in.DeliveryMode, sealed, in.Enabled, in.Status, in.StatusReason,
-		string(pj), string(bp), ms(in.CreatedAt), ms(in.UpdatedAt)}, nil
-}
-
 // CreateIntegration stores a new integration, its config sealed.
 func (db *DB) CreateIntegration(ctx context.Context, in *signal.Integration) error {
-	args, err := db.integrationArgs(in)
+	args, err := store.IntegrationArgs(db.cipher, in)
 	if err != nil {
 		return fmt.Errorf("create integration: %w", err)
 	}
-	_, err = db.pool.Exec(ctx, `INSERT INTO integrations (`+integrationCols+`)
+	_, err = db.pool.Exec(ctx, `INSERT INTO integrations (`+store.IntegrationColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::jsonb, $11::text::jsonb, $12, $13)`, args...)
 	if isUnique(err) {
 		return signal.Errorf(signal.ECONFLICT, "integration %q already exists", in.ID)
@@ -63,37 +33,9 @@ func (db *DB) CreateIntegration(ctx context.Context, in *signal.Integration) err
 const selectIntegrations = `SELECT id, catalog_key, name, variant, delivery_mode, config, enabled, status, status_reason,
 	pipeline_ids::text, blueprint::text, created_at, updated_at FROM integrations`
 
-func (db *DB) scanIntegration(row pgx.Row) (*signal.Integration, error) {
-	var (
-		in               signal.Integration
-		sealed           []byte
-		pids, bp         string
-		created, updated int64
-	)
-	if err := row.Scan(&in.ID, &in.CatalogKey, &in.Name, &in.Variant, &in.DeliveryMode, &sealed, &in.Enabled, &in.Status,
-		&in.StatusReason, &pids, &bp, &created, &updated); err != nil {
-		return nil, err
-	}
-	cfg, err := db.open(sealed)
-	if err != nil {
-		return nil, fmt.Errorf("open config of %s: %w", in.ID, err)
-	}
-	if err := json.Unmarshal(cfg, &in.Config); err != nil {
-		return nil, fmt.Errorf("config of %s: %w", in.ID, err)
-	}
-	if err := json.Unmarshal([]byte(pids), &in.PipelineIDs); err != nil {
-		return nil, fmt.Errorf("pipeline ids of %s: %w", in.ID, err)
-	}
-	if err := json.Unmarshal([]byte(bp), &in.Blueprint); err != nil {
-		return nil, fmt.Errorf("blueprint of %s: %w", in.ID, err)
-	}
-	in.CreatedAt, in.UpdatedAt = fromMS(created), fromMS(updated)
-	return &in, nil
-}
-
 // GetIntegration finds an integration by ID.
 func (db *DB) GetIntegration(ctx context.Context, id string) (*signal.Integration, error) {
-	in, err := db.scanIntegration(db.pool.QueryRow(ctx, selectIntegrations+` WHERE id = $1`, id))
+	in, err := store.ScanIntegration(db.cipher, db.pool.QueryRow(ctx, selectIntegrations+` WHERE id = $1`, id).Scan)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound("integration", id)
 	}
@@ -112,7 +54,7 @@ func (db *DB) ListIntegrations(ctx context.Context, p store.ListParams) ([]*sign
 	defer rows.Close()
 	var out []*signal.Integration
 	for rows.Next() {
-		in, err := db.scanIntegration(rows)
+		in, err := store.ScanIntegration(db.cipher, rows.Scan)
 		if err != nil {
 			return nil, fmt.Errorf("list integrations: %w", err)
 		}
@@ -126,7 +68,7 @@ func (db *DB) ListIntegrations(ctx context.Context, p store.ListParams) ([]*sign
 
 // UpdateIntegration rewrites an integration (all but its creation time).
 func (db *DB) UpdateIntegration(ctx context.Context, in *signal.Integration) error {
-	args, err := db.integrationArgs(in)
+	args, err := store.IntegrationArgs(db.cipher, in)
 	if err != nil {
 		return fmt.Errorf("update integration: %w", err)
 	}
