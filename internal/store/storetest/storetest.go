@@ -41,6 +41,8 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"StaleWrites", exerciseStaleWrites},
 		{"Prune", exercisePrune},
 		{"Users", exerciseUsers},
+		{"UserManagement", exerciseUserManagement},
+		{"Audit", exerciseAudit},
 	}
 	for _, area := range areas {
 		t.Run(area.name, func(t *testing.T) {
