@@ -1,10 +1,14 @@
 package admin
 
 import (
+	"context"
+	"crypto/subtle"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/signalhq/signal/internal/integration"
@@ -111,6 +115,9 @@ func (s *Server) handleInstall(w http.ResponseWriter, r *http.Request) {
 		DeliveryMode string         `json:"delivery_mode"`
 		PipelineIDs  []string       `json:"pipeline_ids"`
 		Enabled      *bool          `json:"enabled"`
+		// ConfirmDuplicate installs even when another integration of
+		// the vendor has the same key.
+		ConfirmDuplicate bool `json:"confirm_duplicate"`
 	}
 	if err := decode(r, &in); err != nil {
 		writeErr(w, err)
@@ -150,6 +157,12 @@ func (s *Server) handleInstall(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if !in.ConfirmDuplicate {
+		if err := s.checkDuplicateKey(r.Context(), entry, in.Config); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	now := s.now().UTC().Truncate(time.Millisecond) // as stored
 	it := &signal.Integration{
 		ID: newID("int_", 16), CatalogKey: entry.Key, Name: name, Variant: variant.Key, DeliveryMode: in.DeliveryMode,
@@ -164,6 +177,11 @@ func (s *Server) handleInstall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.changed(it.ID)
+	summary := "Installed " + strconv.Quote(it.Name) + " (" + it.CatalogKey + ", variant " + it.Variant + ")"
+	if in.ConfirmDuplicate {
+		summary += ", duplicate key confirmed"
+	}
+	s.audit(r, auditIntegrationCreate, "integration", it.ID, summary)
 	writeJSON(w, http.StatusCreated, s.view(it))
 }
 
@@ -220,11 +238,13 @@ func (s *Server) handleUpdateIntegration(w http.ResponseWriter, r *http.Request)
 		s.fail(w, r, err)
 		return
 	}
+	var changes []string // for the audit log: never a value of a secret
 	if patch.Name != nil {
 		if in.Name, err = validName(*patch.Name); err != nil {
 			writeErr(w, err)
 			return
 		}
+		changes = append(changes, "renamed to "+strconv.Quote(in.Name))
 	}
 	if patch.Config != nil {
 		v, ok := s.catalog.Vendor(in.CatalogKey)
@@ -245,6 +265,9 @@ func (s *Server) handleUpdateIntegration(w http.ResponseWriter, r *http.Request)
 				// A form sending back the masked value it was shown
 				// keeps the secret as it is.
 			default:
+				if !reflect.DeepEqual(cfg[k], val) {
+					changes = append(changes, configChange(k, secret(k)))
+				}
 				cfg[k] = val
 			}
 		}
@@ -260,6 +283,9 @@ func (s *Server) handleUpdateIntegration(w http.ResponseWriter, r *http.Request)
 		}
 	}
 	if patch.Enabled != nil {
+		if in.Enabled != *patch.Enabled {
+			changes = append(changes, map[bool]string{true: "enabled", false: "disabled"}[*patch.Enabled])
+		}
 		in.Enabled = *patch.Enabled
 	}
 	if patch.PipelineIDs != nil {
@@ -268,6 +294,7 @@ func (s *Server) handleUpdateIntegration(w http.ResponseWriter, r *http.Request)
 			return
 		}
 		in.PipelineIDs = *patch.PipelineIDs
+		changes = append(changes, "pipelines set to "+joinQuoted(in.PipelineIDs))
 	}
 	in.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
 	if err := s.store.UpdateIntegration(r.Context(), in); err != nil {
@@ -275,6 +302,9 @@ func (s *Server) handleUpdateIntegration(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	s.changed(in.ID)
+	if len(changes) > 0 {
+		s.audit(r, auditIntegrationUpdate, "integration", in.ID, "Updated integration "+strconv.Quote(in.Name)+": "+strings.Join(changes, ", "))
+	}
 	writeJSON(w, http.StatusOK, s.view(in))
 }
 
@@ -284,7 +314,52 @@ func (s *Server) handleDeleteIntegration(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	s.changed(r.PathValue("id"))
+	s.audit(r, auditIntegrationDelete, "integration", r.PathValue("id"), "Deleted integration "+r.PathValue("id"))
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// configChange says in words that config field k changed; a secret's value
+// is never named ("API key replaced").
+func configChange(k string, secret bool) string {
+	switch {
+	case k == "api_key":
+		return "API key replaced"
+	case secret:
+		return k + " replaced"
+	}
+	return k + " changed"
+}
+
+// checkDuplicateKey refuses a config whose secret equals that of an
+// installed integration of the same vendor: both would send every event.
+// Keys are compared in constant time and never echoed.
+func (s *Server) checkDuplicateKey(ctx context.Context, entry integration.CatalogEntry, cfg map[string]any) error {
+	after := ""
+	for {
+		ins, err := s.store.ListIntegrations(ctx, store.ListParams{After: after, Limit: 100})
+		if err != nil {
+			return fmt.Errorf("check duplicate key: %w", err)
+		}
+		for _, in := range ins {
+			if in.CatalogKey != entry.Key {
+				continue
+			}
+			for _, f := range entry.ConfigFields {
+				mine, _ := cfg[f.Key].(string)
+				theirs, _ := in.Config[f.Key].(string)
+				if f.Type != "secret" || mine == "" || subtle.ConstantTimeCompare([]byte(mine), []byte(theirs)) != 1 {
+					continue
+				}
+				return signal.FieldErrorf(signal.ECONFLICT, "config."+f.Key,
+					"integration %s (%s) already uses this key: a second one would send every event twice; send \"confirm_duplicate\": true to install it anyway",
+					strconv.Quote(in.Name), in.ID)
+			}
+		}
+		if len(ins) < 100 {
+			return nil
+		}
+		after = ins[len(ins)-1].ID
+	}
 }
 
 func contains(list []string, s string) bool {

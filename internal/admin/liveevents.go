@@ -7,6 +7,7 @@ import (
 
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
+	"github.com/signalhq/signal/internal/token"
 )
 
 var liveStatuses = map[string]bool{
@@ -95,7 +96,13 @@ func (s *Server) handleStreamLiveEvents(w http.ResponseWriter, r *http.Request) 
 	defer tick.Stop()
 	keepalive := time.NewTicker(15 * time.Second)
 	defer keepalive.Stop()
+	subject := r.Context().Value(ctxKey{}).(*token.Claims).Subject
 	for {
+		// The stream outlives the request's checks: it ends once its
+		// user is deleted (seen within UserCheckTTL).
+		if _, err := s.user(r.Context(), subject); signal.ErrorCode(err) == signal.EUNAUTHORIZED {
+			return
+		}
 		evs, _, err := s.store.ListLiveEvents(r.Context(), p)
 		if err != nil {
 			if r.Context().Err() == nil {
