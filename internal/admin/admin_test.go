@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,9 +25,16 @@ const testPassword = "correct-horse-1"
 
 type testBundle struct {
 	srv   *httptest.Server
+	api   *Server
 	db    *sqlite.DB
 	token string
 	now   *time.Time
+	// clockMu guards now for tests that move the clock while requests
+	// are served (advance).
+	clockMu *sync.Mutex
+	// newAPI returns another Management API on the same database, clock
+	// and signing key: a second node.
+	newAPI func() *Server
 }
 
 func setup(t *testing.T) *testBundle {
@@ -47,17 +55,24 @@ func setupWith(t *testing.T, extra Deps) *testBundle {
 	}
 	t.Cleanup(func() { db.Close() })
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	b := &testBundle{db: db, now: &now}
-	clock := func() time.Time { return *b.now }
+	b := &testBundle{db: db, now: &now, clockMu: &sync.Mutex{}}
+	clock := func() time.Time {
+		b.clockMu.Lock()
+		defer b.clockMu.Unlock()
+		return *b.now
+	}
 	signer, _ := token.NewSigner([]byte(strings.Repeat("s", 32)), clock)
 	if _, err := Bootstrap(context.Background(), db, BootstrapParams{Email: "Admin@Example.com", Password: testPassword, Now: clock, Cost: bcrypt.MinCost}); err != nil {
 		t.Fatal(err)
 	}
 	vendors := integration.NewRegistry()
 	vendors.Register(omnisend.New(omnisend.Options{BaseURL: "http://127.0.0.1:1"}))
-	api := New(Config{StreamPoll: 20 * time.Millisecond}, Deps{Store: db, Signer: signer, Catalog: vendors,
-		Tester: extra.Tester, Notifier: extra.Notifier, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clock})
-	b.srv = httptest.NewServer(api)
+	b.newAPI = func() *Server {
+		return New(Config{StreamPoll: 20 * time.Millisecond, PasswordCost: bcrypt.MinCost}, Deps{Store: db, Signer: signer, Catalog: vendors,
+			Tester: extra.Tester, Notifier: extra.Notifier, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clock})
+	}
+	b.api = b.newAPI()
+	b.srv = httptest.NewServer(b.api)
 	t.Cleanup(b.srv.Close)
 	var pair tokenPair
 	if code := b.call(t, "POST", "/v1/admin/auth/login", `{"email":"admin@example.com","password":"`+testPassword+`"}`, &pair); code != 200 {
