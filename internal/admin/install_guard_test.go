@@ -28,6 +28,11 @@ func TestInstallDuplicateKey(t *testing.T) {
 				t.Fatalf("second install = %d, want %d: %s", code, tt.status, body)
 			}
 			if tt.status == 201 {
+				rows, _ := b.auditLog(t)
+				confirmed := strings.Contains(rows[0].Summary, "(confirmed)")
+				if rows[0].Action != "integration.install" || confirmed != strings.Contains(tt.name, "confirmed") {
+					t.Fatalf("audit entry of the install = %+v", rows[0])
+				}
 				return
 			}
 			var e apiError

@@ -154,11 +154,10 @@ func (s *Server) handleInstall(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if !in.ConfirmDuplicate {
-		if err := s.checkDuplicateKey(r.Context(), entry, in.Config); err != nil {
-			s.fail(w, r, err)
-			return
-		}
+	duplicate := s.checkDuplicateKey(r.Context(), entry, in.Config)
+	if duplicate != nil && !(in.ConfirmDuplicate && signal.ErrorCode(duplicate) == signal.ECONFLICT) {
+		s.fail(w, r, duplicate)
+		return
 	}
 	now := s.now().UTC().Truncate(time.Millisecond) // as stored
 	it := &signal.Integration{
@@ -175,8 +174,8 @@ func (s *Server) handleInstall(w http.ResponseWriter, r *http.Request) {
 	}
 	s.changed(it.ID)
 	summary := "Installed " + strconv.Quote(it.Name) + " (" + it.CatalogKey + ", variant " + it.Variant + ")"
-	if in.ConfirmDuplicate {
-		summary += ", duplicate key confirmed"
+	if duplicate != nil {
+		summary += ", with the key of another integration (confirmed)"
 	}
 	s.audit(r, auditIntegrationCreate, "integration", it.ID, summary)
 	writeJSON(w, http.StatusCreated, s.view(it))

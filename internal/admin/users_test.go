@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -306,5 +307,23 @@ func TestDeletedUserStreamEnds(t *testing.T) {
 	}
 	if ctx.Err() != nil {
 		t.Fatal("the deleted user's stream was still open after 10 s")
+	}
+}
+
+// The user cache is bounded by count, whatever ids tokens carry.
+func TestUserCacheBounded(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+
+	for i := range userCacheMax + 10 {
+		if _, err := b.api.user(t.Context(), "usr_gone_"+strconv.Itoa(i)); err == nil {
+			t.Fatal("an unknown user was found")
+		}
+	}
+	b.api.users.mu.Lock()
+	n := len(b.api.users.m)
+	b.api.users.mu.Unlock()
+	if n > userCacheMax {
+		t.Fatalf("user cache holds %d entries, bound is %d", n, userCacheMax)
 	}
 }
