@@ -49,6 +49,9 @@ func (s *Server) authFromHeaders(r *http.Request, rt route) (*signal.Pipeline, e
 	case strings.EqualFold(scheme, "Bearer") && rt.auth&authBearer != 0:
 		return s.pipelineByKey(r.Context(), cred)
 	case strings.EqualFold(scheme, "Basic") && rt.auth&authBasic != 0:
+		if len(cred) > maxBasicCredentials {
+			return nil, signal.Errorf(codeBadKey, "Basic credentials are too long to hold a pipeline key")
+		}
 		dec, err := base64.StdEncoding.DecodeString(cred)
 		if err != nil {
 			return nil, signal.Errorf(codeBadKey, "Basic credentials are not valid base64")
@@ -77,9 +80,39 @@ func wantAuth(rt route) string {
 	return strings.Join(ways, " or ")
 }
 
+// maxKeyLen bounds a pipeline key. The admin API generates "dk_live_" and
+// at most 32 base64url letters and digits (40 bytes); keys imported from
+// Datafly are "dk_…" too. 64 leaves room without letting a caller make the
+// key cache hold large strings.
+const maxKeyLen = 64
+
+// maxBasicCredentials bounds the base64 Basic credentials: a key, a colon
+// and a (Segment: empty) password of the same size at most.
+const maxBasicCredentials = 4 * (2*maxKeyLen + 1 + 2) / 3
+
+// plausibleKey reports whether key has the shape of a pipeline key: the
+// dk_ prefix, then letters, digits and underscores, maxKeyLen bytes at most.
+func plausibleKey(key string) bool {
+	if len(key) > maxKeyLen || len(key) <= len("dk_") || !strings.HasPrefix(key, "dk_") {
+		return false
+	}
+	for i := len("dk_"); i < len(key); i++ {
+		c := key[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 func (s *Server) pipelineByKey(ctx context.Context, key string) (*signal.Pipeline, error) {
 	if key == "" {
 		return nil, signal.Errorf(codeBadKey, "empty pipeline key")
+	}
+	if !plausibleKey(key) {
+		// Refused before any lookup or caching: made-up keys of any size
+		// must cost nothing to remember.
+		return nil, signal.Errorf(codeBadKey, "not a pipeline key: pipeline keys start with dk_ and hold at most %d letters, digits or underscores", maxKeyLen)
 	}
 	pl, err := s.pipelines.get(ctx, key)
 	if signal.ErrorCode(err) == signal.ENOTFOUND {
@@ -144,28 +177,80 @@ func visitorCookie(r *http.Request, raws []json.RawMessage) (id, set string) {
 
 // pipelineCache remembers key lookups (hits and misses) for a short TTL so
 // that a burst costs one store read per key.
+//
+// Bound: at most maxCachedKeys entries and maxCachedKeyBytes bytes of keys
+// and pipelines (keys are at most maxKeyLen bytes, so about 40 bytes each;
+// a pipeline row, a few hundred). A full cache first drops expired
+// entries, then arbitrary ones: never everything at once, so a flood of
+// unknown keys does not make every real key miss together.
 type pipelineCache struct {
 	store PipelineGetter
 	ttl   time.Duration
 	now   func() time.Time
 	mu    sync.Mutex
 	m     map[string]cachedPipeline
+	bytes int
+	// maxEntries and maxBytes are the bounds (maxCachedKeys and
+	// maxCachedKeyBytes outside tests).
+	maxEntries, maxBytes int
 }
+
+const (
+	maxCachedKeys     = 10000
+	maxCachedKeyBytes = 4 << 20
+)
 
 type cachedPipeline struct {
 	p       *signal.Pipeline
 	err     error
 	expires time.Time
+	size    int
+}
+
+// entrySize estimates the memory an entry holds: its key twice (map key
+// and pipeline), the pipeline's strings and a fixed overhead.
+func entrySize(key string, p *signal.Pipeline) int {
+	n := 2*len(key) + 128
+	if p != nil {
+		n += len(p.ID) + len(p.Name) + len(p.Key) + len(p.SigningSecret) + 128
+	}
+	return n
 }
 
 func newPipelineCache(st PipelineGetter, ttl time.Duration, now func() time.Time) *pipelineCache {
-	return &pipelineCache{store: st, ttl: ttl, now: now, m: map[string]cachedPipeline{}}
+	return &pipelineCache{store: st, ttl: ttl, now: now, m: map[string]cachedPipeline{}, maxEntries: maxCachedKeys, maxBytes: maxCachedKeyBytes}
 }
 
 func (c *pipelineCache) forget(key string) {
 	c.mu.Lock()
-	delete(c.m, key)
+	c.remove(key)
 	c.mu.Unlock()
+}
+
+func (c *pipelineCache) remove(key string) {
+	if e, ok := c.m[key]; ok {
+		c.bytes -= e.size
+		delete(c.m, key)
+	}
+}
+
+// makeRoom evicts until one more entry of size bytes fits the bounds.
+// Callers hold c.mu.
+func (c *pipelineCache) makeRoom(size int, now time.Time) {
+	if len(c.m) < c.maxEntries && c.bytes+size <= c.maxBytes {
+		return
+	}
+	for k, e := range c.m {
+		if !now.Before(e.expires) {
+			c.remove(k)
+		}
+	}
+	for k := range c.m { // map order is random: an arbitrary victim
+		if len(c.m) < c.maxEntries && c.bytes+size <= c.maxBytes {
+			return
+		}
+		c.remove(k)
+	}
 }
 
 func (c *pipelineCache) get(ctx context.Context, key string) (*signal.Pipeline, error) {
@@ -180,11 +265,12 @@ func (c *pipelineCache) get(ctx context.Context, key string) (*signal.Pipeline, 
 	if err != nil && signal.ErrorCode(err) != signal.ENOTFOUND {
 		return nil, err // a store failure is not remembered
 	}
+	size := entrySize(key, p)
 	c.mu.Lock()
-	if len(c.m) > 10000 {
-		clear(c.m) // bounded: unknown keys must not grow it forever
-	}
-	c.m[key] = cachedPipeline{p: p, err: err, expires: now.Add(c.ttl)}
+	c.remove(key)
+	c.makeRoom(size, now)
+	c.m[key] = cachedPipeline{p: p, err: err, expires: now.Add(c.ttl), size: size}
+	c.bytes += size
 	c.mu.Unlock()
 	return p, err
 }
