@@ -112,7 +112,7 @@ func (s *Server) pipelineByKey(ctx context.Context, key string) (*signal.Pipelin
 	if !plausibleKey(key) {
 		// Refused before any lookup or caching: made-up keys of any size
 		// must cost nothing to remember.
-		return nil, signal.Errorf(codeBadKey, "not a pipeline key: pipeline keys start with dk_ and hold at most %d letters, digits or underscores", maxKeyLen)
+		return nil, signal.Errorf(codeBadKey, "unknown pipeline key: pipeline keys start with dk_ and hold at most %d letters, digits or underscores", maxKeyLen)
 	}
 	pl, err := s.pipelines.get(ctx, key)
 	if signal.ErrorCode(err) == signal.ENOTFOUND {
