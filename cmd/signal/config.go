@@ -135,6 +135,11 @@ func secret(dir, name, configured string, gen func() (string, error)) (string, e
 	path := filepath.Join(dir, name)
 	b, err := os.ReadFile(path)
 	if err == nil {
+		// A file an older version (or an operator) left readable by others
+		// is tightened.
+		if err := os.Chmod(path, 0o600); err != nil {
+			return "", fmt.Errorf("chmod %s: %w", path, err)
+		}
 		return strings.TrimSpace(string(b)), nil
 	}
 	if !os.IsNotExist(err) {

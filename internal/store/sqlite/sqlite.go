@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -55,6 +56,23 @@ type DB struct {
 
 var _ store.Store = (*DB)(nil)
 
+// privateFiles creates the database file 0600 before SQLite opens it (SQLite
+// gives its -wal and -shm files the database file's mode) and tightens
+// files an older version left 0644: they hold personal data.
+func privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("chmod %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
 // Open opens (creating if needed) the database and applies migrations.
 func Open(ctx context.Context, opts Options) (*DB, error) {
 	if opts.Cipher == nil {
@@ -62,6 +80,9 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	}
 	if opts.MaxGroupEvents <= 0 {
 		opts.MaxGroupEvents = 4096
+	}
+	if err := privateFiles(opts.Path); err != nil {
+		return nil, err
 	}
 	dsn := func(extra string) string {
 		return "file:" + filepath.ToSlash(opts.Path) + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
