@@ -254,6 +254,17 @@ func (s *Server) split(body []byte, rt route) ([]json.RawMessage, batchFields, e
 		return []json.RawMessage{trimmed}, batchFields{WriteKey: f.WriteKey}, nil
 	}
 	f.batch = true
+	// The batch's messages are checked one by one (and refused one by one);
+	// its other members here.
+	jsonscan.Members(trimmed, func(k []byte, _ bool, v []byte) error {
+		if ferr == nil && string(k) != "batch" {
+			ferr = checkValues(v, string(k))
+		}
+		return ferr
+	})
+	if ferr != nil {
+		return nil, f, ferr
+	}
 	if batchRaw == nil || isNull(batchRaw) {
 		return nil, f, signal.FieldErrorf(signal.EINVALID, "batch", "batch is required: {\"batch\":[…events…]}")
 	}
