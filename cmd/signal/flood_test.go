@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -104,4 +105,36 @@ func residentMB(t *testing.T, pid int) float64 {
 	}
 	t.Fatal("no VmRSS in /proc status")
 	return 0
+}
+
+// TestAbortedBodiesLogNoErrors: clients that send half a body and hang up
+// cause no error-level log line, however many they are.
+func TestAbortedBodiesLogNoErrors(t *testing.T) {
+	t.Parallel()
+	n := start(t, t.TempDir())
+	key := n.pipeline(t, n.login(t))
+	for i := 0; i < 100; i++ {
+		conn, err := net.Dial("tcp", n.gateway)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "POST /v1/t HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: 1000\r\n\r\n{\"event\":\"A\",", key)
+		conn.Close()
+	}
+	// A complete request afterwards: the aborted ones have been handled.
+	req, _ := http.NewRequest("POST", "http://"+n.gateway+"/v1/t", strings.NewReader(`{"event":"A","userId":"u"}`))
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("request after the aborted ones: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	time.Sleep(200 * time.Millisecond)
+	logs := n.stderr.String()
+	if strings.Contains(logs, "level=ERROR") {
+		t.Fatalf("aborted bodies logged at error level:\n%s", logs)
+	}
+	if c := strings.Count(logs, "incomplete request bodies"); c > 2 {
+		t.Fatalf("100 aborted bodies logged %d lines; want them rate-limited", c)
+	}
 }

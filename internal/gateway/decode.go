@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -27,7 +28,7 @@ var errTooLarge = errors.New("body too large")
 func readBody(r *http.Request, max int64) (body, wire []byte, err error) {
 	wire, err = io.ReadAll(io.LimitReader(r.Body, max+1))
 	if err != nil {
-		return nil, nil, fmt.Errorf("read body: %w", err)
+		return nil, nil, &bodyError{err: err}
 	}
 	gz := strings.EqualFold(strings.TrimSpace(r.Header.Get("Content-Encoding")), "gzip") ||
 		(len(wire) > 2 && wire[0] == 0x1f && wire[1] == 0x8b)
@@ -54,6 +55,19 @@ func readBody(r *http.Request, max int64) (body, wire []byte, err error) {
 		return nil, nil, errTooLarge
 	}
 	return body, wire, nil
+}
+
+// bodyError is a body the client did not finish sending: it went away
+// (400) or stalled past the read deadline (408). The client's doing, not
+// the server's: never a 5xx, never an error-level log line.
+type bodyError struct{ err error }
+
+func (e *bodyError) Error() string { return "read body: " + e.err.Error() }
+func (e *bodyError) Unwrap() error { return e.err }
+
+func (e *bodyError) timeout() bool {
+	var ne interface{ Timeout() bool }
+	return errors.Is(e.err, os.ErrDeadlineExceeded) || (errors.As(e.err, &ne) && ne.Timeout())
 }
 
 // jsonError turns a json decode error into a message naming where it is.

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/signalhq/signal/internal/jsonscan"
@@ -70,6 +71,10 @@ type Server struct {
 	log       *slog.Logger
 	now       func() time.Time
 	mux       *http.ServeMux
+
+	bodyLogMu      sync.Mutex
+	bodyLogAt      time.Time // last log line about incomplete bodies
+	bodyLogSkipped int       // incomplete bodies since then
 }
 
 // New returns a gateway. now may be nil (time.Now).
@@ -146,6 +151,10 @@ func (s *Server) ingest(rt route) http.Handler {
 		body, wire, err := readBody(r, s.cfg.MaxPayloadSize)
 		if errors.Is(err, errTooLarge) {
 			writeError(w, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "request body is over the "+strconv.FormatInt(s.cfg.MaxPayloadSize, 10)+"-byte limit (MAX_PAYLOAD_SIZE, after decompression)", "")
+			return
+		}
+		if be := (*bodyError)(nil); errors.As(err, &be) {
+			s.bodyFailed(w, be)
 			return
 		}
 		if err != nil {
@@ -295,6 +304,29 @@ type batchFields struct {
 	// then refused one by one, while a single invalid event is a 400.
 	batch bool
 }
+
+// bodyFailed answers a body the client did not finish: 408 when it stalled
+// past the read deadline, else 400. Anyone can cause these at will, so
+// they are logged at warn level, at most once per bodyLogEvery, with the
+// count of those not logged.
+func (s *Server) bodyFailed(w http.ResponseWriter, be *bodyError) {
+	kind, status, code, msg := "aborted", http.StatusBadRequest, "BODY_INCOMPLETE", "the request body ended before it was complete"
+	if be.timeout() {
+		kind, status, code, msg = "stalled", http.StatusRequestTimeout, "REQUEST_TIMEOUT", "the request body was not sent in time"
+	}
+	s.bodyLogMu.Lock()
+	s.bodyLogSkipped++
+	now := s.now()
+	if now.Sub(s.bodyLogAt) >= bodyLogEvery {
+		s.log.Warn("gateway: incomplete request bodies", "last", kind, "count", s.bodyLogSkipped)
+		s.bodyLogAt, s.bodyLogSkipped = now, 0
+	}
+	s.bodyLogMu.Unlock()
+	writeError(w, status, code, msg, "")
+}
+
+// bodyLogEvery spaces the log lines about incomplete bodies.
+const bodyLogEvery = time.Minute
 
 func (s *Server) fail(w http.ResponseWriter, err error) {
 	code := signal.ErrorCode(err)
