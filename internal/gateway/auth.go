@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"golang.org/x/time/rate"
 
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
@@ -273,32 +272,4 @@ func (c *pipelineCache) get(ctx context.Context, key string) (*signal.Pipeline, 
 	c.bytes += size
 	c.mu.Unlock()
 	return p, err
-}
-
-// limiter is a token bucket per pipeline.
-type limiter struct {
-	rps float64
-	mu  sync.Mutex
-	m   map[string]*rate.Limiter
-}
-
-func newLimiter(rps float64) *limiter { return &limiter{rps: rps, m: map[string]*rate.Limiter{}} }
-
-func (l *limiter) allow(pipelineID string, now time.Time) (time.Duration, bool) {
-	if l.rps <= 0 {
-		return 0, true
-	}
-	l.mu.Lock()
-	lim, ok := l.m[pipelineID]
-	if !ok {
-		lim = rate.NewLimiter(rate.Limit(l.rps), int(l.rps*2)+1)
-		l.m[pipelineID] = lim
-	}
-	l.mu.Unlock()
-	res := lim.ReserveN(now, 1)
-	if d := res.DelayFrom(now); d > 0 {
-		res.CancelAt(now)
-		return max(d, time.Second), false
-	}
-	return 0, true
 }

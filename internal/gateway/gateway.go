@@ -153,11 +153,11 @@ func (s *Server) ingest(rt route) http.Handler {
 			writeError(w, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "request body is over the "+strconv.FormatInt(s.cfg.MaxPayloadSize, 10)+"-byte limit (MAX_PAYLOAD_SIZE, after decompression)", "")
 			return
 		}
-		if be := (*bodyError)(nil); errors.As(err, &be) {
-			s.bodyFailed(w, be)
-			return
-		}
 		if err != nil {
+			if be, ok := err.(*bodyError); ok { // readBody returns it as is
+				s.bodyFailed(w, be)
+				return
+			}
 			s.fail(w, err)
 			return
 		}
@@ -178,9 +178,9 @@ func (s *Server) ingest(rt route) http.Handler {
 				return
 			}
 		}
-		if wait, ok := s.limiter.allow(pl.ID, received); !ok {
+		if wait, ok := s.limiter.allow(pl.ID, received, func() sources { return sourcesOf(r, rt, raws) }); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
-			writeError(w, http.StatusTooManyRequests, "RATE_LIMITED", "too many requests for this pipeline; retry after the Retry-After seconds", "")
+			writeError(w, http.StatusTooManyRequests, "RATE_LIMITED", "too many requests from this client or for this pipeline; retry after the Retry-After seconds", "")
 			return
 		}
 		d := messageDefaults{Type: rt.typ, PipelineID: pl.ID, ReceivedAt: received, MaxEvent: s.cfg.MaxEventSize, SentAt: fields.SentAt}
