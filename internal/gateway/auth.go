@@ -122,27 +122,48 @@ func (s *Server) pipelineByKey(ctx context.Context, key string) (*signal.Pipelin
 
 // verifySignature checks X-Signature: sha256=<hex HMAC-SHA256(signing secret,
 // X-Timestamp + "." + body)> and that X-Timestamp (unix ms) is within the
-// window. The body may be signed as sent or, for gzip, as decompressed.
-func (s *Server) verifySignature(r *http.Request, pl *signal.Pipeline, wire, body []byte, now time.Time) error {
+// window. The body may be signed as sent or, for gzip, as decompressed. It
+// returns the request's replay guard: the store accepts its events once.
+func (s *Server) verifySignature(r *http.Request, pl *signal.Pipeline, wire, body []byte, now time.Time) (*store.ReplayGuard, error) {
+	sig, tsMS, err := s.checkSignature(r, pl, wire, body, now)
+	if err != nil {
+		return nil, err
+	}
+	return replayGuard(pl.ID, sig, tsMS, s.cfg.SignatureWindow), nil
+}
+
+// replayGuard keys a signed request by a hash of its pipeline and
+// signature (the signature covers the timestamp and the body). It lives
+// twice the window past X-Timestamp: past one window the signature is
+// refused anyway; the second covers clocks that differ between nodes.
+func replayGuard(pipelineID string, sig []byte, tsMS int64, window time.Duration) *store.ReplayGuard {
+	h := sha256.New()
+	h.Write([]byte(pipelineID))
+	h.Write([]byte{0})
+	h.Write(sig)
+	return &store.ReplayGuard{Key: hex.EncodeToString(h.Sum(nil)), Expires: time.UnixMilli(tsMS).Add(2 * window)}
+}
+
+func (s *Server) checkSignature(r *http.Request, pl *signal.Pipeline, wire, body []byte, now time.Time) (sig []byte, tsMS int64, err error) {
 	tsHeader := strings.TrimSpace(r.Header.Get("X-Timestamp"))
 	sigHeader := strings.TrimSpace(r.Header.Get("X-Signature"))
 	if tsHeader == "" || sigHeader == "" {
-		return signal.Errorf(codeBadSignature, "server-side events must be signed: send X-Timestamp (unix ms) and X-Signature: sha256=<hex HMAC-SHA256(signing secret, timestamp + \".\" + body)>")
+		return nil, 0, signal.Errorf(codeBadSignature, "server-side events must be signed: send X-Timestamp (unix ms) and X-Signature: sha256=<hex HMAC-SHA256(signing secret, timestamp + \".\" + body)>")
 	}
-	tsMS, err := strconv.ParseInt(tsHeader, 10, 64)
+	tsMS, err = strconv.ParseInt(tsHeader, 10, 64)
 	if err != nil {
-		return signal.Errorf(codeBadSignature, "X-Timestamp must be a unix time in milliseconds")
+		return nil, 0, signal.Errorf(codeBadSignature, "X-Timestamp must be a unix time in milliseconds")
 	}
 	if skew := now.Sub(time.UnixMilli(tsMS)); skew > s.cfg.SignatureWindow || skew < -s.cfg.SignatureWindow {
-		return signal.Errorf(codeBadSignature, "X-Timestamp is %s away from the server's clock; at most %s is allowed", skew.Round(time.Second).Abs(), s.cfg.SignatureWindow)
+		return nil, 0, signal.Errorf(codeBadSignature, "X-Timestamp is %s away from the server's clock; at most %s is allowed", skew.Round(time.Second).Abs(), s.cfg.SignatureWindow)
 	}
 	hexSig, ok := strings.CutPrefix(sigHeader, "sha256=")
 	if !ok {
-		return signal.Errorf(codeBadSignature, "X-Signature must be sha256=<hex>")
+		return nil, 0, signal.Errorf(codeBadSignature, "X-Signature must be sha256=<hex>")
 	}
-	sig, err := hex.DecodeString(hexSig)
+	sig, err = hex.DecodeString(hexSig)
 	if err != nil {
-		return signal.Errorf(codeBadSignature, "X-Signature must be sha256=<hex>")
+		return nil, 0, signal.Errorf(codeBadSignature, "X-Signature must be sha256=<hex>")
 	}
 	for _, signed := range [][]byte{wire, body} {
 		m := hmac.New(sha256.New, []byte(pl.SigningSecret))
@@ -150,10 +171,10 @@ func (s *Server) verifySignature(r *http.Request, pl *signal.Pipeline, wire, bod
 		m.Write([]byte("."))
 		m.Write(signed)
 		if hmac.Equal(m.Sum(nil), sig) {
-			return nil
+			return sig, tsMS, nil
 		}
 	}
-	return signal.Errorf(codeBadSignature, "X-Signature does not match: sign X-Timestamp + \".\" + the body with the pipeline's signing secret")
+	return nil, 0, signal.Errorf(codeBadSignature, "X-Signature does not match: sign X-Timestamp + \".\" + the body with the pipeline's signing secret")
 }
 
 // visitorCookie returns the visitor's _dfid, which fills a missing

@@ -172,8 +172,9 @@ func (s *Server) ingest(rt route) http.Handler {
 				return
 			}
 		}
+		var replay *store.ReplayGuard
 		if rt.signed {
-			if err := s.verifySignature(r, pl, wire, body, received); err != nil {
+			if replay, err = s.verifySignature(r, pl, wire, body, received); err != nil {
 				s.fail(w, err)
 				return
 			}
@@ -203,7 +204,14 @@ func (s *Server) ingest(rt route) http.Handler {
 			}
 			events = append(events, ev)
 		}
-		if err := s.events.AppendEvents(r.Context(), store.AppendEventsParams{Events: events}); err != nil {
+		if err := s.events.AppendEvents(r.Context(), store.AppendEventsParams{Events: events, Replay: replay}); err != nil {
+			if errors.Is(err, store.ErrReplayed) {
+				// The same signed request was accepted before: answered as
+				// a success, so the sender stops retrying, and stored once.
+				w.Header().Set("Content-Type", "application/json")
+				w.Write([]byte(`{"success":true,"duplicate":true}`))
+				return
+			}
 			s.log.Error("gateway: store events", "pipeline", pl.ID, "events", len(events), "err", err)
 			writeError(w, http.StatusServiceUnavailable, "STORAGE_UNAVAILABLE", "events could not be stored; nothing was accepted, retry", "")
 			return
