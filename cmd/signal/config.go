@@ -3,12 +3,15 @@ package main
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/signalhq/signal/internal/gateway"
 )
 
 // config is what the environment says, checked.
@@ -26,6 +29,7 @@ type config struct {
 	MaxPayload    int64
 	MaxBatch      int
 	RateLimitRPS  float64
+	Proxies       []netip.Prefix
 	Retention     time.Duration
 	LogFormat     string
 	LogLevel      string
@@ -103,6 +107,9 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	}
 	if c.RateLimitRPS, err = strconv.ParseFloat(get("RATE_LIMIT_RPS", "1000"), 64); err != nil || c.RateLimitRPS < 0 {
 		bad("RATE_LIMIT_RPS must be a number of requests per second per pipeline (0 turns the limit off)")
+	}
+	if c.Proxies, err = gateway.ParsePrefixes(get("SIGNAL_TRUSTED_PROXIES", gateway.DefaultTrustedProxies)); err != nil {
+		bad("SIGNAL_TRUSTED_PROXIES must be a comma-separated list of IPs and CIDR prefixes, or none: %v", err)
 	}
 	if days, err := strconv.Atoi(get("SIGNAL_RETENTION_DAYS", "30")); err != nil || days < 0 || days > 3650 {
 		bad("SIGNAL_RETENTION_DAYS must be a whole number of days from 0 (keep forever) to 3650")

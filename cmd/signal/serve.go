@@ -99,6 +99,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 
 	gwCfg := gateway.DefaultConfig()
 	gwCfg.MaxPayloadSize, gwCfg.MaxBatchSize, gwCfg.CORSOrigins, gwCfg.RateLimitRPS = cfg.MaxPayload, cfg.MaxBatch, cfg.CORSOrigins, cfg.RateLimitRPS
+	gwCfg.TrustedProxies = cfg.Proxies
 	gw := gateway.New(gwCfg, db, db, log, nil)
 	api := admin.New(admin.Config{}, admin.Deps{
 		Store: db, Signer: signer, Catalog: vendors, Tester: tester{engine: engine}, Notifier: engine, Keys: gw, Log: log,

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -47,6 +48,9 @@ type Config struct {
 	PipelineCacheTTL time.Duration
 	// SecureCookie marks the _dfid cookie Secure.
 	SecureCookie bool
+	// TrustedProxies are the peers whose X-Forwarded-For names the client,
+	// for the per-IP rate limit (SIGNAL_TRUSTED_PROXIES).
+	TrustedProxies []netip.Prefix
 }
 
 // DefaultConfig returns the limits Datafly uses.
@@ -59,7 +63,16 @@ func DefaultConfig() Config {
 		SignatureWindow:  5 * time.Minute,
 		PipelineCacheTTL: 5 * time.Second,
 		SecureCookie:     true,
+		TrustedProxies:   mustPrefixes(DefaultTrustedProxies),
 	}
+}
+
+func mustPrefixes(s string) []netip.Prefix {
+	p, err := ParsePrefixes(s)
+	if err != nil {
+		panic(err)
+	}
+	return p
 }
 
 // Server is the gateway's HTTP handler.
@@ -179,7 +192,7 @@ func (s *Server) ingest(rt route) http.Handler {
 				return
 			}
 		}
-		if wait, ok := s.limiter.allow(pl.ID, received, func() sources { return sourcesOf(r, rt, raws) }); !ok {
+		if wait, ok := s.limiter.allow(pl.ID, received, func() sources { return sourcesOf(r, rt, raws, s.cfg.TrustedProxies) }); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
 			writeError(w, http.StatusTooManyRequests, "RATE_LIMITED", "too many requests from this client or for this pipeline; retry after the Retry-After seconds", "")
 			return

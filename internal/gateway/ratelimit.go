@@ -4,7 +4,6 @@ import (
 	"container/list"
 	"encoding/json"
 	"hash/maphash"
-	"net"
 	"net/http"
 	"net/netip"
 	"sync"
@@ -142,27 +141,22 @@ func (t *sourceTable) get(key uint64) *rate.Limiter {
 	return lim
 }
 
-// sourcesOf names who sent a request: the client IP (an IPv6 client by its
-// /64, which one host usually holds whole) and the first message's
+// sourcesOf names who sent a request: the client IP (see clientIP; an IPv6
+// client by its /64, which one host usually holds whole) and the first message's
 // anonymousId, else the _dfid cookie. A signed request comes from a
 // backend that proved it holds the signing secret: one IP sending every
 // customer's events, so only the pipeline's limit applies to it.
-func sourcesOf(r *http.Request, rt route, raws []json.RawMessage) sources {
+func sourcesOf(r *http.Request, rt route, raws []json.RawMessage, proxies []netip.Prefix) sources {
 	if rt.signed {
 		return sources{}
 	}
 	var src sources
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		if a, err := netip.ParseAddr(host); err == nil {
-			if a.Is4In6() {
-				a = a.Unmap()
-			}
-			if a.Is6() {
-				p, _ := a.Prefix(64)
-				a = p.Addr()
-			}
-			src.ip, src.hasIP = a.As16(), true
+	if a, ok := clientIP(r, proxies); ok {
+		if a.Is6() {
+			p, _ := a.Prefix(64)
+			a = p.Addr()
 		}
+		src.ip, src.hasIP = a.As16(), true
 	}
 	if len(raws) > 0 {
 		if v, found, ok := jsonscan.MemberValue(raws[0], "anonymousId"); ok && found && !isNull(v) {

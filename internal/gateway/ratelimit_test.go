@@ -131,3 +131,50 @@ func TestSourceTableBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestClientIP: behind a trusted proxy (loopback and private addresses by
+// default) the client is the rightmost X-Forwarded-For address the proxies
+// did not add; a client that is not a trusted proxy cannot choose its IP
+// with the header.
+func TestClientIP(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, remote, xff, want string
+		trusted                 []string // nil: the defaults
+	}{
+		{"direct", "203.0.113.7", "", "203.0.113.7", nil},
+		{"direct client forging the header", "203.0.113.7", "198.51.100.1", "203.0.113.7", nil},
+		{"behind a private proxy", "10.0.0.2", "198.51.100.1", "198.51.100.1", nil},
+		{"forged entry before the real client", "10.0.0.2", "1.2.3.4, 198.51.100.1", "198.51.100.1", nil},
+		{"two proxies", "127.0.0.1", "198.51.100.1, 10.1.2.3", "198.51.100.1", nil},
+		{"split headers", "127.0.0.1", "198.51.100.9|10.1.2.3", "198.51.100.9", nil},
+		{"garbage entry stops the walk", "10.0.0.2", "198.51.100.1, bogus", "10.0.0.2", nil},
+		{"only proxies", "10.0.0.2", "10.0.0.3", "10.0.0.3", nil},
+		{"no proxies trusted", "10.0.0.2", "198.51.100.1", "10.0.0.2", []string{}},
+		{"a public proxy trusted", "203.0.113.50", "198.51.100.1", "198.51.100.1", []string{"203.0.113.0/24"}},
+		{"IPv6 client", "::1", "2001:db8::5", "2001:db8::5", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			trusted := DefaultConfig().TrustedProxies
+			if tt.trusted != nil {
+				var err error
+				if trusted, err = ParsePrefixes(strings.Join(tt.trusted, ",")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := httptest.NewRequest(http.MethodPost, "/v1/t", nil)
+			r.RemoteAddr = net.JoinHostPort(tt.remote, "40000")
+			for _, h := range strings.Split(tt.xff, "|") {
+				if h != "" {
+					r.Header.Add("X-Forwarded-For", h)
+				}
+			}
+			got, ok := clientIP(r, trusted)
+			if !ok || got.String() != tt.want {
+				t.Fatalf("clientIP = %v %v, want %s", got, ok, tt.want)
+			}
+		})
+	}
+}
