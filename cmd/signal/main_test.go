@@ -330,6 +330,7 @@ func TestBadConfigurationExitsNonZero(t *testing.T) {
 		{"SIGNAL_OMNISEND_API_URL=ftp://x", "SIGNAL_OMNISEND_API_URL"},
 		{"DATABASE_URL=mysql://x", "DATABASE_URL"},
 		{"RATE_LIMIT_RPS=-1", "RATE_LIMIT_RPS"},
+		{"SIGNAL_TRUSTED_PROXIES=10.0.0.0/33", "SIGNAL_TRUSTED_PROXIES"},
 		{"SIGNAL_RETENTION_DAYS=forever", "SIGNAL_RETENTION_DAYS"},
 	}
 	for _, tt := range tests {

@@ -37,6 +37,11 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("SIGNAL_DATA_DIR: %w", err)
 	}
+	// MkdirAll leaves an existing dir as it was: tighten it, it holds the
+	// keys and personal data.
+	if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("SIGNAL_DATA_DIR: %w", err)
+	}
 	encKey, err := secret(cfg.DataDir, "encryption.key", cfg.EncryptionKey, crypt.NewKey)
 	if err != nil {
 		return err
@@ -94,6 +99,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 
 	gwCfg := gateway.DefaultConfig()
 	gwCfg.MaxPayloadSize, gwCfg.MaxBatchSize, gwCfg.CORSOrigins, gwCfg.RateLimitRPS = cfg.MaxPayload, cfg.MaxBatch, cfg.CORSOrigins, cfg.RateLimitRPS
+	gwCfg.TrustedProxies = cfg.Proxies
 	gw := gateway.New(gwCfg, db, db, log, nil)
 	api := admin.New(admin.Config{}, admin.Deps{
 		Store: db, Signer: signer, Catalog: vendors, Tester: tester{engine: engine}, Notifier: engine, Keys: gw, Log: log,

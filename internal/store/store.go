@@ -5,6 +5,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/signalhq/signal/internal/signal"
@@ -41,7 +42,22 @@ type EventStore interface {
 
 type AppendEventsParams struct {
 	Events []*signal.Event
+	// Replay, when set, makes the events commit at most once for its key
+	// (a hash of a signed request's signature), atomically with them, on
+	// every node sharing the store, until Replay.Expires: a second append
+	// with the key stores nothing and returns an error wrapping
+	// ErrReplayed.
+	Replay *ReplayGuard
 }
+
+// ReplayGuard is a signed request's mark (see AppendEventsParams.Replay).
+type ReplayGuard struct {
+	Key     string
+	Expires time.Time
+}
+
+// ErrReplayed: the request's events were already stored once.
+var ErrReplayed = errors.New("signed request already accepted")
 
 type ListEventsParams struct {
 	AfterSeq int64

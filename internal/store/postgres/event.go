@@ -10,6 +10,7 @@ import (
 
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
+	"github.com/signalhq/signal/internal/store/groupcommit"
 )
 
 // commitTimeout bounds one group commit, so that a lost server fails the
@@ -21,7 +22,7 @@ const appendChunk = 1000
 
 // AppendEvents stores events durably; concurrent calls share commits.
 func (db *DB) AppendEvents(ctx context.Context, p store.AppendEventsParams) error {
-	return db.appends.Append(ctx, p.Events)
+	return db.appends.AppendGuarded(ctx, p.Events, guard(p.Replay))
 }
 
 // insertEvents draws the group's seqs and inserts its events in one
@@ -46,11 +47,12 @@ SELECT seq FROM last`
 // after the commit is visible), so seqs commit in order. The price: appends
 // are serialized across nodes, one group transaction at a time (each node
 // still groups its concurrent callers into one commit).
-func (db *DB) commitGroup(events []*signal.Event, sealed [][]byte) error {
+func (db *DB) commitGroup(events []*signal.Event, sealed [][]byte, guards []groupcommit.Guard) error {
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
 	b := &pgx.Batch{}
 	b.Queue(db.lockSQL(lockEvents))
+	queueGuards(b, guards)
 	// Large groups go in chunks: one array insert slows down past about a
 	// thousand rows (see BenchmarkCommitGroup).
 	lasts := make([]int64, (len(events)+appendChunk-1)/appendChunk)
@@ -68,7 +70,7 @@ func (db *DB) commitGroup(events []*signal.Event, sealed [][]byte) error {
 		})
 	}
 	if err := db.pool.SendBatch(ctx, b).Close(); err != nil {
-		return err
+		return replayed(err)
 	}
 	for c, last := range lasts {
 		lo, hi := c*appendChunk, min((c+1)*appendChunk, len(events))

@@ -8,18 +8,22 @@ import (
 
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
+	"github.com/signalhq/signal/internal/store/groupcommit"
 )
 
 // AppendEvents stores events durably; concurrent calls share commits.
 func (db *DB) AppendEvents(ctx context.Context, p store.AppendEventsParams) error {
-	return db.appends.Append(ctx, p.Events)
+	return db.appends.AppendGuarded(ctx, p.Events, guard(p.Replay))
 }
 
 // commitGroup writes one group of events in one transaction (multi-row
 // inserts), numbering them from the log's head.
-func (db *DB) commitGroup(events []*signal.Event, sealed [][]byte) error {
+func (db *DB) commitGroup(events []*signal.Event, sealed [][]byte, guards []groupcommit.Guard) error {
 	seq := db.nextSeq
 	err := db.inTx(context.Background(), func(tx *sql.Tx) error {
+		if err := recordGuards(tx, guards); err != nil {
+			return err
+		}
 		var (
 			args []any
 			rows int

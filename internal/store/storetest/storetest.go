@@ -33,6 +33,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ClaimDeliveries", exerciseClaimDeliveries},
 		{"Deliveries", exerciseDeliveries},
 		{"Events", exerciseEvents},
+		{"ReplayGuards", exerciseReplayGuards},
 		{"Integrations", exerciseIntegrations},
 		{"LiveEvents", exerciseLiveEvents},
 		{"PauseIntegration", exercisePauseIntegration},
