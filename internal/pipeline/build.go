@@ -164,7 +164,7 @@ func build(h Hasher, phones *phoneCache, vendor integration.Vendor, in *signal.I
 	}
 	props["marketing_consent"] = Consent(src)
 	payload, err := vendor.Payload(&integration.Event{
-		IntegrationID: in.ID, MessageID: ev.MessageID, VendorEventName: res.VendorEventName,
+		IntegrationID: in.ID, PipelineID: ev.PipelineID, MessageID: ev.MessageID, VendorEventName: res.VendorEventName,
 		Timestamp: ev.Timestamp, Contact: c, Properties: props, Order: withConsent(res.Order, props),
 	})
 	if err != nil {
