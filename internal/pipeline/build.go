@@ -131,7 +131,7 @@ func build(h Hasher, phones *phoneCache, vendor integration.Vendor, in *signal.I
 	d := &signal.Delivery{
 		EventSeq: ev.Seq, MessageID: ev.MessageID, PipelineID: ev.PipelineID, IntegrationID: in.ID,
 		Type: ev.Type, Event: ev.Event, Status: signal.StatusFiltered, Priority: signal.PriorityNormal,
-		ReceivedAt: ev.ReceivedAt, NextAttemptAt: now,
+		ReceivedAt: ev.ReceivedAt, NextAttemptAt: now, Signed: ev.Trust == signal.TrustSigned,
 	}
 	if !in.Enabled {
 		d.Reason = signal.ReasonIntegrationDisabled

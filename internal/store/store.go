@@ -152,8 +152,10 @@ type ProfileUpdate struct {
 type DeliveryStore interface {
 	// RecordProcessed stores the outcome of processing events up to
 	// UpToSeq and moves the processor cursor there, atomically. A delivery
-	// whose (integration, message id) was already recorded in the last
-	// DedupeWindow is stored as filtered, reason duplicate; a pending
+	// whose (integration, pipeline, signed-or-not, message id) was already
+	// recorded in the last DedupeWindow is stored as filtered, reason
+	// duplicate (message ids are the sender's and the pipeline key is
+	// public: an unsigned event never suppresses a signed one); a pending
 	// delivery of an integration deleted meanwhile, as filtered,
 	// integration_deleted.
 	RecordProcessed(ctx context.Context, p RecordProcessedParams) error

@@ -56,9 +56,9 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 				if d.IntegrationID == "" || d.Status != signal.StatusPending {
 					continue
 				}
-				b.Queue(`INSERT INTO dedupe (integration_id, message_id, created_at) VALUES ($1, $2, $3)
-					ON CONFLICT (integration_id, message_id) DO UPDATE SET created_at = excluded.created_at WHERE dedupe.created_at < $4`,
-					d.IntegrationID, d.MessageID, now, cutoff).Exec(func(tag pgconn.CommandTag) error {
+				b.Queue(`INSERT INTO dedupe (integration_id, pipeline_id, signed, message_id, created_at) VALUES ($1, $2, $3, $4, $5)
+					ON CONFLICT (integration_id, pipeline_id, signed, message_id) DO UPDATE SET created_at = excluded.created_at WHERE dedupe.created_at < $6`,
+					d.IntegrationID, d.PipelineID, d.Signed, d.MessageID, now, cutoff).Exec(func(tag pgconn.CommandTag) error {
 					if tag.RowsAffected() == 0 {
 						d.Status, d.Reason = signal.StatusFiltered, signal.ReasonDuplicate
 					}

@@ -14,8 +14,9 @@ import (
 const deliveryInsertCols = 22
 
 // RecordProcessed stores deliveries and moves the processor cursor in one
-// transaction. A pending delivery whose (integration, message id) was seen
-// within the dedupe window becomes filtered, reason duplicate.
+// transaction. A pending delivery whose (integration, pipeline, signed,
+// message id) was seen within the dedupe window becomes filtered, reason
+// duplicate.
 func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams) error {
 	now := ms(p.Now)
 	sealedPayloads := make([][]byte, len(p.Deliveries))
@@ -49,9 +50,9 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 				if d.IntegrationID == "" || d.Status != signal.StatusPending {
 					continue
 				}
-				res, err := tx.ExecContext(ctx, `INSERT INTO dedupe (integration_id, message_id, created_at) VALUES (?, ?, ?)
-					ON CONFLICT (integration_id, message_id) DO UPDATE SET created_at = excluded.created_at WHERE dedupe.created_at < ?`,
-					d.IntegrationID, d.MessageID, now, cutoff)
+				res, err := tx.ExecContext(ctx, `INSERT INTO dedupe (integration_id, pipeline_id, signed, message_id, created_at) VALUES (?, ?, ?, ?, ?)
+					ON CONFLICT (integration_id, pipeline_id, signed, message_id) DO UPDATE SET created_at = excluded.created_at WHERE dedupe.created_at < ?`,
+					d.IntegrationID, d.PipelineID, d.Signed, d.MessageID, now, cutoff)
 				if err != nil {
 					return fmt.Errorf("dedupe: %w", err)
 				}
