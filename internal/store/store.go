@@ -130,8 +130,10 @@ type PauseIntegrationParams struct {
 type ProfileStore interface {
 	// ResolveProfiles applies Items in order, in one transaction: each
 	// links its keys to one profile (merging profiles that were apart: the
-	// oldest keeps its id, the most recently updated traits win), merges its
-	// Traits in (new keys win) and yields the profile as it then stands.
+	// oldest keeps its id; per key the most trusted, then the most recently
+	// updated value wins: MergeProfiles), merges its Traits in (new keys
+	// win, but never over a key a more trusted source set: MergeTraits) and
+	// yields the profile as it then stands.
 	// Applying the same items twice leaves the same stored state.
 	ResolveProfiles(ctx context.Context, p ResolveProfilesParams) ([]*signal.Profile, error)
 }
@@ -142,10 +144,12 @@ type ResolveProfilesParams struct {
 }
 
 // ProfileUpdate is one event's identity: its id keys and the traits it
-// carries (nil for none).
+// carries (nil for none), with the trust rank of its source
+// (signal.TrustRank of the event's Trust).
 type ProfileUpdate struct {
 	Keys   []string
 	Traits map[string]any
+	Trust  int
 }
 
 // DeliveryStore keeps deliveries: the per-integration queue and Live Events.

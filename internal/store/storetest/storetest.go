@@ -38,6 +38,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"PauseIntegration", exercisePauseIntegration},
 		{"Pipelines", exercisePipelines},
 		{"Profiles", exerciseProfiles},
+		{"ProfileTrust", exerciseProfileTrust},
 		{"StaleWrites", exerciseStaleWrites},
 		{"Prune", exercisePrune},
 		{"Users", exerciseUsers},

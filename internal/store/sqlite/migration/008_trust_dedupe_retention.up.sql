@@ -18,10 +18,11 @@ CREATE TABLE dedupe (
 ) WITHOUT ROWID;
 CREATE INDEX dedupe_created ON dedupe (created_at);
 
--- Per trait key, the highest trust level (0 browser, 1 server, 2 signed)
--- that set it: a browser call never overwrites what a signed or server
--- source set. JSON object, key -> level; keys only, no values.
-ALTER TABLE profiles ADD COLUMN trait_trust TEXT NOT NULL DEFAULT '{}';
+-- Per trait key, the trust rank (1 server, 2 signed) of the source that
+-- set it: a less trusted source never overwrites it. Sealed JSON object,
+-- key -> rank (trait keys are outside input); NULL when every key is
+-- browser-set.
+ALTER TABLE profiles ADD COLUMN trait_trust BLOB;
 
 -- Retention finds events past the age limit by receipt time, wherever they
 -- lie in the log (an undelivered backlog at its old end included).
