@@ -185,11 +185,14 @@ type DeliveryStore interface {
 	// of a single node, after a crash).
 	ReleaseLeases(ctx context.Context) error
 	// Prune deletes what is no longer needed: dedupe entries created
-	// before DedupeBefore, and up to Limit of the oldest events received
-	// before Before that the processor has passed and that have no pending
-	// delivery, with their deliveries. It returns how many events it
-	// deleted.
-	Prune(ctx context.Context, p PruneParams) (int, error)
+	// before DedupeBefore, and up to Limit of the events received before
+	// Before that the processor has passed, wherever they lie in the log,
+	// with their deliveries. Their deliveries still waiting (a paused or
+	// disabled integration's included) end filtered, reason expired, first,
+	// so that a worker's late outcome cannot bring them back. It returns
+	// how many events it deleted and deliveries it expired; callers repeat
+	// until fewer than Limit events were deleted.
+	Prune(ctx context.Context, p PruneParams) (PruneResult, error)
 }
 
 type RecordProcessedParams struct {
@@ -236,6 +239,18 @@ type PruneParams struct {
 	Before       time.Time
 	DedupeBefore time.Time
 	Limit        int
+	// Now stamps the deliveries it expires (zero: the wall clock).
+	Now time.Time
+}
+
+// PruneResult says what one Prune call did.
+type PruneResult struct {
+	// Events is how many events were deleted (at most Limit).
+	Events int
+	// Expired is how many of their deliveries were still waiting (a paused
+	// or disabled integration's, or one retrying) and ended filtered,
+	// expired.
+	Expired int
 }
 
 type ListLiveEventsParams struct {
