@@ -35,6 +35,14 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		Email    string `json:"email"`
 		Password string `json:"password"`
 	}
+	// A login is a few hundred bytes: a bigger body is refused before it
+	// is read (or, sent chunked, once 8 KB are), so a flood of huge
+	// logins costs next to nothing.
+	if r.ContentLength > maxLoginBody {
+		writeError(w, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "a login body is at most 8 KB", "")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxLoginBody)
 	if err := decode(r, &in); err != nil {
 		writeErr(w, err)
 		return

@@ -14,8 +14,10 @@ import (
 // Login throttling. The login route is public, so everything here is sized
 // by what an attacker can send, not by how many users there are:
 //
-//   - an email longer than maxEmailLen is refused before any work (RFC 5321
-//     caps a forward path at 256 octets with its brackets, so 254);
+//   - a login body over maxLoginBody (8 KB) is refused (413) before it is
+//     decoded, and an email longer than maxEmailLen is refused (400) before
+//     any lookup, hashing or counting (RFC 5321 caps a forward path at 256
+//     octets with its brackets, so 254);
 //   - counters are keyed by a SHA-256 of the lower-cased email (and of the
 //     email plus the source address), a fixed 32 bytes whatever was sent;
 //   - each counter table holds at most loginTracked entries (about 100 bytes
@@ -33,6 +35,7 @@ import (
 //     to loginHashWait for a slot, else is answered 503 with Retry-After, so a
 //     flood of logins cannot take the CPU from the gateway.
 const (
+	maxLoginBody          = 8 << 10
 	maxEmailLen           = 254
 	loginMaxFails         = 10
 	loginMaxFailsPerEmail = 100

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// rssMB reads a process's resident set size from /proc.
+func rssMB(t *testing.T, pid int) float64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
+}
+
+// TestLoginFloodMemoryBounded sends 600 logins with 1 MB made-up emails to
+// the running binary (what took RSS to 900 MB, issue 8 item 3): each is
+// refused before any work, and the process stays under 200 MB.
+func TestLoginFloodMemoryBounded(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		logins   int
+		emailLen int
+		want     int
+	}{
+		{name: "1 MB emails", logins: 600, emailLen: 1<<20 - 100, want: http.StatusRequestEntityTooLarge},
+		{name: "300-byte emails", logins: 2000, emailLen: 300, want: http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			n := start(t, filepath.Join(t.TempDir(), "data"))
+			before := rssMB(t, n.cmd.Process.Pid)
+			var (
+				wg    sync.WaitGroup
+				mu    sync.Mutex
+				codes = map[int]int{}
+			)
+			work := make(chan int)
+			for range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range work {
+						email := strconv.Itoa(i) + strings.Repeat("a", tt.emailLen) + "@example.com"
+						body := `{"email":"` + email + `","password":"wrong"}`
+						resp, err := http.Post("http://"+n.admin+"/v1/admin/auth/login", "application/json", bytes.NewReader([]byte(body)))
+						code := 0
+						if err == nil {
+							io.Copy(io.Discard, resp.Body)
+							resp.Body.Close()
+							code = resp.StatusCode
+						}
+						mu.Lock()
+						codes[code]++
+						mu.Unlock()
+					}
+				}()
+			}
+			start := time.Now()
+			for i := range tt.logins {
+				work <- i
+			}
+			close(work)
+			wg.Wait()
+			after := rssMB(t, n.cmd.Process.Pid)
+			t.Logf("%d logins in %s: answers %v; RSS %.0f MB before, %.0f MB after", tt.logins, time.Since(start).Round(time.Millisecond), codes, before, after)
+			if codes[tt.want] != tt.logins {
+				t.Fatalf("answers %v, want %d × %d", codes, tt.logins, tt.want)
+			}
+			if after > 200 {
+				t.Fatalf("RSS %.0f MB after the flood, want under 200 MB", after)
+			}
+		})
+	}
+}
