@@ -93,3 +93,66 @@ func TestLoginFloodMemoryBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestPhoneFloodMemoryBounded sends identify calls with distinct 31 KB
+// phones (what took RSS to 1.46 GB, issue 8 item 4) to the running binary
+// with an integration installed, waits until they are processed, and checks
+// the process's RSS: implausible phones are refused before parsing and never
+// cached.
+func TestPhoneFloodMemoryBounded(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name            string
+		events, perPost int
+		phoneLen        int
+		maxRSS          float64
+	}{
+		{name: "3,000 phones of 31 KB", events: 3000, perPost: 15, phoneLen: 31 << 10, maxRSS: 120},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			n := start(t, filepath.Join(t.TempDir(), "data"))
+			tok := n.login(t)
+			key := n.pipeline(t, tok)
+			n.install(t, tok, `{"name":"Omnisend","variant":"default","config":{"api_key":"test-key-0123456789"},"delivery_mode":"server_side"}`)
+			before := rssMB(t, n.cmd.Process.Pid)
+			start := time.Now()
+			for i := 0; i < tt.events; i += tt.perPost {
+				var b strings.Builder
+				b.WriteString(`{"batch":[`)
+				for j := i; j < i+tt.perPost; j++ {
+					if j > i {
+						b.WriteByte(',')
+					}
+					phone := strconv.Itoa(j) + strings.Repeat("5", tt.phoneLen-len(strconv.Itoa(j)))
+					fmt.Fprintf(&b, `{"type":"identify","userId":"u%d","traits":{"email":"u%d@example.com","phone":"+%s"}}`, j, j, phone)
+				}
+				b.WriteString(`]}`)
+				req, _ := http.NewRequest("POST", "http://"+n.gateway+"/v1/batch", strings.NewReader(b.String()))
+				req.Header.Set("Authorization", "Bearer "+key)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					t.Fatalf("batch at %d: %d", i, resp.StatusCode)
+				}
+			}
+			eventually(t, "every identify processed", func() bool {
+				var out struct {
+					Data []map[string]any `json:"data"`
+				}
+				n.call(t, "GET", "http://"+n.admin+"/v1/admin/live-events?limit=1", tok, "", &out)
+				return len(out.Data) == 1 && out.Data[0]["integration_id"] != ""
+			})
+			peak := rssMB(t, n.cmd.Process.Pid)
+			t.Logf("%d identify calls with %d-byte phones in %s: RSS %.0f MB before, %.0f MB after processing", tt.events, tt.phoneLen, time.Since(start).Round(time.Millisecond), before, peak)
+			if peak > tt.maxRSS {
+				t.Fatalf("RSS %.0f MB, want under %.0f MB", peak, tt.maxRSS)
+			}
+		})
+	}
+}
