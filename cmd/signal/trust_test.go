@@ -71,8 +71,8 @@ func TestTrustAgainstTheBinary(t *testing.T) {
 			var real int
 			for _, b := range bodies {
 				var got struct {
-					EventName string
-					Contact   struct{ Email, FirstName string }
+					EventName  string
+					Contact    struct{ Email, FirstName string }
 					Properties struct {
 						OrderID string `json:"orderID"`
 					}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -31,9 +32,10 @@ import (
 //     loginWindow) bounds a guesser spread over many addresses, at the cost
 //     that such a guesser can lock that email out everywhere until the
 //     window passes;
-//   - at most loginHashers bcrypt comparisons run at once: a login waits up
-//     to loginHashWait for a slot, else is answered 503 with Retry-After, so a
-//     flood of logins cannot take the CPU from the gateway.
+//   - at most loginHashers bcrypt comparisons run at once (half the CPUs,
+//     at least one): a login waits up to loginHashWait for a slot, else is
+//     answered 503 with Retry-After, so a flood of logins cannot take the
+//     CPU from the gateway.
 const (
 	maxLoginBody          = 8 << 10
 	maxEmailLen           = 254
@@ -41,9 +43,10 @@ const (
 	loginMaxFailsPerEmail = 100
 	loginWindow           = 15 * time.Minute
 	loginTracked          = 10000
-	loginHashers          = 2
 	loginHashWait         = time.Second
 )
+
+var loginHashers = max(1, runtime.GOMAXPROCS(0)/2)
 
 // loginThrottle slows password guessing; see the constants above. The zero
 // value is ready to use.
