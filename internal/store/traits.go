@@ -9,15 +9,17 @@ import (
 
 // Bounds on what outside input can make a profile hold (identify calls and
 // context.traits come with the public pipeline key): at most
-// MaxProfileTraits keys (a merge of two full profiles may hold up to twice
-// that until keys are replaced), keys of at most MaxTraitKeyLen bytes,
-// values of at most MaxTraitValueBytes as JSON. A trait past a bound is
-// left out of the profile (the event keeps it). Worst case about 230 KB of
-// traits per profile.
+// MaxProfileTraits keys of at most MaxTraitKeyLen bytes, values of at most
+// MaxTraitValueBytes as JSON, and MaxProfileBytes of traits as JSON in all.
+// A trait past a bound is left out of the profile (the event keeps it); a
+// replacement that would pass MaxProfileBytes leaves the old value. A merge
+// of two profiles may hold up to twice the bounds until traits change. So a
+// processor batch of 500 events holds at most 500 × 64 KB of profiles.
 const (
 	MaxProfileTraits   = 200
 	MaxTraitKeyLen     = 128
 	MaxTraitValueBytes = 1024
+	MaxProfileBytes    = 32 << 10
 )
 
 // MergeTraits applies one item's traits, sent with trust (a
@@ -34,6 +36,7 @@ func MergeTraits(p *signal.Profile, traits map[string]any, trust int) bool {
 	}
 	sort.Strings(keys)
 	changed := false
+	size := -1 // JSON size of p.Traits, measured when first needed
 	for _, k := range keys {
 		if trust < p.TraitTrust[k] {
 			continue
@@ -44,12 +47,30 @@ func MergeTraits(p *signal.Profile, traits map[string]any, trust int) bool {
 			continue
 		}
 		old, had := p.Traits[k]
-		if !had && (len(p.Traits) >= MaxProfileTraits || len(k) > MaxTraitKeyLen) {
+		var ob []byte
+		if had {
+			ob, _ = json.Marshal(old)
+		} else if len(p.Traits) >= MaxProfileTraits || len(k) > MaxTraitKeyLen {
 			continue
 		}
-		if !had || !sameJSON(old, nb) {
+		grow := len(nb) - len(ob)
+		if !had {
+			grow += len(k) + 4 // "k":v,
+		}
+		if grow > 0 {
+			if size < 0 {
+				size = jsonSize(p.Traits)
+			}
+			if size+grow > MaxProfileBytes {
+				continue
+			}
+		}
+		if !had || string(ob) != string(nb) {
 			p.Traits[k] = v
 			changed = true
+			if size >= 0 {
+				size += grow
+			}
 		}
 		if trust > p.TraitTrust[k] {
 			if p.TraitTrust == nil {
@@ -60,6 +81,14 @@ func MergeTraits(p *signal.Profile, traits map[string]any, trust int) bool {
 		}
 	}
 	return changed
+}
+
+func jsonSize(m map[string]any) int {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return MaxProfileBytes // unmeasurable: take no more
+	}
+	return len(b)
 }
 
 // MergeProfiles returns the traits and trust of profiles merged into one,
@@ -82,9 +111,4 @@ func MergeProfiles(byUpdate []*signal.Profile) (map[string]any, map[string]int) 
 		}
 	}
 	return traits, trust
-}
-
-func sameJSON(old any, nb []byte) bool {
-	ob, err := json.Marshal(old)
-	return err == nil && string(ob) == string(nb)
 }

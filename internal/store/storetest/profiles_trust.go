@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -157,6 +158,27 @@ func exerciseProfileTrust(t *testing.T, newStore func(t *testing.T) store.Store)
 		}
 		if _, ok := p.Traits["k0_0"]; !ok {
 			t.Fatal("the first call's traits were not kept")
+		}
+	})
+
+	t.Run("TraitBytesBounded", func(t *testing.T) {
+		t.Parallel()
+		ctx, s, now := t.Context(), newStore(t), testNow()
+		value := strings.Repeat("v", store.MaxTraitValueBytes-2) // 1 KB as JSON
+		for call := range 3 {
+			traits := map[string]any{}
+			for i := range 20 {
+				traits[fmt.Sprintf("k%d_%02d", call, i)] = value
+			}
+			_, err := s.ResolveProfiles(ctx, store.ResolveProfilesParams{Items: []store.ProfileUpdate{{Keys: []string{"a:flood"}, Traits: traits}}, Now: now})
+			requireNoError(t, err)
+		}
+		got, err := s.ResolveProfiles(ctx, store.ResolveProfilesParams{Items: []store.ProfileUpdate{{Keys: []string{"a:flood"}}}, Now: now})
+		requireNoError(t, err)
+		p := got[0]
+		b, _ := json.Marshal(traitsOf(p))
+		if p == nil || len(b) > store.MaxProfileBytes || len(p.Traits) < store.MaxProfileBytes/(store.MaxTraitValueBytes+16) {
+			t.Fatalf("profile holds %d traits, %d bytes; want as many as fit in %d bytes", len(traitsOf(p)), len(b), store.MaxProfileBytes)
 		}
 	})
 }
