@@ -114,8 +114,12 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		gwLn.Close()
 		return fmt.Errorf("SIGNAL_ADMIN_ADDR: %w", err)
 	}
+	// Separate connection caps: a flood on the admin listener cannot use
+	// the descriptors the gateway needs (see listen.go).
+	gwConns, adminConns := connCaps(fileLimit())
+	gwLn, adminLn = limitListener(gwLn, gwConns), limitListener(adminLn, adminConns)
 	gwSrv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
-	adminSrv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	adminSrv := adminServer(api, adminReadTimeout)
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()

@@ -137,7 +137,9 @@ func (l *keyLimiter) block(now time.Time, d time.Duration) {
 }
 
 // limiters keeps one keyLimiter per API key (by keyed hash), shared by every
-// integration using the key: the vendor counts per key.
+// integration using the key: the vendor counts per key. Bound: one entry per
+// API key an installed integration has used since start (keys are set by
+// admins, never by gateway input), ~200 bytes each.
 type limiters struct {
 	mu sync.Mutex
 	m  map[string]*keyLimiter

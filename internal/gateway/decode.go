@@ -110,6 +110,7 @@ type messageDefaults struct {
 	ReceivedAt time.Time
 	MaxEvent   int
 	SentAt     string // the batch's sentAt, for messages without their own
+	Trust      string // signal.Trust*: how the route knew the sender
 }
 
 // decodeMessage decodes and validates one message and turns it into an
@@ -196,6 +197,7 @@ func decodeMessage(raw []byte, d messageDefaults) (*signal.Event, string, error)
 		AnonymousID: anonID,
 		Timestamp:   ts,
 		ReceivedAt:  d.ReceivedAt,
+		Trust:       d.Trust,
 		Payload:     payload,
 	}, m.WriteKey, nil
 }

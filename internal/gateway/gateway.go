@@ -112,7 +112,7 @@ func New(cfg Config, events EventAppender, pipelines PipelineGetter, log *slog.L
 	s.mux.Handle("POST /v1/events", s.ingest(route{batch: true, single: true, auth: authBearer, signed: true}))
 	for path, typ := range map[string]string{"/v1/track": signal.TypeTrack, "/v1/page": signal.TypePage, "/v1/screen": signal.TypeScreen,
 		"/v1/identify": signal.TypeIdentify, "/v1/group": signal.TypeGroup, "/v1/alias": signal.TypeAlias} {
-		s.mux.Handle("POST "+path, s.ingest(route{typ: typ, auth: authBasic | authBody | authBearer}))
+		s.mux.Handle("POST "+path, s.ingest(route{typ: typ, auth: authBasic | authBody | authBearer, server: true}))
 	}
 	s.mux.HandleFunc("GET /d.js", serveDataflyJS)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -142,6 +142,7 @@ type route struct {
 	single bool   // with batch: also accepts one message
 	auth   authKind
 	signed bool // needs the HMAC signature
+	server bool // a Segment server-library route: Basic auth means TrustServer
 	cookie bool // the _dfid cookie supplies a missing anonymousId
 }
 
@@ -197,7 +198,7 @@ func (s *Server) ingest(rt route) http.Handler {
 			writeError(w, http.StatusTooManyRequests, "RATE_LIMITED", "too many requests from this client or for this pipeline; retry after the Retry-After seconds", "")
 			return
 		}
-		d := messageDefaults{Type: rt.typ, PipelineID: pl.ID, ReceivedAt: received, MaxEvent: s.cfg.MaxEventSize, SentAt: fields.SentAt}
+		d := messageDefaults{Type: rt.typ, PipelineID: pl.ID, ReceivedAt: received, MaxEvent: s.cfg.MaxEventSize, SentAt: fields.SentAt, Trust: trustOf(rt, r)}
 		var newCookie string
 		if rt.cookie {
 			d.Cookie, newCookie = visitorCookie(r, raws)

@@ -157,7 +157,10 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 		}
 		traits := eventTraits(src, ev.Type)
 		p.canonicalPhone(traits, src)
-		items[i] = store.ProfileUpdate{Keys: profileKeys(p.hasher, ev, src), Traits: traits}
+		// The trust of the source decides whether its traits may replace
+		// ones already set (a browser call cannot redirect a customer's
+		// orders by sending their userId with another email).
+		items[i] = store.ProfileUpdate{Keys: profileKeys(p.hasher, ev, src), Traits: traits, Trust: signal.TrustRank(ev.Trust)}
 	}
 	profiles, err := p.store.ResolveProfiles(ctx, store.ResolveProfilesParams{Items: items, Now: now})
 	if err != nil {

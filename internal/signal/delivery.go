@@ -110,6 +110,10 @@ type Delivery struct {
 	ReceivedAt     time.Time
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	// Signed is whether the event came signed (TrustSigned). It scopes
+	// the duplicate window when the delivery is recorded (an unsigned
+	// event never suppresses a signed one) and is not stored.
+	Signed bool
 }
 
 // LiveEvent is one row of Live Events: an event and what happened to it on

@@ -185,8 +185,10 @@ type PauseIntegrationParams struct {
 type ProfileStore interface {
 	// ResolveProfiles applies Items in order, in one transaction: each
 	// links its keys to one profile (merging profiles that were apart: the
-	// oldest keeps its id, the most recently updated traits win), merges its
-	// Traits in (new keys win) and yields the profile as it then stands.
+	// oldest keeps its id; per key the most trusted, then the most recently
+	// updated value wins: MergeProfiles), merges its Traits in (new keys
+	// win, but never over a key a more trusted source set: MergeTraits) and
+	// yields the profile as it then stands.
 	// Applying the same items twice leaves the same stored state.
 	ResolveProfiles(ctx context.Context, p ResolveProfilesParams) ([]*signal.Profile, error)
 }
@@ -197,18 +199,22 @@ type ResolveProfilesParams struct {
 }
 
 // ProfileUpdate is one event's identity: its id keys and the traits it
-// carries (nil for none).
+// carries (nil for none), with the trust rank of its source
+// (signal.TrustRank of the event's Trust).
 type ProfileUpdate struct {
 	Keys   []string
 	Traits map[string]any
+	Trust  int
 }
 
 // DeliveryStore keeps deliveries: the per-integration queue and Live Events.
 type DeliveryStore interface {
 	// RecordProcessed stores the outcome of processing events up to
 	// UpToSeq and moves the processor cursor there, atomically. A delivery
-	// whose (integration, message id) was already recorded in the last
-	// DedupeWindow is stored as filtered, reason duplicate; a pending
+	// whose (integration, pipeline, signed-or-not, message id) was already
+	// recorded in the last DedupeWindow is stored as filtered, reason
+	// duplicate (message ids are the sender's and the pipeline key is
+	// public: an unsigned event never suppresses a signed one); a pending
 	// delivery of an integration deleted meanwhile, as filtered,
 	// integration_deleted.
 	RecordProcessed(ctx context.Context, p RecordProcessedParams) error
@@ -234,11 +240,14 @@ type DeliveryStore interface {
 	// of a single node, after a crash).
 	ReleaseLeases(ctx context.Context) error
 	// Prune deletes what is no longer needed: dedupe entries created
-	// before DedupeBefore, and up to Limit of the oldest events received
-	// before Before that the processor has passed and that have no pending
-	// delivery, with their deliveries. It returns how many events it
-	// deleted.
-	Prune(ctx context.Context, p PruneParams) (int, error)
+	// before DedupeBefore, and up to Limit of the events received before
+	// Before that the processor has passed, wherever they lie in the log,
+	// with their deliveries. Their deliveries still waiting (a paused or
+	// disabled integration's included) end filtered, reason expired, first,
+	// so that a worker's late outcome cannot bring them back. It returns
+	// how many events it deleted and deliveries it expired; callers repeat
+	// until fewer than Limit events were deleted.
+	Prune(ctx context.Context, p PruneParams) (PruneResult, error)
 }
 
 type RecordProcessedParams struct {
@@ -285,6 +294,18 @@ type PruneParams struct {
 	Before       time.Time
 	DedupeBefore time.Time
 	Limit        int
+	// Now stamps the deliveries it expires (zero: the wall clock).
+	Now time.Time
+}
+
+// PruneResult says what one Prune call did.
+type PruneResult struct {
+	// Events is how many events were deleted (at most Limit).
+	Events int
+	// Expired is how many of their deliveries were still waiting (a paused
+	// or disabled integration's, or one retrying) and ended filtered,
+	// expired.
+	Expired int
 }
 
 type ListLiveEventsParams struct {

@@ -56,9 +56,9 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 				if d.IntegrationID == "" || d.Status != signal.StatusPending {
 					continue
 				}
-				b.Queue(`INSERT INTO dedupe (integration_id, message_id, created_at) VALUES ($1, $2, $3)
-					ON CONFLICT (integration_id, message_id) DO UPDATE SET created_at = excluded.created_at WHERE dedupe.created_at < $4`,
-					d.IntegrationID, d.MessageID, now, cutoff).Exec(func(tag pgconn.CommandTag) error {
+				b.Queue(`INSERT INTO dedupe (integration_id, pipeline_id, signed, message_id, created_at) VALUES ($1, $2, $3, $4, $5)
+					ON CONFLICT (integration_id, pipeline_id, signed, message_id) DO UPDATE SET created_at = excluded.created_at WHERE dedupe.created_at < $6`,
+					d.IntegrationID, d.PipelineID, d.Signed, d.MessageID, now, cutoff).Exec(func(tag pgconn.CommandTag) error {
 					if tag.RowsAffected() == 0 {
 						d.Status, d.Reason = signal.StatusFiltered, signal.ReasonDuplicate
 					}
@@ -277,24 +277,27 @@ func (db *DB) ReleaseLeases(ctx context.Context) error {
 	return nil
 }
 
-// Prune deletes expired dedupe entries and the oldest finished events with
-// their deliveries, in seq order. Safe to run on several nodes at once.
-func (db *DB) Prune(ctx context.Context, p store.PruneParams) (int, error) {
+// Prune deletes expired dedupe entries and up to Limit events received
+// before p.Before that the processor has passed, wherever they lie in the
+// log (found by receipt time, events_received), with their deliveries;
+// deliveries still waiting end filtered, expired, first. Safe to run on
+// several nodes at once (rows another node is pruning are skipped).
+func (db *DB) Prune(ctx context.Context, p store.PruneParams) (store.PruneResult, error) {
 	if p.Limit <= 0 {
 		p.Limit = 1000
 	}
-	deleted := 0
+	now := p.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	var res store.PruneResult
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM dedupe WHERE created_at < $1`, ms(p.DedupeBefore)); err != nil {
 			return err
 		}
-		// Only the log's old end is read (ten times Limit rows), as in
-		// SQLite.
-		rows, err := tx.Query(ctx, `SELECT e.seq FROM events e
-			WHERE e.seq IN (SELECT seq FROM events ORDER BY seq LIMIT $4)
-			AND e.seq <= COALESCE((SELECT seq FROM cursors WHERE name = $1), 0) AND e.received_at < $2
-			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.status = 'pending')
-			ORDER BY e.seq LIMIT $3 FOR UPDATE SKIP LOCKED`, store.ProcessorCursor, ms(p.Before), p.Limit, 10*p.Limit)
+		rows, err := tx.Query(ctx, `SELECT seq FROM events
+			WHERE received_at < $2 AND seq <= COALESCE((SELECT seq FROM cursors WHERE name = $1), 0)
+			ORDER BY received_at LIMIT $3 FOR UPDATE SKIP LOCKED`, store.ProcessorCursor, ms(p.Before), p.Limit)
 		if err != nil {
 			return err
 		}
@@ -302,17 +305,23 @@ func (db *DB) Prune(ctx context.Context, p store.PruneParams) (int, error) {
 		if err != nil || len(seqs) == 0 {
 			return err
 		}
+		tag, err := tx.Exec(ctx, `UPDATE deliveries SET status = $1, reason = $2, lease_until = 0, updated_at = $3
+			WHERE status = 'pending' AND event_seq = ANY($4)`, signal.StatusFiltered, signal.ReasonExpired, ms(now), seqs)
+		if err != nil {
+			return fmt.Errorf("expire deliveries: %w", err)
+		}
+		res.Expired = int(tag.RowsAffected())
 		if _, err := tx.Exec(ctx, `DELETE FROM deliveries WHERE event_seq = ANY($1)`, seqs); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM events WHERE seq = ANY($1)`, seqs); err != nil {
 			return err
 		}
-		deleted = len(seqs)
+		res.Events = len(seqs)
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("prune: %w", err)
+		return store.PruneResult{}, fmt.Errorf("prune: %w", err)
 	}
-	return deleted, nil
+	return res, nil
 }

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -30,10 +31,10 @@ func (db *DB) AppendEvents(ctx context.Context, p store.AppendEventsParams) erro
 // event at ordinal k gets the k-th. It returns the last seq of the range.
 const insertEvents = `WITH last AS MATERIALIZED (SELECT setval('event_seq', nextval('event_seq') + $1 - 1) AS seq),
 ins AS (
-	INSERT INTO events (seq, message_id, pipeline_id, type, event, ts, received_at, payload)
-	SELECT last.seq - $1 + u.ord, u.message_id, u.pipeline_id, u.type, u.event, u.ts, u.received_at, u.payload
-	FROM last, unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bytea[])
-		WITH ORDINALITY AS u (message_id, pipeline_id, type, event, ts, received_at, payload, ord)
+	INSERT INTO events (seq, message_id, pipeline_id, type, event, ts, received_at, trust, payload)
+	SELECT last.seq - $1 + u.ord, u.message_id, u.pipeline_id, u.type, u.event, u.ts, u.received_at, u.trust, u.payload
+	FROM last, unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::text[], $9::bytea[])
+		WITH ORDINALITY AS u (message_id, pipeline_id, type, event, ts, received_at, trust, payload, ord)
 )
 SELECT seq FROM last`
 
@@ -59,13 +60,14 @@ func (db *DB) commitGroup(events []*signal.Event, sealed [][]byte, guards []grou
 	for c := range lasts {
 		lo, hi := c*appendChunk, min((c+1)*appendChunk, len(events))
 		n := hi - lo
-		msgIDs, pipelineIDs, types, names := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		msgIDs, pipelineIDs, types, names, trust := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		ts, recv := make([]int64, n), make([]int64, n)
 		for i, e := range events[lo:hi] {
 			msgIDs[i], pipelineIDs[i], types[i], names[i] = e.MessageID, e.PipelineID, e.Type, e.Event
 			ts[i], recv[i] = ms(e.Timestamp), ms(e.ReceivedAt)
+			trust[i] = cmp.Or(e.Trust, signal.TrustBrowser)
 		}
-		b.Queue(insertEvents, n, msgIDs, pipelineIDs, types, names, ts, recv, sealed[lo:hi]).QueryRow(func(row pgx.Row) error {
+		b.Queue(insertEvents, n, msgIDs, pipelineIDs, types, names, ts, recv, trust, sealed[lo:hi]).QueryRow(func(row pgx.Row) error {
 			return row.Scan(&lasts[c])
 		})
 	}
@@ -89,7 +91,7 @@ func (db *DB) ListEvents(ctx context.Context, p store.ListEventsParams) ([]signa
 	if p.Limit <= 0 {
 		p.Limit = 100
 	}
-	rows, err := db.pool.Query(ctx, `SELECT seq, message_id, pipeline_id, type, event, ts, received_at, payload
+	rows, err := db.pool.Query(ctx, `SELECT seq, message_id, pipeline_id, type, event, ts, received_at, trust, payload
 		FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`, p.AfterSeq, p.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
@@ -102,7 +104,7 @@ func (db *DB) ListEvents(ctx context.Context, p store.ListEventsParams) ([]signa
 			ts, recv int64
 			sealed   []byte
 		)
-		if err := rows.Scan(&e.Seq, &e.MessageID, &e.PipelineID, &e.Type, &e.Event, &ts, &recv, &sealed); err != nil {
+		if err := rows.Scan(&e.Seq, &e.MessageID, &e.PipelineID, &e.Type, &e.Event, &ts, &recv, &e.Trust, &sealed); err != nil {
 			return nil, fmt.Errorf("list events: %w", err)
 		}
 		if e.Payload, err = db.open(sealed); err != nil {

@@ -39,6 +39,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"PauseIntegration", exercisePauseIntegration},
 		{"Pipelines", exercisePipelines},
 		{"Profiles", exerciseProfiles},
+		{"ProfileTrust", exerciseProfileTrust},
 		{"StaleWrites", exerciseStaleWrites},
 		{"Prune", exercisePrune},
 		{"Users", exerciseUsers},
