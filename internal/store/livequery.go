@@ -39,8 +39,8 @@ func LiveWhere(p ListLiveEventsParams, dl LiveDialect, withPage bool) ([]string,
 		if err != nil {
 			return nil, err
 		}
-		s := dl.Arg(seq)
-		where = append(where, `(e.seq < `+s+` OR (e.seq = `+s+` AND COALESCE(d.id, 0) < `+dl.Arg(did)+`))`)
+		// Each placeholder its own argument: SQLite's are positional.
+		where = append(where, `(e.seq < `+dl.Arg(seq)+` OR (e.seq = `+dl.Arg(seq)+` AND COALESCE(d.id, 0) < `+dl.Arg(did)+`))`)
 	}
 	if p.PipelineID != "" {
 		where = append(where, `e.pipeline_id = `+dl.Arg(p.PipelineID))

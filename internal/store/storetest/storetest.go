@@ -35,6 +35,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Events", exerciseEvents},
 		{"Integrations", exerciseIntegrations},
 		{"LiveEvents", exerciseLiveEvents},
+		{"LiveDetails", exerciseLiveDetails},
 		{"PauseIntegration", exercisePauseIntegration},
 		{"Pipelines", exercisePipelines},
 		{"Profiles", exerciseProfiles},
