@@ -166,6 +166,6 @@ type LiveEvent struct {
 	Payload         json.RawMessage `json:"payload"`
 	// NextAttemptAt is when a pending delivery that failed is tried again.
 	NextAttemptAt *time.Time      `json:"next_attempt_at,omitempty"`
-	Input           json.RawMessage `json:"input,omitempty"`
-	UpdatedAt       time.Time       `json:"updated_at"`
+	Input         json.RawMessage `json:"input,omitempty"`
+	UpdatedAt     time.Time       `json:"updated_at"`
 }

@@ -199,9 +199,9 @@ type RecordProcessedParams struct {
 	// FromSeq, when set, is the cursor the events were read at: if another
 	// processor has moved it since, nothing is written and the error is
 	// ECONFLICT. Several nodes may then run processors safely.
-	FromSeq      *int64
-	UpToSeq      int64
-	Deliveries   []*signal.Delivery
+	FromSeq    *int64
+	UpToSeq    int64
+	Deliveries []*signal.Delivery
 	// SearchKeys are the keyed hashes Live Events finds the events by.
 	SearchKeys []SearchKey
 	// Processed are the events after identity and consent (stored sealed).
