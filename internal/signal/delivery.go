@@ -169,3 +169,13 @@ type LiveEvent struct {
 	Input         json.RawMessage `json:"input,omitempty"`
 	UpdatedAt     time.Time       `json:"updated_at"`
 }
+
+// RateLimitState is a vendor API key's rate limit as the delivery engine
+// knows it: requests per window, what remains of the current one and the
+// requests this node sent in the last minute.
+type RateLimitState struct {
+	Limit          int `json:"limit"`
+	Remaining      int `json:"remaining"`
+	WindowSeconds  int `json:"window_seconds"`
+	UsedLastMinute int `json:"used_last_minute"`
+}
