@@ -21,13 +21,13 @@ import (
 type liveHub struct {
 	store liveLister
 	every time.Duration
-	// tick makes a poll's clock (a ticker in production, driven by hand
-	// in tests).
-	tick func(d time.Duration) (<-chan time.Time, func())
-	log  *slog.Logger
+	log   *slog.Logger
 
 	mu    sync.Mutex
 	polls map[string]*livePoll
+	// tick makes a poll's clock (a ticker in production, driven by hand
+	// in tests).
+	tick func(d time.Duration) (<-chan time.Time, func())
 }
 
 type liveLister interface {
@@ -86,7 +86,7 @@ func (h *liveHub) subscribe(p store.ListLiveEventsParams) (*liveSub, func(), err
 		ctx, cancel := context.WithCancel(context.Background())
 		lp = &livePoll{params: p, cancel: cancel, subs: map[*liveSub]struct{}{}}
 		h.polls[key] = lp
-		go h.run(ctx, lp)
+		go h.run(ctx, lp, h.tick)
 	}
 	if len(lp.subs) >= maxLiveClients {
 		return nil, nil, signal.Errorf(signal.ECONFLICT, "too many clients watch these live events (%d)", maxLiveClients)
@@ -109,8 +109,8 @@ func (h *liveHub) leave(key string, lp *livePoll, sub *liveSub) {
 // run polls the newest rows of one filter set and sends every client the
 // rows that are new or changed since the previous poll. The first poll only
 // learns what is there: streams send changes from the moment they connect.
-func (h *liveHub) run(ctx context.Context, lp *livePoll) {
-	tick, stop := h.tick(h.every)
+func (h *liveHub) run(ctx context.Context, lp *livePoll, clock func(time.Duration) (<-chan time.Time, func())) {
+	tick, stop := clock(h.every)
 	defer stop()
 	seen := map[string]time.Time{}
 	first := true
