@@ -10,7 +10,9 @@ import (
 // fakeRateLimits answers every integration with the same state.
 type fakeRateLimits struct{ st signal.RateLimitState }
 
-func (f fakeRateLimits) RateLimit(*signal.Integration) (signal.RateLimitState, bool) { return f.st, true }
+func (f fakeRateLimits) RateLimit(*signal.Integration) (signal.RateLimitState, bool) {
+	return f.st, true
+}
 
 func TestIntegrationHealth(t *testing.T) {
 	t.Parallel()
@@ -23,8 +25,8 @@ func TestIntegrationHealth(t *testing.T) {
 
 	type view struct {
 		Status               string
-		StatusReason         string `json:"status_reason"`
-		StatusText           string `json:"status_text"`
+		StatusReason         string                                    `json:"status_reason"`
+		StatusText           string                                    `json:"status_text"`
 		LastHour             struct{ Delivered, Filtered, Failed int } `json:"last_hour"`
 		LastDay              struct{ Delivered, Filtered, Failed int } `json:"last_day"`
 		Backlog              int
