@@ -40,7 +40,11 @@ func LiveWhere(p ListLiveEventsParams, dl LiveDialect, withPage bool) ([]string,
 			return nil, err
 		}
 		// Each placeholder its own argument: SQLite's are positional.
-		where = append(where, `(e.seq < `+dl.Arg(seq)+` OR (e.seq = `+dl.Arg(seq)+` AND COALESCE(d.id, 0) < `+dl.Arg(did)+`))`)
+		if liveByDelivery(p) {
+			where = append(where, `(d.event_seq < `+dl.Arg(seq)+` OR (d.event_seq = `+dl.Arg(seq)+` AND d.id < `+dl.Arg(did)+`))`)
+		} else {
+			where = append(where, `(e.seq < `+dl.Arg(seq)+` OR (e.seq = `+dl.Arg(seq)+` AND COALESCE(d.id, 0) < `+dl.Arg(did)+`))`)
+		}
 	}
 	if p.PipelineID != "" {
 		where = append(where, `e.pipeline_id = `+dl.Arg(p.PipelineID))
@@ -77,6 +81,23 @@ func LiveWhere(p ListLiveEventsParams, dl LiveDialect, withPage bool) ([]string,
 		where = append(where, `d.status = `+dl.Arg(p.Status))
 	}
 	return where, nil
+}
+
+// liveByDelivery says whether p's filters only match rows with a delivery:
+// then the rows are read in the order of a deliveries index (integration,
+// reason or status, then event_seq and id) and the scan stops at the page's
+// end, instead of sorting every matching row.
+func liveByDelivery(p ListLiveEventsParams) bool {
+	return p.IntegrationID != "" || p.Reason != "" || (p.Status != "" && p.Status != signal.StatusPending)
+}
+
+// LiveOrder is the ORDER BY of a Live Events page: newest event first,
+// then highest delivery id, in terms the filters' index can deliver.
+func LiveOrder(p ListLiveEventsParams) string {
+	if liveByDelivery(p) {
+		return ` ORDER BY d.event_seq DESC, d.id DESC`
+	}
+	return ` ORDER BY e.seq DESC, COALESCE(d.id, 0) DESC`
 }
 
 // LiveIDWhere is the condition selecting the row a Live Events id names.

@@ -27,7 +27,7 @@ func (db *DB) ListLiveEvents(ctx context.Context, p store.ListLiveEventsParams) 
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	lim := limit(p.Limit)
-	q += ` ORDER BY e.seq DESC, COALESCE(d.id, 0) DESC LIMIT ` + dl.Arg(lim+1)
+	q += store.LiveOrder(p) + ` LIMIT ` + dl.Arg(lim+1)
 	out, keys, err := db.queryLive(ctx, q, args)
 	if err != nil {
 		return nil, "", fmt.Errorf("list live events: %w", err)

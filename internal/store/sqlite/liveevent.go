@@ -36,7 +36,7 @@ func (db *DB) ListLiveEvents(ctx context.Context, p store.ListLiveEventsParams) 
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	lim := limit(p.Limit)
-	q += ` ORDER BY e.seq DESC, COALESCE(d.id, 0) DESC LIMIT ?`
+	q += store.LiveOrder(p) + ` LIMIT ?`
 	args = append(args, lim+1)
 	out, keys, err := db.queryLive(ctx, q, args)
 	if err != nil {

@@ -28,13 +28,14 @@ CREATE TABLE delivery_attempts (
 );
 CREATE INDEX delivery_attempts_delivery ON delivery_attempts (delivery_id, id);
 
--- Live Events filters seek instead of walking the whole log.
+-- Live Events filters seek instead of walking the whole log; the deliveries
+-- ones also give the page's order (event_seq, id) so a page reads its rows only.
 CREATE INDEX events_pipeline ON events (pipeline_id, seq);
 CREATE INDEX events_type ON events (type, seq);
 CREATE INDEX events_event ON events (event, seq);
-CREATE INDEX deliveries_integration ON deliveries (integration_id, event_seq);
-CREATE INDEX deliveries_status ON deliveries (status, event_seq);
-CREATE INDEX deliveries_reason ON deliveries (reason, event_seq);
+CREATE INDEX deliveries_integration ON deliveries (integration_id, event_seq, id);
+CREATE INDEX deliveries_status ON deliveries (status, event_seq, id);
+CREATE INDEX deliveries_reason ON deliveries (reason, event_seq, id);
 
 -- Integration health: outcomes per integration over time (covering), and
 -- the oldest pending delivery.

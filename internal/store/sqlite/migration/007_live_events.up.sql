@@ -28,7 +28,8 @@ CREATE TABLE delivery_attempts (
 );
 CREATE INDEX delivery_attempts_delivery ON delivery_attempts (delivery_id, id);
 
--- Live Events filters seek instead of walking the whole log.
+-- Live Events filters seek instead of walking the whole log; the deliveries
+-- ones (rowid id implied) also give the page's order (event_seq, id).
 CREATE INDEX events_pipeline ON events (pipeline_id, seq);
 CREATE INDEX events_type ON events (type, seq);
 CREATE INDEX events_event ON events (event, seq);
