@@ -59,7 +59,14 @@ func LiveWhere(p ListLiveEventsParams, dl LiveDialect, withPage bool) ([]string,
 		where = append(where, `d.integration_id = `+dl.Arg(p.IntegrationID))
 	}
 	if p.Reason != "" {
-		where = append(where, `d.reason = `+dl.Arg(p.Reason))
+		// A reason code is written as a literal, with the partial index's
+		// own term, so that the planner knows it may use the index of rows
+		// with a reason.
+		if isCode(p.Reason) {
+			where = append(where, `d.reason = '`+p.Reason+`' AND d.reason <> ''`)
+		} else {
+			where = append(where, `d.reason = `+dl.Arg(p.Reason))
+		}
 	}
 	if len(p.SearchKeys) > 0 {
 		ph := make([]string, len(p.SearchKeys))
@@ -77,10 +84,22 @@ func LiveWhere(p ListLiveEventsParams, dl LiveDialect, withPage bool) ([]string,
 		where = append(where, `(d.id IS NULL OR (d.status = 'pending' AND COALESCE(i.status, 'active') = 'active' AND COALESCE(i.enabled, `+dl.True+`) = `+dl.True+`))`)
 	case signal.StatusPaused:
 		where = append(where, `(d.status = 'pending' AND (i.status = 'paused' OR i.enabled <> `+dl.True+`))`)
+	case signal.StatusFailed:
+		where = append(where, `d.status = 'failed'`) // the partial index's own term
 	default:
 		where = append(where, `d.status = `+dl.Arg(p.Status))
 	}
 	return where, nil
+}
+
+// isCode says whether s is a code safe to write as an SQL literal.
+func isCode(s string) bool {
+	for _, c := range s {
+		if (c < 'a' || c > 'z') && c != '_' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // liveByDelivery says whether p's filters only match rows with a delivery:

@@ -107,7 +107,7 @@ func (db *DB) GetLiveEvent(ctx context.Context, p store.GetLiveEventParams) (*si
 }
 
 // IntegrationHealth reads outcomes from deliveries_outcomes (integration,
-// updated_at, status) and the backlog from deliveries_pending_age.
+// updated_at, status) and the backlog from deliveries_queue.
 func (db *DB) IntegrationHealth(ctx context.Context, p store.IntegrationHealthParams) (*store.IntegrationHealth, error) {
 	now := ms(p.Now)
 	h := &store.IntegrationHealth{}
@@ -140,12 +140,14 @@ func (db *DB) IntegrationHealth(ctx context.Context, p store.IntegrationHealthPa
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("integration health of %s: %w", p.IntegrationID, err)
 	}
+	// The backlog is the integration's part of the queue index; its lowest
+	// id is its oldest event (ids follow the log's order).
 	var (
 		backlog int64
 		oldest  *int64
 	)
-	if err := db.pool.QueryRow(ctx, `SELECT COUNT(*), MIN(received_at) FROM deliveries WHERE integration_id = $1 AND status = 'pending'`,
-		p.IntegrationID).Scan(&backlog, &oldest); err != nil {
+	if err := db.pool.QueryRow(ctx, `SELECT COUNT(*), (SELECT received_at FROM deliveries WHERE id = MIN(q.id))
+		FROM deliveries q WHERE q.integration_id = $1 AND q.status = 'pending'`, p.IntegrationID).Scan(&backlog, &oldest); err != nil {
 		return nil, fmt.Errorf("integration health of %s: backlog: %w", p.IntegrationID, err)
 	}
 	h.Backlog = int(backlog)

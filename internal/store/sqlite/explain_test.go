@@ -64,7 +64,7 @@ func TestLiveQueriesUseIndexes(t *testing.T) {
 		{"search", store.ListLiveEventsParams{SearchKeys: []string{"a", "b", "c"}}, "event_search"},
 		{"integration", store.ListLiveEventsParams{IntegrationID: "int_a"}, "deliveries_integration"},
 		{"reason", store.ListLiveEventsParams{Reason: "no_identifier"}, "deliveries_reason"},
-		{"failed", store.ListLiveEventsParams{Status: "failed"}, "deliveries_status"},
+		{"failed", store.ListLiveEventsParams{Status: "failed"}, "deliveries_failed_seq"},
 		{"pipeline", store.ListLiveEventsParams{PipelineID: "pip_1"}, "events_pipeline"},
 		{"event", store.ListLiveEventsParams{Event: "Order Completed"}, "events_event"},
 		{"type", store.ListLiveEventsParams{Type: "identify"}, "events_type"},
@@ -88,9 +88,9 @@ func TestLiveQueriesUseIndexes(t *testing.T) {
 		if !strings.Contains(plan, "COVERING INDEX deliveries_outcomes") {
 			t.Fatalf("health outcomes plan:\n%s", plan)
 		}
-		plan = explain(t, db, `SELECT COUNT(*), MIN(received_at) FROM deliveries INDEXED BY deliveries_pending_age
+		plan = explain(t, db, `SELECT COUNT(*), MIN(id) FROM deliveries INDEXED BY deliveries_queue
 			WHERE integration_id = ? AND status = 'pending'`, []any{"int_a"})
-		if !strings.Contains(plan, "deliveries_pending_age") {
+		if !strings.Contains(plan, "COVERING INDEX deliveries_queue") {
 			t.Fatalf("backlog plan:\n%s", plan)
 		}
 	})

@@ -9,8 +9,8 @@ import (
 )
 
 // IntegrationHealth reads outcomes from deliveries_outcomes (covering:
-// integration, updated_at, status) and the backlog from
-// deliveries_pending_age, so it reads only the rows it counts.
+// integration, updated_at, status) and the backlog from deliveries_queue,
+// so it reads only the rows it counts.
 func (db *DB) IntegrationHealth(ctx context.Context, p store.IntegrationHealthParams) (*store.IntegrationHealth, error) {
 	now := ms(p.Now)
 	h := &store.IntegrationHealth{}
@@ -43,13 +43,19 @@ func (db *DB) IntegrationHealth(ctx context.Context, p store.IntegrationHealthPa
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("integration health of %s: %w", p.IntegrationID, err)
 	}
-	var oldest sql.NullInt64
-	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*), MIN(received_at) FROM deliveries INDEXED BY deliveries_pending_age
-		WHERE integration_id = ? AND status = 'pending'`, p.IntegrationID).Scan(&h.Backlog, &oldest); err != nil {
+	// The backlog is the integration's part of the queue index; its lowest
+	// id is its oldest event (ids follow the log's order).
+	var oldestID sql.NullInt64
+	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*), MIN(id) FROM deliveries INDEXED BY deliveries_queue
+		WHERE integration_id = ? AND status = 'pending'`, p.IntegrationID).Scan(&h.Backlog, &oldestID); err != nil {
 		return nil, fmt.Errorf("integration health of %s: backlog: %w", p.IntegrationID, err)
 	}
-	if oldest.Valid {
-		h.OldestPending = fromMS(oldest.Int64)
+	if oldestID.Valid {
+		var recv int64
+		if err := db.read.QueryRowContext(ctx, `SELECT received_at FROM deliveries WHERE id = ?`, oldestID.Int64).Scan(&recv); err != nil {
+			return nil, fmt.Errorf("integration health of %s: oldest pending: %w", p.IntegrationID, err)
+		}
+		h.OldestPending = fromMS(recv)
 	}
 	return h, nil
 }

@@ -34,10 +34,12 @@ CREATE INDEX events_pipeline ON events (pipeline_id, seq);
 CREATE INDEX events_type ON events (type, seq);
 CREATE INDEX events_event ON events (event, seq);
 CREATE INDEX deliveries_integration ON deliveries (integration_id, event_seq);
-CREATE INDEX deliveries_status ON deliveries (status, event_seq);
-CREATE INDEX deliveries_reason ON deliveries (reason, event_seq);
+-- Partial: the statuses worth an index are the rare ones (most rows are
+-- delivered or filtered, found quickly in log order); every index here is
+-- written by the processor and the engine's hot paths.
+CREATE INDEX deliveries_failed_seq ON deliveries (event_seq) WHERE status = 'failed';
+CREATE INDEX deliveries_reason ON deliveries (reason, event_seq) WHERE reason <> '';
 
--- Integration health: outcomes per integration over time (covering), and
--- the oldest pending delivery.
-CREATE INDEX deliveries_outcomes ON deliveries (integration_id, updated_at, status);
-CREATE INDEX deliveries_pending_age ON deliveries (integration_id, received_at) WHERE status = 'pending';
+-- Integration health: finished outcomes per integration over time
+-- (covering); the backlog and its oldest row come from deliveries_queue.
+CREATE INDEX deliveries_outcomes ON deliveries (integration_id, updated_at, status) WHERE status IN ('delivered', 'filtered', 'failed');
