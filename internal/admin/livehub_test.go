@@ -155,3 +155,91 @@ func TestStreamParams(t *testing.T) {
 		t.Fatalf("stream with access_token: %d", resp.StatusCode)
 	}
 }
+
+// fixedLister answers every poll with one row whose UpdatedAt moves on each
+// call, so that every poll after the first has a change to send.
+type fixedLister struct{ n atomic.Int64 }
+
+func (f *fixedLister) ListLiveEvents(context.Context, store.ListLiveEventsParams) ([]*signal.LiveEvent, string, error) {
+	n := f.n.Add(1)
+	return []*signal.LiveEvent{{ID: "dlv_1", Status: signal.StatusPending, UpdatedAt: time.Unix(n, 0)}}, "", nil
+}
+
+// TestLiveHubBounds: the hub polls at most maxLivePolls filter sets, a
+// client that stops reading is dropped instead of holding the others, and
+// a poll stops with its last client.
+func TestLiveHubBounds(t *testing.T) {
+	t.Parallel()
+	setup := func(t *testing.T) (*liveHub, chan time.Time) {
+		t.Helper()
+		ticks := make(chan time.Time)
+		h := newLiveHub(&fixedLister{}, time.Hour, nil)
+		h.tick = func(time.Duration) (<-chan time.Time, func()) { return ticks, func() {} }
+		return h, ticks
+	}
+	tests := []struct {
+		name string
+		run  func(t *testing.T, h *liveHub, ticks chan time.Time)
+	}{
+		{"DistinctFilterSetsBounded", func(t *testing.T, h *liveHub, _ chan time.Time) {
+			for i := range maxLivePolls {
+				_, leave, err := h.subscribe(store.ListLiveEventsParams{Event: string(rune('a' + i))})
+				if err != nil {
+					t.Fatalf("filter set %d refused: %v", i, err)
+				}
+				defer leave()
+			}
+			if _, _, err := h.subscribe(store.ListLiveEventsParams{Event: "one more"}); err == nil {
+				t.Fatal("a filter set beyond the bound was polled")
+			}
+			// The same filters as an existing poll still join it.
+			_, leave, err := h.subscribe(store.ListLiveEventsParams{Event: "a"})
+			if err != nil {
+				t.Fatalf("joining an existing poll: %v", err)
+			}
+			leave()
+		}},
+		{"SlowClientDropped", func(t *testing.T, h *liveHub, ticks chan time.Time) {
+			slow, leaveSlow, _ := h.subscribe(store.ListLiveEventsParams{})
+			defer leaveSlow()
+			fast, leaveFast, _ := h.subscribe(store.ListLiveEventsParams{})
+			defer leaveFast()
+			for i := 0; i <= liveClientBacklog; i++ {
+				ticks <- time.Now()
+				<-fast.rows // the fast client reads every batch
+			}
+			select {
+			case <-slow.gone:
+			case <-time.After(5 * time.Second):
+				t.Fatal("a client that read nothing was not dropped")
+			}
+			ticks <- time.Now()
+			<-fast.rows // the others go on
+		}},
+		{"LastClientStopsThePoll", func(t *testing.T, h *liveHub, _ chan time.Time) {
+			_, leave1, _ := h.subscribe(store.ListLiveEventsParams{Type: "track"})
+			_, leave2, _ := h.subscribe(store.ListLiveEventsParams{Type: "track"})
+			leave1()
+			h.mu.Lock()
+			n := len(h.polls)
+			h.mu.Unlock()
+			if n != 1 {
+				t.Fatalf("%d polls with one client left, want 1", n)
+			}
+			leave2()
+			h.mu.Lock()
+			n = len(h.polls)
+			h.mu.Unlock()
+			if n != 0 {
+				t.Fatalf("%d polls after the last client left", n)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h, ticks := setup(t)
+			tt.run(t, h, ticks)
+		})
+	}
+}
