@@ -103,6 +103,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	gw := gateway.New(gwCfg, db, db, log, nil)
 	api := admin.New(admin.Config{}, admin.Deps{
 		Store: db, Signer: signer, Catalog: vendors, Tester: tester{engine: engine}, Notifier: engine, Keys: gw, Log: log,
+		Hasher: box, RateLimits: engine,
 	})
 
 	gwLn, err := net.Listen("tcp", cfg.GatewayAddr)

@@ -27,6 +27,9 @@ type Store interface {
 	store.AuditStore
 	store.IntegrationStore
 	ListLiveEvents(ctx context.Context, p store.ListLiveEventsParams) ([]*signal.LiveEvent, string, error)
+	CountLiveEvents(ctx context.Context, p store.ListLiveEventsParams) (store.LiveCounts, error)
+	GetLiveEvent(ctx context.Context, p store.GetLiveEventParams) (*signal.LiveEventDetail, error)
+	IntegrationHealth(ctx context.Context, p store.IntegrationHealthParams) (*store.IntegrationHealth, error)
 	RequeueDeliveries(ctx context.Context, p store.RequeueDeliveriesParams) (int, error)
 }
 
@@ -55,6 +58,11 @@ type KeyForgetter interface {
 	ForgetPipelineKey(key string)
 }
 
+// Hasher keys the hashes ids are stored as (Live Events search).
+type Hasher interface {
+	Hash(s string) string
+}
+
 // Config configures the Management API.
 type Config struct {
 	AccessTTL  time.Duration
@@ -79,23 +87,30 @@ type Server struct {
 	tester   Tester
 	notifier Notifier
 	keys     KeyForgetter
-	log      *slog.Logger
-	now      func() time.Time
-	mux      *router
-	logins   loginThrottle
-	users    userCache
+	// hasher and rateLimits may be nil: no search, no rate-limit state.
+	hasher     Hasher
+	rateLimits RateLimits
+	live       *liveHub
+	log        *slog.Logger
+	now        func() time.Time
+	mux        *router
+	logins     loginThrottle
+	users      userCache
 }
 
-// Deps are the Server's collaborators; Tester, Notifier and Keys may be nil.
+// Deps are the Server's collaborators; Tester, Notifier, Keys, Hasher and
+// RateLimits may be nil.
 type Deps struct {
-	Store    Store
-	Signer   *token.Signer
-	Catalog  *integration.Registry
-	Tester   Tester
-	Notifier Notifier
-	Keys     KeyForgetter
-	Log      *slog.Logger
-	Now      func() time.Time
+	Store      Store
+	Signer     *token.Signer
+	Catalog    *integration.Registry
+	Tester     Tester
+	Notifier   Notifier
+	Keys       KeyForgetter
+	Hasher     Hasher
+	RateLimits RateLimits
+	Log        *slog.Logger
+	Now        func() time.Time
 }
 
 // New returns the Management API.
@@ -118,8 +133,9 @@ func New(cfg Config, d Deps) *Server {
 	if d.Catalog == nil {
 		d.Catalog = integration.NewRegistry()
 	}
-	s := &Server{cfg: cfg, store: d.Store, signer: d.Signer, catalog: d.Catalog, tester: d.Tester, notifier: d.Notifier, keys: d.Keys, log: d.Log, now: d.Now,
-		mux: &router{mux: http.NewServeMux()}, users: userCache{m: map[string]cachedUser{}}}
+	s := &Server{cfg: cfg, store: d.Store, signer: d.Signer, catalog: d.Catalog, tester: d.Tester, notifier: d.Notifier, keys: d.Keys,
+		hasher: d.Hasher, rateLimits: d.RateLimits, log: d.Log, now: d.Now, mux: &router{mux: http.NewServeMux()}, users: userCache{m: map[string]cachedUser{}}}
+	s.live = newLiveHub(d.Store, cfg.StreamPoll, d.Log)
 	s.routes()
 	return s
 }
@@ -149,9 +165,13 @@ func (s *Server) routes() {
 	s.mux.handle("PUT /v1/admin/integrations/{id}/blueprint", s.authed(s.handlePutBlueprint))
 	s.mux.handle("POST /v1/admin/integrations/{id}/test", s.authed(s.handleTest))
 	s.mux.handle("POST /v1/admin/integrations/{id}/replay", s.authed(s.handleReplay))
+	s.mux.handle("GET /v1/admin/integrations/{id}/health", s.authed(s.handleIntegrationHealth))
+	s.mux.handle("POST /v1/admin/integrations/{id}/blueprint/preview", s.authed(s.handlePreviewBlueprint))
 
 	s.mux.handle("GET /v1/admin/live-events", s.authed(s.handleListLiveEvents))
 	s.mux.handle("GET /v1/admin/live-events/stream", s.authed(s.handleStreamLiveEvents))
+	s.mux.handle("GET /v1/admin/live-events/counts", s.authed(s.handleCountLiveEvents))
+	s.mux.handle("GET /v1/admin/live-events/{id}", s.authed(s.handleGetLiveEvent))
 
 	s.mux.handle("GET /v1/admin/users", s.authed(s.handleListUsers))
 	s.mux.handle("POST /v1/admin/users", s.authed(s.handleCreateUser))

@@ -26,6 +26,7 @@ const testPassword = "correct-horse-1"
 type testBundle struct {
 	srv   *httptest.Server
 	api   *Server
+	box   *crypt.Box
 	db    *sqlite.DB
 	token string
 	now   *time.Time
@@ -45,6 +46,13 @@ func setup(t *testing.T) *testBundle {
 // setupWith is setup with the optional collaborators of extra (Tester,
 // Notifier) wired in.
 func setupWith(t *testing.T, extra Deps) *testBundle {
+	t.Helper()
+	return setupServer(t, extra, nil)
+}
+
+// setupServer is setupWith whose store the API sees through wrap (if not
+// nil), and whose Server is kept in the bundle.
+func setupServer(t *testing.T, extra Deps, wrap func(Store) Store) *testBundle {
 	t.Helper()
 	key, _ := crypt.NewKey()
 	kb, _ := crypt.ParseKey(key)
@@ -67,9 +75,15 @@ func setupWith(t *testing.T, extra Deps) *testBundle {
 	}
 	vendors := integration.NewRegistry()
 	vendors.Register(omnisend.New(omnisend.Options{BaseURL: "http://127.0.0.1:1"}))
+	var st Store = db
+	if wrap != nil {
+		st = wrap(db)
+	}
+	b.box = box
 	b.newAPI = func() *Server {
-		return New(Config{StreamPoll: 20 * time.Millisecond, PasswordCost: bcrypt.MinCost}, Deps{Store: db, Signer: signer, Catalog: vendors,
-			Tester: extra.Tester, Notifier: extra.Notifier, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clock})
+		return New(Config{StreamPoll: 20 * time.Millisecond, PasswordCost: bcrypt.MinCost}, Deps{Store: st, Signer: signer, Catalog: vendors,
+			Tester: extra.Tester, Notifier: extra.Notifier, Hasher: box, RateLimits: extra.RateLimits,
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clock})
 	}
 	b.api = b.newAPI()
 	b.srv = httptest.NewServer(b.api)
@@ -194,7 +208,8 @@ func TestEveryRouteNeedsAToken(t *testing.T) {
 		"GET /v1/admin/integrations", "GET /v1/admin/integrations/int_x", "PATCH /v1/admin/integrations/int_x",
 		"DELETE /v1/admin/integrations/int_x", "GET /v1/admin/integrations/int_x/blueprint", "PUT /v1/admin/integrations/int_x/blueprint",
 		"POST /v1/admin/integrations/int_x/test", "POST /v1/admin/integrations/int_x/replay", "GET /v1/admin/live-events",
-		"GET /v1/admin/live-events/stream", "GET /v1/admin/no-such-route",
+		"GET /v1/admin/live-events/stream", "GET /v1/admin/live-events/counts", "GET /v1/admin/live-events/dlv_1",
+		"GET /v1/admin/integrations/int_x/health", "POST /v1/admin/integrations/int_x/blueprint/preview", "GET /v1/admin/no-such-route",
 	}
 	for _, r := range routes {
 		method, path, _ := strings.Cut(r, " ")

@@ -236,6 +236,15 @@ type DeliveryStore interface {
 	RequeueDeliveries(ctx context.Context, p RequeueDeliveriesParams) (int, error)
 	// ListLiveEvents lists events and their deliveries, newest first.
 	ListLiveEvents(ctx context.Context, p ListLiveEventsParams) ([]*signal.LiveEvent, string, error)
+	// CountLiveEvents counts the Live Events rows matching the filters by
+	// the status they show (Status, Cursor and Limit are ignored).
+	CountLiveEvents(ctx context.Context, p ListLiveEventsParams) (LiveCounts, error)
+	// GetLiveEvent returns one Live Events row with its processed event and
+	// its delivery's last attempts, oldest first. Unknown: ENOTFOUND.
+	GetLiveEvent(ctx context.Context, p GetLiveEventParams) (*signal.LiveEventDetail, error)
+	// IntegrationHealth summarises an integration's recent outcomes and
+	// backlog as of Now.
+	IntegrationHealth(ctx context.Context, p IntegrationHealthParams) (*IntegrationHealth, error)
 	// ReleaseLeases makes every leased delivery claimable again (at start-up
 	// of a single node, after a crash).
 	ReleaseLeases(ctx context.Context) error
@@ -254,12 +263,32 @@ type RecordProcessedParams struct {
 	// FromSeq, when set, is the cursor the events were read at: if another
 	// processor has moved it since, nothing is written and the error is
 	// ECONFLICT. Several nodes may then run processors safely.
-	FromSeq      *int64
-	UpToSeq      int64
-	Deliveries   []*signal.Delivery
+	FromSeq    *int64
+	UpToSeq    int64
+	Deliveries []*signal.Delivery
+	// SearchKeys are the keyed hashes Live Events finds the events by.
+	SearchKeys []SearchKey
+	// Processed are the events after identity and consent (stored sealed).
+	Processed    []ProcessedEvent
 	DedupeWindow time.Duration
 	Now          time.Time
 }
+
+// SearchKey links a keyed hash of an id ("u:"+user id, "e:"+email, "o:"+
+// order id) to an event.
+type SearchKey struct {
+	EventSeq int64
+	Key      string
+}
+
+// ProcessedEvent is the JSON of a signal.Processed for one event.
+type ProcessedEvent struct {
+	EventSeq int64
+	Body     []byte
+}
+
+// MaxAttemptsKept is how many attempts a delivery keeps (the last ones).
+const MaxAttemptsKept = 20
 
 type ClaimDeliveriesParams struct {
 	IntegrationID string
@@ -314,8 +343,56 @@ type ListLiveEventsParams struct {
 	Status        string
 	Type          string
 	Event         string
-	Cursor        string
-	Limit         int
+	Reason        string
+	// SearchKeys: only events with one of these keys (see SearchKey).
+	SearchKeys []string
+	Cursor     string
+	Limit      int
+}
+
+// LiveCounts counts Live Events rows by the status they show.
+type LiveCounts struct {
+	Pending   int `json:"pending"`
+	Delivered int `json:"delivered"`
+	Filtered  int `json:"filtered"`
+	Failed    int `json:"failed"`
+	Paused    int `json:"paused"`
+}
+
+// GetLiveEventParams names a row by the id Live Events gave it.
+type GetLiveEventParams struct {
+	ID string
+}
+
+type IntegrationHealthParams struct {
+	IntegrationID string
+	Now           time.Time
+}
+
+// Outcomes counts finished deliveries by status.
+type Outcomes struct {
+	Delivered int `json:"delivered"`
+	Filtered  int `json:"filtered"`
+	Failed    int `json:"failed"`
+}
+
+// MinuteOutcomes are the outcomes of the minute starting At.
+type MinuteOutcomes struct {
+	At time.Time `json:"at"`
+	Outcomes
+}
+
+// IntegrationHealth is an integration's recent outcomes (by the time each
+// delivery was last updated) and its backlog.
+type IntegrationHealth struct {
+	LastHour Outcomes
+	LastDay  Outcomes
+	Backlog  int
+	// OldestPending is when the oldest pending delivery's event was
+	// received (zero: none pending).
+	OldestPending time.Time
+	// PerMinute: the last 60 whole minutes up to Now's, oldest first.
+	PerMinute []MinuteOutcomes
 }
 
 // Cipher seals sensitive columns (config, payloads, traits) at rest.

@@ -27,6 +27,13 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 			return fmt.Errorf("record processed: seal: %w", err)
 		}
 	}
+	sealedProcessed := make([][]byte, len(p.Processed))
+	for i, pe := range p.Processed {
+		var err error
+		if sealedProcessed[i], err = db.seal(pe.Body); err != nil {
+			return fmt.Errorf("record processed: seal: %w", err)
+		}
+	}
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		// Move the cursor first: its row lock serialises processors on
 		// several nodes, and one that lost the race writes nothing.
@@ -94,6 +101,7 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 			}
 			b.Queue(insertDeliveries, cols.args()...)
 		}
+		queueSearch(b, p.SearchKeys, p.Processed, sealedProcessed)
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if signal.ErrorCode(err) == signal.ECONFLICT {
@@ -225,12 +233,19 @@ func (db *DB) FinishDeliveries(ctx context.Context, p store.FinishDeliveriesPara
 		ids[i], statuses[i], reasons[i], notes[i] = d.ID, d.Status, d.Reason, d.Note
 		attempts[i], vstatus[i], next[i], leases[i] = int32(d.Attempts), int32(d.VendorStatus), ms(d.NextAttemptAt), ms(d.LeaseUntil)
 	}
-	_, err := db.pool.Exec(ctx, `UPDATE deliveries d SET status = u.status, reason = u.reason, note = u.note, attempts = u.attempts,
+	q := `UPDATE deliveries d SET status = u.status, reason = u.reason, note = u.note, attempts = u.attempts,
 		next_attempt_at = u.next_attempt_at, lease_until = 0, vendor_status = u.vendor_status, vendor_response = u.vendor_response,
 		payload = u.payload, updated_at = $1
 		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::int[], $9::bytea[], $10::bytea[], $11::bigint[])
 			AS u (id, status, reason, note, attempts, next_attempt_at, vendor_status, vendor_response, payload, lease_until)
-		WHERE d.id = u.id AND d.status = 'pending' AND d.lease_until = u.lease_until`, now, ids, statuses, reasons, notes, attempts, next, vstatus, resps, payloads, leases)
+		WHERE d.id = u.id AND d.status = 'pending' AND d.lease_until = u.lease_until`
+	args := []any{now, ids, statuses, reasons, notes, attempts, next, vstatus, resps, payloads, leases}
+	if at, err := db.attemptsArgs(p.Deliveries); err != nil {
+		return fmt.Errorf("finish deliveries: %w", err)
+	} else if at != nil {
+		q, args = withAttempts(q), append(args, at...)
+	}
+	_, err := db.pool.Exec(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("finish deliveries: %w", err)
 	}
@@ -311,8 +326,15 @@ func (db *DB) Prune(ctx context.Context, p store.PruneParams) (store.PruneResult
 			return fmt.Errorf("expire deliveries: %w", err)
 		}
 		res.Expired = int(tag.RowsAffected())
-		if _, err := tx.Exec(ctx, `DELETE FROM deliveries WHERE event_seq = ANY($1)`, seqs); err != nil {
-			return err
+		for _, q := range []string{
+			`DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_seq = ANY($1))`,
+			`DELETE FROM deliveries WHERE event_seq = ANY($1)`,
+			`DELETE FROM event_search WHERE event_seq = ANY($1)`,
+			`DELETE FROM event_processed WHERE event_seq = ANY($1)`,
+		} {
+			if _, err := tx.Exec(ctx, q, seqs); err != nil {
+				return fmt.Errorf("prune: %w", err)
+			}
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM events WHERE seq = ANY($1)`, seqs); err != nil {
 			return err

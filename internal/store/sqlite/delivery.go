@@ -26,6 +26,13 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 			return fmt.Errorf("record processed: seal: %w", err)
 		}
 	}
+	sealedProcessed := make([][]byte, len(p.Processed))
+	for i, pe := range p.Processed {
+		var err error
+		if sealedProcessed[i], err = db.seal(pe.Body); err != nil {
+			return fmt.Errorf("record processed: seal: %w", err)
+		}
+	}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		// Move the cursor first: a processor that lost a race writes nothing.
 		res, err := tx.ExecContext(ctx, `INSERT INTO cursors (name, seq) VALUES (?, ?)
@@ -86,7 +93,7 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 				return fmt.Errorf("insert deliveries: %w", err)
 			}
 		}
-		return nil
+		return db.recordSearch(ctx, tx, p.SearchKeys, p.Processed, sealedProcessed)
 	})
 	if signal.ErrorCode(err) == signal.ECONFLICT {
 		return err
@@ -185,8 +192,15 @@ func (db *DB) FinishDeliveries(ctx context.Context, p store.FinishDeliveriesPara
 	now := ms(p.Now)
 	type sealed struct{ resp, payload []byte }
 	s := make([]sealed, len(p.Deliveries))
+	attemptResp := make([][]byte, len(p.Deliveries))
+	updated := make([]bool, len(p.Deliveries))
 	for i, d := range p.Deliveries {
 		var err error
+		if d.Attempt != nil && d.Attempt.VendorResponse != "" {
+			if attemptResp[i], err = db.seal([]byte(d.Attempt.VendorResponse)); err != nil {
+				return fmt.Errorf("finish deliveries: %w", err)
+			}
+		}
 		if s[i].payload, err = db.seal(d.Payload); err != nil {
 			return fmt.Errorf("finish deliveries: %w", err)
 		}
@@ -205,13 +219,16 @@ func (db *DB) FinishDeliveries(ctx context.Context, p store.FinishDeliveriesPara
 		}
 		defer stmt.Close()
 		for i, d := range p.Deliveries {
-			if _, err := stmt.ExecContext(ctx, d.Status, d.Reason, d.Note, d.Attempts, ms(d.NextAttemptAt), d.VendorStatus,
-				s[i].resp, s[i].payload, now, d.ID, ms(d.LeaseUntil)); err != nil {
+			res, err := stmt.ExecContext(ctx, d.Status, d.Reason, d.Note, d.Attempts, ms(d.NextAttemptAt), d.VendorStatus,
+				s[i].resp, s[i].payload, now, d.ID, ms(d.LeaseUntil))
+			if err != nil {
 				return err
 			}
+			n, _ := res.RowsAffected()
+			updated[i] = n > 0
 			d.UpdatedAt = fromMS(now)
 		}
-		return nil
+		return db.recordAttempts(ctx, tx, p, attemptResp, updated)
 	})
 	if err != nil {
 		return fmt.Errorf("finish deliveries: %w", err)
@@ -297,8 +314,16 @@ func (db *DB) Prune(ctx context.Context, p store.PruneParams) (store.PruneResult
 		}
 		n, _ := r.RowsAffected()
 		res.Expired = int(n)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_seq IN `+in+`)`, seqs...); err != nil {
+			return fmt.Errorf("delete attempts: %w", err)
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE event_seq IN `+in, seqs...); err != nil {
 			return err
+		}
+		for _, t := range []string{"event_search", "event_processed"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE event_seq IN `+in, seqs...); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE seq IN `+in, seqs...); err != nil {
 			return err

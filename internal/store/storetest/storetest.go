@@ -36,6 +36,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ReplayGuards", exerciseReplayGuards},
 		{"Integrations", exerciseIntegrations},
 		{"LiveEvents", exerciseLiveEvents},
+		{"LiveDetails", exerciseLiveDetails},
 		{"PauseIntegration", exercisePauseIntegration},
 		{"Pipelines", exercisePipelines},
 		{"Profiles", exerciseProfiles},
