@@ -43,7 +43,7 @@ func Preview(h Hasher, vendor integration.Vendor, in *signal.Integration, msg js
 	if msgID == "" {
 		msgID = "preview"
 	}
-	ev := &signal.Event{MessageID: msgID, Type: m.Type, Event: m.Event, UserID: string(m.UserID), AnonymousID: string(m.AnonymousID),
+	ev := &signal.Event{MessageID: msgID, PipelineID: "preview", Type: m.Type, Event: m.Event, UserID: string(m.UserID), AnonymousID: string(m.AnonymousID),
 		Timestamp: ts, ReceivedAt: now}
 	if m.Type == signal.TypePage || m.Type == signal.TypeScreen {
 		ev.Event = m.Name
