@@ -12,6 +12,7 @@ import (
 
 	"github.com/signalhq/signal/internal/blueprint"
 	"github.com/signalhq/signal/internal/integration"
+	"github.com/signalhq/signal/internal/signal"
 )
 
 // Catalog facts.
@@ -34,8 +35,8 @@ const (
 // Config keys.
 const (
 	ConfigAPIKey             = "api_key"
-	ConfigDefaultPhoneRegion = "default_phone_region"
-	ConfigDryRun             = "dry_run"
+	ConfigDefaultPhoneRegion = integration.ConfigDefaultPhoneRegion
+	ConfigDryRun             = signal.ConfigDryRun
 )
 
 // Options configure the vendor.
