@@ -43,7 +43,7 @@ type testBundle struct {
 	vendor *integrationtest.Vendor
 	// other is a second vendor (catalog key otherVendor) with its own
 	// fake, for fan-out tests.
-	other *fakeVendor
+	other  *fakeVendor
 	engine *delivery.Engine
 
 	cancel context.CancelFunc
@@ -56,7 +56,7 @@ type bundleOpts struct {
 	// of a minute (a time-scaled vendor).
 	// perMinute, if set, is both vendors' default request budget.
 	perMinute int
-	window time.Duration
+	window    time.Duration
 }
 
 func newTestBundle(t *testing.T, o bundleOpts) *testBundle {
