@@ -37,6 +37,11 @@ func newFakeKlaviyo(t *testing.T, throttle int) *fakeKlaviyo {
 			contentType: r.Header.Get("Content-Type"), body: b, at: time.Now()}
 		f.mu.Lock()
 		switch {
+		case r.Method == http.MethodGet && r.URL.Path == "/api/accounts":
+			rq.status = http.StatusOK
+			if rq.auth == "Klaviyo-API-Key "+refusedKey {
+				rq.status = http.StatusUnauthorized
+			}
 		case r.Method != http.MethodPost:
 			rq.status = http.StatusNotFound
 		case r.URL.Path == "/api/events" && f.throttle > 0:
@@ -122,7 +127,10 @@ type kevent struct {
 	} `json:"data"`
 }
 
-const klaviyoKey = "pk_e2e_klaviyo_private_key_1234"
+const (
+	klaviyoKey = "pk_e2e_klaviyo_private_key_1234"
+	refusedKey = "pk_e2e_klaviyo_refused_key_999"
+)
 
 // TestKlaviyoBesideOmnisend: one store, both vendors installed. identify
 // then Order Completed reach Omnisend as "placed order" and Klaviyo as a
@@ -141,6 +149,16 @@ func TestKlaviyoBesideOmnisend(t *testing.T) {
 	}
 	if code := n.call(t, "POST", "http://"+n.admin+"/v1/admin/integration-catalog/omnisend/install", tok, pageInstallBody, &om); code != 201 {
 		t.Fatalf("install omnisend: %d", code)
+	}
+	// The key is checked once (GET /api/accounts): a refused key is not installed.
+	var refused struct {
+		Error struct {
+			Field string `json:"field"`
+		} `json:"error"`
+	}
+	if code := n.call(t, "POST", "http://"+n.admin+"/v1/admin/integration-catalog/klaviyo/install", tok,
+		`{"name":"Klaviyo","variant":"default","config":{"api_key":"`+refusedKey+`"},"delivery_mode":"server_side"}`, &refused); code != 400 || refused.Error.Field != "config.api_key" {
+		t.Fatalf("install with a refused key: %d %+v, want 400 naming config.api_key", code, refused)
 	}
 	if code := n.call(t, "POST", "http://"+n.admin+"/v1/admin/integration-catalog/klaviyo/install", tok,
 		`{"name":"Klaviyo","variant":"default","config":{"api_key":"`+klaviyoKey+`"},"delivery_mode":"server_side"}`, &kl); code != 201 {

@@ -1,7 +1,9 @@
 package integration
 
 import (
+	"context"
 	"errors"
+	"net/http"
 
 	"github.com/signalhq/signal/internal/contact"
 	"github.com/signalhq/signal/internal/signal"
@@ -59,4 +61,15 @@ func IsRequestError(err error) bool {
 func ConfigFieldError(err error, field string) bool {
 	var se *signal.Error
 	return errors.As(err, &se) && se.Field == field
+}
+
+// KeyChecker is implemented by vendors that can ask, once at install,
+// whether a key is accepted (the contract's key check). CheckKey returns
+// nil when the vendor accepted the key, a *signal.Error naming
+// "config.api_key" when it refused it (the install is refused), and any
+// other error when the answer proves nothing (the install goes on, with a
+// warning: a key may lack the scope the check reads). Errors never quote
+// the key.
+type KeyChecker interface {
+	CheckKey(ctx context.Context, client *http.Client, cfg map[string]any) error
 }
