@@ -205,7 +205,7 @@ func (f *fakeVendor) accepted() []received {
 func (f *fakeVendor) waitCount(t *testing.T, n int, within time.Duration) {
 	t.Helper()
 	eventually(t, within, func() bool { return f.count() >= n }, func() string {
-		return "Omnisend received " + strconv.Itoa(f.count()) + " requests, want " + strconv.Itoa(n)
+		return "the vendor received " + strconv.Itoa(f.count()) + " requests, want " + strconv.Itoa(n)
 	})
 }
 
@@ -215,6 +215,6 @@ func (f *fakeVendor) steady(t *testing.T, d time.Duration) {
 	before := f.count()
 	time.Sleep(d)
 	if got := f.count(); got != before {
-		t.Fatalf("Omnisend received %d more requests within %v, want none", got-before, d)
+		t.Fatalf("the vendor received %d more requests within %v, want none", got-before, d)
 	}
 }
