@@ -212,6 +212,9 @@ type CatalogEntry struct {
 	DeliveryModes []string      `json:"delivery_modes"`
 	// RateLimit is the vendor's default request budget per minute per key.
 	RateLimitPerMinute int `json:"rate_limit_per_minute,omitempty"`
+	// SetupSteps are the install's steps as the integration page shows
+	// them, in order.
+	SetupSteps []string `json:"setup_steps,omitempty"`
 }
 
 // ConfigField is one field of the install form.

@@ -70,6 +70,9 @@ func Run(t *testing.T, h Harness) {
 		if v.Timeout() <= 0 || v.Timeout() > time.Minute {
 			t.Fatalf("Timeout() = %v, want within (0, 1m]", v.Timeout())
 		}
+		if len(v.Entry().SetupSteps) == 0 {
+			t.Fatalf("the catalog entry has no setup steps")
+		}
 		if v.Entry().RateLimitPerMinute <= 0 {
 			t.Fatalf("RateLimitPerMinute = %d, want > 0", v.Entry().RateLimitPerMinute)
 		}

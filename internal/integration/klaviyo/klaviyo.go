@@ -116,6 +116,12 @@ func (v *Vendor) Entry() integration.CatalogEntry {
 		}},
 		DeliveryModes:      []string{"server_side"},
 		RateLimitPerMinute: RateLimitPerMinute,
+		SetupSteps: []string{
+			"In Klaviyo, open Settings → API keys → Create Private API Key, with Events: Write, Profiles: Write and Accounts: Read.",
+			"Install Klaviyo here with that key: it is checked once (a refused key is not installed); turn on Dry run to see each payload in Live Events first.",
+			"Send a test event: a \"Signal Test Event\" metric appears in Klaviyo's Analytics → Metrics.",
+			"Build flows on Placed Order, Started Checkout, Added to Cart, Viewed Product and Active on Site; identify calls keep profiles up to date.",
+		},
 	}
 }
 
