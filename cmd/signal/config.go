@@ -24,15 +24,17 @@ type config struct {
 	AdminPassword string
 	JWTSecret     string
 	EncryptionKey string
-	OmnisendURL   string
-	CORSOrigins   []string
-	MaxPayload    int64
-	MaxBatch      int
-	RateLimitRPS  float64
-	Proxies       []netip.Prefix
-	Retention     time.Duration
-	LogFormat     string
-	LogLevel      string
+	// VendorURLs are the vendors' API base URLs by catalog key
+	// (SIGNAL_<KEY>_API_URL, see vendorSpecs).
+	VendorURLs   map[string]string
+	CORSOrigins  []string
+	MaxPayload   int64
+	MaxBatch     int
+	RateLimitRPS float64
+	Proxies      []netip.Prefix
+	Retention    time.Duration
+	LogFormat    string
+	LogLevel     string
 }
 
 // loadConfig reads the environment; every bad value is named in the error.
@@ -52,7 +54,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		AdminPassword: getenv("SIGNAL_ADMIN_PASSWORD"),
 		JWTSecret:     getenv("JWT_SECRET"),
 		EncryptionKey: getenv("ENCRYPTION_KEY"),
-		OmnisendURL:   strings.TrimRight(get("SIGNAL_OMNISEND_API_URL", "https://api.omnisend.com"), "/"),
+		VendorURLs:    map[string]string{},
 		LogFormat:     get("SIGNAL_LOG_FORMAT", "text"),
 		LogLevel:      get("SIGNAL_LOG_LEVEL", "info"),
 	}
@@ -69,8 +71,12 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	if c.GatewayAddr == c.AdminAddr && !strings.HasSuffix(c.GatewayAddr, ":0") {
 		bad("SIGNAL_GATEWAY_ADDR and SIGNAL_ADMIN_ADDR are both %q; they must differ", c.GatewayAddr)
 	}
-	if u, err := url.Parse(c.OmnisendURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad("SIGNAL_OMNISEND_API_URL=%q is not an http(s) URL", c.OmnisendURL)
+	for _, s := range vendorSpecs {
+		v := strings.TrimRight(get(s.urlEnv(), s.defaultURL), "/")
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("%s=%q is not an http(s) URL", s.urlEnv(), v)
+		}
+		c.VendorURLs[s.key] = v
 	}
 	if c.DatabaseURL != "" {
 		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {

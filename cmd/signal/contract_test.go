@@ -162,7 +162,7 @@ func TestContractConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	wd, _ := os.Getwd()
-	got := []any{c.DataDir, c.DatabaseURL, c.GatewayAddr, c.AdminAddr, c.AdminEmail, c.OmnisendURL, c.CORSOrigins, c.MaxPayload, c.MaxBatch}
+	got := []any{c.DataDir, c.DatabaseURL, c.GatewayAddr, c.AdminAddr, c.AdminEmail, c.VendorURLs["omnisend"], c.CORSOrigins, c.MaxPayload, c.MaxBatch}
 	want := []any{filepath.Join(wd, "data"), "", ":8080", ":8084", "admin@localhost", "https://api.omnisend.com", []string{"*"}, int64(524288), 500}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults %v, want %v", got, want)

@@ -84,7 +84,8 @@ func startBinary(t testing.TB, bin, dataDir string, env ...string) *node {
 	n := &node{stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
 	n.cmd = exec.Command(bin, "serve")
 	n.cmd.Env = append(os.Environ(), "SIGNAL_DATA_DIR="+dataDir, "SIGNAL_GATEWAY_ADDR=127.0.0.1:0", "SIGNAL_ADMIN_ADDR=127.0.0.1:0",
-		"SIGNAL_ADMIN_PASSWORD=e2e-password", "RATE_LIMIT_RPS=0", "SIGNAL_OMNISEND_API_URL=http://127.0.0.1:1")
+		"SIGNAL_ADMIN_PASSWORD=e2e-password", "RATE_LIMIT_RPS=0", "SIGNAL_OMNISEND_API_URL=http://127.0.0.1:1",
+		"SIGNAL_KLAVIYO_API_URL=http://127.0.0.1:1")
 	n.cmd.Env = append(n.cmd.Env, env...)
 	n.cmd.Stdout, n.cmd.Stderr = n.stdout, n.stderr
 	if err := n.cmd.Start(); err != nil {
@@ -334,6 +335,7 @@ func TestBadConfigurationExitsNonZero(t *testing.T) {
 		{"ENCRYPTION_KEY=too-short", "ENCRYPTION_KEY"},
 		{"JWT_SECRET=short", "JWT_SECRET"},
 		{"SIGNAL_OMNISEND_API_URL=ftp://x", "SIGNAL_OMNISEND_API_URL"},
+		{"SIGNAL_KLAVIYO_API_URL=ftp://x", "SIGNAL_KLAVIYO_API_URL"},
 		{"DATABASE_URL=mysql://x", "DATABASE_URL"},
 		{"RATE_LIMIT_RPS=-1", "RATE_LIMIT_RPS"},
 		{"SIGNAL_TRUSTED_PROXIES=10.0.0.0/33", "SIGNAL_TRUSTED_PROXIES"},

@@ -16,8 +16,6 @@ import (
 	"github.com/signalhq/signal/internal/crypt"
 	"github.com/signalhq/signal/internal/delivery"
 	"github.com/signalhq/signal/internal/gateway"
-	"github.com/signalhq/signal/internal/integration"
-	"github.com/signalhq/signal/internal/integration/omnisend"
 	"github.com/signalhq/signal/internal/pipeline"
 	"github.com/signalhq/signal/internal/store"
 	"github.com/signalhq/signal/internal/store/postgres"
@@ -87,14 +85,13 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		fmt.Fprintf(stdout, "Created the first admin user.\n  email:    %s\n  password: %s\nThis password is shown once; keep it somewhere safe.\n", cfg.AdminEmail, generated)
 	}
 
-	vendors := integration.NewRegistry()
-	vendors.Register(omnisend.New(omnisend.Options{BaseURL: cfg.OmnisendURL, Version: version}))
+	vendors := newRegistry(cfg.VendorURLs, version)
 
 	dcfg := delivery.DefaultConfig()
 	// One node owns every lease of the embedded database, so leases left by
 	// a crash are freed at once; nodes sharing PostgreSQL let them expire.
 	dcfg.ReleaseLeasesAtStart = cfg.DatabaseURL == ""
-	engine := delivery.New(dcfg, db, vendors, box, nil, log, nil)
+	engine := delivery.New(dcfg, delivery.Deps{Store: db, Vendors: vendors, Hasher: box, Log: log})
 	proc = pipeline.New(pipeline.Config{}, db, box, vendors, engine, log, nil)
 
 	gwCfg := gateway.DefaultConfig()
@@ -102,7 +99,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	gwCfg.TrustedProxies = cfg.Proxies
 	gw := gateway.New(gwCfg, db, db, log, nil)
 	api := admin.New(admin.Config{}, admin.Deps{
-		Store: db, Signer: signer, Catalog: vendors, Tester: tester{engine: engine}, Notifier: engine, Keys: gw, Log: log,
+		Store: db, Signer: signer, Catalog: vendors, Tester: tester{engine: engine, vendors: vendors}, Notifier: engine, Keys: gw, Log: log,
 		Hasher: box, RateLimits: engine,
 	})
 

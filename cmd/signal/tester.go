@@ -9,13 +9,14 @@ import (
 	"github.com/signalhq/signal/internal/contact"
 	"github.com/signalhq/signal/internal/delivery"
 	"github.com/signalhq/signal/internal/integration"
-	"github.com/signalhq/signal/internal/pipeline"
 	"github.com/signalhq/signal/internal/signal"
 )
 
 // tester adapts the delivery engine to the Management API's test route.
+// The test event is the vendor's own (Vendor.TestEvent).
 type tester struct {
-	engine *delivery.Engine
+	engine  *delivery.Engine
+	vendors *integration.Registry
 }
 
 func (t tester) SendTest(ctx context.Context, in *signal.Integration, email string) (*admin.TestResult, error) {
@@ -23,20 +24,12 @@ func (t tester) SendTest(ctx context.Context, in *signal.Integration, email stri
 	if err != nil {
 		return nil, signal.FieldErrorf(signal.EINVALID, "email", "email is not a valid address")
 	}
-	now := time.Now().UTC()
-	ev := &integration.Event{
-		IntegrationID: in.ID,
-		// A test event belongs to no pipeline; this marker keeps its
-		// eventID apart from any real pipeline's (ids are pip_…).
-		PipelineID:      "test",
-		MessageID:       "test-" + now.Format("20060102T150405.000000000"),
-		VendorEventName: "signal test event",
-		Timestamp:       now,
-		Contact:         integration.Contact{Email: addr},
-		Properties:      map[string]any{"source": "signal", "marketing_consent": pipeline.ConsentNonSubscribed},
-		Order:           []string{"source", "marketing_consent"},
+	vendor, ok := t.vendors.Vendor(in.CatalogKey)
+	if !ok {
+		return nil, signal.Errorf(signal.ECONFLICT, "this integration's vendor is not available")
 	}
-	if in.ConfigBool("dry_run") {
+	ev := vendor.TestEvent(in, integration.Contact{Email: addr}, time.Now())
+	if in.DryRun() {
 		payload, err := t.engine.BuildTest(in, ev)
 		if err != nil {
 			return nil, err

@@ -27,13 +27,13 @@ func (s *Server) handlePutBlueprint(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	if err := blueprint.Validate(bp); err != nil {
-		writeErr(w, err)
-		return
-	}
 	in, err := s.store.GetIntegration(r.Context(), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	if err := blueprint.Validate(bp, s.targetRule(in.CatalogKey)); err != nil {
+		writeErr(w, err)
 		return
 	}
 	in.Blueprint = bp
@@ -113,4 +113,13 @@ func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) {
 	s.changed(r.PathValue("id"))
 	s.audit(r, auditIntegrationReplay, "integration", r.PathValue("id"), "Replayed "+strconv.Itoa(n)+" failed events")
 	writeJSON(w, http.StatusOK, map[string]int{"requeued": n})
+}
+
+// targetRule is the naming rule of an integration's vendor for blueprint
+// targets (nil when the vendor is not registered: generic checks only).
+func (s *Server) targetRule(catalogKey string) blueprint.TargetRule {
+	if v, ok := s.catalog.Vendor(catalogKey); ok {
+		return v.ValidateTarget
+	}
+	return nil
 }

@@ -1,7 +1,9 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -27,6 +29,37 @@ type integrationView struct {
 	PipelineIDs  []string       `json:"pipeline_ids"`
 	CreatedAt    time.Time      `json:"created_at"`
 	UpdatedAt    time.Time      `json:"updated_at"`
+	// Warnings are the install's (key_check), omitted elsewhere.
+	Warnings []warning `json:"warnings,omitempty"`
+}
+
+type warning struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// keyCheckClient sends install key checks: never follows a redirect (it
+// would carry the key to another host).
+var keyCheckClient = &http.Client{Timeout: 10 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// checkKey asks the vendor once whether the key is accepted (vendors that
+// can): a refusal is returned; an answer that proves nothing is a warning.
+// A dry-run install sends nothing, so it is not checked.
+func checkKey(ctx context.Context, v integration.Vendor, cfg map[string]any) ([]warning, error) {
+	kc, ok := v.(integration.KeyChecker)
+	if !ok || (&signal.Integration{Config: cfg}).DryRun() {
+		return nil, nil
+	}
+	err := kc.CheckKey(ctx, keyCheckClient, cfg)
+	var se *signal.Error
+	switch {
+	case err == nil:
+		return nil, nil
+	case errors.As(err, &se) && se.Field != "":
+		return nil, err
+	}
+	return []warning{{Code: "key_check", Message: err.Error()}}, nil
 }
 
 // maskSecret shows at most the last 4 characters of a secret.
@@ -154,6 +187,11 @@ func (s *Server) handleInstall(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	warnings, err := checkKey(r.Context(), v, in.Config)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
 	duplicate := s.checkDuplicateKey(r.Context(), entry, in.Config)
 	if duplicate != nil && !(in.ConfirmDuplicate && signal.ErrorCode(duplicate) == signal.ECONFLICT) {
 		s.fail(w, r, duplicate)
@@ -178,7 +216,9 @@ func (s *Server) handleInstall(w http.ResponseWriter, r *http.Request) {
 		summary += ", with the key of another integration (confirmed)"
 	}
 	s.audit(r, auditIntegrationCreate, "integration", it.ID, summary)
-	writeJSON(w, http.StatusCreated, s.view(it))
+	out := s.view(it)
+	out.Warnings = warnings
+	writeJSON(w, http.StatusCreated, out)
 }
 
 func (s *Server) changed(id string) {

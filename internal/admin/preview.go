@@ -44,7 +44,7 @@ func (s *Server) handlePreviewBlueprint(w http.ResponseWriter, r *http.Request) 
 	if len(body.Blueprint) > 0 && !bytes.Equal(bytes.TrimSpace(body.Blueprint), []byte("null")) {
 		bp, err := readBlueprint(body.Blueprint, "blueprint")
 		if err == nil {
-			err = blueprint.Validate(bp)
+			err = blueprint.Validate(bp, s.targetRule(in.CatalogKey))
 		}
 		if err != nil {
 			writeErr(w, prefixField(err, "blueprint"))
@@ -60,7 +60,7 @@ func (s *Server) handlePreviewBlueprint(w http.ResponseWriter, r *http.Request) 
 	// A preview shows what would be sent even when the integration is
 	// disabled or in dry run.
 	in.Enabled = true
-	delete(in.Config, "dry_run")
+	delete(in.Config, signal.ConfigDryRun)
 	d, err := pipeline.Preview(s.hasher, vendor, in, body.Event, s.now().UTC())
 	if err != nil {
 		writeErr(w, err)

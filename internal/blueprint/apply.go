@@ -18,6 +18,11 @@ const (
 // PageKey is the blueprint key of page calls.
 const PageKey = "page"
 
+// IdentifyKey is the blueprint key of identify calls, for vendors that
+// take them (a profile update); its mappings are not applied: an identify
+// sends the profile's traits.
+const IdentifyKey = "identify"
+
 // Result is what a blueprint makes of one event.
 type Result struct {
 	// Enabled is false when the event is not to be sent (reason

@@ -10,8 +10,8 @@ import (
 
 func TestDefaultIsValid(t *testing.T) {
 	t.Parallel()
-	if err := Validate(Default()); err != nil {
-		t.Fatalf("Validate(Default()) = %v", err)
+	if err := Validate(Default(), nil); err != nil {
+		t.Fatalf("Validate(Default(), nil) = %v", err)
 	}
 }
 

@@ -78,7 +78,7 @@ func FuzzValidate(f *testing.F) {
 		if err := json.Unmarshal(raw, &bp); err != nil {
 			return
 		}
-		err := Validate(bp)
+		err := Validate(bp, nil)
 		if err == nil {
 			return
 		}

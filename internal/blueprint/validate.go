@@ -1,6 +1,7 @@
 package blueprint
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,13 +14,13 @@ import (
 // Version is the only blueprint version this package reads.
 const Version = 2
 
-// MaxTargetLen is the longest property name Omnisend accepts for a custom
-// property.
-const MaxTargetLen = 128
+// MaxTargetLen bounds any target, whatever the vendor's own rule.
+const MaxTargetLen = 255
 
-// ReservedTarget is set by Signal on every event from the visitor's consent;
-// a mapping may not write it.
-const ReservedTarget = "marketing_consent"
+// TargetRule checks one mapping target against a vendor's naming rule (see
+// integration.Vendor.ValidateTarget); its error's message is used, the
+// field is the mapping's path.
+type TargetRule func(name string) error
 
 // sourceRoots are the message fields a mapping path may start with.
 var sourceRoots = []string{
@@ -30,8 +31,9 @@ var sourceRoots = []string{
 // Validate checks bp and returns the first problem found, as a
 // *signal.Error with code signal.EINVALID whose Field names the bad spot
 // (see the package documentation). Events are checked in key order, so the
-// error is the same on every call.
-func Validate(bp signal.Blueprint) error {
+// error is the same on every call. Targets must also pass rule, the
+// integration's vendor's naming rule (nil: only the generic checks).
+func Validate(bp signal.Blueprint, rule TargetRule) error {
 	if bp.Version != Version {
 		return signal.FieldErrorf(signal.EINVALID, "version", "must be %d", Version)
 	}
@@ -49,14 +51,14 @@ func Validate(bp signal.Blueprint) error {
 		if strings.TrimSpace(k) == "" {
 			return signal.FieldErrorf(signal.EINVALID, "events", "an event key is empty; use \"page\" or a track event name")
 		}
-		if err := validateEvent("events."+k, bp.Events[k]); err != nil {
+		if err := validateEvent("events."+k, bp.Events[k], rule); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func validateEvent(path string, ev signal.BlueprintEvent) error {
+func validateEvent(path string, ev signal.BlueprintEvent, rule TargetRule) error {
 	if ev.Enabled && strings.TrimSpace(ev.VendorEventName) == "" {
 		return signal.FieldErrorf(signal.EINVALID, path+".vendor_event_name", "is required when the event is enabled")
 	}
@@ -86,7 +88,7 @@ func validateEvent(path string, ev signal.BlueprintEvent) error {
 				return err
 			}
 		}
-		if err := validateTarget(mp+".target", m.Target); err != nil {
+		if err := validateTarget(mp+".target", m.Target, rule); err != nil {
 			return err
 		}
 		if first, dup := seen[m.Target]; dup {
@@ -116,23 +118,25 @@ func validatePath(field, p string) error {
 	return nil
 }
 
-// validateTarget checks a vendor property name against Omnisend's rule for
-// custom properties: letters, digits and _, at most 128 characters.
-func validateTarget(field, t string) error {
+// validateTarget checks a vendor property name: present, at most
+// MaxTargetLen bytes, no control characters, then the vendor's rule.
+func validateTarget(field, t string, rule TargetRule) error {
 	if t == "" {
 		return signal.FieldErrorf(signal.EINVALID, field, "is required")
 	}
-	if len(t) > MaxTargetLen {
-		return signal.FieldErrorf(signal.EINVALID, field, "must be at most %d characters", MaxTargetLen)
+	if len(t) > MaxTargetLen || strings.IndexFunc(t, unicode.IsControl) >= 0 {
+		return signal.FieldErrorf(signal.EINVALID, field, "must be at most %d characters with no control characters", MaxTargetLen)
 	}
-	for i := 0; i < len(t); i++ {
-		c := t[i]
-		if !(c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
-			return signal.FieldErrorf(signal.EINVALID, field, "may hold only letters, digits and _")
+	if rule == nil {
+		return nil
+	}
+	if err := rule(t); err != nil {
+		msg := err.Error()
+		var se *signal.Error
+		if errors.As(err, &se) {
+			msg = se.Message
 		}
-	}
-	if t == ReservedTarget {
-		return signal.FieldErrorf(signal.EINVALID, field, "%q is set by Signal from the visitor's consent", ReservedTarget)
+		return signal.FieldErrorf(signal.EINVALID, field, "%s", msg)
 	}
 	return nil
 }

@@ -60,7 +60,7 @@ func TestValidate(t *testing.T) {
 			if err := json.Unmarshal([]byte(tt.json), &bp); err != nil {
 				t.Fatalf("unmarshal: %v", err)
 			}
-			err := Validate(bp)
+			err := Validate(bp, testRule)
 			if tt.wantField == "" {
 				if err != nil {
 					t.Fatalf("Validate() = %v, want nil", err)
@@ -81,4 +81,21 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testRule is a vendor naming rule for these tests (word characters, at
+// most 128, one reserved name), as a vendor's ValidateTarget would be.
+func testRule(t string) error {
+	if len(t) > 128 {
+		return signal.Errorf(signal.EINVALID, "must be at most 128 characters")
+	}
+	for _, c := range t {
+		if !(c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+			return signal.Errorf(signal.EINVALID, "may hold only letters, digits and _")
+		}
+	}
+	if t == "marketing_consent" {
+		return signal.Errorf(signal.EINVALID, "is reserved")
+	}
+	return nil
 }

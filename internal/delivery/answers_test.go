@@ -11,7 +11,7 @@ import (
 )
 
 // TestAnswers pins what the engine does with each kind of answer from
-// Omnisend: 2xx delivered, 400 failed for good, 5xx / timeouts / resets
+// The vendor (as every vendor classifies): 2xx delivered, 400 failed for good, 5xx / timeouts / resets
 // retried with the same eventID until they succeed or the retry horizon
 // passes.
 func TestAnswers(t *testing.T) {
@@ -45,10 +45,10 @@ func TestAnswers(t *testing.T) {
 		}
 		rs := b.fake.requests()
 		if len(rs) != 1 {
-			t.Fatalf("Omnisend received %d requests, want 1", len(rs))
+			t.Fatalf("the vendor received %d requests, want 1", len(rs))
 		}
 		if r := rs[0]; !bytes.Equal(r.body, q.payload) || r.key != "key-a" || r.eventID != q.eventID {
-			t.Fatalf("Omnisend received key %q, eventID %q, body %s; want key-a, %s and the stored payload", r.key, r.eventID, r.body, q.eventID)
+			t.Fatalf("the vendor received key %q, eventID %q, body %s; want key-a, %s and the stored payload", r.key, r.eventID, r.body, q.eventID)
 		}
 	})
 
@@ -62,12 +62,12 @@ func TestAnswers(t *testing.T) {
 
 		le := b.waitStatus(t, "int_a", 5*time.Second, signal.StatusFailed, q)[q.messageID]
 		if le.Reason != signal.ReasonVendorRejected || le.Attempts != 1 || le.VendorStatus != http.StatusBadRequest || le.VendorResponse != answer {
-			t.Fatalf("live event = %s/%s attempts %d, vendor %d %q; want failed/vendor_rejected, 1, 400 and Omnisend's body",
+			t.Fatalf("live event = %s/%s attempts %d, vendor %d %q; want failed/vendor_rejected, 1, 400 and the vendor's body",
 				le.Status, le.Reason, le.Attempts, le.VendorStatus, le.VendorResponse)
 		}
 		b.fake.steady(t, 300*time.Millisecond)
 		if n := b.fake.count(); n != 1 {
-			t.Fatalf("Omnisend received %d requests, want 1 (a 400 is not retried)", n)
+			t.Fatalf("the vendor received %d requests, want 1 (a 400 is not retried)", n)
 		}
 	})
 
@@ -98,7 +98,7 @@ func TestAnswers(t *testing.T) {
 			}
 			rs := b.fake.requests()
 			if len(rs) != want {
-				t.Fatalf("Omnisend received %d requests, want %d", len(rs), want)
+				t.Fatalf("the vendor received %d requests, want %d", len(rs), want)
 			}
 			for i, r := range rs {
 				if r.eventID != q.eventID || !bytes.Equal(r.body, q.payload) {
@@ -135,7 +135,7 @@ func TestAnswers(t *testing.T) {
 					le.Status, le.Reason, le.Attempts, le.VendorResponse, tc.wantBody)
 			}
 			if n := b.fake.count(); n != le.Attempts {
-				t.Fatalf("Omnisend received %d requests, the live event counts %d attempts", n, le.Attempts)
+				t.Fatalf("the vendor received %d requests, the live event counts %d attempts", n, le.Attempts)
 			}
 			b.fake.steady(t, 200*time.Millisecond)
 		})

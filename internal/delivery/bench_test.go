@@ -18,16 +18,16 @@ import (
 
 	"github.com/signalhq/signal/internal/delivery"
 	"github.com/signalhq/signal/internal/integration"
-	"github.com/signalhq/signal/internal/integration/omnisend"
+	"github.com/signalhq/signal/internal/integration/integrationtest"
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
 	"github.com/signalhq/signal/internal/store/sqlite"
 	"github.com/signalhq/signal/internal/store/storetest"
 )
 
-// benchFake is an Omnisend for benchmarks: it accepts every event, or
+// benchFake is a test vendor for benchmarks: it accepts every event, or
 // enforces a fixed window of `limit` requests per `window` (answering 429
-// past it), and reports its limit in Omnisend's headers (the reset in
+// past it), and reports its limit in X-Rate-Limit-* headers (the reset in
 // fractional seconds, so a scaled window can be paced).
 type benchFake struct {
 	srv    *httptest.Server
@@ -59,8 +59,8 @@ func (f *benchFake) serve(w http.ResponseWriter, r *http.Request) {
 	ok := f.limit == 0 || f.used < f.limit
 	if ok {
 		f.used++
-		if i := bytes.Index(body, []byte(`"eventID":"`)); i >= 0 {
-			f.seen[string(body[i+11:i+47])] = now
+		if i := bytes.Index(body, []byte(`"event_id":"`)); i >= 0 {
+			f.seen[string(body[i+12:i+48])] = now
 		}
 	}
 	remaining, reset := 1000000, 60.0
@@ -91,21 +91,16 @@ func (f *benchFake) arrival(eventID string) (time.Time, bool) {
 	return t, ok
 }
 
-// benchVendor is Omnisend whose limit counts over window, not a minute.
+// benchVendor is the test vendor whose limit counts over window, not a
+// minute; after a 429 it waits until the fake's window resets.
 type benchVendor struct {
-	*omnisend.Vendor
-	window time.Duration
+	*integrationtest.Vendor
 }
 
 func (v benchVendor) Classify(resp *http.Response, body []byte, err error) integration.Outcome {
 	o := v.Vendor.Classify(resp, body, err)
-	if o.Limit != nil {
-		o.Limit.Window = v.window
-		if o.Kind == integration.RateLimited {
-			// Omnisend's floor of a second is for its minute window;
-			// scaled, the wait is until the fake's window resets.
-			o.RetryAfter = o.Limit.Reset
-		}
+	if o.Limit != nil && o.Kind == integration.RateLimited {
+		o.RetryAfter = o.Limit.Reset
 	}
 	return o
 }
@@ -129,17 +124,19 @@ func newBenchBundle(b *testing.B, fake *benchFake, window time.Duration) *benchB
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
-	v := benchVendor{omnisend.New(omnisend.Options{BaseURL: fake.srv.URL}), window}
+	tv := integrationtest.New(fake.srv.URL)
+	tv.Window = window
+	v := benchVendor{tv}
 	vendors := integration.NewRegistry()
 	vendors.Register(v)
-	in := &signal.Integration{ID: "int_bench", CatalogKey: "omnisend", Name: "Omnisend", Variant: "default", DeliveryMode: "server_side",
+	in := &signal.Integration{ID: "int_bench", CatalogKey: integrationtest.Key, Name: "Bench", Variant: "default", DeliveryMode: "server_side",
 		Config: map[string]any{"api_key": "bench-key-" + strconv.FormatInt(time.Now().UnixNano(), 10)}, Enabled: true, Status: signal.IntegrationActive}
 	if err := db.CreateIntegration(context.Background(), in); err != nil {
 		b.Fatal(err)
 	}
 	cfg := delivery.DefaultConfig()
 	cfg.Poll = 50 * time.Millisecond
-	e := delivery.New(cfg, db, vendors, benchHasher{}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	e := delivery.New(cfg, delivery.Deps{Store: db, Vendors: vendors, Hasher: benchHasher{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	return &benchBundle{db: db, engine: e, vendor: v, in: in}
 }
 
@@ -165,7 +162,7 @@ func (bb *benchBundle) enqueueFor(b *testing.B, n int, name string, priority int
 		if err != nil {
 			b.Fatal(err)
 		}
-		ids = append(ids, omnisend.EventID(bb.in.ID, "pip", msg))
+		ids = append(ids, integrationtest.EventID(bb.in.ID, "pip", msg))
 		ds = append(ds, &signal.Delivery{EventSeq: bb.seq, MessageID: msg, PipelineID: "pip", IntegrationID: bb.in.ID, Type: "track",
 			Event: name, Status: signal.StatusPending, VendorEventName: name, Priority: priority, ContactKey: cmp.Or(contact, "c"+strconv.FormatInt(bb.seq, 10)),
 			NextAttemptAt: now, ReceivedAt: now, Payload: payload})
@@ -193,7 +190,7 @@ func (bb *benchBundle) run(b *testing.B) func() {
 	}
 }
 
-// BenchmarkDeliveryThroughput: events/s delivered to a fake Omnisend with no
+// BenchmarkDeliveryThroughput: events/s delivered to a fake vendor with no
 // limit, through the queue (claim, send, record), against a baseline of the
 // same requests sent by 32 goroutines with no queue at all.
 func BenchmarkDeliveryThroughput(b *testing.B) {
@@ -201,7 +198,7 @@ func BenchmarkDeliveryThroughput(b *testing.B) {
 	b.Run("baseline-http", func(b *testing.B) {
 		fake := newBenchFake(b, 0, time.Minute)
 		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32}}
-		body := []byte(`{"eventName":"page viewed","origin":"api","eventID":"00000000-0000-5000-8000-000000000000","contact":{"email":"c@example.com"},"properties":{}}`)
+		body := []byte(`{"name":"page viewed","event_id":"00000000-0000-5000-8000-000000000000","email":"c@example.com","properties":{}}`)
 		start := time.Now()
 		for i := 0; i < b.N; i++ {
 			var wg sync.WaitGroup
@@ -211,7 +208,7 @@ func BenchmarkDeliveryThroughput(b *testing.B) {
 				go func() {
 					defer wg.Done()
 					for next.Add(1) <= perRound {
-						resp, err := client.Post(fake.srv.URL+"/v5/events", "application/json", bytes.NewReader(body))
+						resp, err := client.Post(fake.srv.URL+integrationtest.EventsPath, "application/json", bytes.NewReader(body))
 						if err != nil {
 							b.Error(err)
 							return

@@ -37,7 +37,8 @@ type Config struct {
 	MaxInFlight int
 	// Rounds caps the rounds in flight at once per integration.
 	Rounds int
-	// Timeout of one vendor request.
+	// Timeout of one vendor request, when set: overrides every vendor's
+	// own (Vendor.Timeout); tests shorten it.
 	Timeout time.Duration
 	// Lease is how long a claimed delivery is held before another worker
 	// (or this one after a crash) may take it again.
@@ -56,15 +57,34 @@ type Config struct {
 
 // DefaultConfig returns production settings.
 func DefaultConfig() Config {
-	return Config{MaxInFlight: 32, Rounds: 4, Timeout: 10 * time.Second, Lease: 60 * time.Second, Backoff: DefaultBackoff(),
+	return Config{MaxInFlight: 32, Rounds: 4, Lease: 60 * time.Second, Backoff: DefaultBackoff(),
 		DrainTimeout: 12 * time.Second, Poll: 5 * time.Second}
+}
+
+// Vendors finds the vendor of a catalog key (integration.Registry).
+type Vendors interface {
+	Vendor(key string) (integration.Vendor, bool)
+}
+
+// Deps are what the engine works with.
+type Deps struct {
+	Store   Store
+	Vendors Vendors
+	// Hasher keys the rate limiters' names (never an API key in memory
+	// maps or logs).
+	Hasher Hasher
+	// Client sends requests; nil: a client that never follows redirects.
+	Client *http.Client
+	Log    *slog.Logger
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
 }
 
 // Engine runs one worker per integration.
 type Engine struct {
 	cfg      Config
 	store    Store
-	vendors  *integration.Registry
+	vendors  Vendors
 	hasher   Hasher
 	client   *http.Client
 	log      *slog.Logger
@@ -79,17 +99,14 @@ type Engine struct {
 	wg      sync.WaitGroup
 }
 
-// New returns an engine; client may be nil (a client with cfg.Timeout).
-func New(cfg Config, st Store, vendors *integration.Registry, h Hasher, client *http.Client, log *slog.Logger, now func() time.Time) *Engine {
+// New returns an engine.
+func New(cfg Config, deps Deps) *Engine {
 	d := DefaultConfig()
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = d.MaxInFlight
 	}
 	if cfg.Rounds <= 0 {
 		cfg.Rounds = d.Rounds
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = d.Timeout
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = d.Lease
@@ -103,8 +120,11 @@ func New(cfg Config, st Store, vendors *integration.Registry, h Hasher, client *
 	if cfg.Poll <= 0 {
 		cfg.Poll = d.Poll
 	}
+	client, log, now := deps.Client, deps.Log, deps.Now
 	if client == nil {
-		client = &http.Client{Timeout: cfg.Timeout,
+		// No client-wide timeout: each request carries its vendor's
+		// (see Engine.timeout).
+		client = &http.Client{
 			// Never follow a redirect: Go would carry the API key (and, on
 			// 307/308, the contact's data) to whatever host it names. A 3xx
 			// is classified (retried) instead.
@@ -116,7 +136,28 @@ func New(cfg Config, st Store, vendors *integration.Registry, h Hasher, client *
 	if now == nil {
 		now = time.Now
 	}
-	return &Engine{cfg: cfg, store: st, vendors: vendors, hasher: h, client: client, log: log, now: now, workers: map[string]*worker{}}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{cfg: cfg, store: deps.Store, vendors: deps.Vendors, hasher: deps.Hasher, client: client, log: log, now: now, workers: map[string]*worker{}}
+}
+
+// timeout is how long one request to vendor may take.
+func (e *Engine) timeout(vendor integration.Vendor) time.Duration {
+	if e.cfg.Timeout > 0 {
+		return e.cfg.Timeout
+	}
+	if t := vendor.Timeout(); t > 0 {
+		return t
+	}
+	return 10 * time.Second
+}
+
+// limiter is the rate limiter of the vendor account an integration sends
+// with: its vendor names the secret that identifies the account; only a
+// keyed hash of it is kept.
+func (e *Engine) limiter(in *signal.Integration, vendor integration.Vendor) *keyLimiter {
+	return e.limiters.get(e.hasher.Hash(in.CatalogKey+"\x00"+vendor.RateLimitKey(in)), vendor.Entry().RateLimitPerMinute)
 }
 
 // Run starts a worker for every integration and runs until ctx is done;

@@ -13,7 +13,7 @@ import (
 
 	"github.com/signalhq/signal/internal/delivery"
 	"github.com/signalhq/signal/internal/integration"
-	"github.com/signalhq/signal/internal/integration/omnisend"
+	"github.com/signalhq/signal/internal/integration/integrationtest"
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
 	"github.com/signalhq/signal/internal/store/sqlite"
@@ -32,15 +32,18 @@ func testConfig() delivery.Config {
 	}
 }
 
-// testBundle is one test's world: a fresh SQLite store, a fake Omnisend,
-// the omnisend vendor pointed at it and an engine (started by run).
+// testBundle is one test's world: a fresh SQLite store, a fake vendor, the
+// neutral test vendor pointed at it and an engine (started by run).
 type testBundle struct {
 	ctx   context.Context
 	store *sqlite.DB
 	// claims counts the engine's ClaimDeliveries calls.
 	claims *atomic.Int64
-	fake   *fakeOmnisend
-	vendor *omnisend.Vendor
+	fake   *fakeVendor
+	vendor *integrationtest.Vendor
+	// other is a second vendor (catalog key otherVendor) with its own
+	// fake, for fan-out tests.
+	other  *fakeVendor
 	engine *delivery.Engine
 
 	cancel context.CancelFunc
@@ -50,8 +53,10 @@ type testBundle struct {
 type bundleOpts struct {
 	cfg delivery.Config
 	// window, if set, is the rate-limit window the vendor reports in place
-	// of Omnisend's minute (a time-scaled Omnisend).
-	window time.Duration
+	// of a minute (a time-scaled vendor).
+	// perMinute, if set, is both vendors' default request budget.
+	perMinute int
+	window    time.Duration
 }
 
 func newTestBundle(t *testing.T, o bundleOpts) *testBundle {
@@ -65,18 +70,20 @@ func newTestBundle(t *testing.T, o bundleOpts) *testBundle {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
-	fake := newFakeOmnisend(t)
-	vendor := omnisend.New(omnisend.Options{BaseURL: fake.URL()})
+	fake := newFakeVendor(t)
+	vendor := integrationtest.New(fake.URL())
+	vendor.Window, vendor.PerMinute = o.window, o.perMinute
 	reg := integration.NewRegistry()
-	if o.window > 0 {
-		reg.Register(scaledVendor{Vendor: vendor, window: o.window})
-	} else {
-		reg.Register(vendor)
-	}
-	b := &testBundle{ctx: ctx, store: db, fake: fake, vendor: vendor, claims: new(atomic.Int64)}
+	reg.Register(vendor)
+	other := newFakeVendor(t)
+	second := integrationtest.New(other.URL())
+	second.CatalogKey, second.PerMinute = otherVendor, o.perMinute
+	reg.Register(second)
+	b := &testBundle{ctx: ctx, store: db, fake: fake, other: other, vendor: vendor, claims: new(atomic.Int64)}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	t.Cleanup(client.CloseIdleConnections)
-	b.engine = delivery.New(o.cfg, countingStore{DB: db, claims: b.claims}, reg, plainHasher{}, client, slog.New(slog.DiscardHandler), nil)
+	b.engine = delivery.New(o.cfg, delivery.Deps{Store: countingStore{DB: db, claims: b.claims}, Vendors: reg, Hasher: plainHasher{},
+		Client: client, Log: slog.New(slog.DiscardHandler)})
 	return b
 }
 
@@ -109,21 +116,6 @@ func (b *testBundle) stop(t *testing.T) time.Duration {
 	return time.Since(start)
 }
 
-// scaledVendor is Omnisend whose rate-limit window is window instead of a
-// minute, so that a test can run several windows in seconds.
-type scaledVendor struct {
-	*omnisend.Vendor
-	window time.Duration
-}
-
-func (v scaledVendor) Classify(resp *http.Response, body []byte, err error) integration.Outcome {
-	o := v.Vendor.Classify(resp, body, err)
-	if o.Limit != nil {
-		o.Limit.Window = v.window
-	}
-	return o
-}
-
 // countingStore counts the engine's claims (each one a write transaction).
 type countingStore struct {
 	*sqlite.DB
@@ -139,11 +131,20 @@ type plainHasher struct{}
 
 func (plainHasher) Hash(s string) string { return "h:" + s }
 
-// addIntegration installs an active Omnisend integration with key.
+// otherVendor is the catalog key of the bundle's second vendor.
+const otherVendor = "othervendor"
+
+// addIntegration installs an active test-vendor integration with key.
 func (b *testBundle) addIntegration(t *testing.T, id, key string) *signal.Integration {
 	t.Helper()
+	return b.addIntegrationOf(t, integrationtest.Key, id, key)
+}
+
+// addIntegrationOf installs an active integration of a vendor with key.
+func (b *testBundle) addIntegrationOf(t *testing.T, catalogKey, id, key string) *signal.Integration {
+	t.Helper()
 	now := time.Now().UTC()
-	in := &signal.Integration{ID: id, CatalogKey: omnisend.Key, Name: "Omnisend " + id, Variant: "default",
+	in := &signal.Integration{ID: id, CatalogKey: catalogKey, Name: "Test " + id, Variant: "default",
 		DeliveryMode: "server_side", Config: map[string]any{"api_key": key}, Enabled: true,
 		Status: signal.IntegrationActive, CreatedAt: now, UpdatedAt: now}
 	if err := b.store.CreateIntegration(b.ctx, in); err != nil {
@@ -216,7 +217,7 @@ func (b *testBundle) enqueue(t *testing.T, id string, evs ...ev) []queued {
 		ds[i] = &signal.Delivery{EventSeq: events[i].Seq, MessageID: events[i].MessageID, PipelineID: "pip_1",
 			IntegrationID: id, Type: signal.TypeTrack, Event: e.name, Status: signal.StatusPending, VendorEventName: e.name,
 			Priority: e.priority, ContactKey: e.contact, NextAttemptAt: now, Payload: payload, ReceivedAt: now}
-		out[i] = queued{messageID: events[i].MessageID, eventID: omnisend.EventID(id, "pip_1", events[i].MessageID), payload: payload}
+		out[i] = queued{messageID: events[i].MessageID, eventID: integrationtest.EventID(id, "pip_1", events[i].MessageID), payload: payload}
 	}
 	err := b.store.RecordProcessed(b.ctx, store.RecordProcessedParams{UpToSeq: events[len(events)-1].Seq, Deliveries: ds, Now: now})
 	if err != nil {

@@ -7,7 +7,7 @@ import (
 	"github.com/signalhq/signal/internal/integration"
 )
 
-// TestKeyLimiterObserve pins how the limiter believes Omnisend's counts when
+// TestKeyLimiterObserve pins how the limiter believes a vendor's counts when
 // answers of one window come back out of order, or while other requests of
 // the key are still in flight (concurrent rounds, integrations sharing a
 // key): the lowest count of a window wins; a new window is believed.
@@ -41,7 +41,7 @@ func TestKeyLimiterObserve(t *testing.T) {
 		}},
 		{"OtherRoundStillInFlight", []step{
 			{observe: rl(50, 30*time.Second)},
-			{reserve: 32, wantMin: 32, wantMax: 32}, // in flight, not yet counted by Omnisend
+			{reserve: 32, wantMin: 32, wantMax: 32}, // in flight, not yet counted by the vendor
 			{at: 10 * time.Millisecond, observe: rl(45, 30*time.Second)},
 			{at: 400 * time.Millisecond, reserve: 32, wantMin: 18, wantMax: 18},
 		}},
@@ -62,7 +62,7 @@ func TestKeyLimiterObserve(t *testing.T) {
 		{"InFlightAcrossAReset", []step{
 			{observe: perSecond(60, 0, 100*time.Millisecond)},
 			{at: 101 * time.Millisecond, reserve: 32, wantMin: 32, wantMax: 32},
-			// Omnisend has counted 10 of the 32 so far.
+			// The vendor has counted 10 of the 32 so far.
 			{at: 120 * time.Millisecond, observe: perSecond(60, 50, 980*time.Millisecond)},
 			{at: 700 * time.Millisecond, reserve: 32, wantMin: 28, wantMax: 28},
 		}},

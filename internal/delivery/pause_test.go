@@ -48,7 +48,7 @@ func TestPause(t *testing.T) {
 			}
 			refused := b.fake.count()
 			if refused == 0 || refused > len(qs) {
-				t.Fatalf("Omnisend received %d requests before the pause, want 1 to %d", refused, len(qs))
+				t.Fatalf("the vendor received %d requests before the pause, want 1 to %d", refused, len(qs))
 			}
 			// Paused: no request for several polls, nothing spent.
 			b.fake.steady(t, 400*time.Millisecond)
@@ -79,7 +79,7 @@ func TestPause(t *testing.T) {
 				}
 			}
 			if n := len(b.fake.requests()); n != refused+len(qs) {
-				t.Fatalf("Omnisend received %d requests, want %d refused + %d accepted", n, refused, len(qs))
+				t.Fatalf("the vendor received %d requests, want %d refused + %d accepted", n, refused, len(qs))
 			}
 			if in := b.integration(t, "int_a"); in.Status != signal.IntegrationActive {
 				t.Fatalf("integration status = %q after the key was replaced, want active", in.Status)
@@ -106,7 +106,7 @@ func TestPause(t *testing.T) {
 			t.Fatalf("integration %s, attempts %d; want active and one attempt", in.Status, le.Attempts)
 		}
 		if rs := b.fake.requests(); len(rs) != 2 || rs[1].key != "new-key" {
-			t.Fatalf("Omnisend received %d requests, want the refused one then one with the new key", len(rs))
+			t.Fatalf("the vendor received %d requests, want the refused one then one with the new key", len(rs))
 		}
 	})
 
@@ -132,7 +132,7 @@ func TestPause(t *testing.T) {
 }
 
 // TestRateLimited pins that a 429 spends no attempt and holds the key for
-// as long as Omnisend says (X-Rate-Limit-Reset, else Retry-After).
+// as long as the vendor says (X-Rate-Limit-Reset, else Retry-After).
 func TestRateLimited(t *testing.T) {
 	t.Parallel()
 
@@ -169,7 +169,7 @@ func TestRateLimited(t *testing.T) {
 			rs := b.fake.requests()
 			if len(rs) != 3 || rs[0].status != http.StatusTooManyRequests || rs[0].eventID != qs[0].eventID ||
 				rs[1].eventID != qs[0].eventID || rs[2].eventID != qs[1].eventID {
-				t.Fatalf("Omnisend received %d requests, want the first event refused with 429, then both in order", len(rs))
+				t.Fatalf("the vendor received %d requests, want the first event refused with 429, then both in order", len(rs))
 			}
 			gap := rs[1].at.Sub(rs[0].done)
 			if gap < tc.wait-50*time.Millisecond || gap > tc.wait+time.Second {

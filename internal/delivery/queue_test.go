@@ -8,7 +8,7 @@ import (
 	"github.com/signalhq/signal/internal/signal"
 )
 
-// TestOrdering pins that one contact's events reach Omnisend in the order
+// TestOrdering pins that one contact's events reach the vendor in the order
 // received, also across retries, and that an event failed for good does not
 // hold back the ones after it.
 func TestOrdering(t *testing.T) {
@@ -58,7 +58,7 @@ func TestOrdering(t *testing.T) {
 				for i := c; i < len(qs); i += 2 {
 					idx := pos[qs[i].eventID]
 					if len(idx) == 0 {
-						t.Fatalf("event %d of contact c%d never reached Omnisend", i/2, c+1)
+						t.Fatalf("event %d of contact c%d never reached the vendor", i/2, c+1)
 					}
 					if i != 0 && len(idx) != 1 {
 						t.Fatalf("event %d of contact c%d sent %d times, want once", i/2, c+1, len(idx))
@@ -102,7 +102,7 @@ func TestOrdering(t *testing.T) {
 		b.waitStatus(t, "int_a", 5*time.Second, signal.StatusDelivered, qs...)
 		rs := b.fake.requests()
 		if len(rs) != 3 || rs[1].eventID != qs[0].eventID || rs[2].eventID != qs[1].eventID {
-			t.Fatalf("Omnisend received %d requests, want the first event twice then the second", len(rs))
+			t.Fatalf("the vendor received %d requests, want the first event twice then the second", len(rs))
 		}
 		if gap := rs[1].at.Sub(rs[0].done); gap < 950*time.Millisecond || gap > 1500*time.Millisecond {
 			t.Fatalf("first event retried %v after its 503, want about Retry-After (1s)", gap)

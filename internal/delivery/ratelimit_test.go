@@ -9,9 +9,9 @@ import (
 	"github.com/signalhq/signal/internal/signal"
 )
 
-// TestRateLimit pins that a backlog is paced by Omnisend's rate-limit
-// headers so that 429s stay rare. Omnisend counts per minute; the fake
-// counts per second and the vendor is told so (scaledVendor), which keeps
+// TestRateLimit pins that a backlog is paced by the vendor's rate-limit
+// headers so that 429s stay rare. Vendors count per minute; the fake
+// counts per second and the vendor is told so (its Window), which keeps
 // the arithmetic and runs several windows in a few seconds.
 func TestRateLimit(t *testing.T) {
 	t.Parallel()
@@ -50,7 +50,7 @@ func TestRateLimit(t *testing.T) {
 			t.Fatalf("%d of %d requests were refused with 429, want at most 1%%", limited, len(rs))
 		}
 		if got := len(byEvent(b.fake.accepted())); got != n {
-			t.Fatalf("Omnisend accepted %d distinct events, want %d", got, n)
+			t.Fatalf("the vendor accepted %d distinct events, want %d", got, n)
 		}
 		// The budget is used, not wasted: n events need n/limit windows.
 		if max := time.Duration(n/limit+3) * window; took > max {

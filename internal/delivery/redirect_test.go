@@ -12,7 +12,7 @@ import (
 
 	"github.com/signalhq/signal/internal/delivery"
 	"github.com/signalhq/signal/internal/integration"
-	"github.com/signalhq/signal/internal/integration/omnisend"
+	"github.com/signalhq/signal/internal/integration/integrationtest"
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
 	"github.com/signalhq/signal/internal/store/sqlite"
@@ -41,10 +41,10 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	vendor := omnisend.New(omnisend.Options{BaseURL: redirecting.URL})
+	vendor := integrationtest.New(redirecting.URL)
 	reg := integration.NewRegistry()
 	reg.Register(vendor)
-	in := &signal.Integration{ID: "int_r", CatalogKey: "omnisend", Name: "O", Variant: "default", DeliveryMode: "server_side",
+	in := &signal.Integration{ID: "int_r", CatalogKey: integrationtest.Key, Name: "O", Variant: "default", DeliveryMode: "server_side",
 		Config: map[string]any{"api_key": "secret-key"}, Enabled: true, Status: signal.IntegrationActive, PipelineIDs: []string{}}
 	if err := db.CreateIntegration(ctx, in); err != nil {
 		t.Fatal(err)
@@ -63,7 +63,7 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 	}
 	cfg := delivery.DefaultConfig()
 	cfg.Poll = 20 * time.Millisecond
-	e := delivery.New(cfg, db, reg, plainHasher{}, nil, slog.New(slog.DiscardHandler), nil)
+	e := delivery.New(cfg, delivery.Deps{Store: db, Vendors: reg, Hasher: plainHasher{}, Log: slog.New(slog.DiscardHandler)})
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { e.Run(runCtx); close(done) }()

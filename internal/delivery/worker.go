@@ -91,7 +91,7 @@ func (w *worker) run(ctx context.Context) {
 			w.wait(ctx, e.cfg.Poll)
 			continue
 		}
-		lim := e.limiters.get(e.hasher.Hash(in.CatalogKey+"\x00"+in.ConfigString("api_key")), vendor.Entry().RateLimitPerMinute)
+		lim := e.limiter(in, vendor)
 		n, delay := lim.reserve(e.now(), e.cfg.MaxInFlight)
 		if n == 0 {
 			release()
@@ -192,7 +192,7 @@ func (w *worker) round(ctx context.Context, in *signal.Integration, vendor integ
 		}
 		lim.observe(now, o.Limit)
 		if o.Kind == integration.RateLimited {
-			// The vendor says how long (Omnisend: until its window resets).
+			// The vendor says how long (e.g. until its window resets).
 			lim.block(now, max(o.RetryAfter, 10*time.Millisecond))
 		}
 		if o.Kind == integration.Pause && pause == nil {
@@ -217,11 +217,18 @@ func (w *worker) round(ctx context.Context, in *signal.Integration, vendor integ
 
 // attempt sends one payload and classifies the answer.
 func (e *Engine) attempt(ctx context.Context, in *signal.Integration, vendor integration.Vendor, payload []byte) integration.Outcome {
-	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, e.timeout(vendor))
 	defer cancel()
 	req, err := vendor.Request(ctx, in, payload)
 	if err != nil {
-		return integration.Outcome{Kind: integration.Pause, Reason: signal.ReasonAuthFailed, Body: "request could not be built: " + err.Error()}
+		// Nothing was sent; the vendor says whether its request failed
+		// for the integration (a bad key: pause) or for this event.
+		re := &integration.RequestError{Err: err}
+		o := vendor.Classify(nil, nil, re)
+		if o.Body == "" {
+			o.Body = re.Error()
+		}
+		return o
 	}
 	resp, err := e.client.Do(req)
 	if err != nil {
@@ -324,8 +331,8 @@ func (e *Engine) SendTest(ctx context.Context, in *signal.Integration, ev *integ
 	if err != nil {
 		return integration.Outcome{}, nil, err
 	}
-	lim := e.limiters.get(e.hasher.Hash(in.CatalogKey+"\x00"+in.ConfigString("api_key")), vendor.Entry().RateLimitPerMinute)
-	deadline := e.now().Add(10 * time.Second)
+	lim := e.limiter(in, vendor)
+	deadline := e.now().Add(e.timeout(vendor))
 	for {
 		n, delay := lim.reserve(e.now(), 1)
 		if n == 1 {

@@ -29,8 +29,78 @@ type Vendor interface {
 	// integration's current config (so a replaced key is used at once).
 	Request(ctx context.Context, in *signal.Integration, payload json.RawMessage) (*http.Request, error)
 	// Classify turns the vendor's answer (or the transport error) into an
-	// outcome. body is at most a few KiB of the response.
+	// outcome. body is at most a few KiB of the response. An error from
+	// Request is classified too (resp nil, body nil): only the vendor knows
+	// whether a request it could not build means a bad key (Pause) or a
+	// bad event (Drop).
 	Classify(resp *http.Response, body []byte, err error) Outcome
+
+	// Calls lists the call types the vendor takes; an event of another
+	// type is filtered (unsupported_type) before any payload is built.
+	Calls() []CallType
+	// Identified reports whether c carries an identifier the vendor keys
+	// people by (Omnisend: email or phone; Klaviyo: email, phone or
+	// external id). Without one the event is filtered (no_identifier).
+	Identified(c Contact) bool
+	// ValidateTarget checks one blueprint target (a vendor property name)
+	// against the vendor's naming rule; the error says what is wrong
+	// without naming the field (the caller adds the path).
+	ValidateTarget(name string) error
+	// RateLimitKey returns the secret that identifies the vendor account
+	// an integration spends the budget of (two integrations with one key
+	// share one limiter). The caller hashes it; it is never logged.
+	RateLimitKey(in *signal.Integration) string
+	// Timeout is the longest one request may take.
+	Timeout() time.Duration
+	// TestEvent is the event the integration page's "send test" sends to
+	// the person c.
+	TestEvent(in *signal.Integration, c Contact, now time.Time) *Event
+}
+
+// CallType is a Segment call type a vendor may take.
+type CallType string
+
+// Call types.
+const (
+	CallTrack    CallType = "track"
+	CallPage     CallType = "page"
+	CallIdentify CallType = "identify"
+)
+
+// Takes reports whether v declares call type c.
+func Takes(v Vendor, c CallType) bool {
+	for _, x := range v.Calls() {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// Consent is the visitor's marketing consent as the event states it; each
+// vendor decides how (and whether) to express it.
+type Consent int
+
+const (
+	// ConsentUnknown: the event says nothing about marketing consent.
+	ConsentUnknown Consent = iota
+	// ConsentGranted: the visitor agreed to marketing.
+	ConsentGranted
+	// ConsentDenied: the visitor refused marketing.
+	ConsentDenied
+)
+
+// String is the consent as the Management API shows it on a processed
+// event ("subscribed", "unsubscribed", "nonSubscribed"): a display name,
+// not a vendor value; each vendor maps Consent itself.
+func (c Consent) String() string {
+	switch c {
+	case ConsentGranted:
+		return "subscribed"
+	case ConsentDenied:
+		return "unsubscribed"
+	}
+	return "nonSubscribed"
 }
 
 // Event is a vendor-neutral event, mapped by the blueprint and enriched with
@@ -42,10 +112,15 @@ type Event struct {
 	PipelineID      string
 	MessageID       string
 	VendorEventName string
-	Timestamp       time.Time
-	Contact         Contact
-	// Properties are the mapped properties, marketing_consent included.
-	// Numbers are json.Number so they keep their exact form.
+	// Call is the event's call type (track, page or identify).
+	Call      CallType
+	Timestamp time.Time
+	Contact   Contact
+	// Consent is the visitor's marketing consent.
+	Consent Consent
+	// Properties are the mapped properties (for identify: the traits
+	// other than the contact's own fields). Numbers are json.Number so
+	// they keep their exact form.
 	Properties map[string]any
 	// Order lists Properties' keys in blueprint order, for a payload that
 	// keeps it; keys not listed follow in sorted order.
@@ -55,10 +130,12 @@ type Event struct {
 // Contact identifies the person an event is about, normalised (email trimmed
 // and lower-cased, phone E.164).
 type Contact struct {
-	Email     string
-	Phone     string
-	FirstName string
-	LastName  string
+	Email string
+	Phone string
+	// ExternalID is the sender's user id (userId).
+	ExternalID string
+	FirstName  string
+	LastName   string
 }
 
 // OutcomeKind says what to do after an attempt.
@@ -135,6 +212,9 @@ type CatalogEntry struct {
 	DeliveryModes []string      `json:"delivery_modes"`
 	// RateLimit is the vendor's default request budget per minute per key.
 	RateLimitPerMinute int `json:"rate_limit_per_minute,omitempty"`
+	// SetupSteps are the install's steps as the integration page shows
+	// them, in order.
+	SetupSteps []string `json:"setup_steps,omitempty"`
 }
 
 // ConfigField is one field of the install form.

@@ -6,6 +6,7 @@ package pipeline
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,28 +22,22 @@ type Hasher interface {
 	Hash(s string) string
 }
 
-// Marketing consent values sent as properties.marketing_consent.
-const (
-	ConsentSubscribed    = "subscribed"
-	ConsentUnsubscribed  = "unsubscribed"
-	ConsentNonSubscribed = "nonSubscribed"
-)
-
 // Consent reads the visitor's marketing consent from the event:
 // context.consent.canonical.marketing (Datafly) or
-// context.consent.categoryPreferences.marketing (Segment).
-func Consent(src blueprint.Source) string {
+// context.consent.categoryPreferences.marketing (Segment). Only a JSON
+// boolean counts; how a vendor expresses it is the vendor's business.
+func Consent(src blueprint.Source) integration.Consent {
 	for _, path := range []string{"context.consent.canonical.marketing", "context.consent.categoryPreferences.marketing"} {
 		if v, ok := blueprint.Lookup(src, path); ok {
 			if b, ok := v.(bool); ok {
 				if b {
-					return ConsentSubscribed
+					return integration.ConsentGranted
 				}
-				return ConsentUnsubscribed
+				return integration.ConsentDenied
 			}
 		}
 	}
-	return ConsentNonSubscribed
+	return integration.ConsentUnknown
 }
 
 // eventTraits returns the traits an event carries: identify's traits, and
@@ -114,15 +109,18 @@ func traitString(traits map[string]any, keys ...string) string {
 	return ""
 }
 
-// blueprintKey is the key an event is found under in a blueprint.
-func blueprintKey(ev *signal.Event) (string, bool) {
+// blueprintKey is the key an event is found under in a blueprint, and its
+// call type.
+func blueprintKey(ev *signal.Event) (string, integration.CallType, bool) {
 	switch ev.Type {
 	case signal.TypePage:
-		return blueprint.PageKey, true
+		return blueprint.PageKey, integration.CallPage, true
 	case signal.TypeTrack:
-		return ev.Event, true
+		return ev.Event, integration.CallTrack, true
+	case signal.TypeIdentify:
+		return blueprint.IdentifyKey, integration.CallIdentify, true
 	}
-	return "", false
+	return "", "", false
 }
 
 // build decides what one event means for one integration: a filtered row
@@ -137,8 +135,8 @@ func build(h Hasher, phones *phoneCache, vendor integration.Vendor, in *signal.I
 		d.Reason = signal.ReasonIntegrationDisabled
 		return d
 	}
-	key, ok := blueprintKey(ev)
-	if !ok {
+	key, call, ok := blueprintKey(ev)
+	if !ok || !integration.Takes(vendor, call) {
 		d.Reason = signal.ReasonUnsupportedType
 		return d
 	}
@@ -153,19 +151,19 @@ func build(h Hasher, phones *phoneCache, vendor integration.Vendor, in *signal.I
 	}
 
 	c, notes := contactOf(traits, src, in, phones)
+	c.ExternalID = ev.UserID
 	d.Note = strings.Join(notes, " ")
-	if c.Email == "" && c.Phone == "" {
+	if !vendor.Identified(c) {
 		d.Reason = signal.ReasonNoIdentifier
 		return d
 	}
-	props := make(map[string]any, len(res.Properties)+1)
-	for k, v := range res.Properties {
-		props[k] = v
+	props, order := res.Properties, res.Order
+	if call == integration.CallIdentify {
+		props, order = profileTraits(traits)
 	}
-	props["marketing_consent"] = Consent(src)
 	payload, err := vendor.Payload(&integration.Event{
 		IntegrationID: in.ID, PipelineID: ev.PipelineID, MessageID: ev.MessageID, VendorEventName: res.VendorEventName,
-		Timestamp: ev.Timestamp, Contact: c, Properties: props, Order: withConsent(res.Order, props),
+		Call: call, Timestamp: ev.Timestamp, Contact: c, Consent: Consent(src), Properties: props, Order: order,
 	})
 	if err != nil {
 		d.Status, d.Reason = signal.StatusFailed, signal.ReasonPayloadError
@@ -173,17 +171,49 @@ func build(h Hasher, phones *phoneCache, vendor integration.Vendor, in *signal.I
 		return d
 	}
 	d.Payload = payload
-	if in.ConfigBool("dry_run") {
+	if in.DryRun() {
 		d.Reason = signal.ReasonDryRun
 		return d
 	}
 	d.Status = signal.StatusPending
-	id := c.Email
-	if id == "" {
-		id = c.Phone
-	}
-	d.ContactKey = h.Hash("c:" + id)
+	d.ContactKey = h.Hash("c:" + contactID(c))
 	return d
+}
+
+// contactID is what orders one person's deliveries: the first identifier
+// the contact has. Events of one person with different identifier sets
+// (email on one, only the user id on the next) may then run in parallel;
+// the vendor merges them by its own rules either way.
+func contactID(c integration.Contact) string {
+	switch {
+	case c.Email != "":
+		return c.Email
+	case c.Phone != "":
+		return c.Phone
+	}
+	return "x:" + c.ExternalID
+}
+
+// contactTraits are the traits a Contact carries; profileTraits leaves them
+// out of an identify's other properties.
+var contactTraits = map[string]bool{
+	"email": true, "phone": true, "first_name": true, "firstName": true, "last_name": true, "lastName": true,
+}
+
+// profileTraits returns the profile's traits other than the contact's own
+// fields, sorted by name, for an identify call.
+func profileTraits(traits map[string]any) (map[string]any, []string) {
+	props := make(map[string]any, len(traits))
+	order := make([]string, 0, len(traits))
+	for k, v := range traits {
+		if contactTraits[k] || v == nil {
+			continue
+		}
+		props[k] = v
+		order = append(order, k)
+	}
+	slices.Sort(order)
+	return props, order
 }
 
 // contactOf builds the contact from the profile's and the event's traits:
@@ -211,7 +241,7 @@ func contactOf(traits map[string]any, src blueprint.Source, in *signal.Integrati
 			}
 		}
 		if region == "" {
-			region = strings.ToUpper(in.ConfigString("default_phone_region"))
+			region = strings.ToUpper(in.ConfigString(integration.ConfigDefaultPhoneRegion))
 		}
 		p, err := phones.normalize(raw, region)
 		if err != nil {
@@ -223,34 +253,6 @@ func contactOf(traits map[string]any, src blueprint.Source, in *signal.Integrati
 	c.FirstName = traitString(traits, "first_name", "firstName")
 	c.LastName = traitString(traits, "last_name", "lastName")
 	return c, notes
-}
-
-// withConsent places marketing_consent after the plain properties and
-// before the first object or list (products), as the integration page shows.
-func withConsent(order []string, props map[string]any) []string {
-	out := make([]string, 0, len(order)+1)
-	placed := false
-	for _, k := range order {
-		if !placed && isNested(props[k]) {
-			out = append(out, "marketing_consent")
-			placed = true
-		}
-		out = append(out, k)
-	}
-	if !placed {
-		out = append(out, "marketing_consent")
-	}
-	return out
-}
-
-func isNested(v any) bool {
-	switch x := v.(type) {
-	case map[string]any, []any:
-		return true
-	case json.RawMessage:
-		return len(x) > 0 && (x[0] == '{' || x[0] == '[')
-	}
-	return false
 }
 
 // phoneCache remembers phone normalisations: parsing is the costliest step

@@ -19,21 +19,21 @@ func TestConsent(t *testing.T) {
 		context string
 		want    string
 	}{
-		{"canonical true", `{"consent":{"canonical":{"marketing":true}}}`, ConsentSubscribed},
-		{"canonical false", `{"consent":{"canonical":{"marketing":false}}}`, ConsentUnsubscribed},
-		{"categoryPreferences true", `{"consent":{"categoryPreferences":{"marketing":true}}}`, ConsentSubscribed},
-		{"categoryPreferences false", `{"consent":{"categoryPreferences":{"marketing":false}}}`, ConsentUnsubscribed},
-		{"no context", ``, ConsentNonSubscribed},
-		{"no consent", `{"locale":"en-GB"}`, ConsentNonSubscribed},
-		{"consent without marketing", `{"consent":{"canonical":{"analytics":true},"categoryPreferences":{"advertising":false}}}`, ConsentNonSubscribed},
-		{"string true", `{"consent":{"canonical":{"marketing":"true"}}}`, ConsentNonSubscribed},
-		{"string false", `{"consent":{"categoryPreferences":{"marketing":"false"}}}`, ConsentNonSubscribed},
-		{"number 1", `{"consent":{"canonical":{"marketing":1}}}`, ConsentNonSubscribed},
-		{"number 0", `{"consent":{"categoryPreferences":{"marketing":0}}}`, ConsentNonSubscribed},
-		{"null", `{"consent":{"canonical":{"marketing":null}}}`, ConsentNonSubscribed},
-		{"object", `{"consent":{"canonical":{"marketing":{"granted":true}}}}`, ConsentNonSubscribed},
-		{"canonical not a boolean, categoryPreferences false", `{"consent":{"canonical":{"marketing":"yes"},"categoryPreferences":{"marketing":false}}}`, ConsentUnsubscribed},
-		{"consent not an object", `{"consent":"granted"}`, ConsentNonSubscribed},
+		{"canonical true", `{"consent":{"canonical":{"marketing":true}}}`, omnisend.ConsentSubscribed},
+		{"canonical false", `{"consent":{"canonical":{"marketing":false}}}`, omnisend.ConsentUnsubscribed},
+		{"categoryPreferences true", `{"consent":{"categoryPreferences":{"marketing":true}}}`, omnisend.ConsentSubscribed},
+		{"categoryPreferences false", `{"consent":{"categoryPreferences":{"marketing":false}}}`, omnisend.ConsentUnsubscribed},
+		{"no context", ``, omnisend.ConsentNonSubscribed},
+		{"no consent", `{"locale":"en-GB"}`, omnisend.ConsentNonSubscribed},
+		{"consent without marketing", `{"consent":{"canonical":{"analytics":true},"categoryPreferences":{"advertising":false}}}`, omnisend.ConsentNonSubscribed},
+		{"string true", `{"consent":{"canonical":{"marketing":"true"}}}`, omnisend.ConsentNonSubscribed},
+		{"string false", `{"consent":{"categoryPreferences":{"marketing":"false"}}}`, omnisend.ConsentNonSubscribed},
+		{"number 1", `{"consent":{"canonical":{"marketing":1}}}`, omnisend.ConsentNonSubscribed},
+		{"number 0", `{"consent":{"categoryPreferences":{"marketing":0}}}`, omnisend.ConsentNonSubscribed},
+		{"null", `{"consent":{"canonical":{"marketing":null}}}`, omnisend.ConsentNonSubscribed},
+		{"object", `{"consent":{"canonical":{"marketing":{"granted":true}}}}`, omnisend.ConsentNonSubscribed},
+		{"canonical not a boolean, categoryPreferences false", `{"consent":{"canonical":{"marketing":"yes"},"categoryPreferences":{"marketing":false}}}`, omnisend.ConsentUnsubscribed},
+		{"consent not an object", `{"consent":"granted"}`, omnisend.ConsentNonSubscribed},
 	}
 	for _, tt := range tests {
 		for _, typ := range []string{"track", "page"} {

@@ -49,5 +49,5 @@ func processedBody(ev *signal.Event, src blueprint.Source, traits map[string]any
 	if traits == nil {
 		traits = map[string]any{}
 	}
-	return json.Marshal(signal.Processed{UserID: ev.UserID, AnonymousID: ev.AnonymousID, Traits: traits, Consent: Consent(src)})
+	return json.Marshal(signal.Processed{UserID: ev.UserID, AnonymousID: ev.AnonymousID, Traits: traits, Consent: Consent(src).String()})
 }

@@ -77,7 +77,7 @@ func TestProcessedIsKept(t *testing.T) {
 	if err := json.Unmarshal(det.Processed, &got); err != nil {
 		t.Fatalf("processed %s: %v", det.Processed, err)
 	}
-	if got.UserID != "" || got.AnonymousID != "anon-1" || got.Consent != ConsentSubscribed || got.Traits["email"] != "jane@example.com" ||
+	if got.UserID != "" || got.AnonymousID != "anon-1" || got.Consent != "subscribed" || got.Traits["email"] != "jane@example.com" ||
 		got.Traits["phone"] != "+447700900123" {
 		t.Fatalf("processed = %+v, want anon-1's profile as it was (jane@example.com), subscribed", got)
 	}

@@ -33,6 +33,15 @@ type Integration struct {
 	UpdatedAt   time.Time
 }
 
+// ConfigDryRun is where an integration's dry run is kept: a setting of
+// the integration, whatever its vendor, stored beside the vendor's config
+// so installs and scripts that set config.dry_run keep working.
+const ConfigDryRun = "dry_run"
+
+// DryRun reports whether the integration builds payloads (shown on Live
+// Events) without sending them. Vendors neither read nor declare it.
+func (i *Integration) DryRun() bool { return i.ConfigBool(ConfigDryRun) }
+
 // ConfigString returns a string config value, or "".
 func (i *Integration) ConfigString(key string) string {
 	s, _ := i.Config[key].(string)

@@ -45,6 +45,14 @@ const (
 // read was still accepted). X-Rate-Limit-* headers fill Limit on any
 // response; malformed ones are ignored.
 func (v *Vendor) Classify(resp *http.Response, body []byte, err error) integration.Outcome {
+	if resp == nil && integration.IsRequestError(err) {
+		// Nothing was sent. A missing or malformed key holds the
+		// integration until it is replaced; anything else is this event's.
+		if integration.ConfigFieldError(err, "config."+ConfigAPIKey) {
+			return integration.Outcome{Kind: integration.Pause, Reason: signal.ReasonAuthFailed, Body: err.Error()}
+		}
+		return integration.Outcome{Kind: integration.Drop, Reason: signal.ReasonPayloadError, Body: err.Error()}
+	}
 	if resp == nil {
 		return integration.Outcome{Kind: integration.Retry, Reason: signal.ReasonRetrying}
 	}

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/signalhq/signal/internal/contact"
+	"github.com/signalhq/signal/internal/integration"
 	"github.com/signalhq/signal/internal/signal"
 )
 
@@ -27,25 +27,13 @@ func (v *Vendor) ValidateConfig(cfg map[string]any) error {
 		val := cfg[k]
 		switch k {
 		case ConfigAPIKey:
-		case ConfigDefaultPhoneRegion:
-			if val == nil {
-				continue
-			}
-			s, ok := val.(string)
-			if !ok {
-				return signal.FieldErrorf(signal.EINVALID, "config."+k, "must be a string such as \"GB\"")
-			}
-			if s != "" && !contact.KnownRegion(s) {
-				return signal.FieldErrorf(signal.EINVALID, "config."+k, "must be a two-letter region code with a phone numbering plan, such as \"GB\" or \"US\"")
-			}
-		case ConfigDryRun:
-			if val == nil {
-				continue
-			}
-			if _, ok := val.(bool); !ok {
-				return signal.FieldErrorf(signal.EINVALID, "config."+k, "must be true or false")
-			}
 		default:
+			if common, err := integration.CheckCommonConfig(k, val); common {
+				if err != nil {
+					return err
+				}
+				continue
+			}
 			return signal.FieldErrorf(signal.EINVALID, "config."+k, "is not an Omnisend setting (expected api_key, default_phone_region or dry_run)")
 		}
 	}

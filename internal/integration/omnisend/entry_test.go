@@ -59,7 +59,7 @@ func TestEntry(t *testing.T) {
 		if !ok || v.Name != "Ecommerce (default)" || v.Description == "" {
 			t.Fatalf("variant default = %+v, %v", v, ok)
 		}
-		if err := blueprint.Validate(v.Blueprint); err != nil {
+		if err := blueprint.Validate(v.Blueprint, New(Options{}).ValidateTarget); err != nil {
 			t.Fatalf("default blueprint invalid: %v", err)
 		}
 		got, _ := json.Marshal(v.Blueprint)

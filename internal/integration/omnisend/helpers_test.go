@@ -98,17 +98,17 @@ func pageEvent() *integration.Event {
 		VendorEventName: "placed order",
 		Timestamp:       testTime,
 		Contact:         integration.Contact{Email: "jane@example.com", Phone: "+447700900123", FirstName: "Jane"},
+		Consent:         integration.ConsentGranted,
 		Properties: map[string]any{
-			"orderID":           "ORDER-5512",
-			"value":             json.Number("89.90"),
-			"currency":          "GBP",
-			"discountCode":      "WELCOME10",
-			"marketing_consent": "subscribed",
+			"orderID":      "ORDER-5512",
+			"value":        json.Number("89.90"),
+			"currency":     "GBP",
+			"discountCode": "WELCOME10",
 			"products": []any{
 				map[string]any{"product_id": "SKU-1", "product_name": "Wool Scarf", "price": json.Number("39.95"), "quantity": json.Number("1")},
 				map[string]any{"product_id": "SKU-2", "product_name": "Knit Hat", "price": json.Number("49.95"), "quantity": json.Number("1")},
 			},
 		},
-		Order: []string{"orderID", "value", "currency", "discountCode", "marketing_consent", "products"},
+		Order: []string{"orderID", "value", "currency", "discountCode", "products"},
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/signalhq/signal/internal/blueprint"
 	"github.com/signalhq/signal/internal/integration"
+	"github.com/signalhq/signal/internal/signal"
 )
 
 // Catalog facts.
@@ -34,8 +35,8 @@ const (
 // Config keys.
 const (
 	ConfigAPIKey             = "api_key"
-	ConfigDefaultPhoneRegion = "default_phone_region"
-	ConfigDryRun             = "dry_run"
+	ConfigDefaultPhoneRegion = integration.ConfigDefaultPhoneRegion
+	ConfigDryRun             = signal.ConfigDryRun
 )
 
 // Options configure the vendor.
@@ -107,5 +108,11 @@ func (v *Vendor) Entry() integration.CatalogEntry {
 		}},
 		DeliveryModes:      []string{"server_side"},
 		RateLimitPerMinute: RateLimitPerMinute,
+		SetupSteps: []string{
+			"In Omnisend, go to Store Settings > API keys, click Create API key and grant at least Events (write); copy it at once (Omnisend shows it only once).",
+			"Install Omnisend here with that key (or with Dry run on, to see each payload in Live Events first).",
+			"Send a test event: it checks the key and makes \"signal test event\" appear in Omnisend's automation triggers.",
+			"Build automations on placed order, started checkout, added to cart, product viewed and signed up.",
+		},
 	}
 }

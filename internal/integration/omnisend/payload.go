@@ -77,6 +77,7 @@ func (v *Vendor) Payload(ev *integration.Event) (json.RawMessage, error) {
 	if ev.Contact.Email == "" && ev.Contact.Phone == "" {
 		return nil, signal.Errorf(signal.EINVALID, "omnisend: payload: the contact has no email or phone")
 	}
+	props, order := withConsent(ev)
 	b := body{
 		EventName: ev.VendorEventName,
 		Origin:    origin,
@@ -88,7 +89,7 @@ func (v *Vendor) Payload(ev *integration.Event) (json.RawMessage, error) {
 			FirstName: name(ev.Contact.FirstName),
 			LastName:  name(ev.Contact.LastName),
 		},
-		Properties: orderedObject{m: ev.Properties, order: ev.Order},
+		Properties: orderedObject{m: props, order: order},
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

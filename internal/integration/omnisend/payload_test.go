@@ -40,9 +40,9 @@ func TestPayloadFromTrackCall(t *testing.T) {
 	if !res.Enabled {
 		t.Fatal("Order Completed is not enabled in the default blueprint")
 	}
-	res.Properties["marketing_consent"] = "subscribed"
-	// Where the page shows it: after the scalar properties, before products.
-	order := slices.Insert(slices.Clone(res.Order), slices.Index(res.Order, "products"), "marketing_consent")
+	// Payload adds marketing_consent where the page shows it: after the
+	// scalar properties, before products.
+	order := res.Order
 	phone, err := contact.NormalizePhone("07700 900123", contact.RegionFromLocale("en-GB"))
 	if err != nil {
 		t.Fatal(err)
@@ -54,6 +54,7 @@ func TestPayloadFromTrackCall(t *testing.T) {
 		VendorEventName: res.VendorEventName,
 		Timestamp:       testTime.In(time.FixedZone("CET", 3600)),
 		Contact:         integration.Contact{Email: contact.NormalizeEmail("  Jane@Example.com "), Phone: phone, FirstName: "Jane"},
+		Consent:         integration.ConsentGranted,
 		Properties:      res.Properties,
 		Order:           order,
 	}
@@ -127,7 +128,7 @@ func TestPayload(t *testing.T) {
 				ev.Timestamp = time.Date(2025, 1, 2, 3, 4, 5, 0, time.FixedZone("EST", -5*3600))
 				ev.Properties = nil
 			}),
-			want: `{"eventName":"page viewed","origin":"api","eventID":"` + id + `","eventTime":"2025-01-02T08:04:05Z","contact":{"phone":"+14155552671"},"properties":{}}`,
+			want: `{"eventName":"page viewed","origin":"api","eventID":"` + id + `","eventTime":"2025-01-02T08:04:05Z","contact":{"phone":"+14155552671"},"properties":{"marketing_consent":"nonSubscribed"}}`,
 		},
 		{
 			name: "sub-millisecond dropped, zero time left out, names trimmed and cut",
@@ -137,7 +138,7 @@ func TestPayload(t *testing.T) {
 				ev.Contact.LastName = strings.Repeat("é", 60)
 				ev.Properties = map[string]any{}
 			}),
-			want: `{"eventName":"page viewed","origin":"api","eventID":"` + id + `","contact":{"email":"jane@example.com","firstName":"Jane","lastName":"` + strings.Repeat("é", 50) + `"},"properties":{}}`,
+			want: `{"eventName":"page viewed","origin":"api","eventID":"` + id + `","contact":{"email":"jane@example.com","firstName":"Jane","lastName":"` + strings.Repeat("é", 50) + `"},"properties":{"marketing_consent":"nonSubscribed"}}`,
 		},
 		{
 			name: "microseconds truncated to milliseconds",
@@ -145,7 +146,7 @@ func TestPayload(t *testing.T) {
 				ev.Timestamp = time.Date(2025, 1, 2, 3, 4, 5, 1_999_999, time.UTC)
 				ev.Properties = nil
 			}),
-			want: `{"eventName":"page viewed","origin":"api","eventID":"` + id + `","eventTime":"2025-01-02T03:04:05.001Z","contact":{"email":"jane@example.com"},"properties":{}}`,
+			want: `{"eventName":"page viewed","origin":"api","eventID":"` + id + `","eventTime":"2025-01-02T03:04:05.001Z","contact":{"email":"jane@example.com"},"properties":{"marketing_consent":"nonSubscribed"}}`,
 		},
 		{
 			name: "properties in Order, then sorted; unknown and repeated names skipped",
@@ -153,7 +154,7 @@ func TestPayload(t *testing.T) {
 				ev.Properties = map[string]any{"b": json.Number("2.50"), "a": 1, "d": json.RawMessage(`{"z":1,"y":[2.0]}`), "c": "x"}
 				ev.Order = []string{"d", "nope", "b", "d"}
 			}),
-			want: `{"eventName":"page viewed","origin":"api","eventID":"` + id + `","eventTime":"2025-03-14T09:26:53.589Z","contact":{"email":"jane@example.com"},"properties":{"d":{"z":1,"y":[2.0]},"b":2.50,"a":1,"c":"x"}}`,
+			want: `{"eventName":"page viewed","origin":"api","eventID":"` + id + `","eventTime":"2025-03-14T09:26:53.589Z","contact":{"email":"jane@example.com"},"properties":{"marketing_consent":"nonSubscribed","d":{"z":1,"y":[2.0]},"b":2.50,"a":1,"c":"x"}}`,
 		},
 		{name: "no event name", ev: base(func(ev *integration.Event) { ev.VendorEventName = "" }), wantErr: true},
 		{name: "no message id", ev: base(func(ev *integration.Event) { ev.MessageID = "" }), wantErr: true},

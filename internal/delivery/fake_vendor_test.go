@@ -10,9 +10,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/signalhq/signal/internal/integration/integrationtest"
 )
 
-// reply is one scripted answer of the fake Omnisend.
+// reply is one scripted answer of the fake vendor.
 type reply struct {
 	status int
 	header map[string]string
@@ -38,12 +40,13 @@ type received struct {
 	done   time.Time
 }
 
-// fakeOmnisend is a fault-injecting Omnisend: POST /v5/events answers from a
+// fakeVendor is a fault-injecting vendor speaking the neutral test
+// vendor's wire format (integrationtest.Vendor): POST /events answers from a
 // script (per eventID first, then per API key, consumed in order; then the
 // fallback of the key, else 202), can enforce a fixed-window rate limit of
-// its own (429 beyond it, with Omnisend's X-Rate-Limit-* headers on every
+// its own (429 beyond it, with X-Rate-Limit-* headers on every
 // answer) and records every request.
-type fakeOmnisend struct {
+type fakeVendor struct {
 	srv *httptest.Server
 
 	mu       sync.Mutex
@@ -59,61 +62,55 @@ type fakeOmnisend struct {
 	counted map[int64]int // accepted requests per window index
 }
 
-func newFakeOmnisend(t *testing.T) *fakeOmnisend {
+func newFakeVendor(t *testing.T) *fakeVendor {
 	t.Helper()
-	f := &fakeOmnisend{byEvent: map[string][]reply{}, byKey: map[string][]reply{}, fallback: map[string]reply{},
+	f := &fakeVendor{byEvent: map[string][]reply{}, byKey: map[string][]reply{}, fallback: map[string]reply{},
 		counted: map[int64]int{}, start: time.Now()}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
 }
 
-// URL is the base URL to give the omnisend vendor.
-func (f *fakeOmnisend) URL() string { return f.srv.URL }
+// URL is the base URL to give the test vendor.
+func (f *fakeVendor) URL() string { return f.srv.URL }
 
 // script queues answers for the requests carrying an API key.
-func (f *fakeOmnisend) script(key string, rs ...reply) {
+func (f *fakeVendor) script(key string, rs ...reply) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.byKey[key] = append(f.byKey[key], rs...)
 }
 
 // scriptEvent queues answers for the requests of one eventID.
-func (f *fakeOmnisend) scriptEvent(eventID string, rs ...reply) {
+func (f *fakeVendor) scriptEvent(eventID string, rs ...reply) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.byEvent[eventID] = append(f.byEvent[eventID], rs...)
 }
 
 // always answers every unscripted request of key with r.
-func (f *fakeOmnisend) always(key string, r reply) {
+func (f *fakeVendor) always(key string, r reply) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.fallback[key] = r
 }
 
 // enforce makes the fake accept at most limit requests per fixed window.
-func (f *fakeOmnisend) enforce(limit int, window time.Duration) {
+func (f *fakeVendor) enforce(limit int, window time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.limit, f.window, f.start = limit, window, time.Now()
 }
 
-func (f *fakeOmnisend) serve(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || r.URL.Path != "/v5/events" {
+func (f *fakeVendor) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || r.URL.Path != integrationtest.EventsPath {
 		http.Error(w, `{"error":"unexpected request"}`, http.StatusNotFound)
 		return
 	}
 	body, _ := io.ReadAll(r.Body)
-	var b struct {
-		EventName string `json:"eventName"`
-		EventID   string `json:"eventID"`
-		Contact   struct {
-			Email string `json:"email"`
-		} `json:"contact"`
-	}
+	var b integrationtest.Body
 	_ = json.Unmarshal(body, &b)
-	rec := &received{key: r.Header.Get("X-API-KEY"), eventID: b.EventID, eventName: b.EventName, email: b.Contact.Email,
+	rec := &received{key: r.Header.Get(integrationtest.KeyHeader), eventID: b.EventID, eventName: b.Name, email: b.Email,
 		body: body, at: time.Now()}
 
 	f.mu.Lock()
@@ -177,7 +174,7 @@ func (f *fakeOmnisend) serve(w http.ResponseWriter, r *http.Request) {
 
 // requests returns a copy of what the fake received so far, in order of
 // arrival.
-func (f *fakeOmnisend) requests() []received {
+func (f *fakeVendor) requests() []received {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := make([]received, len(f.reqs))
@@ -187,14 +184,14 @@ func (f *fakeOmnisend) requests() []received {
 	return out
 }
 
-func (f *fakeOmnisend) count() int {
+func (f *fakeVendor) count() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.reqs)
 }
 
 // accepted returns the 2xx-answered requests, in order of arrival.
-func (f *fakeOmnisend) accepted() []received {
+func (f *fakeVendor) accepted() []received {
 	var out []received
 	for _, r := range f.requests() {
 		if r.status/100 == 2 {
@@ -205,19 +202,19 @@ func (f *fakeOmnisend) accepted() []received {
 }
 
 // waitCount waits until the fake has seen at least n requests.
-func (f *fakeOmnisend) waitCount(t *testing.T, n int, within time.Duration) {
+func (f *fakeVendor) waitCount(t *testing.T, n int, within time.Duration) {
 	t.Helper()
 	eventually(t, within, func() bool { return f.count() >= n }, func() string {
-		return "Omnisend received " + strconv.Itoa(f.count()) + " requests, want " + strconv.Itoa(n)
+		return "the vendor received " + strconv.Itoa(f.count()) + " requests, want " + strconv.Itoa(n)
 	})
 }
 
 // steady checks that the fake receives no request for d.
-func (f *fakeOmnisend) steady(t *testing.T, d time.Duration) {
+func (f *fakeVendor) steady(t *testing.T, d time.Duration) {
 	t.Helper()
 	before := f.count()
 	time.Sleep(d)
 	if got := f.count(); got != before {
-		t.Fatalf("Omnisend received %d more requests within %v, want none", got-before, d)
+		t.Fatalf("the vendor received %d more requests within %v, want none", got-before, d)
 	}
 }
