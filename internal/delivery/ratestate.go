@@ -73,6 +73,5 @@ func (e *Engine) RateLimit(in *signal.Integration) (signal.RateLimitState, bool)
 	if !ok {
 		return signal.RateLimitState{}, false
 	}
-	lim := e.limiters.get(e.hasher.Hash(in.CatalogKey+"\x00"+in.ConfigString("api_key")), vendor.Entry().RateLimitPerMinute)
-	return lim.state(e.now()), true
+	return e.limiter(in, vendor).state(e.now()), true
 }
