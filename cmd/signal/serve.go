@@ -95,7 +95,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	// a crash are freed at once; nodes sharing PostgreSQL let them expire.
 	dcfg.ReleaseLeasesAtStart = cfg.DatabaseURL == ""
 	engine := delivery.New(dcfg, db, vendors, box, nil, log, nil)
-	proc = pipeline.New(pipeline.Config{}, db, box, vendors, engine, log, nil)
+	proc = pipeline.New(pipeline.Config{}, pipeline.Deps{Store: db, Hasher: box, Vendors: vendors, Notifier: engine, Log: log})
 
 	gwCfg := gateway.DefaultConfig()
 	gwCfg.MaxPayloadSize, gwCfg.MaxBatchSize, gwCfg.CORSOrigins, gwCfg.RateLimitRPS = cfg.MaxPayload, cfg.MaxBatch, cfg.CORSOrigins, cfg.RateLimitRPS

@@ -51,8 +51,19 @@ type Processor struct {
 	phones   phoneCache
 }
 
-// New returns a processor. notifier may be nil.
-func New(cfg Config, st Store, h Hasher, vendors *integration.Registry, notifier Notifier, log *slog.Logger, now func() time.Time) *Processor {
+// Deps are the processor's collaborators; Notifier may be nil, Log nil
+// discards, Now nil is time.Now.
+type Deps struct {
+	Store    Store
+	Hasher   Hasher
+	Vendors  *integration.Registry
+	Notifier Notifier
+	Log      *slog.Logger
+	Now      func() time.Time
+}
+
+// New returns a processor.
+func New(cfg Config, d Deps) *Processor {
 	if cfg.Batch <= 0 {
 		cfg.Batch = 500
 	}
@@ -62,10 +73,14 @@ func New(cfg Config, st Store, h Hasher, vendors *integration.Registry, notifier
 	if cfg.DedupeWindow <= 0 {
 		cfg.DedupeWindow = 24 * time.Hour
 	}
-	if now == nil {
-		now = time.Now
+	if d.Now == nil {
+		d.Now = time.Now
 	}
-	return &Processor{cfg: cfg, store: st, hasher: h, vendors: vendors, notifier: notifier, log: log, now: now, wake: make(chan struct{}, 1)}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Processor{cfg: cfg, store: d.Store, hasher: d.Hasher, vendors: d.Vendors, notifier: d.Notifier, log: d.Log, now: d.Now,
+		wake: make(chan struct{}, 1)}
 }
 
 // Wake tells the processor that new events were stored. It never blocks.
