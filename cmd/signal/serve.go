@@ -120,7 +120,12 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	gwConns, adminConns := connCaps(fileLimit())
 	gwLn, adminLn = limitListener(gwLn, gwConns), limitListener(adminLn, adminConns)
 	gwSrv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
-	adminSrv := adminServer(api, adminReadTimeout)
+	var adminHandler http.Handler = api
+	if getenv("SIGNAL_PPROF") == "1" {
+		adminHandler = withPprof(api)
+		log.Warn("profiling endpoints enabled on the admin listener (SIGNAL_PPROF=1)")
+	}
+	adminSrv := adminServer(adminHandler, adminReadTimeout)
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
