@@ -24,6 +24,7 @@ func TestBenchCommand(t *testing.T) {
 		`\| processor lag after the single run \| \d+\.\d\d s \|`,
 		`\| batches of 20, .POST /v1/batch. \| \d+ events/s \| \d+\.\d\d \|`,
 		`\| processing over the batch run \+ drain \| \d+ events/s \(\d+ events in`,
+		`\| processing during the drain alone \| -?\d+ events/s \(-?\d+ left`,
 		`load average at start: \S+ \S+ \S+`,
 	} {
 		if !regexp.MustCompile(want).Match(out) {
