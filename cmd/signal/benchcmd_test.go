@@ -20,9 +20,10 @@ func TestBenchCommand(t *testing.T) {
 		t.Fatalf("signal bench: %v\n%s", err, out)
 	}
 	for _, want := range []string{
-		`\| single .POST /v1/t. \| \d+ req/s \| \d+\.\d\d \|`,
+		`no-op handler: \d+ then \d+ req/s \(\d+, \d+ per CPU-second`,
+		`\| single .POST /v1/t. \| \d+ req/s \| \d+\.\d\d \| \d+, \d+\.\d\d \|`,
 		`\| processor lag after the single run \| \d+\.\d\d s \|`,
-		`\| batches of 20, .POST /v1/batch. \| \d+ events/s \| \d+\.\d\d \|`,
+		`\| batches of 20, .POST /v1/batch. \| \d+ events/s \| \d+\.\d\d \| \d+, \d+\.\d\d \|`,
 		`\| processing over the batch run \+ drain \| \d+ events/s \(\d+ events in`,
 		`\| processing during the drain alone \| -?\d+ events/s \(-?\d+ left`,
 		`load average at start: \S+ \S+ \S+`,

@@ -38,6 +38,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return 0
 	case "bench":
 		return benchCommand(args[1:], stdout, stderr)
+	case "bench-noop": // signal bench's baseline, run as its own process
+		return benchNoop(stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "signal %s\n", version)
 		return 0
