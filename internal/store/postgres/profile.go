@@ -148,6 +148,9 @@ func (db *DB) writeProfiles(ctx context.Context, tx pgx.Tx, pass *store.ProfileP
 			ON CONFLICT (id) DO UPDATE SET traits = excluded.traits, trait_trust = excluded.trait_trust, updated_at = excluded.updated_at`,
 			ids, sealed, sealedTrust, now)
 	}
+	if b.Len() == 0 { // only profiles created and merged away within the pass
+		return nil
+	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("write profiles: %w", err)
 	}
