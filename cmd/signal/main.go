@@ -36,6 +36,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			return 1
 		}
 		return 0
+	case "bench":
+		return benchCommand(args[1:], stdout, stderr)
+	case "bench-noop": // signal bench's baseline, run as its own process
+		return benchNoop(stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "signal %s\n", version)
 		return 0
@@ -53,6 +57,8 @@ func usage(w io.Writer) {
 
 Commands:
   serve     run the gateway (:8080) and the management API (:8084)
+  bench     measure this binary under load next to a no-op handler
+            (docs/benchmarks.md; signal bench -h for its flags)
   version   print the version
 
 Configuration is by environment variable (see README.md): SIGNAL_DATA_DIR,

@@ -92,7 +92,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	// a crash are freed at once; nodes sharing PostgreSQL let them expire.
 	dcfg.ReleaseLeasesAtStart = cfg.DatabaseURL == ""
 	engine := delivery.New(dcfg, delivery.Deps{Store: db, Vendors: vendors, Hasher: box, Log: log})
-	proc = pipeline.New(pipeline.Config{}, db, box, vendors, engine, log, nil)
+	proc = pipeline.New(pipeline.Config{}, pipeline.Deps{Store: db, Hasher: box, Vendors: vendors, Notifier: engine, Log: log})
 
 	gwCfg := gateway.DefaultConfig()
 	gwCfg.MaxPayloadSize, gwCfg.MaxBatchSize, gwCfg.CORSOrigins, gwCfg.RateLimitRPS = cfg.MaxPayload, cfg.MaxBatch, cfg.CORSOrigins, cfg.RateLimitRPS
@@ -117,7 +117,12 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	gwConns, adminConns := connCaps(fileLimit())
 	gwLn, adminLn = limitListener(gwLn, gwConns), limitListener(adminLn, adminConns)
 	gwSrv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
-	adminSrv := adminServer(api, adminReadTimeout)
+	var adminHandler http.Handler = api
+	if getenv("SIGNAL_PPROF") == "1" {
+		adminHandler = withPprof(api)
+		log.Warn("profiling endpoints enabled on the admin listener (SIGNAL_PPROF=1)")
+	}
+	adminSrv := adminServer(adminHandler, adminReadTimeout)
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()

@@ -3,8 +3,6 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"syscall"
 	"testing"
 	"time"
@@ -83,7 +81,7 @@ func BenchmarkProcessOnce(b *testing.B) {
 	}
 	vendors := integration.NewRegistry()
 	vendors.Register(omnisend.New(omnisend.Options{}))
-	p := New(Config{Batch: 500}, db, box, vendors, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	p := New(Config{Batch: 500}, Deps{Store: db, Hasher: box, Vendors: vendors})
 	// Identify the visitors once.
 	var evs []*signal.Event
 	for u := 0; u < 100; u++ {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -57,7 +55,7 @@ func setup(t *testing.T) *testBundle {
 	b := &testBundle{db: db, box: box, now: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
 	vendors := integration.NewRegistry()
 	vendors.Register(omnisend.New(omnisend.Options{BaseURL: "http://127.0.0.1:1"}))
-	b.proc = New(Config{Batch: 100}, db, box, vendors, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return b.now })
+	b.proc = New(Config{Batch: 100}, Deps{Store: db, Hasher: box, Vendors: vendors, Now: func() time.Time { return b.now }})
 	return b
 }
 

@@ -20,7 +20,7 @@ func withKlaviyo(t *testing.T, b *testBundle) *signal.Integration {
 	vendors := integration.NewRegistry()
 	vendors.Register(omnisend.New(omnisend.Options{BaseURL: "http://127.0.0.1:1"}))
 	vendors.Register(klaviyo.New(klaviyo.Options{BaseURL: "http://127.0.0.1:1"}))
-	b.proc = New(Config{Batch: 100}, b.db, b.box, vendors, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return b.now })
+	b.proc = New(Config{Batch: 100}, Deps{Store: b.db, Hasher: b.box, Vendors: vendors, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return b.now }})
 	return b.install(t, func(in *signal.Integration) {
 		in.CatalogKey, in.Name, in.Blueprint = klaviyo.Key, "Klaviyo", klaviyo.DefaultBlueprint()
 	})

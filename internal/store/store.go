@@ -190,6 +190,9 @@ type ProfileStore interface {
 	// win, but never over a key a more trusted source set: MergeTraits) and
 	// yields the profile as it then stands.
 	// Applying the same items twice leaves the same stored state.
+	// Backends merge with the one resolver, store.ResolveProfiles: they
+	// load the items' key links and profiles and write back its
+	// ProfilePass, a few statements per call whatever its size.
 	ResolveProfiles(ctx context.Context, p ResolveProfilesParams) ([]*signal.Profile, error)
 }
 

@@ -3,30 +3,39 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
-	"maps"
-	"sort"
 	"strings"
 
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
 )
 
-// ResolveProfiles links ids and merges traits, item by item, in one
-// transaction; it writes only when an item changes something.
+// ResolveProfiles loads the links of the keys the items name and the
+// profiles behind them, merges in memory (store.ResolveProfiles, shared with
+// store/postgres) and writes back what changed: a handful of statements per
+// pass whatever its size. A pass whose items each name one key and bring no
+// traits cannot change anything, so it only reads, on the read pool, and
+// never waits for the single writer the gateway's commits use.
 func (db *DB) ResolveProfiles(ctx context.Context, p store.ResolveProfilesParams) ([]*signal.Profile, error) {
-	out := make([]*signal.Profile, len(p.Items))
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		cache := map[int64]*signal.Profile{}
-		for i, it := range p.Items {
-			prof, err := db.resolveOne(ctx, tx, cache, it, ms(p.Now))
-			if err != nil {
-				return err
-			}
-			out[i] = snapshot(prof)
+	keys := store.ProfileKeys(p.Items)
+	if len(keys) == 0 {
+		return make([]*signal.Profile, len(p.Items)), nil
+	}
+	if store.ReadOnlyProfiles(p.Items) {
+		pass, err := db.resolveProfiles(ctx, db.read, keys, p)
+		if err != nil {
+			return nil, fmt.Errorf("resolve profiles: %w", err)
 		}
-		return nil
+		return pass.Out, nil
+	}
+	var out []*signal.Profile
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		pass, err := db.resolveProfiles(ctx, tx, keys, p)
+		if err != nil {
+			return err
+		}
+		out = pass.Out
+		return db.writeProfiles(ctx, tx, pass, ms(p.Now))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("resolve profiles: %w", err)
@@ -34,177 +43,146 @@ func (db *DB) ResolveProfiles(ctx context.Context, p store.ResolveProfilesParams
 	return out, nil
 }
 
-func snapshot(p *signal.Profile) *signal.Profile {
-	if p == nil {
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// maxRows bounds the rows of one statement, under SQLite's limit on bound
+// parameters (32,766) at four columns a row.
+const maxRows = 1000
+
+// resolveProfiles loads what keys link to, in one statement per maxRows
+// keys, and applies the items.
+func (db *DB) resolveProfiles(ctx context.Context, q querier, keys []string, p store.ResolveProfilesParams) (*store.ProfilePass, error) {
+	links := make(map[string]int64, len(keys))
+	profiles := map[int64]*signal.Profile{}
+	for chunk := range chunks(keys, maxRows) {
+		rows, err := q.QueryContext(ctx, `SELECT k.key, k.profile_id, p.traits, p.trait_trust, p.updated_at
+			FROM profile_keys k LEFT JOIN profiles p ON p.id = k.profile_id
+			WHERE k.key IN (?`+strings.Repeat(",?", len(chunk)-1)+`)`, anys(chunk)...)
+		if err != nil {
+			return nil, fmt.Errorf("load profiles: %w", err)
+		}
+		for rows.Next() {
+			var (
+				k                   string
+				id                  int64
+				sealed, sealedTrust []byte
+				updated             sql.NullInt64
+			)
+			if err := rows.Scan(&k, &id, &sealed, &sealedTrust, &updated); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("load profiles: %w", err)
+			}
+			links[k] = id
+			if profiles[id] != nil || !updated.Valid { // already read, or missing (reported by the resolver)
+				continue
+			}
+			if profiles[id], err = store.OpenProfile(id, sealed, sealedTrust, fromMS(updated.Int64), db.open); err != nil {
+				rows.Close()
+				return nil, err
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("load profiles: %w", err)
+		}
+	}
+	return store.ResolveProfiles(links, profiles, p.Items, p.Now)
+}
+
+// writeProfiles writes a pass: ids for the profiles it created (SQLite's
+// next rowids, as INSERT would draw them: only this writer inserts), then
+// merges, links and profiles, each in one statement per maxRows rows.
+func (db *DB) writeProfiles(ctx context.Context, tx *sql.Tx, pass *store.ProfilePass, now int64) error {
+	if !pass.Changed() {
 		return nil
 	}
-	c := *p
-	c.Traits = maps.Clone(p.Traits)
-	c.TraitTrust = maps.Clone(p.TraitTrust)
-	return &c
-}
-
-func (db *DB) resolveOne(ctx context.Context, tx *sql.Tx, cache map[int64]*signal.Profile, it store.ProfileUpdate, now int64) (*signal.Profile, error) {
-	if len(it.Keys) == 0 {
-		return nil, nil
-	}
-	linked := map[string]int64{}
-	q := `SELECT key, profile_id FROM profile_keys WHERE key IN (?` + strings.Repeat(",?", len(it.Keys)-1) + `)`
-	args := make([]any, len(it.Keys))
-	for i, k := range it.Keys {
-		args[i] = k
-	}
-	rows, err := tx.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var (
-			k  string
-			id int64
-		)
-		if err := rows.Scan(&k, &id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		linked[k] = id
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
 	var ids []int64
-	seen := map[int64]bool{}
-	for _, id := range linked {
-		if !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
+	if pass.Created > 0 {
+		var top int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM profiles`).Scan(&top); err != nil {
+			return fmt.Errorf("draw profile ids: %w", err)
+		}
+		for i := range pass.Created {
+			ids = append(ids, top+1+int64(i))
 		}
 	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	if len(ids) == 0 && len(it.Traits) == 0 && len(it.Keys) == 1 {
-		return nil, nil // an unknown visitor with nothing to remember
+	if err := pass.Bind(ids); err != nil {
+		return err
 	}
-
-	var (
-		target  *signal.Profile
-		changed bool
-	)
-	if len(ids) == 0 {
-		res, err := tx.ExecContext(ctx, `INSERT INTO profiles (traits, updated_at) VALUES (?, ?)`, []byte{}, now)
-		if err != nil {
-			return nil, err
+	for chunk := range chunks(pass.Merges, maxRows) {
+		var (
+			cases strings.Builder
+			args  []any
+			from  []any
+		)
+		for _, m := range chunk {
+			cases.WriteString(" WHEN ? THEN ?")
+			args = append(args, m.From, m.To)
+			from = append(from, m.From)
 		}
-		id, err := res.LastInsertId()
-		if err != nil {
-			return nil, err
+		in := "(?" + strings.Repeat(",?", len(chunk)-1) + ")"
+		if _, err := tx.ExecContext(ctx, `UPDATE profile_keys SET profile_id = CASE profile_id`+cases.String()+` END
+			WHERE profile_id IN `+in, append(args, from...)...); err != nil {
+			return fmt.Errorf("relink merged profiles: %w", err)
 		}
-		target = &signal.Profile{ID: id, Traits: map[string]any{}}
-		cache[id] = target
-		changed = true
-	} else {
-		profiles := make([]*signal.Profile, len(ids))
-		for i, id := range ids {
-			if profiles[i], err = db.loadProfile(ctx, tx, cache, id); err != nil {
-				return nil, err
+		if _, err := tx.ExecContext(ctx, `DELETE FROM profiles WHERE id IN `+in, from...); err != nil {
+			return fmt.Errorf("delete merged profiles: %w", err)
+		}
+	}
+	for chunk := range chunks(pass.Links, maxRows) {
+		args := make([]any, 0, 2*len(chunk))
+		for _, l := range chunk {
+			args = append(args, l.Key, l.ProfileID)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO profile_keys (key, profile_id) VALUES `+values(len(chunk), 2)+`
+			ON CONFLICT (key) DO UPDATE SET profile_id = excluded.profile_id`, args...); err != nil {
+			return fmt.Errorf("link profile keys: %w", err)
+		}
+	}
+	for chunk := range chunks(pass.Upserts, maxRows) {
+		args := make([]any, 0, 4*len(chunk))
+		for _, u := range chunk {
+			sealed, sealedTrust, err := store.SealProfile(u, db.seal)
+			if err != nil {
+				return err
 			}
+			args = append(args, u.ID, sealed, sealedTrust, now)
 		}
-		// The oldest profile absorbs the others; per key the most trusted,
-		// then the most recently updated value wins, the target's own
-		// included.
-		target = profiles[0]
-		others := profiles[1:]
-		if len(others) > 0 {
-			byUpdate := append([]*signal.Profile(nil), profiles...)
-			sort.SliceStable(byUpdate, func(i, j int) bool { return byUpdate[i].UpdatedAt.Before(byUpdate[j].UpdatedAt) })
-			target.Traits, target.TraitTrust = store.MergeProfiles(byUpdate)
-		}
-		for _, o := range others {
-			if _, err := tx.ExecContext(ctx, `UPDATE profile_keys SET profile_id = ? WHERE profile_id = ?`, target.ID, o.ID); err != nil {
-				return nil, err
-			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM profiles WHERE id = ?`, o.ID); err != nil {
-				return nil, err
-			}
-			delete(cache, o.ID)
-			changed = true
+		if _, err := tx.ExecContext(ctx, `INSERT INTO profiles (id, traits, trait_trust, updated_at) VALUES `+values(len(chunk), 4)+`
+			ON CONFLICT (id) DO UPDATE SET traits = excluded.traits, trait_trust = excluded.trait_trust, updated_at = excluded.updated_at`,
+			args...); err != nil {
+			return fmt.Errorf("write profiles: %w", err)
 		}
 	}
-	for _, k := range it.Keys {
-		if id, ok := linked[k]; ok && id == target.ID {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO profile_keys (key, profile_id) VALUES (?, ?)
-			ON CONFLICT (key) DO UPDATE SET profile_id = excluded.profile_id`, k, target.ID); err != nil {
-			return nil, err
-		}
-	}
-	if store.MergeTraits(target, it.Traits, it.Trust) {
-		changed = true
-	}
-	if changed {
-		b, err := json.Marshal(target.Traits)
-		if err != nil {
-			return nil, err
-		}
-		sealed, err := db.seal(b)
-		if err != nil {
-			return nil, err
-		}
-		sealedTrust, err := db.sealTrust(target.TraitTrust)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE profiles SET traits = ?, trait_trust = ?, updated_at = ? WHERE id = ?`, sealed, sealedTrust, now, target.ID); err != nil {
-			return nil, err
-		}
-		target.UpdatedAt = fromMS(now)
-	}
-	return target, nil
+	return nil
 }
 
-func (db *DB) loadProfile(ctx context.Context, tx *sql.Tx, cache map[int64]*signal.Profile, id int64) (*signal.Profile, error) {
-	if p, ok := cache[id]; ok {
-		return p, nil
-	}
-	var (
-		sealed, sealedTrust []byte
-		updated             int64
-	)
-	if err := tx.QueryRowContext(ctx, `SELECT traits, trait_trust, updated_at FROM profiles WHERE id = ?`, id).Scan(&sealed, &sealedTrust, &updated); err != nil {
-		return nil, fmt.Errorf("load profile %d: %w", id, err)
-	}
-	p := &signal.Profile{ID: id, Traits: map[string]any{}, UpdatedAt: fromMS(updated)}
-	if len(sealed) > 0 {
-		b, err := db.open(sealed)
-		if err != nil {
-			return nil, fmt.Errorf("open profile %d: %w", id, err)
-		}
-		if err := json.Unmarshal(b, &p.Traits); err != nil {
-			return nil, fmt.Errorf("profile %d: %w", id, err)
+// chunks yields s in slices of at most n.
+func chunks[T any](s []T, n int) func(yield func([]T) bool) {
+	return func(yield func([]T) bool) {
+		for len(s) > 0 {
+			c := s[:min(n, len(s))]
+			s = s[len(c):]
+			if !yield(c) {
+				return
+			}
 		}
 	}
-	if len(sealedTrust) > 0 {
-		b, err := db.open(sealedTrust)
-		if err != nil {
-			return nil, fmt.Errorf("open profile %d trait trust: %w", id, err)
-		}
-		if err := json.Unmarshal(b, &p.TraitTrust); err != nil {
-			return nil, fmt.Errorf("profile %d trait trust: %w", id, err)
-		}
-	}
-	cache[id] = p
-	return p, nil
 }
 
-// sealTrust seals a profile's trait trust; nil when it has none.
-func (db *DB) sealTrust(trust map[string]int) ([]byte, error) {
-	if len(trust) == 0 {
-		return nil, nil
+// values returns n rows of cols placeholders: "(?,?),(?,?)".
+func values(n, cols int) string {
+	row := "(?" + strings.Repeat(",?", cols-1) + ")"
+	return row + strings.Repeat(","+row, n-1)
+}
+
+func anys[T any](s []T) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
 	}
-	b, err := json.Marshal(trust)
-	if err != nil {
-		return nil, err
-	}
-	return db.seal(b)
+	return out
 }

@@ -41,6 +41,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Pipelines", exercisePipelines},
 		{"Profiles", exerciseProfiles},
 		{"ProfileTrust", exerciseProfileTrust},
+		{"ProfilePass", exerciseProfilePass},
 		{"StaleWrites", exerciseStaleWrites},
 		{"Prune", exercisePrune},
 		{"Users", exerciseUsers},

@@ -1,0 +1,297 @@
+package store
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/signalhq/signal/internal/signal"
+)
+
+// The profile merge, written once for every backend. A backend loads the
+// key → profile links of the keys a pass names (ProfileKeys) and the
+// profiles they point to, applies the items here in memory, and writes back
+// what ProfilePass lists in a constant number of set-based statements, not
+// a few per event. So both backends merge with one algorithm and a pass of
+// anonymous page views by visitors without traits writes nothing.
+
+// ProfileKeys returns every key items name, each once, in a stable order.
+func ProfileKeys(items []ProfileUpdate) []string {
+	seen := map[string]bool{}
+	var all []string
+	for _, it := range items {
+		for _, k := range it.Keys {
+			if !seen[k] {
+				seen[k] = true
+				all = append(all, k)
+			}
+		}
+	}
+	return all
+}
+
+// ProfileMerge is a stored profile merged away: its keys move to To and it is
+// deleted.
+type ProfileMerge struct{ From, To int64 }
+
+// ProfileLink points a key at a profile.
+type ProfileLink struct {
+	Key       string
+	ProfileID int64
+}
+
+// ProfilePass is the outcome of applying a pass's items: Out has one profile
+// per item (nil for an item with nothing to remember), and the rest is what
+// the backend writes, in this order: Merges (relink the keys of From, delete
+// From), Links (upsert), Upserts (insert or replace each profile's traits,
+// trust and UpdatedAt). Profiles created in the pass carry placeholder ids
+// until Bind gives them the ids the backend drew for them.
+type ProfilePass struct {
+	Out     []*signal.Profile
+	Created int
+	Merges  []ProfileMerge
+	Links   []ProfileLink
+	Upserts []*signal.Profile
+}
+
+// Changed reports whether the pass has anything to write.
+func (p *ProfilePass) Changed() bool {
+	return p.Created > 0 || len(p.Merges) > 0 || len(p.Links) > 0 || len(p.Upserts) > 0
+}
+
+// firstNewID is where placeholder ids start: above every real id, in
+// creation order, as the ids drawn for them will be.
+const firstNewID = int64(1) << 62
+
+// Bind replaces the placeholder ids of the profiles the pass created with
+// ids, drawn by the backend in ascending order (len(ids) == p.Created).
+func (p *ProfilePass) Bind(ids []int64) error {
+	if len(ids) != p.Created {
+		return fmt.Errorf("bind profiles: %d ids for %d new profiles", len(ids), p.Created)
+	}
+	real := func(id int64) int64 {
+		if id >= firstNewID {
+			return ids[id-firstNewID]
+		}
+		return id
+	}
+	for _, o := range p.Out {
+		if o != nil {
+			o.ID = real(o.ID)
+		}
+	}
+	for i := range p.Merges {
+		p.Merges[i].To = real(p.Merges[i].To)
+	}
+	for i := range p.Links {
+		p.Links[i].ProfileID = real(p.Links[i].ProfileID)
+	}
+	for _, u := range p.Upserts {
+		u.ID = real(u.ID)
+	}
+	return nil
+}
+
+// ResolveProfiles applies items in order (ProfileStore.ResolveProfiles)
+// over keys, the stored links of the keys they name, and profiles, the
+// stored profiles those links point to. It takes ownership of profiles.
+func ResolveProfiles(keys map[string]int64, profiles map[int64]*signal.Profile, items []ProfileUpdate, now time.Time) (*ProfilePass, error) {
+	for k, id := range keys {
+		if profiles[id] == nil {
+			return nil, fmt.Errorf("key %s links to missing profile %d", k, id)
+		}
+	}
+	r := &resolver{keys: keys, profiles: profiles, mergedTo: map[int64]int64{}, dirty: map[int64]bool{}, linked: map[string]bool{}}
+	out := make([]*signal.Profile, len(items))
+	for i, it := range items {
+		out[i] = snapshot(r.apply(it, now))
+	}
+	return r.pass(out), nil
+}
+
+func snapshot(p *signal.Profile) *signal.Profile {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	c.Traits = maps.Clone(p.Traits)
+	c.TraitTrust = maps.Clone(p.TraitTrust)
+	return &c
+}
+
+// resolver holds the profiles and key links a pass touches.
+type resolver struct {
+	keys     map[string]int64 // every key the items name → its profile
+	profiles map[int64]*signal.Profile
+	created  int
+	mergedTo map[int64]int64 // profile merged away → the one that absorbed it
+	dirty    map[int64]bool  // profiles whose traits or trust changed
+	linked   map[string]bool // keys whose link changed
+}
+
+// apply links one item's keys to one profile and merges its traits in.
+func (r *resolver) apply(it ProfileUpdate, now time.Time) *signal.Profile {
+	if len(it.Keys) == 0 {
+		return nil
+	}
+	linked := map[string]int64{}
+	var ids []int64
+	for _, k := range it.Keys {
+		if id, ok := r.keys[k]; ok {
+			linked[k] = id
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	slices.Sort(ids)
+	if len(ids) == 0 && len(it.Traits) == 0 && len(it.Keys) == 1 {
+		return nil // an unknown visitor with nothing to remember
+	}
+
+	var (
+		target  *signal.Profile
+		changed bool
+	)
+	if len(ids) == 0 {
+		target = &signal.Profile{ID: firstNewID + int64(r.created), Traits: map[string]any{}}
+		r.created++
+		r.profiles[target.ID] = target
+		changed = true
+	} else {
+		profiles := make([]*signal.Profile, len(ids))
+		for i, id := range ids {
+			profiles[i] = r.profiles[id]
+		}
+		// The oldest profile (lowest id) absorbs the others; per key the
+		// most trusted, then the most recently updated value wins, the
+		// target's own included.
+		target = profiles[0]
+		others := profiles[1:]
+		if len(others) > 0 {
+			byUpdate := append([]*signal.Profile(nil), profiles...)
+			sort.SliceStable(byUpdate, func(i, j int) bool { return byUpdate[i].UpdatedAt.Before(byUpdate[j].UpdatedAt) })
+			target.Traits, target.TraitTrust = MergeProfiles(byUpdate)
+		}
+		for _, o := range others {
+			for k, id := range r.keys {
+				if id == o.ID {
+					r.keys[k] = target.ID
+				}
+			}
+			r.mergedTo[o.ID] = target.ID
+			delete(r.profiles, o.ID)
+			delete(r.dirty, o.ID)
+			changed = true
+		}
+	}
+	for _, k := range it.Keys {
+		if id, ok := linked[k]; ok && id == target.ID {
+			continue
+		}
+		r.keys[k] = target.ID
+		r.linked[k] = true
+	}
+	if MergeTraits(target, it.Traits, it.Trust) {
+		changed = true
+	}
+	if changed {
+		r.dirty[target.ID] = true
+		target.UpdatedAt = now.UTC().Truncate(time.Millisecond)
+	}
+	return target
+}
+
+// pass lists the writes, each in a stable order (sorted by id or key) so
+// that concurrent passes on several nodes take row locks alike.
+func (r *resolver) pass(out []*signal.Profile) *ProfilePass {
+	p := &ProfilePass{Out: out, Created: r.created}
+	survivor := func(id int64) int64 {
+		for {
+			to, ok := r.mergedTo[id]
+			if !ok {
+				return id
+			}
+			id = to
+		}
+	}
+	for from := range r.mergedTo {
+		if from < firstNewID { // a profile created and merged in this pass was never written
+			p.Merges = append(p.Merges, ProfileMerge{From: from, To: survivor(from)})
+		}
+	}
+	slices.SortFunc(p.Merges, func(a, b ProfileMerge) int { return cmp.Compare(a.From, b.From) })
+	for k := range r.linked {
+		p.Links = append(p.Links, ProfileLink{Key: k, ProfileID: r.keys[k]})
+	}
+	slices.SortFunc(p.Links, func(a, b ProfileLink) int { return strings.Compare(a.Key, b.Key) })
+	for id := range r.dirty {
+		p.Upserts = append(p.Upserts, r.profiles[id])
+	}
+	slices.SortFunc(p.Upserts, func(a, b *signal.Profile) int { return cmp.Compare(a.ID, b.ID) })
+	return p
+}
+
+// SealProfile encodes a profile's traits and trait trust for storage with
+// seal; trust is nil (NULL) when every key was browser-set.
+func SealProfile(p *signal.Profile, seal func([]byte) ([]byte, error)) (traits, trust []byte, err error) {
+	b, err := json.Marshal(p.Traits)
+	if err != nil {
+		return nil, nil, fmt.Errorf("profile %d traits: %w", p.ID, err)
+	}
+	if traits, err = seal(b); err != nil {
+		return nil, nil, fmt.Errorf("seal profile %d traits: %w", p.ID, err)
+	}
+	if len(p.TraitTrust) == 0 {
+		return traits, nil, nil
+	}
+	if b, err = json.Marshal(p.TraitTrust); err != nil {
+		return nil, nil, fmt.Errorf("profile %d trait trust: %w", p.ID, err)
+	}
+	if trust, err = seal(b); err != nil {
+		return nil, nil, fmt.Errorf("seal profile %d trait trust: %w", p.ID, err)
+	}
+	return traits, trust, nil
+}
+
+// OpenProfile decodes a stored profile with open (SealProfile's inverse).
+func OpenProfile(id int64, traits, trust []byte, updatedAt time.Time, open func([]byte) ([]byte, error)) (*signal.Profile, error) {
+	p := &signal.Profile{ID: id, Traits: map[string]any{}, UpdatedAt: updatedAt}
+	if len(traits) > 0 {
+		b, err := open(traits)
+		if err != nil {
+			return nil, fmt.Errorf("open profile %d: %w", id, err)
+		}
+		if err := json.Unmarshal(b, &p.Traits); err != nil {
+			return nil, fmt.Errorf("profile %d: %w", id, err)
+		}
+	}
+	if len(trust) > 0 {
+		b, err := open(trust)
+		if err != nil {
+			return nil, fmt.Errorf("open profile %d trait trust: %w", id, err)
+		}
+		if err := json.Unmarshal(b, &p.TraitTrust); err != nil {
+			return nil, fmt.Errorf("profile %d trait trust: %w", id, err)
+		}
+	}
+	return p, nil
+}
+
+// ReadOnlyProfiles reports whether applying items cannot change anything:
+// each names at most one key and brings no traits (an anonymous page view),
+// so its visitor's profile, if any, is only read. A backend then loads
+// without taking its write lock.
+func ReadOnlyProfiles(items []ProfileUpdate) bool {
+	for _, it := range items {
+		if len(it.Keys) > 1 || len(it.Traits) > 0 {
+			return false
+		}
+	}
+	return true
+}
