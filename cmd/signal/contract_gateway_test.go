@@ -33,10 +33,16 @@ func TestContractGatewayRoutes(t *testing.T) {
 		}
 		return out
 	}
-	signed := func(h map[string]string, skew time.Duration, secret, body string) map[string]string {
-		ts := time.Now().Add(skew).UnixMilli()
-		return with(h, "X-Timestamp", strconv.FormatInt(ts, 10), "X-Signature", signHMAC(secret, ts, body), "Content-Type", "application/json")
+	// signed headers are made when the request is sent, not when the
+	// table is built: parallel subtests may wait minutes for a slot on a
+	// loaded machine, and the skew must be the one the row names.
+	signed := func(h map[string]string, skew time.Duration, secret, body string) func() map[string]string {
+		return func() map[string]string {
+			ts := time.Now().Add(skew).UnixMilli()
+			return with(h, "X-Timestamp", strconv.FormatInt(ts, 10), "X-Signature", signHMAC(secret, ts, body), "Content-Type", "application/json")
+		}
 	}
+	static := func(h map[string]string) func() map[string]string { return func() map[string]string { return h } }
 	const (
 		track  = `{"userId":"u1","event":"Signed Up","properties":{"method":"email"}}`
 		single = `{"type":"track","userId":"u1","event":"Signed Up"}`
@@ -44,55 +50,56 @@ func TestContractGatewayRoutes(t *testing.T) {
 	)
 	tests := []struct {
 		name, path string
-		hdr        map[string]string
+		hdr        func() map[string]string
 		body       string
 		status     int
 		names      []string // words the error message must hold
 	}{
-		{"datafly track", "/v1/t", bearer, track, 200, nil},
-		{"datafly page", "/v1/p", bearer, `{"anonymousId":"a1","name":"Home","properties":{"url":"https://shop.example/"}}`, 200, nil},
-		{"datafly identify", "/v1/i", bearer, `{"userId":"u1","anonymousId":"a1","traits":{"email":"u1@example.com"}}`, 200, nil},
-		{"datafly group", "/v1/g", bearer, `{"userId":"u1","groupId":"g1","traits":{"name":"Acme"}}`, 200, nil},
-		{"JSON labelled text/plain", "/v1/t", with(bearer, "Content-Type", "text/plain"), track, 200, nil},
-		{"JSON labelled form", "/v1/t", with(bearer, "Content-Type", "application/x-www-form-urlencoded"), track, 200, nil},
-		{"datafly without key", "/v1/t", nil, track, 401, nil},
-		{"datafly unknown key", "/v1/t", map[string]string{"Authorization": "Bearer dk_live_wrong"}, track, 401, nil},
-		{"malformed JSON", "/v1/t", bearer, `{"userId":"u1",`, 400, nil},
-		{"no userId nor anonymousId", "/v1/t", bearer, `{"event":"Signed Up"}`, 400, []string{"userId", "anonymousId"}},
-		{"properties not an object", "/v1/t", bearer, `{"userId":"u1","event":"E","properties":"x"}`, 400, []string{"properties"}},
-		{"timestamp not a date", "/v1/t", bearer, `{"userId":"u1","event":"E","timestamp":"yesterday"}`, 400, []string{"timestamp"}},
-		{"batch bearer", "/v1/batch", bearer, batch, 200, nil},
-		{"batch basic", "/v1/batch", basic, batch, 200, nil},
-		{"batch gzip labelled form (RudderStack)", "/v1/batch", with(bearer, "Content-Encoding", "gzip", "Content-Type", "application/x-www-form-urlencoded"), batch, 200, nil},
-		{"batch bad basic", "/v1/batch", badBasic, batch, 401, nil},
-		{"batch not an array", "/v1/batch", bearer, `{"batch":{}}`, 400, []string{"batch"}},
+		{"datafly track", "/v1/t", static(bearer), track, 200, nil},
+		{"datafly page", "/v1/p", static(bearer), `{"anonymousId":"a1","name":"Home","properties":{"url":"https://shop.example/"}}`, 200, nil},
+		{"datafly identify", "/v1/i", static(bearer), `{"userId":"u1","anonymousId":"a1","traits":{"email":"u1@example.com"}}`, 200, nil},
+		{"datafly group", "/v1/g", static(bearer), `{"userId":"u1","groupId":"g1","traits":{"name":"Acme"}}`, 200, nil},
+		{"JSON labelled text/plain", "/v1/t", static(with(bearer, "Content-Type", "text/plain")), track, 200, nil},
+		{"JSON labelled form", "/v1/t", static(with(bearer, "Content-Type", "application/x-www-form-urlencoded")), track, 200, nil},
+		{"datafly without key", "/v1/t", static(nil), track, 401, nil},
+		{"datafly unknown key", "/v1/t", static(map[string]string{"Authorization": "Bearer dk_live_wrong"}), track, 401, nil},
+		{"malformed JSON", "/v1/t", static(bearer), `{"userId":"u1",`, 400, nil},
+		{"no userId nor anonymousId", "/v1/t", static(bearer), `{"event":"Signed Up"}`, 400, []string{"userId", "anonymousId"}},
+		{"properties not an object", "/v1/t", static(bearer), `{"userId":"u1","event":"E","properties":"x"}`, 400, []string{"properties"}},
+		{"timestamp not a date", "/v1/t", static(bearer), `{"userId":"u1","event":"E","timestamp":"yesterday"}`, 400, []string{"timestamp"}},
+		{"batch bearer", "/v1/batch", static(bearer), batch, 200, nil},
+		{"batch basic", "/v1/batch", static(basic), batch, 200, nil},
+		{"batch gzip labelled form (RudderStack)", "/v1/batch", static(with(bearer, "Content-Encoding", "gzip", "Content-Type", "application/x-www-form-urlencoded")), batch, 200, nil},
+		{"batch bad basic", "/v1/batch", static(badBasic), batch, 401, nil},
+		{"batch not an array", "/v1/batch", static(bearer), `{"batch":{}}`, 400, []string{"batch"}},
 		{"events signed single", "/v1/events", signed(bearer, 0, secret, single), single, 200, nil},
 		{"events signed batch", "/v1/events", signed(bearer, 0, secret, batch), batch, 200, nil},
 		{"events 4 min skew", "/v1/events", signed(bearer, -4*time.Minute, secret, single), single, 200, nil},
-		{"events unsigned", "/v1/events", bearer, single, 401, nil},
+		{"events unsigned", "/v1/events", static(bearer), single, 401, nil},
 		{"events wrong secret", "/v1/events", signed(bearer, 0, "whsec_wrong", single), single, 401, nil},
 		{"events 6 min old", "/v1/events", signed(bearer, -6*time.Minute, secret, single), single, 401, nil},
 		{"events 6 min ahead", "/v1/events", signed(bearer, 6*time.Minute, secret, single), single, 401, nil},
-		{"events timestamp in seconds", "/v1/events", with(bearer, "X-Timestamp", strconv.FormatInt(time.Now().Unix(), 10),
-			"X-Signature", signHMAC(secret, time.Now().Unix(), single)), single, 401, nil},
+		{"events timestamp in seconds", "/v1/events", func() map[string]string {
+			return with(bearer, "X-Timestamp", strconv.FormatInt(time.Now().Unix(), 10), "X-Signature", signHMAC(secret, time.Now().Unix(), single))
+		}, single, 401, nil},
 		{"events signed without pipeline key", "/v1/events", signed(nil, 0, secret, single), single, 401, nil},
-		{"segment track basic", "/v1/track", basic, `{"userId":"s1","event":"Signed Up"}`, 200, nil},
-		{"segment page basic", "/v1/page", basic, `{"anonymousId":"s1","name":"Home"}`, 200, nil},
-		{"segment identify basic", "/v1/identify", basic, `{"userId":"s1","traits":{"email":"s1@example.com"}}`, 200, nil},
-		{"segment group basic", "/v1/group", basic, `{"userId":"s1","groupId":"g1"}`, 200, nil},
-		{"segment alias basic", "/v1/alias", basic, `{"userId":"s1","previousId":"s0"}`, 200, nil},
-		{"segment writeKey in body", "/v1/identify", nil, `{"writeKey":"` + key + `","userId":"s2","traits":{"email":"s2@example.com"}}`, 200, nil},
-		{"segment without key", "/v1/track", nil, `{"userId":"s1","event":"E"}`, 401, nil},
-		{"segment bad basic", "/v1/track", badBasic, `{"userId":"s1","event":"E"}`, 401, nil},
+		{"segment track basic", "/v1/track", static(basic), `{"userId":"s1","event":"Signed Up"}`, 200, nil},
+		{"segment page basic", "/v1/page", static(basic), `{"anonymousId":"s1","name":"Home"}`, 200, nil},
+		{"segment identify basic", "/v1/identify", static(basic), `{"userId":"s1","traits":{"email":"s1@example.com"}}`, 200, nil},
+		{"segment group basic", "/v1/group", static(basic), `{"userId":"s1","groupId":"g1"}`, 200, nil},
+		{"segment alias basic", "/v1/alias", static(basic), `{"userId":"s1","previousId":"s0"}`, 200, nil},
+		{"segment writeKey in body", "/v1/identify", static(nil), `{"writeKey":"` + key + `","userId":"s2","traits":{"email":"s2@example.com"}}`, 200, nil},
+		{"segment without key", "/v1/track", static(nil), `{"userId":"s1","event":"E"}`, 401, nil},
+		{"segment bad basic", "/v1/track", static(badBasic), `{"userId":"s1","event":"E"}`, 401, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			body := []byte(tt.body)
-			if tt.hdr["Content-Encoding"] == "gzip" {
+			if tt.hdr()["Content-Encoding"] == "gzip" {
 				body = gzipped(tt.body)
 			}
-			code, _, got := do(t, "POST", "http://"+n.gateway+tt.path, tt.hdr, body)
+			code, _, got := do(t, "POST", "http://"+n.gateway+tt.path, tt.hdr(), body)
 			if code != tt.status {
 				t.Fatalf("status %d %s, want %d", code, got, tt.status)
 			}
