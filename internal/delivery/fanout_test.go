@@ -15,6 +15,8 @@ import (
 // the other's deliveries, whichever of the two is stuck.
 func TestFanOutIsolation(t *testing.T) {
 	t.Parallel()
+	// slow is how long the slow vendor takes to answer.
+	const slow = 6 * time.Second
 
 	type testBundle2 struct {
 		*testBundle
@@ -23,7 +25,7 @@ func TestFanOutIsolation(t *testing.T) {
 	setup := func(t *testing.T, stuckIsOther bool) *testBundle2 {
 		t.Helper()
 		cfg := testConfig()
-		cfg.Timeout, cfg.DrainTimeout = 3*time.Second, 4*time.Second
+		cfg.Timeout, cfg.DrainTimeout = 10*time.Second, time.Second
 		b := &testBundle2{testBundle: newTestBundle(t, bundleOpts{cfg: cfg, perMinute: 60000})}
 		stuckKey, healthyKey := integrationtest.Key, otherVendor
 		b.stuckFake, b.healthyFake = b.fake, b.other
@@ -45,7 +47,7 @@ func TestFanOutIsolation(t *testing.T) {
 				case "paused":
 					b.stuckFake.always("k-stuck", reply{status: http.StatusUnauthorized, body: `{"error":"bad key"}`})
 				case "slow":
-					b.stuckFake.always("k-stuck", reply{status: http.StatusAccepted, delay: 2 * time.Second})
+					b.stuckFake.always("k-stuck", reply{status: http.StatusAccepted, delay: slow})
 				}
 				var stuck, ok []ev
 				for i := range 40 {
@@ -57,7 +59,10 @@ func TestFanOutIsolation(t *testing.T) {
 				start := time.Now()
 				b.run(t)
 
-				b.waitStatus(t, "int_ok", 1500*time.Millisecond, signal.StatusDelivered, qs...)
+				// Alone the healthy vendor takes milliseconds; the wait is
+				// shorter than the slow vendor's answer, so it shows the
+				// healthy one never waited for the stuck one.
+				b.waitStatus(t, "int_ok", slow-time.Second, signal.StatusDelivered, qs...)
 				took := time.Since(start)
 				if n := len(b.healthyFake.accepted()); n != len(qs) {
 					t.Fatalf("healthy vendor accepted %d requests, want %d", n, len(qs))
@@ -73,7 +78,7 @@ func TestFanOutIsolation(t *testing.T) {
 						func() string { return "the stuck integration was not paused" })
 				case "slow":
 					if n := len(b.stuckFake.accepted()); n != 0 {
-						t.Fatalf("slow vendor answered %d requests within %v, want none yet (it takes 2s)", n, took)
+						t.Fatalf("slow vendor answered %d requests within %v, want none yet (it takes %v)", n, took, slow)
 					}
 				}
 			})

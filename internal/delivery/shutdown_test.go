@@ -34,7 +34,7 @@ func TestShutdown(t *testing.T) {
 		inFlight string
 	}{
 		{"InFlightFinish", 2 * time.Second, time.Second, 150 * time.Millisecond, signal.StatusDelivered},
-		{"InFlightCutByDrainDeadline", 5 * time.Second, 300 * time.Millisecond, 3 * time.Second, signal.StatusPending},
+		{"InFlightCutByDrainDeadline", 10 * time.Second, 300 * time.Millisecond, 8 * time.Second, signal.StatusPending},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -47,7 +47,9 @@ func TestShutdown(t *testing.T) {
 			b.run(t)
 			b.fake.waitCount(t, 2, 5*time.Second)
 
-			if took := b.stop(t); took > tc.drain+300*time.Millisecond {
+			// The slack covers a loaded machine's scheduling; a drain that
+			// ignored its deadline would take the requests' whole delay.
+			if took := b.stop(t); took > tc.drain+2*time.Second || (tc.delay > tc.drain && took >= tc.delay) {
 				t.Fatalf("Run returned %v after cancel, want within DrainTimeout (%v)", took, tc.drain)
 			}
 			sent := b.fake.requests()
