@@ -24,7 +24,7 @@ import (
 func testConfig() delivery.Config {
 	return delivery.Config{
 		MaxInFlight:  32,
-		Timeout:      500 * time.Millisecond,
+		Timeout:      1500 * time.Millisecond,
 		Lease:        2 * time.Second,
 		Backoff:      delivery.Backoff{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond, Horizon: time.Hour},
 		DrainTimeout: time.Second,

@@ -81,7 +81,6 @@ func (l *keyLimiter) reserve(now time.Time, n int) (int, time.Duration) {
 		took++
 	}
 	if took > 0 {
-		l.used.add(now, took)
 		return took, 0
 	}
 	if l.remaining == 0 {
@@ -162,6 +161,16 @@ func (ls *limiters) get(key string, perMinute int) *keyLimiter {
 	return l
 }
 
+// sent counts n requests going out now, for the health page's
+// used_last_minute. Counted when sent, not when reserved: reservations are
+// refunded later, by rounds that overlap, and a refund could not tell which
+// second's count to take back.
+func (l *keyLimiter) sent(now time.Time, n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.used.add(now, n)
+}
+
 // refund gives back n slots reserved but not used.
 func (l *keyLimiter) refund(n int) {
 	if n <= 0 {
@@ -170,7 +179,6 @@ func (l *keyLimiter) refund(n int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.next = l.next.Add(-l.interval * time.Duration(n))
-	l.used.undo(n)
 	if l.remaining >= 0 {
 		l.remaining += n
 		if l.limit > 0 {

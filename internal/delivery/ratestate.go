@@ -6,13 +6,12 @@ import (
 	"github.com/signalhq/signal/internal/signal"
 )
 
-// usage counts the requests a key limiter let through per second over the
-// last minute (a ring of 60 one-second buckets): what an integration's
-// health page shows as used_last_minute.
+// usage counts the requests sent with a key per second over the last
+// minute (a ring of 60 one-second buckets): what an integration's health
+// page shows as used_last_minute.
 type usage struct {
-	sec  [60]int64
-	n    [60]int
-	last int // bucket of the last add
+	sec [60]int64
+	n   [60]int
 }
 
 func (u *usage) add(now time.Time, n int) {
@@ -22,13 +21,6 @@ func (u *usage) add(now time.Time, n int) {
 		u.sec[i], u.n[i] = s, 0
 	}
 	u.n[i] += n
-	u.last = int(i)
-}
-
-// undo takes back n slots refunded after the last add (the limiter's
-// clock is not at hand there; refunds follow their reservation closely).
-func (u *usage) undo(n int) {
-	u.n[u.last] = max(u.n[u.last]-n, 0)
 }
 
 func (u *usage) lastMinute(now time.Time) int {

@@ -23,14 +23,29 @@ func TestKeyLimiterState(t *testing.T) {
 		{"Fresh", func(*keyLimiter) {}, t0, signal.RateLimitState{Limit: 400, Remaining: 400, WindowSeconds: 60}},
 		{"UsedAndRefunded", func(l *keyLimiter) {
 			n, _ := l.reserve(t0, 5)
+			l.sent(t0, 2)
 			l.refund(n - 2)
 		}, t0.Add(time.Second), signal.RateLimitState{Limit: 400, Remaining: 398, WindowSeconds: 60, UsedLastMinute: 2}},
+		{"RefundedInALaterSecond", func(l *keyLimiter) {
+			// Rounds overlap: a reservation made in one second may be
+			// refunded after another round's, in a later second; what was
+			// sent is counted in the second it went out.
+			a, _ := l.reserve(t0, 4)
+			l.sent(t0, 1)
+			b, _ := l.reserve(t0.Add(time.Second), 4)
+			l.sent(t0.Add(time.Second), 2)
+			l.refund(b - 2)
+			l.refund(a - 1)
+		}, t0.Add(2*time.Second), signal.RateLimitState{Limit: 400, Remaining: 397, WindowSeconds: 60, UsedLastMinute: 3}},
 		{"OlderThanAMinuteForgotten", func(l *keyLimiter) {
 			l.reserve(t0, 3)
+			l.sent(t0, 3)
 			l.reserve(t0.Add(30*time.Second), 1)
+			l.sent(t0.Add(30*time.Second), 1)
 		}, t0.Add(61 * time.Second), signal.RateLimitState{Limit: 400, Remaining: 399, WindowSeconds: 60, UsedLastMinute: 1}},
 		{"VendorSaid", func(l *keyLimiter) {
 			l.reserve(t0, 1)
+			l.sent(t0, 1)
 			l.observe(t0, &integration.RateLimit{Limit: 100, Remaining: 42, Reset: 20 * time.Second, Window: 30 * time.Second})
 		}, t0.Add(time.Second), signal.RateLimitState{Limit: 100, Remaining: 42, WindowSeconds: 30, UsedLastMinute: 1}},
 		{"Blocked", func(l *keyLimiter) {

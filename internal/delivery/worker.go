@@ -166,6 +166,7 @@ func (w *worker) round(ctx context.Context, in *signal.Integration, vendor integ
 	defer cancel()
 	outcomes := make([]integration.Outcome, len(ds))
 	starts, took := make([]time.Time, len(ds)), make([]time.Duration, len(ds))
+	lim.sent(e.now(), len(ds))
 	var wg sync.WaitGroup
 	for i, d := range ds {
 		wg.Add(1)
@@ -336,6 +337,7 @@ func (e *Engine) SendTest(ctx context.Context, in *signal.Integration, ev *integ
 	for {
 		n, delay := lim.reserve(e.now(), 1)
 		if n == 1 {
+			lim.sent(e.now(), 1)
 			break
 		}
 		if e.now().Add(delay).After(deadline) {
