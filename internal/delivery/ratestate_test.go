@@ -36,7 +36,7 @@ func TestKeyLimiterState(t *testing.T) {
 			l.sent(t0.Add(time.Second), 2)
 			l.refund(b - 2)
 			l.refund(a - 1)
-		}, t0.Add(2*time.Second), signal.RateLimitState{Limit: 400, Remaining: 397, WindowSeconds: 60, UsedLastMinute: 3}},
+		}, t0.Add(2 * time.Second), signal.RateLimitState{Limit: 400, Remaining: 397, WindowSeconds: 60, UsedLastMinute: 3}},
 		{"OlderThanAMinuteForgotten", func(l *keyLimiter) {
 			l.reserve(t0, 3)
 			l.sent(t0, 3)
