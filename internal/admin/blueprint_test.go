@@ -45,7 +45,7 @@ func TestBlueprint(t *testing.T) {
 	if code := b.call(t, "GET", path, "", &got); code != 200 || !reflect.DeepEqual(got, want) {
 		t.Fatalf("GET after PUT: %d %+v", code, got)
 	}
-	in, _ := b.db.GetIntegration(context.Background(), v.ID)
+	in, _ := b.db.GetIntegration(context.Background(), store.GetIntegrationParams{ID: v.ID})
 	if !reflect.DeepEqual(in.Blueprint, want) || in.ConfigString("api_key") != pageAPIKey {
 		t.Fatalf("stored blueprint %+v", in.Blueprint)
 	}

@@ -31,7 +31,7 @@ func (s *Server) handleIntegrationHealth(w http.ResponseWriter, r *http.Request)
 		writeErr(w, err)
 		return
 	}
-	in, err := s.store.GetIntegration(r.Context(), r.PathValue("id"))
+	in, err := s.store.GetIntegration(r.Context(), store.GetIntegrationParams{ID: r.PathValue("id")})
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -168,7 +168,7 @@ func (s *Server) handleInstall(w http.ResponseWriter, r *http.Request) {
 	if it.PipelineIDs == nil {
 		it.PipelineIDs = []string{}
 	}
-	if err := s.store.CreateIntegration(r.Context(), it); err != nil {
+	if err := s.store.CreateIntegration(r.Context(), store.CreateIntegrationParams{Integration: it}); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -210,7 +210,7 @@ func (s *Server) handleListIntegrations(w http.ResponseWriter, r *http.Request) 
 }
 
 func (s *Server) handleGetIntegration(w http.ResponseWriter, r *http.Request) {
-	in, err := s.store.GetIntegration(r.Context(), r.PathValue("id"))
+	in, err := s.store.GetIntegration(r.Context(), store.GetIntegrationParams{ID: r.PathValue("id")})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -229,7 +229,7 @@ func (s *Server) handleUpdateIntegration(w http.ResponseWriter, r *http.Request)
 		writeErr(w, err)
 		return
 	}
-	in, err := s.store.GetIntegration(r.Context(), r.PathValue("id"))
+	in, err := s.store.GetIntegration(r.Context(), store.GetIntegrationParams{ID: r.PathValue("id")})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -293,7 +293,7 @@ func (s *Server) handleUpdateIntegration(w http.ResponseWriter, r *http.Request)
 		changes = append(changes, "pipelines set to "+joinQuoted(in.PipelineIDs))
 	}
 	in.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
-	if err := s.store.UpdateIntegration(r.Context(), in); err != nil {
+	if err := s.store.UpdateIntegration(r.Context(), store.UpdateIntegrationParams{Integration: in}); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -305,7 +305,7 @@ func (s *Server) handleUpdateIntegration(w http.ResponseWriter, r *http.Request)
 }
 
 func (s *Server) handleDeleteIntegration(w http.ResponseWriter, r *http.Request) {
-	if err := s.store.DeleteIntegration(r.Context(), r.PathValue("id")); err != nil {
+	if err := s.store.DeleteIntegration(r.Context(), store.DeleteIntegrationParams{ID: r.PathValue("id"), Now: s.now()}); err != nil {
 		s.fail(w, r, err)
 		return
 	}

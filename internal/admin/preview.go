@@ -8,6 +8,7 @@ import (
 	"github.com/signalhq/signal/internal/blueprint"
 	"github.com/signalhq/signal/internal/pipeline"
 	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
 )
 
 // previewView is POST /integrations/{id}/blueprint/preview: what the
@@ -36,7 +37,7 @@ func (s *Server) handlePreviewBlueprint(w http.ResponseWriter, r *http.Request) 
 		writeError(w, http.StatusBadRequest, signal.EINVALID, "event is required: a Segment message to preview", "event")
 		return
 	}
-	in, err := s.store.GetIntegration(r.Context(), r.PathValue("id"))
+	in, err := s.store.GetIntegration(r.Context(), store.GetIntegrationParams{ID: r.PathValue("id")})
 	if err != nil {
 		s.fail(w, r, err)
 		return

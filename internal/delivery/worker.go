@@ -65,7 +65,7 @@ func (w *worker) run(ctx context.Context) {
 		}
 		release := func() { <-slots }
 		pauses := w.pauses.Load()
-		in, err := e.store.GetIntegration(ctx, w.id)
+		in, err := e.store.GetIntegration(ctx, store.GetIntegrationParams{ID: w.id})
 		if signal.ErrorCode(err) == signal.ENOTFOUND {
 			release()
 			return // deleted

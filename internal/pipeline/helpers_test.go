@@ -73,7 +73,7 @@ func (b *testBundle) install(t *testing.T, opts ...func(*signal.Integration)) *s
 	for _, o := range opts {
 		o(in)
 	}
-	if err := b.db.CreateIntegration(context.Background(), in); err != nil {
+	if err := b.db.CreateIntegration(context.Background(), store.CreateIntegrationParams{Integration: in}); err != nil {
 		t.Fatal(err)
 	}
 	return in

@@ -16,7 +16,7 @@ import (
 // Store is what the processor reads and writes.
 type Store interface {
 	ListEvents(ctx context.Context, p store.ListEventsParams) ([]signal.Event, error)
-	Cursor(ctx context.Context, name string) (int64, error)
+	Cursor(ctx context.Context, p store.CursorParams) (int64, error)
 	ResolveProfiles(ctx context.Context, p store.ResolveProfilesParams) ([]*signal.Profile, error)
 	RecordProcessed(ctx context.Context, p store.RecordProcessedParams) error
 	ListIntegrations(ctx context.Context, p store.ListParams) ([]*signal.Integration, error)
@@ -120,7 +120,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // ProcessOnce processes the next batch of the log and returns how many
 // events it took.
 func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
-	cursor, err := p.store.Cursor(ctx, store.ProcessorCursor)
+	cursor, err := p.store.Cursor(ctx, store.CursorParams{Name: store.ProcessorCursor})
 	if err != nil {
 		return 0, err
 	}

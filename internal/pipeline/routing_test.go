@@ -160,7 +160,7 @@ func TestBlueprintChange(t *testing.T) {
 	in.Blueprint.Events["Order Completed"] = ev
 	in.Blueprint.Events["Cart Viewed"] = signal.BlueprintEvent{VendorEventName: "viewed cart", Enabled: true}
 	delete(in.Blueprint.Events, "Signed Up")
-	if err := b.db.UpdateIntegration(context.Background(), in); err != nil {
+	if err := b.db.UpdateIntegration(context.Background(), store.UpdateIntegrationParams{Integration: in}); err != nil {
 		t.Fatal(err)
 	}
 	b.send(t,

@@ -3,7 +3,6 @@ package postgres
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -117,17 +116,4 @@ func (db *DB) ListEvents(ctx context.Context, p store.ListEventsParams) ([]signa
 		return nil, fmt.Errorf("list events: %w", err)
 	}
 	return out, nil
-}
-
-// Cursor returns a consumer's position in the log.
-func (db *DB) Cursor(ctx context.Context, name string) (int64, error) {
-	var seq int64
-	err := db.pool.QueryRow(ctx, `SELECT seq FROM cursors WHERE name = $1`, name).Scan(&seq)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("cursor %s: %w", name, err)
-	}
-	return seq, nil
 }

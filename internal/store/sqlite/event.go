@@ -93,16 +93,3 @@ func (db *DB) ListEvents(ctx context.Context, p store.ListEventsParams) ([]signa
 	}
 	return out, rows.Err()
 }
-
-// Cursor returns a consumer's position in the log.
-func (db *DB) Cursor(ctx context.Context, name string) (int64, error) {
-	var seq int64
-	err := db.read.QueryRowContext(ctx, `SELECT seq FROM cursors WHERE name = ?`, name).Scan(&seq)
-	if err == sql.ErrNoRows {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("cursor %s: %w", name, err)
-	}
-	return seq, nil
-}

@@ -18,7 +18,8 @@ func (s *Store) selectIntegrations() string {
 }
 
 // CreateIntegration stores a new integration, its config sealed.
-func (s *Store) CreateIntegration(ctx context.Context, in *signal.Integration) error {
+func (s *Store) CreateIntegration(ctx context.Context, p store.CreateIntegrationParams) error {
+	in := p.Integration
 	args, err := store.IntegrationArgs(s.Cipher, in)
 	if err != nil {
 		return fmt.Errorf("create integration: %w", err)
@@ -36,10 +37,10 @@ func (s *Store) CreateIntegration(ctx context.Context, in *signal.Integration) e
 }
 
 // GetIntegration finds an integration by ID.
-func (s *Store) GetIntegration(ctx context.Context, id string) (*signal.Integration, error) {
-	in, err := store.ScanIntegration(s.Cipher, s.X.QueryRow(ctx, s.selectIntegrations()+` WHERE id = ?`, id).Scan)
+func (s *Store) GetIntegration(ctx context.Context, p store.GetIntegrationParams) (*signal.Integration, error) {
+	in, err := store.ScanIntegration(s.Cipher, s.X.QueryRow(ctx, s.selectIntegrations()+` WHERE id = ?`, p.ID).Scan)
 	if NoRows(err) {
-		return nil, NotFound("integration", id)
+		return nil, NotFound("integration", p.ID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get integration: %w", err)
@@ -49,7 +50,9 @@ func (s *Store) GetIntegration(ctx context.Context, id string) (*signal.Integrat
 
 // ListIntegrations pages integrations in ID order.
 func (s *Store) ListIntegrations(ctx context.Context, p store.ListParams) ([]*signal.Integration, error) {
-	scan := func(scan func(...any) error) (*signal.Integration, error) { return store.ScanIntegration(s.Cipher, scan) }
+	scan := func(scan func(...any) error) (*signal.Integration, error) {
+		return store.ScanIntegration(s.Cipher, scan)
+	}
 	out, err := queryAll(ctx, s.X, scan, s.selectIntegrations()+` WHERE id > ? ORDER BY id LIMIT ?`, p.After, Limit(p.Limit))
 	if err != nil {
 		return nil, fmt.Errorf("list integrations: %w", err)
@@ -58,7 +61,8 @@ func (s *Store) ListIntegrations(ctx context.Context, p store.ListParams) ([]*si
 }
 
 // UpdateIntegration rewrites an integration (all but its creation time).
-func (s *Store) UpdateIntegration(ctx context.Context, in *signal.Integration) error {
+func (s *Store) UpdateIntegration(ctx context.Context, p store.UpdateIntegrationParams) error {
+	in := p.Integration
 	args, err := store.IntegrationArgs(s.Cipher, in)
 	if err != nil {
 		return fmt.Errorf("update integration: %w", err)
@@ -78,8 +82,11 @@ func (s *Store) UpdateIntegration(ctx context.Context, in *signal.Integration) e
 
 // DeleteIntegration removes an integration and its queue; delivered and
 // filtered rows stay in Live Events.
-func (s *Store) DeleteIntegration(ctx context.Context, id string) error {
-	now := MS(time.Now())
+func (s *Store) DeleteIntegration(ctx context.Context, p store.DeleteIntegrationParams) error {
+	id, now := p.ID, MS(p.Now)
+	if p.Now.IsZero() {
+		now = MS(time.Now())
+	}
 	err := s.X.InTx(ctx, func(tx *Tx) error {
 		n, err := tx.Exec(ctx, `DELETE FROM integrations WHERE id = ?`, id)
 		if err != nil {

@@ -93,13 +93,13 @@ func (s *Store) UpdatePipeline(ctx context.Context, p store.UpdatePipelineParams
 }
 
 // DeletePipeline removes a pipeline; its events stay in the log.
-func (s *Store) DeletePipeline(ctx context.Context, id string) error {
-	n, err := s.X.Exec(ctx, `DELETE FROM pipelines WHERE id = ?`, id)
+func (s *Store) DeletePipeline(ctx context.Context, p store.DeletePipelineParams) error {
+	n, err := s.X.Exec(ctx, `DELETE FROM pipelines WHERE id = ?`, p.ID)
 	if err != nil {
 		return fmt.Errorf("delete pipeline: %w", err)
 	}
 	if n == 0 {
-		return NotFound("pipeline", id)
+		return NotFound("pipeline", p.ID)
 	}
 	return nil
 }
@@ -120,4 +120,17 @@ func queryAll[T any](ctx context.Context, x *Executor, scan func(func(...any) er
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// Cursor returns a consumer's position in the log.
+func (s *Store) Cursor(ctx context.Context, p store.CursorParams) (int64, error) {
+	var seq int64
+	err := s.X.QueryRow(ctx, `SELECT seq FROM cursors WHERE name = ?`, p.Name).Scan(&seq)
+	if NoRows(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("cursor %s: %w", p.Name, err)
+	}
+	return seq, nil
 }

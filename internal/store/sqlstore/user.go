@@ -18,7 +18,8 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 }
 
 // CreateUser stores a user; the email must be unique.
-func (s *Store) CreateUser(ctx context.Context, u *signal.User) error {
+func (s *Store) CreateUser(ctx context.Context, p store.CreateUserParams) error {
+	u := p.User
 	_, err := s.X.Exec(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?)`,
 		u.ID, u.Email, u.PasswordHash, u.Role, MS(u.CreatedAt))
 	if s.X.d.IsUnique(err) {
@@ -149,7 +150,8 @@ func (s *Store) DeleteUser(ctx context.Context, p store.DeleteUserParams) error 
 }
 
 // CreateRefreshToken stores a refresh token's hash.
-func (s *Store) CreateRefreshToken(ctx context.Context, t signal.RefreshToken) error {
+func (s *Store) CreateRefreshToken(ctx context.Context, p store.CreateRefreshTokenParams) error {
+	t := p.Token
 	if _, err := s.X.Exec(ctx, `INSERT INTO refresh_tokens (hash, user_id, expires_at) VALUES (?, ?, ?)`,
 		t.Hash, t.UserID, MS(t.ExpiresAt)); err != nil {
 		return fmt.Errorf("create refresh token: %w", err)

@@ -241,7 +241,7 @@ func exerciseLiveEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 		disabled := newIntegration("int_disabled", bundle.now)
 		disabled.Enabled = false
 		for _, in := range []*signal.Integration{paused, disabled, newIntegration("int_active", bundle.now)} {
-			requireNoError(t, bundle.store.CreateIntegration(bundle.ctx, in))
+			requireNoError(t, bundle.store.CreateIntegration(bundle.ctx, store.CreateIntegrationParams{Integration: in}))
 		}
 		events := seedEvents(bundle.ctx, t, bundle.store, bundle.now, 2)
 		delivered := pendingDelivery(events[0], "int_paused")

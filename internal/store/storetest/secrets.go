@@ -34,10 +34,10 @@ func PlantSecrets(t *testing.T, s store.Store) {
 
 	_, err := s.CreatePipeline(ctx, store.CreatePipelineParams{ID: "pip_1", Name: "Shop", Key: "dk_live_1", SigningSecret: signingSecret, Now: now})
 	requireNoError(t, err)
-	requireNoError(t, s.CreateIntegration(ctx, &signal.Integration{
+	requireNoError(t, s.CreateIntegration(ctx, store.CreateIntegrationParams{Integration: &signal.Integration{
 		ID: "int_1", CatalogKey: "omnisend", Name: "Omnisend", Variant: "default", DeliveryMode: "server_side",
 		Config: map[string]any{"api_key": apiKey}, Enabled: true, Status: signal.IntegrationActive, CreatedAt: now, UpdatedAt: now,
-	}))
+	}}))
 	payload, err := json.Marshal(map[string]any{"type": "identify", "userId": "u1", "traits": map[string]any{"email": email}})
 	requireNoError(t, err)
 	e := &signal.Event{MessageID: "m1", PipelineID: "pip_1", Type: signal.TypeIdentify, Timestamp: now, ReceivedAt: now, Payload: payload}
@@ -68,7 +68,7 @@ func PlantSecrets(t *testing.T, s store.Store) {
 		t.Fatalf("attempts read back as %+v", det.Attempts)
 	}
 
-	got, err := s.GetIntegration(ctx, "int_1")
+	got, err := s.GetIntegration(ctx, store.GetIntegrationParams{ID: "int_1"})
 	requireNoError(t, err)
 	if got.ConfigString("api_key") != apiKey {
 		t.Fatalf("api_key read back as %q", got.ConfigString("api_key"))
