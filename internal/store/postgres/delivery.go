@@ -5,13 +5,13 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
+	"github.com/signalhq/signal/internal/store/sqlstore"
 )
 
 // RecordProcessed stores deliveries and moves the processor cursor in one
@@ -117,33 +117,6 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 	return nil
 }
 
-const deliveryCols = `id, event_seq, message_id, pipeline_id, integration_id, type, event, status, reason, note, vendor_event_name,
-	priority, contact_key, attempts, next_attempt_at, expires_at, vendor_status, vendor_response, payload, received_at, created_at, updated_at`
-
-func (db *DB) scanDelivery(row pgx.Row) (*signal.Delivery, error) {
-	var (
-		d                                 signal.Delivery
-		next, exp, recv, created, updated int64
-		resp, payload                     []byte
-	)
-	if err := row.Scan(&d.ID, &d.EventSeq, &d.MessageID, &d.PipelineID, &d.IntegrationID, &d.Type, &d.Event, &d.Status, &d.Reason,
-		&d.Note, &d.VendorEventName, &d.Priority, &d.ContactKey, &d.Attempts, &next, &exp, &d.VendorStatus, &resp, &payload,
-		&recv, &created, &updated); err != nil {
-		return nil, err
-	}
-	var err error
-	if d.Payload, err = db.open(payload); err != nil {
-		return nil, fmt.Errorf("open payload of delivery %d: %w", d.ID, err)
-	}
-	r, err := db.open(resp)
-	if err != nil {
-		return nil, fmt.Errorf("open response of delivery %d: %w", d.ID, err)
-	}
-	d.VendorResponse = string(r)
-	d.NextAttemptAt, d.ExpiresAt, d.ReceivedAt, d.CreatedAt, d.UpdatedAt = fromMS(next), fromMS(exp), fromMS(recv), fromMS(created), fromMS(updated)
-	return &d, nil
-}
-
 // expireDeliveries filters an integration's pending, unleased deliveries
 // that are past their expiry. It skips rows another transaction holds
 // rather than wait for them, so concurrent claimers never deadlock on it.
@@ -167,7 +140,7 @@ var claimDeliveries = `WITH claimable AS (
 	FOR UPDATE SKIP LOCKED
 )
 UPDATE deliveries d SET lease_until = $4 FROM claimable c WHERE d.id = c.id
-RETURNING ` + prefixed("d.", deliveryCols)
+RETURNING ` + prefixed("d.", sqlstore.DeliveryCols)
 
 // ClaimDeliveries leases the next deliveries of an integration: due,
 // unleased, each its contact's oldest pending one, highest priority first.
@@ -186,7 +159,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, p store.ClaimDeliveriesParams
 	}
 	b.Queue(claimDeliveries, p.IntegrationID, now, lim, ms(p.LeaseUntil)).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
-			d, err := db.scanDelivery(rows)
+			d, err := db.ScanDelivery(rows.Scan)
 			if err != nil {
 				return err
 			}
@@ -253,97 +226,4 @@ func (db *DB) FinishDeliveries(ctx context.Context, p store.FinishDeliveriesPara
 		d.UpdatedAt = fromMS(now)
 	}
 	return nil
-}
-
-// NextDue tells when the integration's earliest pending delivery is due.
-func (db *DB) NextDue(ctx context.Context, p store.NextDueParams) (time.Time, bool, error) {
-	var next *int64
-	if err := db.pool.QueryRow(ctx, `SELECT MIN(GREATEST(next_attempt_at, lease_until)) FROM deliveries
-		WHERE integration_id = $1 AND status = 'pending'`, p.IntegrationID).Scan(&next); err != nil {
-		return time.Time{}, false, fmt.Errorf("next due of %s: %w", p.IntegrationID, err)
-	}
-	if next == nil {
-		return time.Time{}, false, nil
-	}
-	return fromMS(*next), true, nil
-}
-
-// RequeueDeliveries puts failed deliveries back in the queue (replay).
-func (db *DB) RequeueDeliveries(ctx context.Context, p store.RequeueDeliveriesParams) (int, error) {
-	tag, err := db.pool.Exec(ctx, `UPDATE deliveries SET status = 'pending', reason = '', note = '', attempts = 0, next_attempt_at = $1,
-		created_at = $1, lease_until = 0, expires_at = 0, updated_at = $1 WHERE integration_id = $2 AND status = $3 AND received_at >= $4`,
-		ms(p.Now), p.IntegrationID, p.Status, ms(p.Since))
-	if err != nil {
-		return 0, fmt.Errorf("requeue deliveries of %s: %w", p.IntegrationID, err)
-	}
-	return int(tag.RowsAffected()), nil
-}
-
-// ReleaseLeases makes every leased pending delivery claimable again, as
-// store.DeliveryStore documents: it is meant for the start-up of a single
-// node after a crash. With several nodes sharing this database it also
-// frees the leases of deliveries other nodes are sending right now, which
-// may then be sent twice; a multi-node deployment should not call it at
-// start-up and rely on leases expiring instead.
-func (db *DB) ReleaseLeases(ctx context.Context) error {
-	if _, err := db.pool.Exec(ctx, `UPDATE deliveries SET lease_until = 0 WHERE status = 'pending' AND lease_until > 0`); err != nil {
-		return fmt.Errorf("release leases: %w", err)
-	}
-	return nil
-}
-
-// Prune deletes expired dedupe entries and up to Limit events received
-// before p.Before that the processor has passed, wherever they lie in the
-// log (found by receipt time, events_received), with their deliveries;
-// deliveries still waiting end filtered, expired, first. Safe to run on
-// several nodes at once (rows another node is pruning are skipped).
-func (db *DB) Prune(ctx context.Context, p store.PruneParams) (store.PruneResult, error) {
-	if p.Limit <= 0 {
-		p.Limit = 1000
-	}
-	now := p.Now
-	if now.IsZero() {
-		now = time.Now()
-	}
-	var res store.PruneResult
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM dedupe WHERE created_at < $1`, ms(p.DedupeBefore)); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, `SELECT seq FROM events
-			WHERE received_at < $2 AND seq <= COALESCE((SELECT seq FROM cursors WHERE name = $1), 0)
-			ORDER BY received_at LIMIT $3 FOR UPDATE SKIP LOCKED`, store.ProcessorCursor, ms(p.Before), p.Limit)
-		if err != nil {
-			return err
-		}
-		seqs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil || len(seqs) == 0 {
-			return err
-		}
-		tag, err := tx.Exec(ctx, `UPDATE deliveries SET status = $1, reason = $2, lease_until = 0, updated_at = $3
-			WHERE status = 'pending' AND event_seq = ANY($4)`, signal.StatusFiltered, signal.ReasonExpired, ms(now), seqs)
-		if err != nil {
-			return fmt.Errorf("expire deliveries: %w", err)
-		}
-		res.Expired = int(tag.RowsAffected())
-		for _, q := range []string{
-			`DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_seq = ANY($1))`,
-			`DELETE FROM deliveries WHERE event_seq = ANY($1)`,
-			`DELETE FROM event_search WHERE event_seq = ANY($1)`,
-			`DELETE FROM event_processed WHERE event_seq = ANY($1)`,
-		} {
-			if _, err := tx.Exec(ctx, q, seqs); err != nil {
-				return fmt.Errorf("prune: %w", err)
-			}
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM events WHERE seq = ANY($1)`, seqs); err != nil {
-			return err
-		}
-		res.Events = len(seqs)
-		return nil
-	})
-	if err != nil {
-		return store.PruneResult{}, fmt.Errorf("prune: %w", err)
-	}
-	return res, nil
 }

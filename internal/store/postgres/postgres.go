@@ -160,6 +160,7 @@ func (db *DB) dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
 		Numbered:    true,
 		Greatest:    "GREATEST",
+		SkipLocked:  " FOR UPDATE SKIP LOCKED",
 		JSONParam:   "?::text::jsonb",
 		JSONText:    "::text",
 		IsUnique:    isUnique,

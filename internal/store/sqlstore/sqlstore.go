@@ -30,6 +30,9 @@ type Dialect struct {
 	JSONText string
 	// Greatest is the scalar maximum of its arguments (MAX on SQLite).
 	Greatest string
+	// SkipLocked follows a SELECT to lock its rows, skipping those another
+	// transaction holds (SQLite has one writer: empty).
+	SkipLocked string
 	// IsUnique reports a unique-constraint violation.
 	IsUnique func(error) bool
 	// LockAdmins, if set, runs first in a transaction that could remove
