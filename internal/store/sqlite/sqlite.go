@@ -28,9 +28,11 @@ var migrations embed.FS
 
 // dialect is SQLite's spelling for the shared SQL core.
 var dialect = sqlstore.Dialect{
-	Greatest:  "MAX",
-	JSONParam: "?",
-	IsUnique:  isUnique,
+	Greatest:   "MAX",
+	True:       "1",
+	QueueIndex: " INDEXED BY deliveries_queue",
+	JSONParam:  "?",
+	IsUnique:   isUnique,
 }
 
 // Options configure a DB.

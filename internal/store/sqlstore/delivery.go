@@ -45,7 +45,7 @@ func (s *Store) ScanDelivery(scan func(dest ...any) error) (*signal.Delivery, er
 func (s *Store) NextDue(ctx context.Context, p store.NextDueParams) (time.Time, bool, error) {
 	var next sql.NullInt64
 	if err := s.X.QueryRow(ctx, `SELECT MIN(`+s.X.d.Greatest+`(next_attempt_at, lease_until)) FROM deliveries
-		WHERE integration_id = ? AND status = ?`, p.IntegrationID, signal.StatusPending).Scan(&next); err != nil {
+		WHERE integration_id = ? AND status = `+Pending, p.IntegrationID).Scan(&next); err != nil {
 		return time.Time{}, false, fmt.Errorf("next due of %s: %w", p.IntegrationID, err)
 	}
 	if !next.Valid {
@@ -73,7 +73,7 @@ func (s *Store) RequeueDeliveries(ctx context.Context, p store.RequeueDeliveries
 // which may then be sent twice; a multi-node deployment should not call it
 // at start-up and rely on leases expiring instead.
 func (s *Store) ReleaseLeases(ctx context.Context) error {
-	if _, err := s.X.Exec(ctx, `UPDATE deliveries SET lease_until = 0 WHERE status = ? AND lease_until > 0`, signal.StatusPending); err != nil {
+	if _, err := s.X.Exec(ctx, `UPDATE deliveries SET lease_until = 0 WHERE status = `+Pending+` AND lease_until > 0`); err != nil {
 		return fmt.Errorf("release leases: %w", err)
 	}
 	return nil
@@ -104,8 +104,8 @@ func (s *Store) Prune(ctx context.Context, p store.PruneParams) (store.PruneResu
 		}
 		in := "(?" + strings.Repeat(",?", len(seqs)-1) + ")"
 		n, err := tx.Exec(ctx, `UPDATE deliveries SET status = ?, reason = ?, lease_until = 0, updated_at = ?
-			WHERE status = ? AND event_seq IN `+in,
-			append([]any{signal.StatusFiltered, signal.ReasonExpired, MS(now), signal.StatusPending}, seqs...)...)
+			WHERE status = `+Pending+` AND event_seq IN `+in,
+			append([]any{signal.StatusFiltered, signal.ReasonExpired, MS(now)}, seqs...)...)
 		if err != nil {
 			return fmt.Errorf("expire deliveries: %w", err)
 		}

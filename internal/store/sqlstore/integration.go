@@ -98,8 +98,8 @@ func (s *Store) DeleteIntegration(ctx context.Context, p store.DeleteIntegration
 		if _, err := tx.Exec(ctx, `INSERT INTO deleted_integrations (id, deleted_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`, id, now); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE deliveries SET status = ?, reason = ?, updated_at = ? WHERE integration_id = ? AND status = ?`,
-			signal.StatusFiltered, signal.ReasonIntegrationDeleted, now, id, signal.StatusPending)
+		_, err = tx.Exec(ctx, `UPDATE deliveries SET status = ?, reason = ?, updated_at = ? WHERE integration_id = ? AND status = `+Pending,
+			signal.StatusFiltered, signal.ReasonIntegrationDeleted, now, id)
 		return err
 	})
 	if err != nil {

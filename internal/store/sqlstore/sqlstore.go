@@ -28,6 +28,12 @@ type Dialect struct {
 	JSONParam string
 	// JSONText follows a JSON column's name to read it as text.
 	JSONText string
+	// True is the boolean true literal.
+	True string
+	// QueueIndex follows "FROM deliveries" to read the integration's
+	// pending deliveries through the queue index (SQLite's planner needs
+	// telling: INDEXED BY).
+	QueueIndex string
 	// Greatest is the scalar maximum of its arguments (MAX on SQLite).
 	Greatest string
 	// SkipLocked follows a SELECT to lock its rows, skipping those another

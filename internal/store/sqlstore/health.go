@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -11,14 +11,16 @@ import (
 // IntegrationHealth reads outcomes from deliveries_outcomes (covering:
 // integration, updated_at, status) and the backlog from deliveries_queue,
 // so it reads only the rows it counts.
-func (db *DB) IntegrationHealth(ctx context.Context, p store.IntegrationHealthParams) (*store.IntegrationHealth, error) {
-	now := ms(p.Now)
+func (s *Store) IntegrationHealth(ctx context.Context, p store.IntegrationHealthParams) (*store.IntegrationHealth, error) {
+	now := MS(p.Now)
 	h := &store.IntegrationHealth{}
 	var first int64
 	h.PerMinute, first = store.HealthMinutes(now)
-	rows, err := db.read.QueryContext(ctx, `SELECT status, updated_at >= ?1 AS recent, CASE WHEN updated_at >= ?2 THEN (updated_at - ?2) / 60000 ELSE -1 END AS minute, COUNT(*)
-		FROM deliveries WHERE integration_id = ?3 AND updated_at >= ?4 AND updated_at <= ?5 AND status IN ('delivered', 'filtered', 'failed')
-		GROUP BY status, recent, minute`, now-3600_000, first, p.IntegrationID, now-86400_000, now)
+	// Integer division truncates on both engines; the minute is counted
+	// only from first on, where truncating is flooring.
+	rows, err := s.X.Query(ctx, `SELECT status, updated_at >= ? AS recent, CASE WHEN updated_at >= ? THEN (updated_at - ?) / 60000 ELSE -1 END AS minute, COUNT(*)
+		FROM deliveries WHERE integration_id = ? AND updated_at >= ? AND updated_at <= ? AND status IN `+Finished+`
+		GROUP BY status, recent, minute`, now-3600_000, first, first, p.IntegrationID, now-86400_000, now)
 	if err != nil {
 		return nil, fmt.Errorf("integration health of %s: %w", p.IntegrationID, err)
 	}
@@ -46,16 +48,16 @@ func (db *DB) IntegrationHealth(ctx context.Context, p store.IntegrationHealthPa
 	// The backlog is the integration's part of the queue index; its lowest
 	// id is its oldest event (ids follow the log's order).
 	var oldestID sql.NullInt64
-	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*), MIN(id) FROM deliveries INDEXED BY deliveries_queue
-		WHERE integration_id = ? AND status = 'pending'`, p.IntegrationID).Scan(&h.Backlog, &oldestID); err != nil {
+	if err := s.X.QueryRow(ctx, `SELECT COUNT(*), MIN(id) FROM deliveries`+s.X.d.QueueIndex+`
+		WHERE integration_id = ? AND status = `+Pending, p.IntegrationID).Scan(&h.Backlog, &oldestID); err != nil {
 		return nil, fmt.Errorf("integration health of %s: backlog: %w", p.IntegrationID, err)
 	}
 	if oldestID.Valid {
 		var recv int64
-		if err := db.read.QueryRowContext(ctx, `SELECT received_at FROM deliveries WHERE id = ?`, oldestID.Int64).Scan(&recv); err != nil {
+		if err := s.X.QueryRow(ctx, `SELECT received_at FROM deliveries WHERE id = ?`, oldestID.Int64).Scan(&recv); err != nil {
 			return nil, fmt.Errorf("integration health of %s: oldest pending: %w", p.IntegrationID, err)
 		}
-		h.OldestPending = fromMS(recv)
+		h.OldestPending = FromMS(recv)
 	}
 	return h, nil
 }
