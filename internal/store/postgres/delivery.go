@@ -46,7 +46,7 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 		if tag.RowsAffected() == 0 {
 			return signal.Errorf(signal.ECONFLICT, "the processor cursor moved: another processor recorded these events")
 		}
-		if err := store.FilterDeleted(p.Deliveries, func(id string) (bool, error) {
+		if err := sqlstore.FilterDeleted(p.Deliveries, func(id string) (bool, error) {
 			var gone bool
 			err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM deleted_integrations WHERE id = $1)`, id).Scan(&gone)
 			return gone, err
@@ -120,9 +120,9 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 // expireDeliveries filters an integration's pending, unleased deliveries
 // that are past their expiry. It skips rows another transaction holds
 // rather than wait for them, so concurrent claimers never deadlock on it.
-const expireDeliveries = `UPDATE deliveries SET status = 'filtered', reason = 'expired', updated_at = $2
+const expireDeliveries = `UPDATE deliveries SET status = ` + sqlstore.Filtered + `, reason = ` + sqlstore.Expired + `, updated_at = $2
 	WHERE id IN (SELECT id FROM deliveries
-		WHERE integration_id = $1 AND status = 'pending' AND expires_at > 0 AND expires_at <= $2 AND lease_until <= $2
+		WHERE integration_id = $1 AND status = ` + sqlstore.Pending + ` AND expires_at > 0 AND expires_at <= $2 AND lease_until <= $2
 		FOR UPDATE SKIP LOCKED)`
 
 // claimDeliveries locks up to $3 claimable deliveries, skipping those other
@@ -132,8 +132,8 @@ const expireDeliveries = `UPDATE deliveries SET status = 'filtered', reason = 'e
 // second delivery waits while the first is pending, leased or not.
 var claimDeliveries = `WITH claimable AS (
 	SELECT d.id FROM deliveries d
-	WHERE d.integration_id = $1 AND d.status = 'pending' AND d.next_attempt_at <= $2 AND d.lease_until <= $2
-	AND (d.contact_key = '' OR NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.integration_id = d.integration_id AND e.status = 'pending'
+	WHERE d.integration_id = $1 AND d.status = ` + sqlstore.Pending + ` AND d.next_attempt_at <= $2 AND d.lease_until <= $2
+	AND (d.contact_key = '' OR NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.integration_id = d.integration_id AND e.status = ` + sqlstore.Pending + `
 		AND e.contact_key = d.contact_key AND e.priority >= d.priority AND e.id < d.id))
 	ORDER BY d.priority DESC, d.id
 	LIMIT $3
@@ -211,7 +211,7 @@ func (db *DB) FinishDeliveries(ctx context.Context, p store.FinishDeliveriesPara
 		payload = u.payload, updated_at = $1
 		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::int[], $9::bytea[], $10::bytea[], $11::bigint[])
 			AS u (id, status, reason, note, attempts, next_attempt_at, vendor_status, vendor_response, payload, lease_until)
-		WHERE d.id = u.id AND d.status = 'pending' AND d.lease_until = u.lease_until`
+		WHERE d.id = u.id AND d.status = ` + sqlstore.Pending + ` AND d.lease_until = u.lease_until`
 	args := []any{now, ids, statuses, reasons, notes, attempts, next, vstatus, resps, payloads, leases}
 	if at, err := db.attemptsArgs(p.Deliveries); err != nil {
 		return fmt.Errorf("finish deliveries: %w", err)

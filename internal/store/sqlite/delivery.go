@@ -44,7 +44,7 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 		if n, _ := res.RowsAffected(); n == 0 {
 			return signal.Errorf(signal.ECONFLICT, "the processor cursor moved: another processor recorded these events")
 		}
-		if err := store.FilterDeleted(p.Deliveries, func(id string) (bool, error) {
+		if err := sqlstore.FilterDeleted(p.Deliveries, func(id string) (bool, error) {
 			var n int
 			err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM deleted_integrations WHERE id = ?`, id).Scan(&n)
 			return n > 0, err
@@ -114,8 +114,8 @@ func (db *DB) ClaimDeliveries(ctx context.Context, p store.ClaimDeliveriesParams
 	now := ms(p.Now)
 	var out []*signal.Delivery
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'filtered', reason = 'expired', updated_at = ?
-			WHERE integration_id = ? AND status = 'pending' AND expires_at > 0 AND expires_at <= ? AND lease_until <= ?`,
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = `+sqlstore.Filtered+`, reason = `+sqlstore.Expired+`, updated_at = ?
+			WHERE integration_id = ? AND status = `+sqlstore.Pending+` AND expires_at > 0 AND expires_at <= ? AND lease_until <= ?`,
 			now, p.IntegrationID, now, now); err != nil {
 			return err
 		}
@@ -123,8 +123,8 @@ func (db *DB) ClaimDeliveries(ctx context.Context, p store.ClaimDeliveriesParams
 		// to itself the planner fetches every due row and sorts them, which
 		// is linear in the backlog.
 		rows, err := tx.QueryContext(ctx, `SELECT `+sqlstore.DeliveryCols+` FROM deliveries d INDEXED BY deliveries_queue
-			WHERE d.integration_id = ? AND d.status = 'pending' AND d.next_attempt_at <= ? AND d.lease_until <= ?
-			AND (d.contact_key = '' OR NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.integration_id = d.integration_id AND e.status = 'pending'
+			WHERE d.integration_id = ? AND d.status = `+sqlstore.Pending+` AND d.next_attempt_at <= ? AND d.lease_until <= ?
+			AND (d.contact_key = '' OR NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.integration_id = d.integration_id AND e.status = `+sqlstore.Pending+`
 				AND e.contact_key = d.contact_key AND e.priority >= d.priority AND e.id < d.id))
 			ORDER BY d.priority DESC, d.id LIMIT ?`, p.IntegrationID, now, now, p.Limit)
 		if err != nil {
@@ -186,7 +186,7 @@ func (db *DB) FinishDeliveries(ctx context.Context, p store.FinishDeliveriesPara
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `UPDATE deliveries SET status = ?, reason = ?, note = ?, attempts = ?, next_attempt_at = ?,
 			lease_until = 0, vendor_status = ?, vendor_response = ?, payload = ?, updated_at = ?
-			WHERE id = ? AND status = 'pending' AND lease_until = ?`)
+			WHERE id = ? AND status = `+sqlstore.Pending+` AND lease_until = ?`)
 		if err != nil {
 			return err
 		}

@@ -15,7 +15,7 @@ func (s *Store) IntegrationHealth(ctx context.Context, p store.IntegrationHealth
 	now := MS(p.Now)
 	h := &store.IntegrationHealth{}
 	var first int64
-	h.PerMinute, first = store.HealthMinutes(now)
+	h.PerMinute, first = HealthMinutes(now)
 	// Integer division truncates on both engines; the minute is counted
 	// only from first on, where truncating is flooring.
 	rows, err := s.X.Query(ctx, `SELECT status, updated_at >= ? AS recent, CASE WHEN updated_at >= ? THEN (updated_at - ?) / 60000 ELSE -1 END AS minute, COUNT(*)
@@ -34,12 +34,12 @@ func (s *Store) IntegrationHealth(ctx context.Context, p store.IntegrationHealth
 		if err := rows.Scan(&status, &recent, &minute, &num); err != nil {
 			return nil, fmt.Errorf("integration health of %s: %w", p.IntegrationID, err)
 		}
-		store.AddOutcome(&h.LastDay, status, int(num))
+		AddOutcome(&h.LastDay, status, int(num))
 		if recent {
-			store.AddOutcome(&h.LastHour, status, int(num))
+			AddOutcome(&h.LastHour, status, int(num))
 		}
 		if minute >= 0 && minute < int64(len(h.PerMinute)) {
-			store.AddOutcome(&h.PerMinute[minute].Outcomes, status, int(num))
+			AddOutcome(&h.PerMinute[minute].Outcomes, status, int(num))
 		}
 	}
 	if err := rows.Err(); err != nil {

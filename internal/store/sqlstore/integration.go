@@ -9,7 +9,7 @@ import (
 	"github.com/signalhq/signal/internal/store"
 )
 
-// selectIntegrations reads an integration row as store.ScanIntegration
+// selectIntegrations reads an integration row as ScanIntegration
 // takes it (JSON columns as text).
 func (s *Store) selectIntegrations() string {
 	j := s.X.d.JSONText
@@ -20,12 +20,12 @@ func (s *Store) selectIntegrations() string {
 // CreateIntegration stores a new integration, its config sealed.
 func (s *Store) CreateIntegration(ctx context.Context, p store.CreateIntegrationParams) error {
 	in := p.Integration
-	args, err := store.IntegrationArgs(s.Cipher, in)
+	args, err := IntegrationArgs(s.Cipher, in)
 	if err != nil {
 		return fmt.Errorf("create integration: %w", err)
 	}
 	j := s.X.d.JSONParam
-	_, err = s.X.Exec(ctx, `INSERT INTO integrations (`+store.IntegrationColumns+`)
+	_, err = s.X.Exec(ctx, `INSERT INTO integrations (`+IntegrationColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, `+j+`, `+j+`, ?, ?)`, args...)
 	if s.X.d.IsUnique(err) {
 		return signal.Errorf(signal.ECONFLICT, "integration %q already exists", in.ID)
@@ -38,7 +38,7 @@ func (s *Store) CreateIntegration(ctx context.Context, p store.CreateIntegration
 
 // GetIntegration finds an integration by ID.
 func (s *Store) GetIntegration(ctx context.Context, p store.GetIntegrationParams) (*signal.Integration, error) {
-	in, err := store.ScanIntegration(s.Cipher, s.X.QueryRow(ctx, s.selectIntegrations()+` WHERE id = ?`, p.ID).Scan)
+	in, err := ScanIntegration(s.Cipher, s.X.QueryRow(ctx, s.selectIntegrations()+` WHERE id = ?`, p.ID).Scan)
 	if NoRows(err) {
 		return nil, NotFound("integration", p.ID)
 	}
@@ -51,7 +51,7 @@ func (s *Store) GetIntegration(ctx context.Context, p store.GetIntegrationParams
 // ListIntegrations pages integrations in ID order.
 func (s *Store) ListIntegrations(ctx context.Context, p store.ListParams) ([]*signal.Integration, error) {
 	scan := func(scan func(...any) error) (*signal.Integration, error) {
-		return store.ScanIntegration(s.Cipher, scan)
+		return ScanIntegration(s.Cipher, scan)
 	}
 	out, err := queryAll(ctx, s.X, scan, s.selectIntegrations()+` WHERE id > ? ORDER BY id LIMIT ?`, p.After, Limit(p.Limit))
 	if err != nil {
@@ -63,7 +63,7 @@ func (s *Store) ListIntegrations(ctx context.Context, p store.ListParams) ([]*si
 // UpdateIntegration rewrites an integration (all but its creation time).
 func (s *Store) UpdateIntegration(ctx context.Context, p store.UpdateIntegrationParams) error {
 	in := p.Integration
-	args, err := store.IntegrationArgs(s.Cipher, in)
+	args, err := IntegrationArgs(s.Cipher, in)
 	if err != nil {
 		return fmt.Errorf("update integration: %w", err)
 	}

@@ -11,8 +11,8 @@ import (
 	"github.com/signalhq/signal/internal/store"
 )
 
-func (s *Store) liveDialect(args *[]any) store.LiveDialect {
-	return store.LiveDialect{True: s.X.d.True, Arg: func(v any) string {
+func (s *Store) liveDialect(args *[]any) LiveDialect {
+	return LiveDialect{True: s.X.d.True, Arg: func(v any) string {
 		*args = append(*args, v)
 		return "?"
 	}}
@@ -39,7 +39,7 @@ func (s *Store) ListLiveEvents(ctx context.Context, p store.ListLiveEventsParams
 	if len(out) > lim {
 		out = out[:lim]
 		k := keys[lim-1]
-		next = store.FormatLiveCursor(k[0], k[1])
+		next = FormatLiveCursor(k[0], k[1])
 	}
 	return out, next, nil
 }
@@ -48,15 +48,15 @@ func (s *Store) ListLiveEvents(ctx context.Context, p store.ListLiveEventsParams
 // placeholders: see Executor.Q).
 func (s *Store) LiveListQuery(p store.ListLiveEventsParams, lim int) (string, []any, error) {
 	var args []any
-	where, err := store.LiveWhere(p, s.liveDialect(&args), true)
+	where, err := LiveWhere(p, s.liveDialect(&args), true)
 	if err != nil {
 		return "", nil, err
 	}
-	q := liveCols + store.LiveFrom
+	q := liveCols + LiveFrom
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	return q + store.LiveOrder(p) + ` LIMIT ?`, append(args, lim), nil
+	return q + LiveOrder(p) + ` LIMIT ?`, append(args, lim), nil
 }
 
 func (s *Store) queryLive(ctx context.Context, q string, args []any) ([]*signal.LiveEvent, [][2]int64, error) {
@@ -107,11 +107,11 @@ func (s *Store) queryLive(ctx context.Context, q string, args []any) ([]*signal.
 				return nil, nil, fmt.Errorf("open payload: %w", err)
 			}
 		}
-		var in store.LiveIntegration
+		var in LiveIntegration
 		if istatus.Valid {
-			in = store.LiveIntegration{Status: &istatus.String, StatusReason: &ireason.String, Enabled: &ienabled.Bool}
+			in = LiveIntegration{Status: &istatus.String, StatusReason: &ireason.String, Enabled: &ienabled.Bool}
 		}
-		store.ShowLiveEvent(&le, seq, did.Int64, in)
+		ShowLiveEvent(&le, seq, did.Int64, in)
 		out = append(out, &le)
 		keys = append(keys, [2]int64{seq, did.Int64})
 	}
@@ -125,11 +125,11 @@ func (s *Store) CountLiveEvents(ctx context.Context, p store.ListLiveEventsParam
 		c    store.LiveCounts
 	)
 	dl := s.liveDialect(&args)
-	where, err := store.LiveWhere(p, dl, false)
+	where, err := LiveWhere(p, dl, false)
 	if err != nil {
 		return c, err
 	}
-	q := `SELECT ` + store.LiveShownStatus(dl) + ` AS shown, COUNT(*)` + store.LiveFrom
+	q := `SELECT ` + LiveShownStatus(dl) + ` AS shown, COUNT(*)` + LiveFrom
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
@@ -146,7 +146,7 @@ func (s *Store) CountLiveEvents(ctx context.Context, p store.ListLiveEventsParam
 		if err := rows.Scan(&status, &n); err != nil {
 			return c, fmt.Errorf("count live events: %w", err)
 		}
-		store.AddLiveCount(&c, status, n)
+		AddLiveCount(&c, status, n)
 	}
 	if err := rows.Err(); err != nil {
 		return c, fmt.Errorf("count live events: %w", err)
@@ -157,11 +157,11 @@ func (s *Store) CountLiveEvents(ctx context.Context, p store.ListLiveEventsParam
 // GetLiveEvent returns one row with its processed event and attempts.
 func (s *Store) GetLiveEvent(ctx context.Context, p store.GetLiveEventParams) (*signal.LiveEventDetail, error) {
 	var args []any
-	cond, err := store.LiveIDWhere(p.ID, s.liveDialect(&args))
+	cond, err := LiveIDWhere(p.ID, s.liveDialect(&args))
 	if err != nil {
 		return nil, err
 	}
-	out, keys, err := s.queryLive(ctx, liveCols+store.LiveFrom+` WHERE `+cond, args)
+	out, keys, err := s.queryLive(ctx, liveCols+LiveFrom+` WHERE `+cond, args)
 	if err != nil {
 		return nil, fmt.Errorf("get live event %s: %w", p.ID, err)
 	}

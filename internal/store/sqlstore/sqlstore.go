@@ -181,7 +181,12 @@ func NotFound(what, id string) error {
 func NoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
 // Limit is a list's page size: 50 by default, at most 1000.
-func Limit(n int) int { return store.PageLimit(n) }
+func Limit(n int) int {
+	if n <= 0 || n > 1000 {
+		return 50
+	}
+	return n
+}
 
 func (s *Store) seal(b []byte) ([]byte, error) {
 	if b == nil {

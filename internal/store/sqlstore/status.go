@@ -14,7 +14,18 @@ const (
 	Delivered = "'" + string(signal.StatusDelivered) + "'"
 	Filtered  = "'" + string(signal.StatusFiltered) + "'"
 	Failed    = "'" + string(signal.StatusFailed) + "'"
+	// Paused is a status Live Events shows, never stored in deliveries.
+	Paused = "'" + string(signal.StatusPaused) + "'"
 	// Finished lists the statuses of a delivery that is done, as
 	// deliveries_outcomes lists them.
 	Finished = "(" + Delivered + ", " + Filtered + ", " + Failed + ")"
+)
+
+// Expired is the reason code of a delivery that expired waiting.
+const Expired = "'" + signal.ReasonExpired + "'"
+
+// Integration statuses as SQL literals.
+const (
+	IntegrationActive = "'" + signal.IntegrationActive + "'"
+	IntegrationPaused = "'" + signal.IntegrationPaused + "'"
 )

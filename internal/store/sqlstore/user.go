@@ -103,7 +103,7 @@ func (s *Store) UpdateUser(ctx context.Context, p store.UpdateUserParams) (*sign
 			return err
 		}
 		if p.Role != nil && *p.Role != signal.RoleAdmin && u.Role == signal.RoleAdmin && others == 0 {
-			return store.LastAdminError("role")
+			return LastAdminError("role")
 		}
 		if p.Role != nil {
 			u.Role = *p.Role
@@ -132,7 +132,7 @@ func (s *Store) DeleteUser(ctx context.Context, p store.DeleteUserParams) error 
 			return err
 		}
 		if u.Role == signal.RoleAdmin && others == 0 {
-			return store.LastAdminError("")
+			return LastAdminError("")
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM refresh_tokens WHERE user_id = ?`, p.ID); err != nil {
 			return err
@@ -184,8 +184,8 @@ func (s *Store) ConsumeRefreshToken(ctx context.Context, p store.ConsumeRefreshT
 
 // AppendAudit stores an audit entry.
 func (s *Store) AppendAudit(ctx context.Context, p store.AppendAuditParams) error {
-	if _, err := s.X.Exec(ctx, `INSERT INTO audit_log (`+store.AuditCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		store.AuditArgs(p.Entry)...); err != nil {
+	if _, err := s.X.Exec(ctx, `INSERT INTO audit_log (`+AuditCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		AuditArgs(p.Entry)...); err != nil {
 		return fmt.Errorf("append audit: %w", err)
 	}
 	return nil
@@ -193,17 +193,17 @@ func (s *Store) AppendAudit(ctx context.Context, p store.AppendAuditParams) erro
 
 // ListAudit lists audit entries newest first.
 func (s *Store) ListAudit(ctx context.Context, p store.ListAuditParams) ([]*signal.AuditEntry, string, error) {
-	before, err := store.ParseAuditCursor(p.Cursor)
+	before, err := ParseAuditCursor(p.Cursor)
 	if err != nil {
 		return nil, "", err
 	}
-	rows, err := s.X.Query(ctx, `SELECT seq, `+store.AuditCols+` FROM audit_log WHERE seq < ? ORDER BY seq DESC LIMIT ?`,
+	rows, err := s.X.Query(ctx, `SELECT seq, `+AuditCols+` FROM audit_log WHERE seq < ? ORDER BY seq DESC LIMIT ?`,
 		before, Limit(p.Limit)+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("list audit: %w", err)
 	}
 	defer rows.Close()
-	out, next, err := store.ScanAuditPage(rows, p.Limit)
+	out, next, err := ScanAuditPage(rows, p.Limit)
 	if err != nil {
 		return nil, "", fmt.Errorf("list audit: %w", err)
 	}

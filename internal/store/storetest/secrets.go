@@ -7,6 +7,7 @@ import (
 
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
+	"github.com/signalhq/signal/internal/store/sqlstore"
 )
 
 // Secrets a backend must never keep in clear; PlantSecrets writes each of
@@ -61,7 +62,7 @@ func PlantSecrets(t *testing.T, s store.Store) {
 	claimed[0].Attempt = &signal.Attempt{At: now, VendorStatus: 400, VendorResponse: attemptResponse}
 	requireNoError(t, s.FinishDeliveries(ctx, store.FinishDeliveriesParams{Deliveries: claimed, Now: now}))
 
-	det, err := s.GetLiveEvent(ctx, store.GetLiveEventParams{ID: store.LiveEventID(e.Seq, claimed[0].ID)})
+	det, err := s.GetLiveEvent(ctx, store.GetLiveEventParams{ID: sqlstore.LiveEventID(e.Seq, claimed[0].ID)})
 	requireNoError(t, err)
 	requireJSON(t, "Processed", det.Processed, processed)
 	if len(det.Attempts) != 1 || det.Attempts[0].VendorResponse != attemptResponse {
