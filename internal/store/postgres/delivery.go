@@ -20,21 +20,11 @@ import (
 func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams) error {
 	now := ms(p.Now)
 	n := len(p.Deliveries)
-	sealedPayloads := make([][]byte, n)
-	for i, d := range p.Deliveries {
-		var err error
-		if sealedPayloads[i], err = db.seal(d.Payload); err != nil {
-			return fmt.Errorf("record processed: seal: %w", err)
-		}
+	sealedPayloads, sealedProcessed, err := db.SealProcessed(p)
+	if err != nil {
+		return fmt.Errorf("record processed: %w", err)
 	}
-	sealedProcessed := make([][]byte, len(p.Processed))
-	for i, pe := range p.Processed {
-		var err error
-		if sealedProcessed[i], err = db.seal(pe.Body); err != nil {
-			return fmt.Errorf("record processed: seal: %w", err)
-		}
-	}
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		// Move the cursor first: its row lock serialises processors on
 		// several nodes, and one that lost the race writes nothing.
 		tag, err := tx.Exec(ctx, `INSERT INTO cursors (name, seq) VALUES ($1, $2)

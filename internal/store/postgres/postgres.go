@@ -187,19 +187,9 @@ func (db *DB) lockSQL(class int32) string {
 	return fmt.Sprintf(`SELECT pg_advisory_xact_lock(%d, %d)`, class, db.schemaKey)
 }
 
-func (db *DB) seal(b []byte) ([]byte, error) {
-	if b == nil {
-		return nil, nil
-	}
-	return db.cipher.Seal(b)
-}
+func (db *DB) seal(b []byte) ([]byte, error) { return db.Seal(b) }
 
-func (db *DB) open(b []byte) ([]byte, error) {
-	if b == nil {
-		return nil, nil
-	}
-	return db.cipher.Open(b)
-}
+func (db *DB) open(b []byte) ([]byte, error) { return db.Open(b) }
 
 // inTx runs fn in a transaction.
 func (db *DB) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {

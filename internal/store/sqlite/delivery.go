@@ -19,21 +19,11 @@ const deliveryInsertCols = 22
 // duplicate.
 func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams) error {
 	now := ms(p.Now)
-	sealedPayloads := make([][]byte, len(p.Deliveries))
-	for i, d := range p.Deliveries {
-		var err error
-		if sealedPayloads[i], err = db.seal(d.Payload); err != nil {
-			return fmt.Errorf("record processed: seal: %w", err)
-		}
+	sealedPayloads, sealedProcessed, err := db.SealProcessed(p)
+	if err != nil {
+		return fmt.Errorf("record processed: %w", err)
 	}
-	sealedProcessed := make([][]byte, len(p.Processed))
-	for i, pe := range p.Processed {
-		var err error
-		if sealedProcessed[i], err = db.seal(pe.Body); err != nil {
-			return fmt.Errorf("record processed: seal: %w", err)
-		}
-	}
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		// Move the cursor first: a processor that lost a race writes nothing.
 		res, err := tx.ExecContext(ctx, `INSERT INTO cursors (name, seq) VALUES (?, ?)
 			ON CONFLICT (name) DO UPDATE SET seq = MAX(seq, excluded.seq) WHERE ? IS NULL OR seq = ?`,

@@ -154,19 +154,9 @@ func (db *DB) closeConns() error {
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 
-func (db *DB) seal(b []byte) ([]byte, error) {
-	if b == nil {
-		return nil, nil
-	}
-	return db.cipher.Seal(b)
-}
+func (db *DB) seal(b []byte) ([]byte, error) { return db.Seal(b) }
 
-func (db *DB) open(b []byte) ([]byte, error) {
-	if b == nil {
-		return nil, nil
-	}
-	return db.cipher.Open(b)
-}
+func (db *DB) open(b []byte) ([]byte, error) { return db.Open(b) }
 
 // inTx runs fn in a write transaction.
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {

@@ -29,10 +29,10 @@ func (s *Store) ScanDelivery(scan func(dest ...any) error) (*signal.Delivery, er
 		return nil, err
 	}
 	var err error
-	if d.Payload, err = s.open(payload); err != nil {
+	if d.Payload, err = s.Open(payload); err != nil {
 		return nil, fmt.Errorf("open payload of delivery %d: %w", d.ID, err)
 	}
-	r, err := s.open(resp)
+	r, err := s.Open(resp)
 	if err != nil {
 		return nil, fmt.Errorf("open response of delivery %d: %w", d.ID, err)
 	}

@@ -86,7 +86,7 @@ func (s *Store) queryLive(ctx context.Context, q string, args []any) ([]*signal.
 			&istatus, &ireason, &ienabled); err != nil {
 			return nil, nil, err
 		}
-		if le.Input, err = s.open(input); err != nil {
+		if le.Input, err = s.Open(input); err != nil {
 			return nil, nil, fmt.Errorf("open event %d: %w", seq, err)
 		}
 		le.ReceivedAt = FromMS(recv)
@@ -98,12 +98,12 @@ func (s *Store) queryLive(ctx context.Context, q string, args []any) ([]*signal.
 				t := FromMS(nextAt.Int64)
 				le.NextAttemptAt = &t
 			}
-			r, err := s.open(resp)
+			r, err := s.Open(resp)
 			if err != nil {
 				return nil, nil, fmt.Errorf("open response: %w", err)
 			}
 			le.VendorResponse = string(r)
-			if le.Payload, err = s.open(payload); err != nil {
+			if le.Payload, err = s.Open(payload); err != nil {
 				return nil, nil, fmt.Errorf("open payload: %w", err)
 			}
 		}
@@ -176,7 +176,7 @@ func (s *Store) GetLiveEvent(ctx context.Context, p store.GetLiveEventParams) (*
 	case err != nil:
 		return nil, fmt.Errorf("get live event %s: processed: %w", p.ID, err)
 	default:
-		if det.Processed, err = s.open(body); err != nil {
+		if det.Processed, err = s.Open(body); err != nil {
 			return nil, fmt.Errorf("get live event %s: open processed: %w", p.ID, err)
 		}
 	}
@@ -198,7 +198,7 @@ func (s *Store) GetLiveEvent(ctx context.Context, p store.GetLiveEventParams) (*
 		if err := rows.Scan(&at, &a.VendorStatus, &resp, &a.DurationMS, &a.Error); err != nil {
 			return nil, fmt.Errorf("get live event %s: attempts: %w", p.ID, err)
 		}
-		r, err := s.open(resp)
+		r, err := s.Open(resp)
 		if err != nil {
 			return nil, fmt.Errorf("get live event %s: open attempt: %w", p.ID, err)
 		}

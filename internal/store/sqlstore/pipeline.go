@@ -10,7 +10,7 @@ import (
 
 // CreatePipeline stores a new pipeline; its signing secret is sealed.
 func (s *Store) CreatePipeline(ctx context.Context, p store.CreatePipelineParams) (*signal.Pipeline, error) {
-	sealed, err := s.seal([]byte(p.SigningSecret))
+	sealed, err := s.Seal([]byte(p.SigningSecret))
 	if err != nil {
 		return nil, fmt.Errorf("create pipeline: %w", err)
 	}
@@ -37,7 +37,7 @@ func (s *Store) scanPipeline(scan func(dest ...any) error) (*signal.Pipeline, er
 	if err := scan(&p.ID, &p.Name, &p.Key, &sealed, &created, &updated); err != nil {
 		return nil, err
 	}
-	secret, err := s.open(sealed)
+	secret, err := s.Open(sealed)
 	if err != nil {
 		return nil, fmt.Errorf("open signing secret of %s: %w", p.ID, err)
 	}

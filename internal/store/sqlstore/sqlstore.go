@@ -188,14 +188,16 @@ func Limit(n int) int {
 	return n
 }
 
-func (s *Store) seal(b []byte) ([]byte, error) {
+// Seal seals a sensitive column's value (nil stays nil).
+func (s *Store) Seal(b []byte) ([]byte, error) {
 	if b == nil {
 		return nil, nil
 	}
 	return s.Cipher.Seal(b)
 }
 
-func (s *Store) open(b []byte) ([]byte, error) {
+// Open opens a value Seal sealed.
+func (s *Store) Open(b []byte) ([]byte, error) {
 	if b == nil {
 		return nil, nil
 	}
