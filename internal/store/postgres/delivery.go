@@ -94,14 +94,8 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 		queueSearch(b, p.SearchKeys, p.Processed, sealedProcessed)
 		return tx.SendBatch(ctx, b).Close()
 	})
-	if signal.ErrorCode(err) == signal.ECONFLICT {
+	if err := sqlstore.Recorded(err, p.Deliveries, now); err != nil {
 		return err
-	}
-	if err != nil {
-		return fmt.Errorf("record processed: %w", err)
-	}
-	for _, d := range p.Deliveries {
-		d.CreatedAt, d.UpdatedAt = fromMS(now), fromMS(now)
 	}
 	db.stats.added(db, len(p.Deliveries))
 	return nil

@@ -102,11 +102,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	}
 	db.sqlDB = stdlib.OpenDBFromPool(pool)
 	db.Store = sqlstore.New(db.sqlDB, db.sqlDB, db.dialect(), opts.Cipher)
-	if err := db.Migrate(ctx, migrations); err != nil {
-		db.closeConns()
-		return nil, err
-	}
-	if err := db.CheckKey(ctx); err != nil {
+	if err := db.Prepare(ctx, migrations); err != nil {
 		db.closeConns()
 		return nil, err
 	}

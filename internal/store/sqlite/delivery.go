@@ -85,16 +85,7 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 		}
 		return db.recordSearch(ctx, tx, p.SearchKeys, p.Processed, sealedProcessed)
 	})
-	if signal.ErrorCode(err) == signal.ECONFLICT {
-		return err
-	}
-	if err != nil {
-		return fmt.Errorf("record processed: %w", err)
-	}
-	for _, d := range p.Deliveries {
-		d.CreatedAt, d.UpdatedAt = fromMS(now), fromMS(now)
-	}
-	return nil
+	return sqlstore.Recorded(err, p.Deliveries, now)
 }
 
 // ClaimDeliveries leases the next deliveries of an integration: due,

@@ -75,13 +75,9 @@ func (db *DB) ListEvents(ctx context.Context, p store.ListEventsParams) ([]signa
 		return nil, fmt.Errorf("list events: %w", err)
 	}
 	defer rows.Close()
-	var out []signal.Event
-	for rows.Next() {
-		e, err := db.ScanEvent(rows.Scan)
-		if err != nil {
-			return nil, fmt.Errorf("list events: %w", err)
-		}
-		out = append(out, e)
+	out, err := sqlstore.Collect(rows, db.ScanEvent)
+	if err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }

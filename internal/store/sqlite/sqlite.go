@@ -123,11 +123,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		cipher: opts.Cipher,
 		opts:   opts,
 	}
-	if err := db.Migrate(ctx, migrations); err != nil {
-		db.closeConns()
-		return nil, err
-	}
-	if err := db.CheckKey(ctx); err != nil {
+	if err := db.Prepare(ctx, migrations); err != nil {
 		db.closeConns()
 		return nil, err
 	}

@@ -109,6 +109,15 @@ func appliedVersions(ctx context.Context, tx *Tx) (map[int]bool, error) {
 	return applied, rows.Err()
 }
 
+// Prepare migrates the database and checks the cipher's key (see Migrate
+// and CheckKey): what Open does before anything else.
+func (s *Store) Prepare(ctx context.Context, migrations fs.FS) error {
+	if err := s.Migrate(ctx, migrations); err != nil {
+		return err
+	}
+	return s.CheckKey(ctx)
+}
+
 // CheckKey refuses a cipher other than the one the database was written
 // with, and records the key check on a new database (the first node to
 // start wins, the others check against it).

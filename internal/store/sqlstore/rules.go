@@ -155,3 +155,38 @@ func (s *Store) SealProcessed(p store.RecordProcessedParams) (payloads, processe
 	}
 	return payloads, processed, nil
 }
+
+// Recorded ends RecordProcessed: err as the caller sees it (a lost race,
+// ECONFLICT, as it is), and on success each delivery stamped with now.
+func Recorded(err error, ds []*signal.Delivery, now int64) error {
+	if signal.ErrorCode(err) == signal.ECONFLICT {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("record processed: %w", err)
+	}
+	for _, d := range ds {
+		d.CreatedAt, d.UpdatedAt = FromMS(now), FromMS(now)
+	}
+	return nil
+}
+
+// Rows is what both drivers' query results offer.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// Collect reads every row with scan (the caller closes rows).
+func Collect[T any](rows Rows, scan func(func(...any) error) (T, error)) ([]T, error) {
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows.Scan)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
