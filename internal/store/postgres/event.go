@@ -3,7 +3,6 @@ package postgres
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -84,21 +83,4 @@ func (db *DB) commitGroup(events []*signal.Event, sealed [][]byte, guards []grou
 		db.opts.OnAppend()
 	}
 	return nil
-}
-
-// ListEvents returns events after p.AfterSeq, oldest first.
-func (db *DB) ListEvents(ctx context.Context, p store.ListEventsParams) ([]signal.Event, error) {
-	if p.Limit <= 0 {
-		p.Limit = 100
-	}
-	rows, err := db.pool.Query(ctx, `SELECT `+sqlstore.EventCols+` FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`, p.AfterSeq, p.Limit)
-	if err != nil {
-		return nil, fmt.Errorf("list events: %w", err)
-	}
-	defer rows.Close()
-	out, err := sqlstore.Collect(rows, db.ScanEvent)
-	if err != nil {
-		return nil, fmt.Errorf("list events: %w", err)
-	}
-	return out, nil
 }

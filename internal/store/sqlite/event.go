@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"fmt"
 	"strings"
 
 	"github.com/signalhq/signal/internal/signal"
@@ -63,21 +62,4 @@ func (db *DB) commitGroup(events []*signal.Event, sealed [][]byte, guards []grou
 		db.opts.OnAppend()
 	}
 	return nil
-}
-
-// ListEvents returns events after p.AfterSeq, oldest first.
-func (db *DB) ListEvents(ctx context.Context, p store.ListEventsParams) ([]signal.Event, error) {
-	if p.Limit <= 0 {
-		p.Limit = 100
-	}
-	rows, err := db.read.QueryContext(ctx, `SELECT `+sqlstore.EventCols+` FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, p.AfterSeq, p.Limit)
-	if err != nil {
-		return nil, fmt.Errorf("list events: %w", err)
-	}
-	defer rows.Close()
-	out, err := sqlstore.Collect(rows, db.ScanEvent)
-	if err != nil {
-		return nil, fmt.Errorf("list events: %w", err)
-	}
-	return out, nil
 }
