@@ -273,11 +273,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
-func writeError(w http.ResponseWriter, status int, code, msg, field string) {
+func writeError(w http.ResponseWriter, status int, code signal.Code, msg, field string) {
 	type body struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		Field   string `json:"field,omitempty"`
+		Code    signal.Code `json:"code"`
+		Message string      `json:"message"`
+		Field   string      `json:"field,omitempty"`
 	}
 	writeJSON(w, status, struct {
 		Error body `json:"error"`

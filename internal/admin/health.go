@@ -16,7 +16,7 @@ type RateLimits interface {
 // healthView is GET /integrations/{id}/health.
 type healthView struct {
 	Status               string                 `json:"status"`
-	StatusReason         string                 `json:"status_reason"`
+	StatusReason         signal.Reason          `json:"status_reason"`
 	StatusText           string                 `json:"status_text"`
 	LastHour             store.Outcomes         `json:"last_hour"`
 	LastDay              store.Outcomes         `json:"last_day"`

@@ -78,8 +78,8 @@ func (s *Server) handleTest(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		Status string `json:"status"`
-		Since  string `json:"since"`
+		Status signal.DeliveryStatus `json:"status"`
+		Since  string                `json:"since"`
 	}
 	if err := decode(r, &in); err != nil {
 		writeErr(w, err)

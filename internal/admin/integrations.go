@@ -22,7 +22,7 @@ type integrationView struct {
 	Config       map[string]any `json:"config"`
 	Enabled      bool           `json:"enabled"`
 	Status       string         `json:"status"`
-	StatusReason string         `json:"status_reason,omitempty"`
+	StatusReason signal.Reason  `json:"status_reason,omitempty"`
 	StatusText   string         `json:"status_text,omitempty"`
 	PipelineIDs  []string       `json:"pipeline_ids"`
 	CreatedAt    time.Time      `json:"created_at"`

@@ -14,11 +14,11 @@ import (
 // previewView is POST /integrations/{id}/blueprint/preview: what the
 // processor would do with the event.
 type previewView struct {
-	Status          string          `json:"status"`
-	Reason          string          `json:"reason"`
-	ReasonText      string          `json:"reason_text"`
-	VendorEventName string          `json:"vendor_event_name"`
-	Payload         json.RawMessage `json:"payload"`
+	Status          signal.DeliveryStatus `json:"status"`
+	Reason          signal.Reason         `json:"reason"`
+	ReasonText      string                `json:"reason_text"`
+	VendorEventName string                `json:"vendor_event_name"`
+	Payload         json.RawMessage       `json:"payload"`
 }
 
 // handlePreviewBlueprint builds the payload of a sample event with the

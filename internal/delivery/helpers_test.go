@@ -256,7 +256,7 @@ func (b *testBundle) live(t *testing.T, id string) map[string]*signal.LiveEvent 
 }
 
 // waitStatus waits until every queued delivery of id has status.
-func (b *testBundle) waitStatus(t *testing.T, id string, within time.Duration, status string, qs ...queued) map[string]*signal.LiveEvent {
+func (b *testBundle) waitStatus(t *testing.T, id string, within time.Duration, status signal.DeliveryStatus, qs ...queued) map[string]*signal.LiveEvent {
 	t.Helper()
 	var les map[string]*signal.LiveEvent
 	eventually(t, within, func() bool {

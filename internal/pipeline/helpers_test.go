@@ -218,7 +218,7 @@ func payloadOf(t *testing.T, le *signal.LiveEvent) sentPayload {
 }
 
 // wantStatus fails unless le has the status and reason.
-func wantStatus(t *testing.T, le *signal.LiveEvent, status, reason string) {
+func wantStatus(t *testing.T, le *signal.LiveEvent, status signal.DeliveryStatus, reason signal.Reason) {
 	t.Helper()
 	if le.Status != status || le.Reason != reason {
 		t.Fatalf("live event %s of %s: %s/%s (note %q), want %s/%s", le.ID, le.MessageID, le.Status, le.Reason, le.Note, status, reason)

@@ -20,8 +20,8 @@ func TestFilteredReasons(t *testing.T) {
 		name       string
 		opts       func(*signal.Integration)
 		msg        string
-		status     string
-		reason     string
+		status     signal.DeliveryStatus
+		reason     signal.Reason
 		hasPayload bool
 	}{
 		{"track not in the blueprint", nil, `{"type":"track","event":"Cart Viewed","messageId":"m1","userId":"u1"}`,
@@ -251,7 +251,7 @@ func TestDuplicates(t *testing.T) {
 				var got []string
 				for _, le := range b.rows(t, "dup") {
 					if le.IntegrationID == in.ID {
-						got = append(got, le.Status+"/"+le.Reason)
+						got = append(got, string(le.Status)+"/"+string(le.Reason))
 					}
 				}
 				// Newest first: the second copy is the duplicate.

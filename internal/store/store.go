@@ -212,7 +212,7 @@ type DeleteIntegrationParams struct {
 
 type PauseIntegrationParams struct {
 	ID          string
-	Reason      string
+	Reason      signal.Reason
 	IfUpdatedAt time.Time
 	Now         time.Time
 }
@@ -351,7 +351,7 @@ type NextDueParams struct {
 
 type RequeueDeliveriesParams struct {
 	IntegrationID string
-	Status        string
+	Status        signal.DeliveryStatus
 	Since         time.Time
 	Now           time.Time
 }
@@ -377,10 +377,10 @@ type PruneResult struct {
 type ListLiveEventsParams struct {
 	IntegrationID string
 	PipelineID    string
-	Status        string
+	Status        signal.DeliveryStatus
 	Type          string
 	Event         string
-	Reason        string
+	Reason        signal.Reason
 	// SearchKeys: only events with one of these keys (see SearchKey).
 	SearchKeys []string
 	Cursor     string

@@ -187,7 +187,7 @@ func (db *DB) FinishDeliveries(ctx context.Context, p store.FinishDeliveriesPara
 				return fmt.Errorf("finish deliveries: %w", err)
 			}
 		}
-		ids[i], statuses[i], reasons[i], notes[i] = d.ID, d.Status, d.Reason, d.Note
+		ids[i], statuses[i], reasons[i], notes[i] = d.ID, string(d.Status), string(d.Reason), d.Note
 		attempts[i], vstatus[i], next[i], leases[i] = int32(d.Attempts), int32(d.VendorStatus), ms(d.NextAttemptAt), ms(d.LeaseUntil)
 	}
 	q := `UPDATE deliveries d SET status = u.status, reason = u.reason, note = u.note, attempts = u.attempts,

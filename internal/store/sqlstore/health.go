@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 
+	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
 )
 
@@ -27,7 +28,7 @@ func (s *Store) IntegrationHealth(ctx context.Context, p store.IntegrationHealth
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			status      string
+			status      signal.DeliveryStatus
 			recent      bool
 			minute, num int64
 		)

@@ -91,7 +91,7 @@ func (s *Store) queryLive(ctx context.Context, q string, args []any) ([]*signal.
 		}
 		le.ReceivedAt = FromMS(recv)
 		if did.Valid {
-			le.IntegrationID, le.Status, le.Reason, le.Note = intID.String, status.String, reason.String, note.String
+			le.IntegrationID, le.Status, le.Reason, le.Note = intID.String, signal.DeliveryStatus(status.String), signal.Reason(reason.String), note.String
 			le.VendorEventName, le.Attempts, le.VendorStatus = vname.String, int(attempts.Int64), int(vstatus.Int64)
 			le.UpdatedAt = FromMS(updated.Int64)
 			if nextAt.Int64 > 0 {
@@ -140,7 +140,7 @@ func (s *Store) CountLiveEvents(ctx context.Context, p store.ListLiveEventsParam
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			status string
+			status signal.DeliveryStatus
 			n      int
 		)
 		if err := rows.Scan(&status, &n); err != nil {

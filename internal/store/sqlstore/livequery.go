@@ -63,8 +63,8 @@ func LiveWhere(p store.ListLiveEventsParams, dl LiveDialect, withPage bool) ([]s
 		// A reason code is written as a literal, with the partial index's
 		// own term, so that the planner knows it may use the index of rows
 		// with a reason.
-		if isCode(p.Reason) {
-			where = append(where, `d.reason = '`+p.Reason+`' AND d.reason <> ''`)
+		if isCode(string(p.Reason)) {
+			where = append(where, `d.reason = '`+string(p.Reason)+`' AND d.reason <> ''`)
 		} else {
 			where = append(where, `d.reason = `+dl.Arg(p.Reason))
 		}
@@ -136,7 +136,7 @@ func LiveIDWhere(id string, dl LiveDialect) (string, error) {
 }
 
 // AddLiveCount adds n rows of a shown status to c.
-func AddLiveCount(c *store.LiveCounts, status string, n int) {
+func AddLiveCount(c *store.LiveCounts, status signal.DeliveryStatus, n int) {
 	switch status {
 	case signal.StatusPending:
 		c.Pending += n
@@ -152,7 +152,7 @@ func AddLiveCount(c *store.LiveCounts, status string, n int) {
 }
 
 // AddOutcome adds n finished deliveries of status to o.
-func AddOutcome(o *store.Outcomes, status string, n int) {
+func AddOutcome(o *store.Outcomes, status signal.DeliveryStatus, n int) {
 	switch status {
 	case signal.StatusDelivered:
 		o.Delivered += n

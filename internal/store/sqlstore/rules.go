@@ -61,7 +61,7 @@ func ShowLiveEvent(le *signal.LiveEvent, seq, deliveryID int64, in LiveIntegrati
 	} else if le.Status == signal.StatusPending && in.Status != nil {
 		switch {
 		case *in.Status == signal.IntegrationPaused:
-			le.Status, le.Reason = signal.StatusPaused, deref(in.StatusReason)
+			le.Status, le.Reason = signal.StatusPaused, signal.Reason(deref(in.StatusReason))
 		case in.Enabled != nil && !*in.Enabled:
 			le.Status, le.Reason = signal.StatusPaused, signal.ReasonIntegrationDisabled
 		}

@@ -22,7 +22,7 @@ const (
 )
 
 // Expired is the reason code of a delivery that expired waiting.
-const Expired = "'" + signal.ReasonExpired + "'"
+const Expired = "'" + string(signal.ReasonExpired) + "'"
 
 // Integration statuses as SQL literals.
 const (

@@ -24,7 +24,7 @@ func exerciseStaleWrites(t *testing.T, newStore func(t *testing.T) store.Store) 
 		t.Helper()
 		return &testBundle{ctx: t.Context(), now: testNow(), store: newStore(t)}
 	}
-	status := func(t *testing.T, bundle *testBundle, msgID string) (string, string) {
+	status := func(t *testing.T, bundle *testBundle, msgID string) (signal.DeliveryStatus, signal.Reason) {
 		t.Helper()
 		for _, le := range liveEvents(bundle.ctx, t, bundle.store, store.ListLiveEventsParams{Limit: 100}) {
 			if le.MessageID == msgID {
