@@ -331,7 +331,7 @@ func pageParams(r *http.Request) (string, int, error) {
 	return q.Get("cursor"), limit, nil
 }
 
-// newID returns prefix + 20 random base32 characters.
+// newID returns prefix + n random base32 characters (5 bits each).
 func newID(prefix string, n int) string {
 	const alphabet = "abcdefghijklmnopqrstuvwxyz234567"
 	b := make([]byte, n)

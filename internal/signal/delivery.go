@@ -17,11 +17,11 @@ const (
 	StatusPaused    DeliveryStatus = "paused"
 )
 
-// Reasons an event was not delivered, in the words Live Events uses. The UI
-// turns each into a sentence a marketer understands (see ReasonText).
 // Reason is why an event was not (yet) delivered, as a code.
 type Reason string
 
+// Reasons an event was not delivered, in the words Live Events uses. The UI
+// turns each into a sentence a marketer understands (see ReasonText).
 const (
 	ReasonNoIntegration       Reason = "no_integration"
 	ReasonNoIdentifier        Reason = "no_identifier"
