@@ -8,7 +8,6 @@ import (
 
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
-	"github.com/signalhq/signal/internal/store/groupcommit"
 )
 
 // Rules every backend shares: Live Events ids, cursors and how a row is
@@ -107,35 +106,6 @@ func FilterDeleted(ds []*signal.Delivery, isDeleted func(integrationID string) (
 		}
 	}
 	return nil
-}
-
-// Guard is the group commit's form of a request's replay guard.
-func Guard(r *store.ReplayGuard) *groupcommit.Guard {
-	if r == nil {
-		return nil
-	}
-	return &groupcommit.Guard{Key: r.Key, Expires: r.Expires}
-}
-
-// EventCols are an event row's columns as ScanEvent reads them.
-const EventCols = `seq, message_id, pipeline_id, type, event, ts, received_at, trust, payload`
-
-// ScanEvent reads a row selected as EventCols and opens its payload.
-func (s *Store) ScanEvent(scan func(dest ...any) error) (signal.Event, error) {
-	var (
-		e        signal.Event
-		ts, recv int64
-		sealed   []byte
-	)
-	if err := scan(&e.Seq, &e.MessageID, &e.PipelineID, &e.Type, &e.Event, &ts, &recv, &e.Trust, &sealed); err != nil {
-		return e, err
-	}
-	var err error
-	if e.Payload, err = s.Open(sealed); err != nil {
-		return e, fmt.Errorf("open payload %d: %w", e.Seq, err)
-	}
-	e.Timestamp, e.ReceivedAt = FromMS(ts), FromMS(recv)
-	return e, nil
 }
 
 // SealProcessed seals what RecordProcessed stores sealed: each delivery's
