@@ -196,11 +196,7 @@ func ms(t time.Time) int64 { return sqlstore.MS(t) }
 
 func fromMS(v int64) time.Time { return sqlstore.FromMS(v) }
 
-func notFound(what, id string) error { return sqlstore.NotFound(what, id) }
-
 func isUnique(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }
-
-func limit(n int) int { return sqlstore.Limit(n) }

@@ -171,10 +171,6 @@ func ms(t time.Time) int64 { return sqlstore.MS(t) }
 
 func fromMS(v int64) time.Time { return sqlstore.FromMS(v) }
 
-func notFound(what, id string) error { return sqlstore.NotFound(what, id) }
-
-func limit(n int) int { return sqlstore.Limit(n) }
-
 func isUnique(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
