@@ -85,7 +85,7 @@ func fillBacklog(b *testing.B, dir, encKey string, n int) {
 	defer db.Close()
 	in := &signal.Integration{ID: "int_backlog", CatalogKey: "omnisend", Name: "Omnisend", Variant: "default", DeliveryMode: "server_side",
 		Config: map[string]any{"api_key": "backlog-key-0000"}, Enabled: true, Status: signal.IntegrationActive, PipelineIDs: []string{}}
-	if err := db.CreateIntegration(ctx, in); err != nil {
+	if err := db.CreateIntegration(ctx, store.CreateIntegrationParams{Integration: in}); err != nil {
 		b.Fatal(err)
 	}
 	v := omnisend.New(omnisend.Options{})

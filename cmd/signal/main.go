@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
+	ossignal "os/signal"
 	"syscall"
 )
 
@@ -29,7 +29,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			fmt.Fprintf(stderr, "signal serve takes no arguments (configure it with environment variables); got %q\n", args[1:])
 			return 2
 		}
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+		ctx, stop := ossignal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 		defer stop()
 		if err := serve(ctx, getenv, stdout, stderr); err != nil {
 			fmt.Fprintf(stderr, "signal: %v\n", err)

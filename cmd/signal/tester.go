@@ -34,20 +34,20 @@ func (t tester) SendTest(ctx context.Context, in *signal.Integration, email stri
 		if err != nil {
 			return nil, err
 		}
-		return &admin.TestResult{Status: signal.ReasonDryRun, Payload: payload}, nil
+		return &admin.TestResult{Status: string(signal.ReasonDryRun), Payload: payload}, nil
 	}
 	o, payload, err := t.engine.SendTest(ctx, in, ev)
 	if err != nil {
 		return nil, err
 	}
-	status := signal.StatusFailed
+	status := string(signal.StatusFailed)
 	switch o.Kind {
 	case integration.Delivered:
-		status = signal.StatusDelivered
+		status = string(signal.StatusDelivered)
 	case integration.RateLimited:
 		status = "rate_limited"
 	case integration.Pause:
-		status = strings.TrimSpace(o.Reason)
+		status = strings.TrimSpace(string(o.Reason))
 	}
 	return &admin.TestResult{Status: status, VendorStatus: o.Status, VendorResponse: o.Body, Payload: payload}, nil
 }

@@ -274,11 +274,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
-func writeError(w http.ResponseWriter, status int, code, msg, field string) {
+func writeError(w http.ResponseWriter, status int, code signal.Code, msg, field string) {
 	type body struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		Field   string `json:"field,omitempty"`
+		Code    signal.Code `json:"code"`
+		Message string      `json:"message"`
+		Field   string      `json:"field,omitempty"`
 	}
 	writeJSON(w, status, struct {
 		Error body `json:"error"`
@@ -332,7 +332,7 @@ func pageParams(r *http.Request) (string, int, error) {
 	return q.Get("cursor"), limit, nil
 }
 
-// newID returns prefix + 20 random base32 characters.
+// newID returns prefix + n random base32 characters (5 bits each).
 func newID(prefix string, n int) string {
 	const alphabet = "abcdefghijklmnopqrstuvwxyz234567"
 	b := make([]byte, n)

@@ -17,6 +17,7 @@ import (
 	"github.com/signalhq/signal/internal/crypt"
 	"github.com/signalhq/signal/internal/integration"
 	"github.com/signalhq/signal/internal/integration/omnisend"
+	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store/sqlite"
 	"github.com/signalhq/signal/internal/token"
 )
@@ -124,7 +125,10 @@ func (b *testBundle) callAs(t *testing.T, tok, method, path, body string, out an
 }
 
 type apiError struct {
-	Error struct{ Code, Message, Field string }
+	Error struct {
+		Code           signal.Code
+		Message, Field string
+	}
 }
 
 func TestLogin(t *testing.T) {
@@ -132,7 +136,7 @@ func TestLogin(t *testing.T) {
 	tests := []struct {
 		name, body string
 		status     int
-		code       string
+		code       signal.Code
 		field      string
 	}{
 		{"ok, email case-insensitive", `{"email":" ADMIN@example.com ","password":"` + testPassword + `"}`, 200, "", ""},

@@ -174,7 +174,7 @@ func (s *Server) issue(ctx context.Context, u *signal.User) (*tokenPair, error) 
 		return nil, fmt.Errorf("refresh token: %w", err)
 	}
 	refresh := "rt_" + base64.RawURLEncoding.EncodeToString(raw)
-	if err := s.store.CreateRefreshToken(ctx, signal.RefreshToken{Hash: hashToken(refresh), UserID: u.ID, ExpiresAt: s.now().Add(s.cfg.RefreshTTL)}); err != nil {
+	if err := s.store.CreateRefreshToken(ctx, store.CreateRefreshTokenParams{Token: signal.RefreshToken{Hash: hashToken(refresh), UserID: u.ID, ExpiresAt: s.now().Add(s.cfg.RefreshTTL)}}); err != nil {
 		return nil, err
 	}
 	return &tokenPair{AccessToken: access, RefreshToken: refresh, TokenType: "Bearer", ExpiresIn: int(s.cfg.AccessTTL.Seconds())}, nil
@@ -245,7 +245,7 @@ func Bootstrap(ctx context.Context, st Store, p BootstrapParams) (generated stri
 		return "", fmt.Errorf("SIGNAL_ADMIN_PASSWORD: %w", err)
 	}
 	u := &signal.User{ID: newID("usr_", 16), Email: email, PasswordHash: hash, Role: signal.RoleAdmin, CreatedAt: now()}
-	if err := st.CreateUser(ctx, u); err != nil {
+	if err := st.CreateUser(ctx, store.CreateUserParams{User: u}); err != nil {
 		if signal.ErrorCode(err) == signal.ECONFLICT {
 			// Another node sharing the database created it first.
 			return "", nil

@@ -45,7 +45,7 @@ func TestBlueprint(t *testing.T) {
 	if code := b.call(t, "GET", path, "", &got); code != 200 || !reflect.DeepEqual(got, want) {
 		t.Fatalf("GET after PUT: %d %+v", code, got)
 	}
-	in, _ := b.db.GetIntegration(context.Background(), v.ID)
+	in, _ := b.db.GetIntegration(context.Background(), store.GetIntegrationParams{ID: v.ID})
 	if !reflect.DeepEqual(in.Blueprint, want) || in.ConfigString("api_key") != pageAPIKey {
 		t.Fatalf("stored blueprint %+v", in.Blueprint)
 	}
@@ -166,7 +166,7 @@ func TestTestEndpoint(t *testing.T) {
 
 // recordDeliveries records deliveries of an integration in a status, for events
 // received at the given times.
-func (b *testBundle) recordDeliveries(t *testing.T, integrationID, status string, received ...time.Time) {
+func (b *testBundle) recordDeliveries(t *testing.T, integrationID string, status signal.DeliveryStatus, received ...time.Time) {
 	t.Helper()
 	ctx := context.Background()
 	var evs []*signal.Event
@@ -217,7 +217,7 @@ func TestReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	statuses := map[string]int{}
+	statuses := map[signal.DeliveryStatus]int{}
 	for _, le := range live {
 		statuses[le.Status]++
 		if le.Status == signal.StatusPending && (le.Attempts != 0 || le.Reason != "") {

@@ -16,7 +16,7 @@ type RateLimits interface {
 // healthView is GET /integrations/{id}/health.
 type healthView struct {
 	Status               string                 `json:"status"`
-	StatusReason         string                 `json:"status_reason"`
+	StatusReason         signal.Reason          `json:"status_reason"`
 	StatusText           string                 `json:"status_text"`
 	LastHour             store.Outcomes         `json:"last_hour"`
 	LastDay              store.Outcomes         `json:"last_day"`
@@ -31,7 +31,7 @@ func (s *Server) handleIntegrationHealth(w http.ResponseWriter, r *http.Request)
 		writeErr(w, err)
 		return
 	}
-	in, err := s.store.GetIntegration(r.Context(), r.PathValue("id"))
+	in, err := s.store.GetIntegration(r.Context(), store.GetIntegrationParams{ID: r.PathValue("id")})
 	if err != nil {
 		s.fail(w, r, err)
 		return

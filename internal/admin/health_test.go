@@ -25,7 +25,7 @@ func TestIntegrationHealth(t *testing.T) {
 
 	type view struct {
 		Status               string
-		StatusReason         string                                    `json:"status_reason"`
+		StatusReason         signal.Reason                             `json:"status_reason"`
 		StatusText           string                                    `json:"status_text"`
 		LastHour             struct{ Delivered, Filtered, Failed int } `json:"last_hour"`
 		LastDay              struct{ Delivered, Filtered, Failed int } `json:"last_day"`

@@ -13,7 +13,7 @@ import (
 // The blueprint, test-send and replay actions on one integration.
 
 func (s *Server) handleGetBlueprint(w http.ResponseWriter, r *http.Request) {
-	in, err := s.store.GetIntegration(r.Context(), r.PathValue("id"))
+	in, err := s.store.GetIntegration(r.Context(), store.GetIntegrationParams{ID: r.PathValue("id")})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -27,7 +27,7 @@ func (s *Server) handlePutBlueprint(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	in, err := s.store.GetIntegration(r.Context(), r.PathValue("id"))
+	in, err := s.store.GetIntegration(r.Context(), store.GetIntegrationParams{ID: r.PathValue("id")})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -38,7 +38,7 @@ func (s *Server) handlePutBlueprint(w http.ResponseWriter, r *http.Request) {
 	}
 	in.Blueprint = bp
 	in.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
-	if err := s.store.UpdateIntegration(r.Context(), in); err != nil {
+	if err := s.store.UpdateIntegration(r.Context(), store.UpdateIntegrationParams{Integration: in}); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -59,7 +59,7 @@ func (s *Server) handleTest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, signal.EINVALID, "email is required: the test event is sent for this contact", "email")
 		return
 	}
-	it, err := s.store.GetIntegration(r.Context(), r.PathValue("id"))
+	it, err := s.store.GetIntegration(r.Context(), store.GetIntegrationParams{ID: r.PathValue("id")})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -78,8 +78,8 @@ func (s *Server) handleTest(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		Status string `json:"status"`
-		Since  string `json:"since"`
+		Status signal.DeliveryStatus `json:"status"`
+		Since  string                `json:"since"`
 	}
 	if err := decode(r, &in); err != nil {
 		writeErr(w, err)
@@ -101,7 +101,7 @@ func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) {
 		}
 		since = t
 	}
-	if _, err := s.store.GetIntegration(r.Context(), r.PathValue("id")); err != nil {
+	if _, err := s.store.GetIntegration(r.Context(), store.GetIntegrationParams{ID: r.PathValue("id")}); err != nil {
 		s.fail(w, r, err)
 		return
 	}

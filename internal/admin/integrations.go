@@ -24,7 +24,7 @@ type integrationView struct {
 	Config       map[string]any `json:"config"`
 	Enabled      bool           `json:"enabled"`
 	Status       string         `json:"status"`
-	StatusReason string         `json:"status_reason,omitempty"`
+	StatusReason signal.Reason  `json:"status_reason,omitempty"`
 	StatusText   string         `json:"status_text,omitempty"`
 	PipelineIDs  []string       `json:"pipeline_ids"`
 	CreatedAt    time.Time      `json:"created_at"`
@@ -206,7 +206,7 @@ func (s *Server) handleInstall(w http.ResponseWriter, r *http.Request) {
 	if it.PipelineIDs == nil {
 		it.PipelineIDs = []string{}
 	}
-	if err := s.store.CreateIntegration(r.Context(), it); err != nil {
+	if err := s.store.CreateIntegration(r.Context(), store.CreateIntegrationParams{Integration: it}); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -250,7 +250,7 @@ func (s *Server) handleListIntegrations(w http.ResponseWriter, r *http.Request) 
 }
 
 func (s *Server) handleGetIntegration(w http.ResponseWriter, r *http.Request) {
-	in, err := s.store.GetIntegration(r.Context(), r.PathValue("id"))
+	in, err := s.store.GetIntegration(r.Context(), store.GetIntegrationParams{ID: r.PathValue("id")})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -269,7 +269,7 @@ func (s *Server) handleUpdateIntegration(w http.ResponseWriter, r *http.Request)
 		writeErr(w, err)
 		return
 	}
-	in, err := s.store.GetIntegration(r.Context(), r.PathValue("id"))
+	in, err := s.store.GetIntegration(r.Context(), store.GetIntegrationParams{ID: r.PathValue("id")})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -333,7 +333,7 @@ func (s *Server) handleUpdateIntegration(w http.ResponseWriter, r *http.Request)
 		changes = append(changes, "pipelines set to "+joinQuoted(in.PipelineIDs))
 	}
 	in.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
-	if err := s.store.UpdateIntegration(r.Context(), in); err != nil {
+	if err := s.store.UpdateIntegration(r.Context(), store.UpdateIntegrationParams{Integration: in}); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -345,7 +345,7 @@ func (s *Server) handleUpdateIntegration(w http.ResponseWriter, r *http.Request)
 }
 
 func (s *Server) handleDeleteIntegration(w http.ResponseWriter, r *http.Request) {
-	if err := s.store.DeleteIntegration(r.Context(), r.PathValue("id")); err != nil {
+	if err := s.store.DeleteIntegration(r.Context(), store.DeleteIntegrationParams{ID: r.PathValue("id"), Now: s.now()}); err != nil {
 		s.fail(w, r, err)
 		return
 	}

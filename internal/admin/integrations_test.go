@@ -10,6 +10,7 @@ import (
 
 	"github.com/signalhq/signal/internal/blueprint"
 	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
 )
 
 func TestCatalog(t *testing.T) {
@@ -86,7 +87,7 @@ func TestInstall(t *testing.T) {
 	if strings.Contains(body, "AjWvksZpTG4JZBdc4") {
 		t.Fatal("the answer shows the key")
 	}
-	in, err := b.db.GetIntegration(context.Background(), id)
+	in, err := b.db.GetIntegration(context.Background(), store.GetIntegrationParams{ID: id})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +207,7 @@ func TestUpdateIntegration(t *testing.T) {
 	v := b.install(t, pageInstallBody)
 	path := "/v1/admin/integrations/" + v.ID
 	stored := func() *signal.Integration {
-		in, err := b.db.GetIntegration(context.Background(), v.ID)
+		in, err := b.db.GetIntegration(context.Background(), store.GetIntegrationParams{ID: v.ID})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -250,7 +251,7 @@ func TestUpdateIntegration(t *testing.T) {
 	// A paused integration stays paused until its config changes.
 	in := stored()
 	in.Status, in.StatusReason = signal.IntegrationPaused, signal.ReasonAuthFailed
-	if err := b.db.UpdateIntegration(context.Background(), in); err != nil {
+	if err := b.db.UpdateIntegration(context.Background(), store.UpdateIntegrationParams{Integration: in}); err != nil {
 		t.Fatal(err)
 	}
 	if got = b.get(t, path); got.Status != "paused" || got.StatusReason != "auth_failed" || got.StatusText == "" {
@@ -341,7 +342,7 @@ func TestPatchWithMaskedKeyKeepsIt(t *testing.T) {
 	if code := b.call(t, "PATCH", "/v1/admin/integrations/"+in.ID, `{"name":"Renamed","config":{"api_key":"`+masked+`"}}`, nil); code != 200 {
 		t.Fatalf("patch: %d", code)
 	}
-	stored, err := b.db.GetIntegration(context.Background(), in.ID)
+	stored, err := b.db.GetIntegration(context.Background(), store.GetIntegrationParams{ID: in.ID})
 	if err != nil {
 		t.Fatal(err)
 	}

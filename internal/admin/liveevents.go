@@ -11,7 +11,7 @@ import (
 	"github.com/signalhq/signal/internal/store"
 )
 
-var liveStatuses = map[string]bool{
+var liveStatuses = map[signal.DeliveryStatus]bool{
 	signal.StatusPending: true, signal.StatusDelivered: true, signal.StatusFiltered: true,
 	signal.StatusFailed: true, signal.StatusPaused: true,
 }
@@ -55,10 +55,10 @@ func (s *Server) liveParams(r *http.Request, allowed []string) (store.ListLiveEv
 	p := store.ListLiveEventsParams{
 		IntegrationID: q.Get("integration_id"),
 		PipelineID:    q.Get("pipeline_id"),
-		Status:        q.Get("status"),
+		Status:        signal.DeliveryStatus(q.Get("status")),
 		Type:          q.Get("type"),
 		Event:         q.Get("event"),
-		Reason:        q.Get("reason"),
+		Reason:        signal.Reason(q.Get("reason")),
 		Cursor:        cursor,
 		Limit:         limit,
 	}

@@ -70,7 +70,7 @@ func newLiveHub(st liveLister, every time.Duration, log *slog.Logger) *liveHub {
 
 // filterKey names a filter set; equal filters share a poll.
 func filterKey(p store.ListLiveEventsParams) string {
-	return strings.Join(append([]string{p.IntegrationID, p.PipelineID, p.Status, p.Type, p.Event, p.Reason}, p.SearchKeys...), "\x00")
+	return strings.Join(append([]string{p.IntegrationID, p.PipelineID, string(p.Status), p.Type, p.Event, string(p.Reason)}, p.SearchKeys...), "\x00")
 }
 
 // subscribe joins (or starts) the poll of p's filters.
@@ -126,7 +126,7 @@ func (h *liveHub) run(ctx context.Context, lp *livePoll, clock func(time.Duratio
 			var changed []*signal.LiveEvent
 			for i := len(evs) - 1; i >= 0; i-- {
 				le := evs[i]
-				key := le.ID + "|" + le.Status
+				key := le.ID + "|" + string(le.Status)
 				if last, ok := seen[key]; ok && !le.UpdatedAt.After(last) {
 					continue
 				}

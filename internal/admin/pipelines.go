@@ -140,7 +140,7 @@ func (s *Server) handleDeletePipeline(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.store.DeletePipeline(r.Context(), p.ID); err != nil {
+	if err := s.store.DeletePipeline(r.Context(), store.DeletePipelineParams{ID: p.ID}); err != nil {
 		s.fail(w, r, err)
 		return
 	}

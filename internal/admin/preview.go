@@ -8,16 +8,17 @@ import (
 	"github.com/signalhq/signal/internal/blueprint"
 	"github.com/signalhq/signal/internal/pipeline"
 	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
 )
 
 // previewView is POST /integrations/{id}/blueprint/preview: what the
 // processor would do with the event.
 type previewView struct {
-	Status          string          `json:"status"`
-	Reason          string          `json:"reason"`
-	ReasonText      string          `json:"reason_text"`
-	VendorEventName string          `json:"vendor_event_name"`
-	Payload         json.RawMessage `json:"payload"`
+	Status          signal.DeliveryStatus `json:"status"`
+	Reason          signal.Reason         `json:"reason"`
+	ReasonText      string                `json:"reason_text"`
+	VendorEventName string                `json:"vendor_event_name"`
+	Payload         json.RawMessage       `json:"payload"`
 }
 
 // handlePreviewBlueprint builds the payload of a sample event with the
@@ -36,7 +37,7 @@ func (s *Server) handlePreviewBlueprint(w http.ResponseWriter, r *http.Request) 
 		writeError(w, http.StatusBadRequest, signal.EINVALID, "event is required: a Segment message to preview", "event")
 		return
 	}
-	in, err := s.store.GetIntegration(r.Context(), r.PathValue("id"))
+	in, err := s.store.GetIntegration(r.Context(), store.GetIntegrationParams{ID: r.PathValue("id")})
 	if err != nil {
 		s.fail(w, r, err)
 		return

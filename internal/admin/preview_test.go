@@ -22,8 +22,8 @@ func TestBlueprintPreview(t *testing.T) {
 		name, body  string
 		status      int
 		field       string
-		wantStatus  string
-		wantReason  string
+		wantStatus  signal.DeliveryStatus
+		wantReason  signal.Reason
 		wantName    string
 		wantPayload []string // substrings of the payload
 	}{
@@ -46,8 +46,8 @@ func TestBlueprintPreview(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var resp struct {
-				Status          string
-				Reason          string
+				Status          signal.DeliveryStatus
+				Reason          signal.Reason
 				ReasonText      string `json:"reason_text"`
 				VendorEventName string `json:"vendor_event_name"`
 				Payload         json.RawMessage

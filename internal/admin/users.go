@@ -70,7 +70,7 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := &signal.User{ID: newID("usr_", 16), Email: email, PasswordHash: hash, Role: in.Role, CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
-	if err := s.store.CreateUser(r.Context(), u); err != nil {
+	if err := s.store.CreateUser(r.Context(), store.CreateUserParams{User: u}); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/signalhq/signal/internal/signal"
 )
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
@@ -65,7 +67,7 @@ func TestCreateUser(t *testing.T) {
 	tests := []struct {
 		name, body string
 		status     int
-		code       string
+		code       signal.Code
 		field      string
 	}{
 		{"ok", `{"email":" New@Example.com ","password":"long-enough-1","role":"editor"}`, 201, "", ""},
@@ -142,7 +144,7 @@ func TestUpdateUser(t *testing.T) {
 		target   string // "editor" or "admin" (the bootstrapped, only admin)
 		body     string
 		status   int
-		code     string
+		code     signal.Code
 		field    string
 		wantRole string
 	}{
@@ -215,7 +217,7 @@ func TestDeleteUser(t *testing.T) {
 		name   string
 		target string
 		status int
-		code   string
+		code   signal.Code
 	}{
 		{"editor", "editor", 204, ""},
 		{"last admin", "admin", 409, "CONFLICT"},

@@ -12,6 +12,7 @@ import (
 	"github.com/signalhq/signal/internal/integration"
 	"github.com/signalhq/signal/internal/integration/integrationtest"
 	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
 	"github.com/signalhq/signal/internal/store/sqlite"
 	"github.com/signalhq/signal/internal/store/storetest"
 )
@@ -43,7 +44,7 @@ func BenchmarkDeliveryFanOut(b *testing.B) {
 				in := &signal.Integration{ID: "int_bench" + strconv.Itoa(i), CatalogKey: tv.CatalogKey, Name: "Bench", Variant: "default",
 					DeliveryMode: "server_side", Config: map[string]any{"api_key": "bench-key-" + strconv.Itoa(i)}, Enabled: true,
 					Status: signal.IntegrationActive}
-				if err := db.CreateIntegration(context.Background(), in); err != nil {
+				if err := db.CreateIntegration(context.Background(), store.CreateIntegrationParams{Integration: in}); err != nil {
 					b.Fatal(err)
 				}
 				fakes, ins, vs = append(fakes, fake), append(ins, in), append(vs, tv)

@@ -131,7 +131,7 @@ func newBenchBundle(b *testing.B, fake *benchFake, window time.Duration) *benchB
 	vendors.Register(v)
 	in := &signal.Integration{ID: "int_bench", CatalogKey: integrationtest.Key, Name: "Bench", Variant: "default", DeliveryMode: "server_side",
 		Config: map[string]any{"api_key": "bench-key-" + strconv.FormatInt(time.Now().UnixNano(), 10)}, Enabled: true, Status: signal.IntegrationActive}
-	if err := db.CreateIntegration(context.Background(), in); err != nil {
+	if err := db.CreateIntegration(context.Background(), store.CreateIntegrationParams{Integration: in}); err != nil {
 		b.Fatal(err)
 	}
 	cfg := delivery.DefaultConfig()

@@ -21,7 +21,7 @@ type Store interface {
 	FinishDeliveries(ctx context.Context, p store.FinishDeliveriesParams) error
 	NextDue(ctx context.Context, p store.NextDueParams) (time.Time, bool, error)
 	ReleaseLeases(ctx context.Context) error
-	GetIntegration(ctx context.Context, id string) (*signal.Integration, error)
+	GetIntegration(ctx context.Context, p store.GetIntegrationParams) (*signal.Integration, error)
 	ListIntegrations(ctx context.Context, p store.ListParams) ([]*signal.Integration, error)
 	PauseIntegration(ctx context.Context, p store.PauseIntegrationParams) (bool, error)
 }

@@ -147,7 +147,7 @@ func (b *testBundle) addIntegrationOf(t *testing.T, catalogKey, id, key string) 
 	in := &signal.Integration{ID: id, CatalogKey: catalogKey, Name: "Test " + id, Variant: "default",
 		DeliveryMode: "server_side", Config: map[string]any{"api_key": key}, Enabled: true,
 		Status: signal.IntegrationActive, CreatedAt: now, UpdatedAt: now}
-	if err := b.store.CreateIntegration(b.ctx, in); err != nil {
+	if err := b.store.CreateIntegration(b.ctx, store.CreateIntegrationParams{Integration: in}); err != nil {
 		t.Fatalf("CreateIntegration: %v", err)
 	}
 	return in
@@ -156,13 +156,13 @@ func (b *testBundle) addIntegrationOf(t *testing.T, catalogKey, id, key string) 
 // replaceKey does what the admin API does for PATCH {"config":{"api_key"}}.
 func (b *testBundle) replaceKey(t *testing.T, id, key string) {
 	t.Helper()
-	in, err := b.store.GetIntegration(b.ctx, id)
+	in, err := b.store.GetIntegration(b.ctx, store.GetIntegrationParams{ID: id})
 	if err != nil {
 		t.Fatalf("GetIntegration: %v", err)
 	}
 	in.Config["api_key"] = key
 	in.Status, in.StatusReason, in.UpdatedAt = signal.IntegrationActive, "", time.Now().UTC()
-	if err := b.store.UpdateIntegration(b.ctx, in); err != nil {
+	if err := b.store.UpdateIntegration(b.ctx, store.UpdateIntegrationParams{Integration: in}); err != nil {
 		t.Fatalf("UpdateIntegration: %v", err)
 	}
 	b.engine.IntegrationChanged(id)
@@ -257,7 +257,7 @@ func (b *testBundle) live(t *testing.T, id string) map[string]*signal.LiveEvent 
 }
 
 // waitStatus waits until every queued delivery of id has status.
-func (b *testBundle) waitStatus(t *testing.T, id string, within time.Duration, status string, qs ...queued) map[string]*signal.LiveEvent {
+func (b *testBundle) waitStatus(t *testing.T, id string, within time.Duration, status signal.DeliveryStatus, qs ...queued) map[string]*signal.LiveEvent {
 	t.Helper()
 	var les map[string]*signal.LiveEvent
 	eventually(t, within, func() bool {
@@ -282,7 +282,7 @@ func (b *testBundle) waitStatus(t *testing.T, id string, within time.Duration, s
 
 func (b *testBundle) integration(t *testing.T, id string) *signal.Integration {
 	t.Helper()
-	in, err := b.store.GetIntegration(b.ctx, id)
+	in, err := b.store.GetIntegration(b.ctx, store.GetIntegrationParams{ID: id})
 	if err != nil {
 		t.Fatalf("GetIntegration: %v", err)
 	}

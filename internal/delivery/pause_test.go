@@ -24,7 +24,7 @@ func TestPause(t *testing.T) {
 	tests := []struct {
 		name   string
 		status int
-		reason string
+		reason signal.Reason
 	}{
 		{"Unauthorized", http.StatusUnauthorized, signal.ReasonAuthFailed},
 		{"Forbidden", http.StatusForbidden, signal.ReasonAuthFailed},

@@ -26,7 +26,7 @@ func TestOrdering(t *testing.T) {
 		// first is the script of the contact's first event.
 		first []reply
 		// firstStatus is where the first event ends.
-		firstStatus string
+		firstStatus signal.DeliveryStatus
 	}{
 		{"FirstRetriedTwice", []reply{{status: 503}, {status: 503}}, signal.StatusDelivered},
 		{"FirstTimesOut", []reply{{delay: 2 * time.Second}}, signal.StatusDelivered},

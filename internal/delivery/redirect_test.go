@@ -46,7 +46,7 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 	reg.Register(vendor)
 	in := &signal.Integration{ID: "int_r", CatalogKey: integrationtest.Key, Name: "O", Variant: "default", DeliveryMode: "server_side",
 		Config: map[string]any{"api_key": "secret-key"}, Enabled: true, Status: signal.IntegrationActive, PipelineIDs: []string{}}
-	if err := db.CreateIntegration(ctx, in); err != nil {
+	if err := db.CreateIntegration(ctx, store.CreateIntegrationParams{Integration: in}); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()

@@ -31,7 +31,7 @@ func TestShutdown(t *testing.T) {
 		timeout, drain time.Duration
 		delay          time.Duration
 		// inFlight is what becomes of a delivery in flight at shutdown.
-		inFlight string
+		inFlight signal.DeliveryStatus
 	}{
 		{"InFlightFinish", 2 * time.Second, time.Second, 150 * time.Millisecond, signal.StatusDelivered},
 		{"InFlightCutByDrainDeadline", 10 * time.Second, 300 * time.Millisecond, 8 * time.Second, signal.StatusPending},

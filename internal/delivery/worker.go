@@ -65,7 +65,7 @@ func (w *worker) run(ctx context.Context) {
 		}
 		release := func() { <-slots }
 		pauses := w.pauses.Load()
-		in, err := e.store.GetIntegration(ctx, w.id)
+		in, err := e.store.GetIntegration(ctx, store.GetIntegrationParams{ID: w.id})
 		if signal.ErrorCode(err) == signal.ENOTFOUND {
 			release()
 			return // deleted
@@ -299,7 +299,7 @@ func (e *Engine) apply(d *signal.Delivery, o integration.Outcome, now time.Time)
 // pause holds an integration after the vendor refused its credentials,
 // unless its config changed while the request was in flight (a key that was
 // just replaced must not be paused for the old key's answer).
-func (e *Engine) pause(ctx context.Context, sent *signal.Integration, reason string) {
+func (e *Engine) pause(ctx context.Context, sent *signal.Integration, reason signal.Reason) {
 	paused, err := e.store.PauseIntegration(ctx, store.PauseIntegrationParams{
 		ID: sent.ID, Reason: reason, IfUpdatedAt: sent.UpdatedAt, Now: e.now().UTC(),
 	})

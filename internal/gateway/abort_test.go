@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/signalhq/signal/internal/signal"
 )
 
 // brokenBody yields some bytes, then fails as a client that went away or
@@ -36,7 +38,7 @@ func TestAbortedBody(t *testing.T) {
 		name   string
 		err    error
 		status int
-		code   string
+		code   signal.Code
 	}{
 		{"aborted", io.ErrUnexpectedEOF, 400, "BODY_INCOMPLETE"},
 		{"connection reset", errors.New("read tcp 127.0.0.1:8080->127.0.0.1:5555: read: connection reset by peer"), 400, "BODY_INCOMPLETE"},

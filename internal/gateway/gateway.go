@@ -147,10 +147,10 @@ type route struct {
 }
 
 type rejection struct {
-	Index   int    `json:"index"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
+	Index   int         `json:"index"`
+	Code    signal.Code `json:"code"`
+	Message string      `json:"message"`
+	Field   string      `json:"field,omitempty"`
 }
 
 func (s *Server) ingest(rt route) http.Handler {
@@ -332,7 +332,7 @@ type batchFields struct {
 // they are logged at warn level, at most once per bodyLogEvery, with the
 // count of those not logged.
 func (s *Server) bodyFailed(w http.ResponseWriter, be *bodyError) {
-	kind, status, code, msg := "aborted", http.StatusBadRequest, "BODY_INCOMPLETE", "the request body ended before it was complete"
+	kind, status, code, msg := "aborted", http.StatusBadRequest, signal.Code("BODY_INCOMPLETE"), "the request body ended before it was complete"
 	if be.timeout() {
 		kind, status, code, msg = "stalled", http.StatusRequestTimeout, "REQUEST_TIMEOUT", "the request body was not sent in time"
 	}
@@ -363,13 +363,13 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 	writeError(w, status, code, signal.ErrorMessage(err), signal.ErrorField(err))
 }
 
-func writeError(w http.ResponseWriter, status int, code, msg, field string) {
+func writeError(w http.ResponseWriter, status int, code signal.Code, msg, field string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	type body struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		Field   string `json:"field,omitempty"`
+		Code    signal.Code `json:"code"`
+		Message string      `json:"message"`
+		Field   string      `json:"field,omitempty"`
 	}
 	json.NewEncoder(w).Encode(struct {
 		Error body `json:"error"`

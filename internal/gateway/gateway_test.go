@@ -111,7 +111,8 @@ func basic(k string) map[string]string {
 
 type errBody struct {
 	Error struct {
-		Code, Message, Field string
+		Code           signal.Code
+		Message, Field string
 	}
 }
 
@@ -176,7 +177,7 @@ func TestRoutesRefuse(t *testing.T) {
 		name      string
 		r         req
 		status    int
-		code      string
+		code      signal.Code
 		field     string
 		msgSubstr string
 	}{

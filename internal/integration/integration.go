@@ -176,7 +176,7 @@ func (k OutcomeKind) String() string {
 type Outcome struct {
 	Kind OutcomeKind
 	// Reason is a signal.Reason* code for Drop and Pause.
-	Reason string
+	Reason signal.Reason
 	// RetryAfter is how long the vendor asked us to wait (0 if it did not).
 	RetryAfter time.Duration
 	// Status and Body are the vendor's answer, kept on the live event.

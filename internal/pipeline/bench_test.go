@@ -76,7 +76,7 @@ func BenchmarkProcessOnce(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	if err := db.CreateIntegration(ctx, benchIntegration()); err != nil {
+	if err := db.CreateIntegration(ctx, store.CreateIntegrationParams{Integration: benchIntegration()}); err != nil {
 		b.Fatal(err)
 	}
 	vendors := integration.NewRegistry()

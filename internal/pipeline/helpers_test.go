@@ -71,7 +71,7 @@ func (b *testBundle) install(t *testing.T, opts ...func(*signal.Integration)) *s
 	for _, o := range opts {
 		o(in)
 	}
-	if err := b.db.CreateIntegration(context.Background(), in); err != nil {
+	if err := b.db.CreateIntegration(context.Background(), store.CreateIntegrationParams{Integration: in}); err != nil {
 		t.Fatal(err)
 	}
 	return in
@@ -216,7 +216,7 @@ func payloadOf(t *testing.T, le *signal.LiveEvent) sentPayload {
 }
 
 // wantStatus fails unless le has the status and reason.
-func wantStatus(t *testing.T, le *signal.LiveEvent, status, reason string) {
+func wantStatus(t *testing.T, le *signal.LiveEvent, status signal.DeliveryStatus, reason signal.Reason) {
 	t.Helper()
 	if le.Status != status || le.Reason != reason {
 		t.Fatalf("live event %s of %s: %s/%s (note %q), want %s/%s", le.ID, le.MessageID, le.Status, le.Reason, le.Note, status, reason)

@@ -10,7 +10,7 @@ import (
 // contactWant is what one event's delivery should be: pending with this
 // contact, or filtered with a reason.
 type contactWant struct {
-	reason                            string // "" for pending
+	reason                            signal.Reason // "" for pending
 	email, phone, firstName, lastName string
 }
 

@@ -20,9 +20,9 @@ type countingStore struct {
 	passes      []time.Time
 }
 
-func (s *countingStore) Cursor(ctx context.Context, name string) (int64, error) {
+func (s *countingStore) Cursor(ctx context.Context, p store.CursorParams) (int64, error) {
 	s.cursorReads.Add(1)
-	return s.Store.Cursor(ctx, name)
+	return s.Store.Cursor(ctx, p)
 }
 
 func (s *countingStore) ListEvents(ctx context.Context, p store.ListEventsParams) ([]signal.Event, error) {

@@ -16,7 +16,7 @@ import (
 // Store is what the processor reads and writes.
 type Store interface {
 	ListEvents(ctx context.Context, p store.ListEventsParams) ([]signal.Event, error)
-	Cursor(ctx context.Context, name string) (int64, error)
+	Cursor(ctx context.Context, p store.CursorParams) (int64, error)
 	ResolveProfiles(ctx context.Context, p store.ResolveProfilesParams) ([]*signal.Profile, error)
 	RecordProcessed(ctx context.Context, p store.RecordProcessedParams) error
 	ListIntegrations(ctx context.Context, p store.ListParams) ([]*signal.Integration, error)
@@ -158,7 +158,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // events it took. One goroutine at a time (Run's).
 func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 	if !p.haveCursor {
-		c, err := p.store.Cursor(ctx, store.ProcessorCursor)
+		c, err := p.store.Cursor(ctx, store.CursorParams{Name: store.ProcessorCursor})
 		if err != nil {
 			return 0, err
 		}

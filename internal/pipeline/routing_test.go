@@ -20,8 +20,8 @@ func TestFilteredReasons(t *testing.T) {
 		name       string
 		opts       func(*signal.Integration)
 		msg        string
-		status     string
-		reason     string
+		status     signal.DeliveryStatus
+		reason     signal.Reason
 		hasPayload bool
 	}{
 		{"track not in the blueprint", nil, `{"type":"track","event":"Cart Viewed","messageId":"m1","userId":"u1"}`,
@@ -160,7 +160,7 @@ func TestBlueprintChange(t *testing.T) {
 	in.Blueprint.Events["Order Completed"] = ev
 	in.Blueprint.Events["Cart Viewed"] = signal.BlueprintEvent{VendorEventName: "viewed cart", Enabled: true}
 	delete(in.Blueprint.Events, "Signed Up")
-	if err := b.db.UpdateIntegration(context.Background(), in); err != nil {
+	if err := b.db.UpdateIntegration(context.Background(), store.UpdateIntegrationParams{Integration: in}); err != nil {
 		t.Fatal(err)
 	}
 	b.send(t,
@@ -251,7 +251,7 @@ func TestDuplicates(t *testing.T) {
 				var got []string
 				for _, le := range b.rows(t, "dup") {
 					if le.IntegrationID == in.ID {
-						got = append(got, le.Status+"/"+le.Reason)
+						got = append(got, string(le.Status)+"/"+string(le.Reason))
 					}
 				}
 				// Newest first: the second copy is the duplicate.

@@ -16,7 +16,7 @@ func TestDedupeScope(t *testing.T) {
 	tests := []struct {
 		name        string
 		first, then sent
-		wantReason  string // of the second; "" for pending
+		wantReason  signal.Reason // of the second; "" for pending
 	}{
 		{name: "unsigned then signed", first: sent{pipA, signal.TrustBrowser}, then: sent{pipA, signal.TrustSigned}},
 		{name: "server then signed", first: sent{pipA, signal.TrustServer}, then: sent{pipA, signal.TrustSigned}},

@@ -33,10 +33,12 @@ func withKlaviyo(t *testing.T, b *testBundle) *signal.Integration {
 func TestVendorRulesDecide(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name                 string
-		msg                  string
-		omniStatus, omniWhy  string
-		klavStatus, klavName string
+		name       string
+		msg        string
+		omniStatus signal.DeliveryStatus
+		omniWhy    signal.Reason
+		klavStatus signal.DeliveryStatus
+		klavName   string
 	}{
 		{"identify", `{"type":"identify","messageId":"m1","userId":"u1","traits":{"email":"a@example.com","plan":"gold"}}`,
 			signal.StatusFiltered, signal.ReasonUnsupportedType, signal.StatusPending, klaviyo.ProfileImportName},

@@ -5,40 +5,46 @@ import (
 	"time"
 )
 
+// DeliveryStatus is where a delivery stands.
+type DeliveryStatus string
+
 // Delivery statuses, as Live Events shows them.
 const (
-	StatusPending   = "pending"
-	StatusDelivered = "delivered"
-	StatusFiltered  = "filtered"
-	StatusFailed    = "failed"
-	StatusPaused    = "paused"
+	StatusPending   DeliveryStatus = "pending"
+	StatusDelivered DeliveryStatus = "delivered"
+	StatusFiltered  DeliveryStatus = "filtered"
+	StatusFailed    DeliveryStatus = "failed"
+	StatusPaused    DeliveryStatus = "paused"
 )
+
+// Reason is why an event was not (yet) delivered, as a code.
+type Reason string
 
 // Reasons an event was not delivered, in the words Live Events uses. The UI
 // turns each into a sentence a marketer understands (see ReasonText).
 const (
-	ReasonNoIntegration       = "no_integration"
-	ReasonNoIdentifier        = "no_identifier"
-	ReasonEventNotEnabled     = "event_not_enabled"
-	ReasonConsentDenied       = "consent_denied"
-	ReasonIntegrationDisabled = "integration_disabled"
-	ReasonIntegrationDeleted  = "integration_deleted"
-	ReasonVendorRejected      = "vendor_rejected"
-	ReasonAuthFailed          = "auth_failed"
-	ReasonRetriesExhausted    = "retries_exhausted"
-	ReasonAPIVersionRetired   = "api_version_retired"
-	ReasonDryRun              = "dry_run"
-	ReasonDuplicate           = "duplicate"
-	ReasonExpired             = "expired"
-	ReasonUnsupportedType     = "unsupported_type"
-	ReasonPayloadError        = "payload_error"
-	ReasonUnreadableEvent     = "unreadable_event"
-	ReasonRetrying            = "retrying"
-	ReasonRateLimited         = "rate_limited"
+	ReasonNoIntegration       Reason = "no_integration"
+	ReasonNoIdentifier        Reason = "no_identifier"
+	ReasonEventNotEnabled     Reason = "event_not_enabled"
+	ReasonConsentDenied       Reason = "consent_denied"
+	ReasonIntegrationDisabled Reason = "integration_disabled"
+	ReasonIntegrationDeleted  Reason = "integration_deleted"
+	ReasonVendorRejected      Reason = "vendor_rejected"
+	ReasonAuthFailed          Reason = "auth_failed"
+	ReasonRetriesExhausted    Reason = "retries_exhausted"
+	ReasonAPIVersionRetired   Reason = "api_version_retired"
+	ReasonDryRun              Reason = "dry_run"
+	ReasonDuplicate           Reason = "duplicate"
+	ReasonExpired             Reason = "expired"
+	ReasonUnsupportedType     Reason = "unsupported_type"
+	ReasonPayloadError        Reason = "payload_error"
+	ReasonUnreadableEvent     Reason = "unreadable_event"
+	ReasonRetrying            Reason = "retrying"
+	ReasonRateLimited         Reason = "rate_limited"
 )
 
 // ReasonText explains a reason code to a marketer.
-func ReasonText(reason string) string {
+func ReasonText(reason Reason) string {
 	switch reason {
 	case ReasonNoIntegration:
 		return "No integration receives events from this pipeline yet."
@@ -90,8 +96,8 @@ type Delivery struct {
 	IntegrationID   string
 	Type            string
 	Event           string
-	Status          string
-	Reason          string
+	Status          DeliveryStatus
+	Reason          Reason
 	Note            string
 	VendorEventName string
 	Priority        int
@@ -159,8 +165,8 @@ type LiveEvent struct {
 	Type            string          `json:"type"`
 	Event           string          `json:"event"`
 	IntegrationID   string          `json:"integration_id"`
-	Status          string          `json:"status"`
-	Reason          string          `json:"reason"`
+	Status          DeliveryStatus  `json:"status"`
+	Reason          Reason          `json:"reason"`
 	ReasonText      string          `json:"reason_text,omitempty"`
 	Note            string          `json:"note,omitempty"`
 	VendorEventName string          `json:"vendor_event_name"`

@@ -34,7 +34,7 @@ func TestEveryReasonHasASentence(t *testing.T) {
 			}
 			code, _ := strconv.Unquote(lit.Value)
 			found++
-			if text := ReasonText(code); text == "" || !strings.HasSuffix(text, ".") {
+			if text := ReasonText(Reason(code)); text == "" || !strings.HasSuffix(text, ".") {
 				t.Errorf("%s (%q) has no sentence for Live Events: %q", name.Name, code, text)
 			}
 		}

@@ -8,19 +8,22 @@ import (
 // Error codes shared by every boundary. HTTP handlers map them to statuses;
 // the CLI maps them to messages.
 const (
-	ECONFLICT     = "CONFLICT"
-	EINTERNAL     = "INTERNAL"
-	EINVALID      = "INVALID_PAYLOAD"
-	ENOTFOUND     = "NOT_FOUND"
-	EUNAUTHORIZED = "UNAUTHORIZED"
+	ECONFLICT     Code = "CONFLICT"
+	EINTERNAL     Code = "INTERNAL"
+	EINVALID      Code = "INVALID_PAYLOAD"
+	ENOTFOUND     Code = "NOT_FOUND"
+	EUNAUTHORIZED Code = "UNAUTHORIZED"
 	// EFORBIDDEN: authenticated, but the user's role may not do this.
-	EFORBIDDEN = "FORBIDDEN"
+	EFORBIDDEN Code = "FORBIDDEN"
 )
+
+// Code is an error code, as the API's error body spells it.
+type Code string
 
 // Error is a domain error that is safe to show to the caller: Message never
 // carries secrets or personal data.
 type Error struct {
-	Code    string
+	Code    Code
 	Message string
 	// Field names the offending input, as a JSON path ("config.api_key").
 	Field string
@@ -34,18 +37,18 @@ func (e *Error) Error() string {
 }
 
 // Errorf returns an *Error with a formatted message.
-func Errorf(code, format string, args ...any) *Error {
+func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
 // FieldErrorf returns an *Error naming the input field at fault.
-func FieldErrorf(code, field, format string, args ...any) *Error {
+func FieldErrorf(code Code, field, format string, args ...any) *Error {
 	return &Error{Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
 // ErrorCode returns the code of the first *Error in err's chain, or
 // EINTERNAL for any other error.
-func ErrorCode(err error) string {
+func ErrorCode(err error) Code {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code

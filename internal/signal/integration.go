@@ -25,7 +25,7 @@ type Integration struct {
 	Enabled bool
 	// Status is active or paused; StatusReason says why it is paused.
 	Status       string
-	StatusReason string
+	StatusReason Reason
 	// PipelineIDs limits the integration to those pipelines; empty means all.
 	PipelineIDs []string
 	Blueprint   Blueprint

@@ -1,6 +1,7 @@
 // Package store declares the storage Signal needs, split by concern, with one
-// params struct per call. Backends (store/sqlite, later store/postgres) must
-// pass the conformance suite in store/storetest.
+// params struct per call. Backends (store/sqlite, store/postgres, over the
+// shared SQL core store/sqlstore) must pass the conformance suite in
+// store/storetest.
 package store
 
 import (
@@ -37,7 +38,11 @@ type EventStore interface {
 	// take them from Payload.
 	ListEvents(ctx context.Context, p ListEventsParams) ([]signal.Event, error)
 	// Cursor returns the named consumer position in the log (0 if unset).
-	Cursor(ctx context.Context, name string) (int64, error)
+	Cursor(ctx context.Context, p CursorParams) (int64, error)
+}
+
+type CursorParams struct {
+	Name string
 }
 
 type AppendEventsParams struct {
@@ -70,7 +75,11 @@ type PipelineStore interface {
 	GetPipeline(ctx context.Context, p GetPipelineParams) (*signal.Pipeline, error)
 	ListPipelines(ctx context.Context, p ListParams) ([]*signal.Pipeline, error)
 	UpdatePipeline(ctx context.Context, p UpdatePipelineParams) (*signal.Pipeline, error)
-	DeletePipeline(ctx context.Context, id string) error
+	DeletePipeline(ctx context.Context, p DeletePipelineParams) error
+}
+
+type DeletePipelineParams struct {
+	ID string
 }
 
 type CreatePipelineParams struct {
@@ -102,7 +111,7 @@ type ListParams struct {
 // UserStore keeps Management API users and their refresh tokens.
 type UserStore interface {
 	CountUsers(ctx context.Context) (int, error)
-	CreateUser(ctx context.Context, u *signal.User) error
+	CreateUser(ctx context.Context, p CreateUserParams) error
 	// GetUser finds a user by ID or by email (case-insensitive).
 	GetUser(ctx context.Context, p GetUserParams) (*signal.User, error)
 	// ListUsers pages users in ID order.
@@ -114,10 +123,18 @@ type UserStore interface {
 	// DeleteUser deletes a user and their refresh tokens at once. Deleting
 	// the last admin is ECONFLICT (atomically, as for UpdateUser).
 	DeleteUser(ctx context.Context, p DeleteUserParams) error
-	CreateRefreshToken(ctx context.Context, t signal.RefreshToken) error
+	CreateRefreshToken(ctx context.Context, p CreateRefreshTokenParams) error
 	// ConsumeRefreshToken deletes the token and returns it; a token can be
 	// consumed once (rotation). Unknown or expired: ENOTFOUND.
 	ConsumeRefreshToken(ctx context.Context, p ConsumeRefreshTokenParams) (*signal.RefreshToken, error)
+}
+
+type CreateUserParams struct {
+	User *signal.User
+}
+
+type CreateRefreshTokenParams struct {
+	Token signal.RefreshToken
 }
 
 type GetUserParams struct {
@@ -160,12 +177,15 @@ type ConsumeRefreshTokenParams struct {
 
 // IntegrationStore keeps installed integrations. Config is encrypted at rest.
 type IntegrationStore interface {
-	CreateIntegration(ctx context.Context, in *signal.Integration) error
-	GetIntegration(ctx context.Context, id string) (*signal.Integration, error)
+	CreateIntegration(ctx context.Context, p CreateIntegrationParams) error
+	GetIntegration(ctx context.Context, p GetIntegrationParams) (*signal.Integration, error)
 	ListIntegrations(ctx context.Context, p ListParams) ([]*signal.Integration, error)
-	// UpdateIntegration writes every field of in (by ID).
-	UpdateIntegration(ctx context.Context, in *signal.Integration) error
-	DeleteIntegration(ctx context.Context, id string) error
+	// UpdateIntegration writes every field of p.Integration (by ID) but its
+	// creation time.
+	UpdateIntegration(ctx context.Context, p UpdateIntegrationParams) error
+	// DeleteIntegration deletes an integration; its pending deliveries end
+	// filtered, integration_deleted, stamped Now.
+	DeleteIntegration(ctx context.Context, p DeleteIntegrationParams) error
 	// PauseIntegration sets an active integration paused with Reason, only
 	// if it is unchanged since IfUpdatedAt (the version the refused request
 	// was sent with): a key replaced meanwhile is never overwritten. It
@@ -173,9 +193,26 @@ type IntegrationStore interface {
 	PauseIntegration(ctx context.Context, p PauseIntegrationParams) (bool, error)
 }
 
+type CreateIntegrationParams struct {
+	Integration *signal.Integration
+}
+
+type GetIntegrationParams struct {
+	ID string
+}
+
+type UpdateIntegrationParams struct {
+	Integration *signal.Integration
+}
+
+type DeleteIntegrationParams struct {
+	ID  string
+	Now time.Time
+}
+
 type PauseIntegrationParams struct {
 	ID          string
-	Reason      string
+	Reason      signal.Reason
 	IfUpdatedAt time.Time
 	Now         time.Time
 }
@@ -317,7 +354,7 @@ type NextDueParams struct {
 
 type RequeueDeliveriesParams struct {
 	IntegrationID string
-	Status        string
+	Status        signal.DeliveryStatus
 	Since         time.Time
 	Now           time.Time
 }
@@ -340,71 +377,8 @@ type PruneResult struct {
 	Expired int
 }
 
-type ListLiveEventsParams struct {
-	IntegrationID string
-	PipelineID    string
-	Status        string
-	Type          string
-	Event         string
-	Reason        string
-	// SearchKeys: only events with one of these keys (see SearchKey).
-	SearchKeys []string
-	Cursor     string
-	Limit      int
-}
-
-// LiveCounts counts Live Events rows by the status they show.
-type LiveCounts struct {
-	Pending   int `json:"pending"`
-	Delivered int `json:"delivered"`
-	Filtered  int `json:"filtered"`
-	Failed    int `json:"failed"`
-	Paused    int `json:"paused"`
-}
-
-// GetLiveEventParams names a row by the id Live Events gave it.
-type GetLiveEventParams struct {
-	ID string
-}
-
-type IntegrationHealthParams struct {
-	IntegrationID string
-	Now           time.Time
-}
-
-// Outcomes counts finished deliveries by status.
-type Outcomes struct {
-	Delivered int `json:"delivered"`
-	Filtered  int `json:"filtered"`
-	Failed    int `json:"failed"`
-}
-
-// MinuteOutcomes are the outcomes of the minute starting At.
-type MinuteOutcomes struct {
-	At time.Time `json:"at"`
-	Outcomes
-}
-
-// IntegrationHealth is an integration's recent outcomes (by the time each
-// delivery was last updated) and its backlog.
-type IntegrationHealth struct {
-	LastHour Outcomes
-	LastDay  Outcomes
-	Backlog  int
-	// OldestPending is when the oldest pending delivery's event was
-	// received (zero: none pending).
-	OldestPending time.Time
-	// PerMinute: the last 60 whole minutes up to Now's, oldest first.
-	PerMinute []MinuteOutcomes
-}
-
 // Cipher seals sensitive columns (config, payloads, traits) at rest.
 type Cipher interface {
 	Seal(plaintext []byte) ([]byte, error)
 	Open(sealed []byte) ([]byte, error)
-}
-
-// Hasher keys the hashes stored in place of identifiers.
-type Hasher interface {
-	Hash(s string) string
 }

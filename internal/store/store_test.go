@@ -12,6 +12,7 @@ import (
 	"github.com/signalhq/signal/internal/store/postgres"
 	"github.com/signalhq/signal/internal/store/postgres/postgrestest"
 	"github.com/signalhq/signal/internal/store/sqlite"
+	"github.com/signalhq/signal/internal/store/sqlite/sqlitetest"
 	"github.com/signalhq/signal/internal/store/storetest"
 )
 
@@ -67,16 +68,7 @@ func openPostgres(t *testing.T, url string) *postgres.DB {
 
 func openSQLite(t *testing.T, dir string) *sqlite.DB {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), sqlite.Options{Path: filepath.Join(dir, "signal.db"), Cipher: storetest.Cipher()})
-	if err != nil {
-		t.Fatalf("open sqlite: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			t.Errorf("close sqlite: %v", err)
-		}
-	})
-	return db
+	return sqlitetest.Open(t, dir)
 }
 
 // TestSQLiteSealsSensitiveColumns writes secrets and personal data through

@@ -167,7 +167,7 @@ func Run(t *testing.T, h Harness) {
 			status int
 			header map[string]string
 			want   integration.OutcomeKind
-			reason string
+			reason signal.Reason
 			wait   time.Duration
 		}{
 			{200, nil, integration.Delivered, "", 0},

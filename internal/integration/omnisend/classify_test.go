@@ -41,7 +41,7 @@ func TestClassify(t *testing.T) {
 		header     http.Header
 		body       string
 		wantKind   integration.OutcomeKind
-		wantReason string
+		wantReason signal.Reason
 		wantAfter  time.Duration
 		wantLimit  *integration.RateLimit
 	}{

@@ -9,12 +9,14 @@ import (
 	"time"
 
 	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store/storetest/eventually"
 )
 
 func TestGroup(t *testing.T) {
 	t.Parallel()
 	type testBundle struct {
 		commits atomic.Int64
+		held    atomic.Int64 // events of the commits under way
 		mu      sync.Mutex
 		stored  int
 		fail    error
@@ -26,6 +28,7 @@ func TestGroup(t *testing.T) {
 		seal := func(p []byte) ([]byte, error) { return append([]byte("sealed:"), p...), nil }
 		g := Start(seal, func(events []*signal.Event, sealed [][]byte, _ []Guard) error {
 			b.commits.Add(1)
+			b.held.Add(int64(len(events)))
 			if b.release != nil {
 				<-b.release
 			}
@@ -60,7 +63,10 @@ func TestGroup(t *testing.T) {
 				}
 			})
 		}
-		time.Sleep(50 * time.Millisecond) // the first commit holds; the rest queue
+		// The first commit holds; every other append queues behind it.
+		eventually.True(t, 10*time.Second, "99 appends queued behind the first commit", func() bool {
+			return b.commits.Load() == 1 && b.held.Load()+int64(len(g.reqc)) == 100
+		})
 		close(b.release)
 		wg.Wait()
 		if b.stored != 100 || b.commits.Load() >= 100 {
@@ -98,15 +104,11 @@ func TestGroup(t *testing.T) {
 		b.release = make(chan struct{})
 		defer close(b.release)
 		go g.Append(context.Background(), ev()) // holds the loop
-		for b.commits.Load() == 0 {
-			time.Sleep(time.Millisecond)
-		}
+		eventually.True(t, 10*time.Second, "the first commit", func() bool { return b.commits.Load() > 0 })
 		for i := 0; i < cap(g.reqc); i++ { // fill the queue
 			go g.Append(context.Background(), ev())
 		}
-		for len(g.reqc) < cap(g.reqc) {
-			time.Sleep(time.Millisecond)
-		}
+		eventually.True(t, 10*time.Second, "a full queue", func() bool { return len(g.reqc) == cap(g.reqc) })
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		if err := g.Append(ctx, ev()); !errors.Is(err, context.Canceled) {
@@ -139,9 +141,7 @@ func TestOneBadRequestFailsOnlyItself(t *testing.T) {
 	}, 1000)
 	defer g.Stop()
 	go g.Append(context.Background(), []*signal.Event{{Payload: []byte("first")}})
-	for !started.Load() {
-		time.Sleep(time.Millisecond)
-	}
+	eventually.True(t, 10*time.Second, "the first commit", started.Load)
 	errs := make(chan error, 20)
 	for i := 0; i < 20; i++ {
 		p := "ok"
@@ -150,9 +150,7 @@ func TestOneBadRequestFailsOnlyItself(t *testing.T) {
 		}
 		go func() { errs <- g.Append(context.Background(), []*signal.Event{{Payload: []byte(p)}}) }()
 	}
-	for len(g.reqc) < 20 {
-		time.Sleep(time.Millisecond)
-	}
+	eventually.True(t, 10*time.Second, "20 appends queued", func() bool { return len(g.reqc) == 20 })
 	close(release)
 	failed := 0
 	for i := 0; i < 20; i++ {

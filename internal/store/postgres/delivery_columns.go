@@ -40,8 +40,8 @@ func newDeliveryColumns(n int, now int64) *deliveryColumns {
 func (c *deliveryColumns) add(d *signal.Delivery, sealedPayload []byte) {
 	c.ids, c.eventSeqs = append(c.ids, d.ID), append(c.eventSeqs, d.EventSeq)
 	c.msgIDs, c.pipelineIDs, c.integrationIDs = append(c.msgIDs, d.MessageID), append(c.pipelineIDs, d.PipelineID), append(c.integrationIDs, d.IntegrationID)
-	c.types, c.names, c.statuses = append(c.types, d.Type), append(c.names, d.Event), append(c.statuses, d.Status)
-	c.reasons, c.notes, c.vendorNames = append(c.reasons, d.Reason), append(c.notes, d.Note), append(c.vendorNames, d.VendorEventName)
+	c.types, c.names, c.statuses = append(c.types, d.Type), append(c.names, d.Event), append(c.statuses, string(d.Status))
+	c.reasons, c.notes, c.vendorNames = append(c.reasons, string(d.Reason)), append(c.notes, d.Note), append(c.vendorNames, d.VendorEventName)
 	c.priorities, c.contactKeys, c.attempts = append(c.priorities, int32(d.Priority)), append(c.contactKeys, d.ContactKey), append(c.attempts, int32(d.Attempts))
 	c.next, c.expires, c.vendorStatuses = append(c.next, ms(d.NextAttemptAt)), append(c.expires, ms(d.ExpiresAt)), append(c.vendorStatuses, int32(d.VendorStatus))
 	c.payloads, c.received = append(c.payloads, sealedPayload), append(c.received, ms(d.ReceivedAt))

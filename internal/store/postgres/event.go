@@ -3,8 +3,6 @@ package postgres
 import (
 	"cmp"
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,6 +10,7 @@ import (
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
 	"github.com/signalhq/signal/internal/store/groupcommit"
+	"github.com/signalhq/signal/internal/store/sqlstore"
 )
 
 // commitTimeout bounds one group commit, so that a lost server fails the
@@ -23,7 +22,7 @@ const appendChunk = 1000
 
 // AppendEvents stores events durably; concurrent calls share commits.
 func (db *DB) AppendEvents(ctx context.Context, p store.AppendEventsParams) error {
-	return db.appends.AppendGuarded(ctx, p.Events, guard(p.Replay))
+	return db.appends.AppendGuarded(ctx, p.Events, sqlstore.Guard(p.Replay))
 }
 
 // insertEvents draws the group's seqs and inserts its events in one
@@ -84,50 +83,4 @@ func (db *DB) commitGroup(events []*signal.Event, sealed [][]byte, guards []grou
 		db.opts.OnAppend()
 	}
 	return nil
-}
-
-// ListEvents returns events after p.AfterSeq, oldest first.
-func (db *DB) ListEvents(ctx context.Context, p store.ListEventsParams) ([]signal.Event, error) {
-	if p.Limit <= 0 {
-		p.Limit = 100
-	}
-	rows, err := db.pool.Query(ctx, `SELECT seq, message_id, pipeline_id, type, event, ts, received_at, trust, payload
-		FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`, p.AfterSeq, p.Limit)
-	if err != nil {
-		return nil, fmt.Errorf("list events: %w", err)
-	}
-	defer rows.Close()
-	var out []signal.Event
-	for rows.Next() {
-		var (
-			e        signal.Event
-			ts, recv int64
-			sealed   []byte
-		)
-		if err := rows.Scan(&e.Seq, &e.MessageID, &e.PipelineID, &e.Type, &e.Event, &ts, &recv, &e.Trust, &sealed); err != nil {
-			return nil, fmt.Errorf("list events: %w", err)
-		}
-		if e.Payload, err = db.open(sealed); err != nil {
-			return nil, fmt.Errorf("list events: open payload %d: %w", e.Seq, err)
-		}
-		e.Timestamp, e.ReceivedAt = fromMS(ts), fromMS(recv)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list events: %w", err)
-	}
-	return out, nil
-}
-
-// Cursor returns a consumer's position in the log.
-func (db *DB) Cursor(ctx context.Context, name string) (int64, error) {
-	var seq int64
-	err := db.pool.QueryRow(ctx, `SELECT seq FROM cursors WHERE name = $1`, name).Scan(&seq)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("cursor %s: %w", name, err)
-	}
-	return seq, nil
 }

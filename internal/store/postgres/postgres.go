@@ -20,6 +20,8 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
+	"embed"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -29,10 +31,11 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
 	"github.com/signalhq/signal/internal/store/groupcommit"
+	"github.com/signalhq/signal/internal/store/sqlstore"
 )
 
 // Options configure a DB.
@@ -49,9 +52,15 @@ type Options struct {
 	MaxGroupEvents int
 }
 
-// DB is the PostgreSQL store.
+// DB is the PostgreSQL store. The cold paths are the shared SQL core's
+// (store/sqlstore, over database/sql on the same pool); this package keeps
+// the group commit of events, the processor's writes and the claim, over
+// pgx.
 type DB struct {
+	*sqlstore.Store
+
 	pool   *pgxpool.Pool
+	sqlDB  *sql.DB
 	cipher store.Cipher
 	opts   Options
 	// schemaKey keys this installation's advisory locks (see lockKey).
@@ -91,12 +100,10 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
-	if err := db.migrate(ctx); err != nil {
-		pool.Close()
-		return nil, err
-	}
-	if err := db.checkKey(ctx); err != nil {
-		pool.Close()
+	db.sqlDB = stdlib.OpenDBFromPool(pool)
+	db.Store = sqlstore.New(db.sqlDB, db.sqlDB, db.dialect(), opts.Cipher)
+	if err := db.Prepare(ctx, migrations); err != nil {
+		db.closeConns()
 		return nil, err
 	}
 	db.appends = groupcommit.Start(db.cipher.Seal, db.commitGroup, opts.MaxGroupEvents)
@@ -131,9 +138,32 @@ func (db *DB) Close() error {
 	db.closeMu.Do(func() {
 		db.appends.Stop()
 		db.stats.wait()
-		db.pool.Close()
+		db.closeConns()
 	})
 	return nil
+}
+
+func (db *DB) closeConns() {
+	db.sqlDB.Close()
+	db.pool.Close()
+}
+
+//go:embed migration/*.sql
+var migrations embed.FS
+
+// dialect is PostgreSQL's spelling for the shared SQL core.
+func (db *DB) dialect() sqlstore.Dialect {
+	return sqlstore.Dialect{
+		Numbered:    true,
+		Greatest:    "GREATEST",
+		True:        "TRUE",
+		SkipLocked:  " FOR UPDATE SKIP LOCKED",
+		JSONParam:   "?::text::jsonb",
+		JSONText:    "::text",
+		IsUnique:    isUnique,
+		LockAdmins:  db.lockSQL(lockAdmins),
+		LockMigrate: db.lockSQL(lockMigrate),
+	}
 }
 
 // Advisory lock classes: the first key of pg_advisory_xact_lock(int, int);
@@ -153,77 +183,20 @@ func (db *DB) lockSQL(class int32) string {
 	return fmt.Sprintf(`SELECT pg_advisory_xact_lock(%d, %d)`, class, db.schemaKey)
 }
 
-func (db *DB) seal(b []byte) ([]byte, error) {
-	if b == nil {
-		return nil, nil
-	}
-	return db.cipher.Seal(b)
-}
+func (db *DB) seal(b []byte) ([]byte, error) { return db.Seal(b) }
 
-func (db *DB) open(b []byte) ([]byte, error) {
-	if b == nil {
-		return nil, nil
-	}
-	return db.cipher.Open(b)
-}
+func (db *DB) open(b []byte) ([]byte, error) { return db.Open(b) }
 
 // inTx runs fn in a transaction.
 func (db *DB) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, db.pool, fn)
 }
 
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
+func ms(t time.Time) int64 { return sqlstore.MS(t) }
 
-func fromMS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v).UTC()
-}
-
-func notFound(what, id string) error {
-	return signal.Errorf(signal.ENOTFOUND, "%s %q not found", what, id)
-}
+func fromMS(v int64) time.Time { return sqlstore.FromMS(v) }
 
 func isUnique(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "23505"
-}
-
-func limit(n int) int {
-	if n <= 0 || n > 1000 {
-		return 50
-	}
-	return n
-}
-
-// checkKey refuses a cipher other than the one the database was written
-// with (and records the key check on a new database; the first node to
-// start wins, the others check against it).
-func (db *DB) checkKey(ctx context.Context) error {
-	for range 2 {
-		var sealed []byte
-		err := db.pool.QueryRow(ctx, `SELECT value FROM meta WHERE key = 'key_check'`).Scan(&sealed)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("read key check: %w", err)
-		}
-		toStore, err := store.CheckKey(db.cipher, sealed)
-		if err != nil || toStore == nil {
-			return err
-		}
-		tag, err := db.pool.Exec(ctx, `INSERT INTO meta (key, value) VALUES ('key_check', $1) ON CONFLICT (key) DO NOTHING`, toStore)
-		if err != nil {
-			return fmt.Errorf("store key check: %w", err)
-		}
-		if tag.RowsAffected() == 1 {
-			return nil
-		}
-		// Another node stored its check first: compare with it.
-	}
-	return nil
 }

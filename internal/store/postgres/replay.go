@@ -11,13 +11,6 @@ import (
 	"github.com/signalhq/signal/internal/store/groupcommit"
 )
 
-func guard(r *store.ReplayGuard) *groupcommit.Guard {
-	if r == nil {
-		return nil
-	}
-	return &groupcommit.Guard{Key: r.Key, Expires: r.Expires}
-}
-
 // queueGuards records the signed requests of a group in its batch (one
 // implicit transaction, under the event-log lock), after dropping the
 // expired ones. A key already recorded, by this node or another, violates

@@ -5,6 +5,7 @@ import (
 
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
+	"github.com/signalhq/signal/internal/store/sqlstore"
 )
 
 // queueSearch adds the Live Events search keys and processed events of a
@@ -51,7 +52,7 @@ func (db *DB) attemptsArgs(ds []*signal.Delivery) ([]any, error) {
 		}
 		ids, at, durs = append(ids, d.ID), append(at, ms(a.At)), append(durs, a.DurationMS)
 		statuses, resps, errs = append(statuses, int32(a.VendorStatus)), append(resps, resp), append(errs, a.Error)
-		if store.MayExceedAttempts(d) {
+		if sqlstore.MayExceedAttempts(d) {
 			trim = append(trim, d.ID)
 		}
 	}

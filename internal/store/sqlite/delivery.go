@@ -5,10 +5,10 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
+	"github.com/signalhq/signal/internal/store/sqlstore"
 )
 
 const deliveryInsertCols = 22
@@ -19,21 +19,11 @@ const deliveryInsertCols = 22
 // duplicate.
 func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams) error {
 	now := ms(p.Now)
-	sealedPayloads := make([][]byte, len(p.Deliveries))
-	for i, d := range p.Deliveries {
-		var err error
-		if sealedPayloads[i], err = db.seal(d.Payload); err != nil {
-			return fmt.Errorf("record processed: seal: %w", err)
-		}
+	sealedPayloads, sealedProcessed, err := db.SealProcessed(p)
+	if err != nil {
+		return fmt.Errorf("record processed: %w", err)
 	}
-	sealedProcessed := make([][]byte, len(p.Processed))
-	for i, pe := range p.Processed {
-		var err error
-		if sealedProcessed[i], err = db.seal(pe.Body); err != nil {
-			return fmt.Errorf("record processed: seal: %w", err)
-		}
-	}
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		// Move the cursor first: a processor that lost a race writes nothing.
 		res, err := tx.ExecContext(ctx, `INSERT INTO cursors (name, seq) VALUES (?, ?)
 			ON CONFLICT (name) DO UPDATE SET seq = MAX(seq, excluded.seq) WHERE ? IS NULL OR seq = ?`,
@@ -44,7 +34,7 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 		if n, _ := res.RowsAffected(); n == 0 {
 			return signal.Errorf(signal.ECONFLICT, "the processor cursor moved: another processor recorded these events")
 		}
-		if err := store.FilterDeleted(p.Deliveries, func(id string) (bool, error) {
+		if err := sqlstore.FilterDeleted(p.Deliveries, func(id string) (bool, error) {
 			var n int
 			err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM deleted_integrations WHERE id = ?`, id).Scan(&n)
 			return n > 0, err
@@ -95,43 +85,7 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 		}
 		return db.recordSearch(ctx, tx, p.SearchKeys, p.Processed, sealedProcessed)
 	})
-	if signal.ErrorCode(err) == signal.ECONFLICT {
-		return err
-	}
-	if err != nil {
-		return fmt.Errorf("record processed: %w", err)
-	}
-	for _, d := range p.Deliveries {
-		d.CreatedAt, d.UpdatedAt = fromMS(now), fromMS(now)
-	}
-	return nil
-}
-
-const deliveryCols = `id, event_seq, message_id, pipeline_id, integration_id, type, event, status, reason, note, vendor_event_name,
-	priority, contact_key, attempts, next_attempt_at, expires_at, vendor_status, vendor_response, payload, received_at, created_at, updated_at`
-
-func (db *DB) scanDelivery(row interface{ Scan(...any) error }) (*signal.Delivery, error) {
-	var (
-		d                                 signal.Delivery
-		next, exp, recv, created, updated int64
-		resp, payload                     []byte
-	)
-	if err := row.Scan(&d.ID, &d.EventSeq, &d.MessageID, &d.PipelineID, &d.IntegrationID, &d.Type, &d.Event, &d.Status, &d.Reason,
-		&d.Note, &d.VendorEventName, &d.Priority, &d.ContactKey, &d.Attempts, &next, &exp, &d.VendorStatus, &resp, &payload,
-		&recv, &created, &updated); err != nil {
-		return nil, err
-	}
-	var err error
-	if d.Payload, err = db.open(payload); err != nil {
-		return nil, fmt.Errorf("open payload of delivery %d: %w", d.ID, err)
-	}
-	r, err := db.open(resp)
-	if err != nil {
-		return nil, fmt.Errorf("open response of delivery %d: %w", d.ID, err)
-	}
-	d.VendorResponse = string(r)
-	d.NextAttemptAt, d.ExpiresAt, d.ReceivedAt, d.CreatedAt, d.UpdatedAt = fromMS(next), fromMS(exp), fromMS(recv), fromMS(created), fromMS(updated)
-	return &d, nil
+	return sqlstore.Recorded(err, p.Deliveries, now)
 }
 
 // ClaimDeliveries leases the next deliveries of an integration: due,
@@ -141,24 +95,24 @@ func (db *DB) ClaimDeliveries(ctx context.Context, p store.ClaimDeliveriesParams
 	now := ms(p.Now)
 	var out []*signal.Delivery
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'filtered', reason = 'expired', updated_at = ?
-			WHERE integration_id = ? AND status = 'pending' AND expires_at > 0 AND expires_at <= ? AND lease_until <= ?`,
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = `+sqlstore.Filtered+`, reason = `+sqlstore.Expired+`, updated_at = ?
+			WHERE integration_id = ? AND status = `+sqlstore.Pending+` AND expires_at > 0 AND expires_at <= ? AND lease_until <= ?`,
 			now, p.IntegrationID, now, now); err != nil {
 			return err
 		}
 		// Walk the queue index in claim order and stop at the limit; left
 		// to itself the planner fetches every due row and sorts them, which
 		// is linear in the backlog.
-		rows, err := tx.QueryContext(ctx, `SELECT `+deliveryCols+` FROM deliveries d INDEXED BY deliveries_queue
-			WHERE d.integration_id = ? AND d.status = 'pending' AND d.next_attempt_at <= ? AND d.lease_until <= ?
-			AND (d.contact_key = '' OR NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.integration_id = d.integration_id AND e.status = 'pending'
+		rows, err := tx.QueryContext(ctx, `SELECT `+sqlstore.DeliveryCols+` FROM deliveries d INDEXED BY deliveries_queue
+			WHERE d.integration_id = ? AND d.status = `+sqlstore.Pending+` AND d.next_attempt_at <= ? AND d.lease_until <= ?
+			AND (d.contact_key = '' OR NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.integration_id = d.integration_id AND e.status = `+sqlstore.Pending+`
 				AND e.contact_key = d.contact_key AND e.priority >= d.priority AND e.id < d.id))
 			ORDER BY d.priority DESC, d.id LIMIT ?`, p.IntegrationID, now, now, p.Limit)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
-			d, err := db.scanDelivery(rows)
+			d, err := db.ScanDelivery(rows.Scan)
 			if err != nil {
 				rows.Close()
 				return err
@@ -213,7 +167,7 @@ func (db *DB) FinishDeliveries(ctx context.Context, p store.FinishDeliveriesPara
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `UPDATE deliveries SET status = ?, reason = ?, note = ?, attempts = ?, next_attempt_at = ?,
 			lease_until = 0, vendor_status = ?, vendor_response = ?, payload = ?, updated_at = ?
-			WHERE id = ? AND status = 'pending' AND lease_until = ?`)
+			WHERE id = ? AND status = `+sqlstore.Pending+` AND lease_until = ?`)
 		if err != nil {
 			return err
 		}
@@ -234,105 +188,4 @@ func (db *DB) FinishDeliveries(ctx context.Context, p store.FinishDeliveriesPara
 		return fmt.Errorf("finish deliveries: %w", err)
 	}
 	return nil
-}
-
-// NextDue tells when the integration's earliest pending delivery is due.
-func (db *DB) NextDue(ctx context.Context, p store.NextDueParams) (time.Time, bool, error) {
-	var next sql.NullInt64
-	if err := db.read.QueryRowContext(ctx, `SELECT MIN(MAX(next_attempt_at, lease_until)) FROM deliveries
-		WHERE integration_id = ? AND status = 'pending'`, p.IntegrationID).Scan(&next); err != nil {
-		return time.Time{}, false, fmt.Errorf("next due of %s: %w", p.IntegrationID, err)
-	}
-	if !next.Valid {
-		return time.Time{}, false, nil
-	}
-	return fromMS(next.Int64), true, nil
-}
-
-// RequeueDeliveries puts failed deliveries back in the queue (replay).
-func (db *DB) RequeueDeliveries(ctx context.Context, p store.RequeueDeliveriesParams) (int, error) {
-	res, err := db.write.ExecContext(ctx, `UPDATE deliveries SET status = 'pending', reason = '', note = '', attempts = 0, next_attempt_at = ?, created_at = ?,
-		lease_until = 0, expires_at = 0, updated_at = ? WHERE integration_id = ? AND status = ? AND received_at >= ?`,
-		ms(p.Now), ms(p.Now), ms(p.Now), p.IntegrationID, p.Status, ms(p.Since))
-	if err != nil {
-		return 0, fmt.Errorf("requeue deliveries of %s: %w", p.IntegrationID, err)
-	}
-	n, _ := res.RowsAffected()
-	return int(n), nil
-}
-
-// ReleaseLeases frees deliveries leased by a process that is gone.
-func (db *DB) ReleaseLeases(ctx context.Context) error {
-	if _, err := db.write.ExecContext(ctx, `UPDATE deliveries SET lease_until = 0 WHERE status = 'pending' AND lease_until > 0`); err != nil {
-		return fmt.Errorf("release leases: %w", err)
-	}
-	return nil
-}
-
-// Prune deletes expired dedupe entries and up to Limit events received
-// before p.Before that the processor has passed, wherever they lie in the
-// log (found by receipt time, events_received), with their deliveries;
-// deliveries still waiting end filtered, expired, first.
-func (db *DB) Prune(ctx context.Context, p store.PruneParams) (store.PruneResult, error) {
-	if p.Limit <= 0 {
-		p.Limit = 1000
-	}
-	now := p.Now
-	if now.IsZero() {
-		now = time.Now()
-	}
-	var res store.PruneResult
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM dedupe WHERE created_at < ?`, ms(p.DedupeBefore)); err != nil {
-			return err
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT seq FROM events
-			WHERE received_at < ? AND seq <= COALESCE((SELECT seq FROM cursors WHERE name = ?), 0)
-			ORDER BY received_at LIMIT ?`, ms(p.Before), store.ProcessorCursor, p.Limit)
-		if err != nil {
-			return err
-		}
-		var seqs []any
-		for rows.Next() {
-			var seq int64
-			if err := rows.Scan(&seq); err != nil {
-				rows.Close()
-				return err
-			}
-			seqs = append(seqs, seq)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil || len(seqs) == 0 {
-			return err
-		}
-		in := "(?" + strings.Repeat(",?", len(seqs)-1) + ")"
-		expire := append([]any{signal.StatusFiltered, signal.ReasonExpired, ms(now)}, seqs...)
-		r, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = ?, reason = ?, lease_until = 0, updated_at = ?
-			WHERE status = 'pending' AND event_seq IN `+in, expire...)
-		if err != nil {
-			return fmt.Errorf("expire deliveries: %w", err)
-		}
-		n, _ := r.RowsAffected()
-		res.Expired = int(n)
-		if _, err := tx.ExecContext(ctx, `DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_seq IN `+in+`)`, seqs...); err != nil {
-			return fmt.Errorf("delete attempts: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE event_seq IN `+in, seqs...); err != nil {
-			return err
-		}
-		for _, t := range []string{"event_search", "event_processed"} {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE event_seq IN `+in, seqs...); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE seq IN `+in, seqs...); err != nil {
-			return err
-		}
-		res.Events = len(seqs)
-		return nil
-	})
-	if err != nil {
-		return store.PruneResult{}, fmt.Errorf("prune: %w", err)
-	}
-	return res, nil
 }

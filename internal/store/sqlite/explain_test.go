@@ -45,16 +45,11 @@ func TestLiveQueriesUseIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	list := func(p store.ListLiveEventsParams) (string, []any) {
-		var args []any
-		where, err := store.LiveWhere(p, db.liveDialect(&args), true)
+		q, args, err := db.LiveListQuery(p, 51)
 		if err != nil {
 			t.Fatal(err)
 		}
-		q := liveCols + store.LiveFrom
-		if len(where) > 0 {
-			q += ` WHERE ` + strings.Join(where, " AND ")
-		}
-		return q + store.LiveOrder(p) + ` LIMIT 51`, args
+		return q, args
 	}
 	tests := []struct {
 		name string

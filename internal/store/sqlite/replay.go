@@ -9,13 +9,6 @@ import (
 	"github.com/signalhq/signal/internal/store/groupcommit"
 )
 
-func guard(r *store.ReplayGuard) *groupcommit.Guard {
-	if r == nil {
-		return nil
-	}
-	return &groupcommit.Guard{Key: r.Key, Expires: r.Expires}
-}
-
 // recordGuards records the signed requests of a group in its transaction,
 // after dropping the expired ones. A key already there fails the
 // transaction with store.ErrReplayed: nothing of the group is stored, and

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/signalhq/signal/internal/store"
+	"github.com/signalhq/signal/internal/store/sqlstore"
 )
 
 // recordSearch writes the Live Events search keys and processed events of
@@ -61,7 +62,7 @@ func (db *DB) recordAttempts(ctx context.Context, tx *sql.Tx, p store.FinishDeli
 		if _, err := stmt.ExecContext(ctx, d.ID, ms(a.At), a.VendorStatus, respSealed[i], a.DurationMS, a.Error); err != nil {
 			return fmt.Errorf("insert attempt: %w", err)
 		}
-		if store.MayExceedAttempts(d) {
+		if sqlstore.MayExceedAttempts(d) {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM delivery_attempts WHERE delivery_id = ? AND id <=
 				(SELECT id FROM delivery_attempts WHERE delivery_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`, d.ID, d.ID, store.MaxAttemptsKept); err != nil {
 				return fmt.Errorf("trim attempts: %w", err)

@@ -12,28 +12,34 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
 
-	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
 	"github.com/signalhq/signal/internal/store/groupcommit"
+	"github.com/signalhq/signal/internal/store/sqlstore"
 )
 
 //go:embed migration/*.sql
 var migrations embed.FS
 
+// dialect is SQLite's spelling for the shared SQL core.
+var dialect = sqlstore.Dialect{
+	Greatest:   "MAX",
+	True:       "1",
+	QueueIndex: " INDEXED BY deliveries_queue",
+	JSONParam:  "?",
+	IsUnique:   isUnique,
+}
+
 // Options configure a DB.
 type Options struct {
 	// Path of the database file.
 	Path string
-	// Cipher seals sensitive columns; Hasher is not used by this backend
-	// (callers hash ids before they reach the store).
+	// Cipher seals sensitive columns.
 	Cipher store.Cipher
 	// OnAppend, if set, is called after every commit of new events.
 	OnAppend func()
@@ -41,8 +47,12 @@ type Options struct {
 	MaxGroupEvents int
 }
 
-// DB is the SQLite store.
+// DB is the SQLite store. The cold paths are the shared SQL core's
+// (store/sqlstore); this package keeps the group commit of events, the
+// processor's writes and the claim.
 type DB struct {
+	*sqlstore.Store
+
 	write  *sql.DB // one connection: SQLite has one writer
 	read   *sql.DB
 	cipher store.Cipher
@@ -99,10 +109,6 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("open %s: %w", opts.Path, err)
 	}
-	if err := migrate(ctx, write); err != nil {
-		write.Close()
-		return nil, err
-	}
 	read, err := sql.Open("sqlite", dsn("&_pragma=query_only(1)"))
 	if err != nil {
 		write.Close()
@@ -111,12 +117,13 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	read.SetMaxOpenConns(4)
 	read.SetMaxIdleConns(4)
 	db := &DB{
+		Store:  sqlstore.New(read, write, dialect, opts.Cipher),
 		write:  write,
 		read:   read,
 		cipher: opts.Cipher,
 		opts:   opts,
 	}
-	if err := db.checkKey(ctx); err != nil {
+	if err := db.Prepare(ctx, migrations); err != nil {
 		db.closeConns()
 		return nil, err
 	}
@@ -143,77 +150,9 @@ func (db *DB) closeConns() error {
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 
-func migrate(ctx context.Context, db *sql.DB) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	names, err := fs.Glob(migrations, "migration/*.up.sql")
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	type mig struct {
-		version int
-		name    string
-	}
-	var all []mig
-	for _, name := range names {
-		base := filepath.Base(name)
-		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("migrate: bad migration name %s", base)
-		}
-		all = append(all, mig{v, name})
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].version < all[j].version })
-	for i, m := range all {
-		// Gaps are allowed (numbers are handed out per concern and
-		// branches merge in any order); duplicates are not.
-		if i > 0 && m.version == all[i-1].version {
-			return fmt.Errorf("migrate: migration %d duplicated", m.version)
-		}
-		var n int
-		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-		if n > 0 {
-			continue
-		}
-		body, err := migrations.ReadFile(m.name)
-		if err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("migrate %s: %w", m.name, err)
-		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migrate %s: %w", m.name, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.version, time.Now().UnixMilli()); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migrate %s: %w", m.name, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migrate %s: %w", m.name, err)
-		}
-	}
-	return nil
-}
+func (db *DB) seal(b []byte) ([]byte, error) { return db.Seal(b) }
 
-func (db *DB) seal(b []byte) ([]byte, error) {
-	if b == nil {
-		return nil, nil
-	}
-	return db.cipher.Seal(b)
-}
-
-func (db *DB) open(b []byte) ([]byte, error) {
-	if b == nil {
-		return nil, nil
-	}
-	return db.cipher.Open(b)
-}
+func (db *DB) open(b []byte) ([]byte, error) { return db.Open(b) }
 
 // inTx runs fn in a write transaction.
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
@@ -228,44 +167,10 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return tx.Commit()
 }
 
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
+func ms(t time.Time) int64 { return sqlstore.MS(t) }
 
-func fromMS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v).UTC()
-}
-
-func notFound(what, id string) error {
-	return signal.Errorf(signal.ENOTFOUND, "%s %q not found", what, id)
-}
+func fromMS(v int64) time.Time { return sqlstore.FromMS(v) }
 
 func isUnique(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
-}
-
-// checkKey refuses a cipher other than the one the database was written
-// with (and records the key check on a new database).
-func (db *DB) checkKey(ctx context.Context) error {
-	var sealed []byte
-	err := db.write.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'key_check'`).Scan(&sealed)
-	if err != nil && err != sql.ErrNoRows {
-		return fmt.Errorf("read key check: %w", err)
-	}
-	toStore, err := store.CheckKey(db.cipher, sealed)
-	if err != nil {
-		return err
-	}
-	if toStore != nil {
-		if _, err := db.write.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('key_check', ?) ON CONFLICT (key) DO NOTHING`, toStore); err != nil {
-			return fmt.Errorf("store key check: %w", err)
-		}
-	}
-	return nil
 }

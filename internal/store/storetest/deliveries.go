@@ -44,7 +44,7 @@ func exerciseDeliveries(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Dedupe", func(t *testing.T) {
 		t.Parallel()
 
-		filtered := func(reason string) func(d *signal.Delivery) {
+		filtered := func(reason signal.Reason) func(d *signal.Delivery) {
 			return func(d *signal.Delivery) { d.Status, d.Reason = signal.StatusFiltered, reason }
 		}
 		toB := func(d *signal.Delivery) { d.IntegrationID = "int_b" }
@@ -55,9 +55,9 @@ func exerciseDeliveries(t *testing.T, newStore func(t *testing.T) store.Store) {
 			first, second  func(d *signal.Delivery) // nil: pending to int_a
 			after          time.Duration            // second recorded after the first; 0: in the same call
 			window         time.Duration
-			wantStatus     string
-			wantReason     string
-			wantFirstState string
+			wantStatus     signal.DeliveryStatus
+			wantReason     signal.Reason
+			wantFirstState signal.DeliveryStatus
 		}{
 			{name: "WithinWindow", after: time.Hour, wantStatus: signal.StatusFiltered, wantReason: signal.ReasonDuplicate},
 			{name: "SameCall", wantStatus: signal.StatusFiltered, wantReason: signal.ReasonDuplicate},
@@ -254,11 +254,11 @@ func exerciseDeliveries(t *testing.T, newStore func(t *testing.T) store.Store) {
 			t.Fatalf("RequeueDeliveries again = %d, want 0", n)
 		}
 
-		status := map[string]string{}
+		status := map[string]signal.DeliveryStatus{}
 		for _, r := range liveEvents(bundle.ctx, t, bundle.store, store.ListLiveEventsParams{Limit: 100}) {
 			status[r.MessageID] = r.Status
 		}
-		for msgID, want := range map[string]string{
+		for msgID, want := range map[string]signal.DeliveryStatus{
 			oldEvent.MessageID: signal.StatusFailed, events[0].MessageID: signal.StatusPending, events[1].MessageID: signal.StatusPending,
 			events[2].MessageID: signal.StatusDelivered, events[3].MessageID: signal.StatusFailed,
 		} {

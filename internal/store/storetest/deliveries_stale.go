@@ -24,7 +24,7 @@ func exerciseStaleWrites(t *testing.T, newStore func(t *testing.T) store.Store) 
 		t.Helper()
 		return &testBundle{ctx: t.Context(), now: testNow(), store: newStore(t)}
 	}
-	status := func(t *testing.T, bundle *testBundle, msgID string) (string, string) {
+	status := func(t *testing.T, bundle *testBundle, msgID string) (signal.DeliveryStatus, signal.Reason) {
 		t.Helper()
 		for _, le := range liveEvents(bundle.ctx, t, bundle.store, store.ListLiveEventsParams{Limit: 100}) {
 			if le.MessageID == msgID {
@@ -40,9 +40,9 @@ func exerciseStaleWrites(t *testing.T, newStore func(t *testing.T) store.Store) 
 		bundle := setup(t)
 
 		in := newIntegration("int_gone", bundle.now)
-		requireNoError(t, bundle.store.CreateIntegration(bundle.ctx, in))
+		requireNoError(t, bundle.store.CreateIntegration(bundle.ctx, store.CreateIntegrationParams{Integration: in}))
 		events := seedEvents(bundle.ctx, t, bundle.store, bundle.now, 1)
-		requireNoError(t, bundle.store.DeleteIntegration(bundle.ctx, in.ID))
+		requireNoError(t, bundle.store.DeleteIntegration(bundle.ctx, store.DeleteIntegrationParams{ID: in.ID}))
 		d := pendingDelivery(events[0], in.ID)
 		recordProcessed(bundle.ctx, t, bundle.store, bundle.now, d)
 		if st, reason := status(t, bundle, events[0].MessageID); st != signal.StatusFiltered || reason != signal.ReasonIntegrationDeleted {
@@ -55,12 +55,12 @@ func exerciseStaleWrites(t *testing.T, newStore func(t *testing.T) store.Store) 
 		bundle := setup(t)
 
 		in := newIntegration("int_gone", bundle.now)
-		requireNoError(t, bundle.store.CreateIntegration(bundle.ctx, in))
+		requireNoError(t, bundle.store.CreateIntegration(bundle.ctx, store.CreateIntegrationParams{Integration: in}))
 		events := seedEvents(bundle.ctx, t, bundle.store, bundle.now, 1)
 		recordProcessed(bundle.ctx, t, bundle.store, bundle.now, pendingDelivery(events[0], in.ID))
 		claimed, err := bundle.store.ClaimDeliveries(bundle.ctx, store.ClaimDeliveriesParams{IntegrationID: in.ID, Limit: 10, Now: bundle.now, LeaseUntil: bundle.now.Add(time.Minute)})
 		requireNoError(t, err)
-		requireNoError(t, bundle.store.DeleteIntegration(bundle.ctx, in.ID))
+		requireNoError(t, bundle.store.DeleteIntegration(bundle.ctx, store.DeleteIntegrationParams{ID: in.ID}))
 		claimed[0].Reason, claimed[0].Attempts = signal.ReasonRetrying, 1 // a 503 came back
 		requireNoError(t, bundle.store.FinishDeliveries(bundle.ctx, store.FinishDeliveriesParams{Deliveries: claimed, Now: bundle.now}))
 		if st, reason := status(t, bundle, events[0].MessageID); st != signal.StatusFiltered || reason != signal.ReasonIntegrationDeleted {
@@ -105,7 +105,7 @@ func exercisePauseIntegration(t *testing.T, newStore func(t *testing.T) store.St
 		t.Helper()
 		b := &testBundle{ctx: t.Context(), now: testNow(), store: newStore(t)}
 		in := newIntegration("int_p", b.now)
-		requireNoError(t, b.store.CreateIntegration(b.ctx, in))
+		requireNoError(t, b.store.CreateIntegration(b.ctx, store.CreateIntegrationParams{Integration: in}))
 		return b, in
 	}
 
@@ -114,7 +114,7 @@ func exercisePauseIntegration(t *testing.T, newStore func(t *testing.T) store.St
 		bundle, in := setup(t)
 		ok, err := bundle.store.PauseIntegration(bundle.ctx, store.PauseIntegrationParams{ID: in.ID, Reason: signal.ReasonAuthFailed, IfUpdatedAt: in.UpdatedAt, Now: bundle.now.Add(time.Second)})
 		requireNoError(t, err)
-		got, err := bundle.store.GetIntegration(bundle.ctx, in.ID)
+		got, err := bundle.store.GetIntegration(bundle.ctx, store.GetIntegrationParams{ID: in.ID})
 		requireNoError(t, err)
 		if !ok || got.Status != signal.IntegrationPaused || got.StatusReason != signal.ReasonAuthFailed {
 			t.Fatalf("PauseIntegration = %v; integration %s/%s", ok, got.Status, got.StatusReason)
@@ -127,10 +127,10 @@ func exercisePauseIntegration(t *testing.T, newStore func(t *testing.T) store.St
 		seen := in.UpdatedAt
 		in.Config = map[string]any{"api_key": "replaced"}
 		in.UpdatedAt = bundle.now.Add(time.Second)
-		requireNoError(t, bundle.store.UpdateIntegration(bundle.ctx, in))
+		requireNoError(t, bundle.store.UpdateIntegration(bundle.ctx, store.UpdateIntegrationParams{Integration: in}))
 		ok, err := bundle.store.PauseIntegration(bundle.ctx, store.PauseIntegrationParams{ID: in.ID, Reason: signal.ReasonAuthFailed, IfUpdatedAt: seen, Now: bundle.now.Add(2 * time.Second)})
 		requireNoError(t, err)
-		got, err := bundle.store.GetIntegration(bundle.ctx, in.ID)
+		got, err := bundle.store.GetIntegration(bundle.ctx, store.GetIntegrationParams{ID: in.ID})
 		requireNoError(t, err)
 		if ok || got.Status != signal.IntegrationActive || got.ConfigString("api_key") != "replaced" {
 			t.Fatalf("a refusal of the old key paused the replaced one: %v, %s, key %q", ok, got.Status, got.ConfigString("api_key"))

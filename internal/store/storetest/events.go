@@ -193,7 +193,7 @@ func exerciseEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 		bundle := setup(t)
 
 		for _, name := range []string{processorCursor, "unknown"} {
-			seq, err := bundle.store.Cursor(bundle.ctx, name)
+			seq, err := bundle.store.Cursor(bundle.ctx, store.CursorParams{Name: name})
 			requireNoError(t, err)
 			if seq != 0 {
 				t.Fatalf("Cursor(%q) = %d, want 0", name, seq)
@@ -214,13 +214,13 @@ func exerciseEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 			{upTo: events[1].Seq, want: events[4].Seq}, // never backwards
 		} {
 			requireNoError(t, bundle.store.RecordProcessed(bundle.ctx, store.RecordProcessedParams{UpToSeq: step.upTo, Now: bundle.now}))
-			seq, err := bundle.store.Cursor(bundle.ctx, processorCursor)
+			seq, err := bundle.store.Cursor(bundle.ctx, store.CursorParams{Name: processorCursor})
 			requireNoError(t, err)
 			if seq != step.want {
 				t.Fatalf("after RecordProcessed up to %d: Cursor = %d, want %d", step.upTo, seq, step.want)
 			}
 		}
-		seq, err := bundle.store.Cursor(bundle.ctx, "unknown")
+		seq, err := bundle.store.Cursor(bundle.ctx, store.CursorParams{Name: "unknown"})
 		requireNoError(t, err)
 		if seq != 0 {
 			t.Fatalf(`Cursor("unknown") = %d, want 0`, seq)
@@ -242,7 +242,7 @@ func exerciseEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 			FromSeq: &zero, UpToSeq: events[3].Seq, Deliveries: []*signal.Delivery{pendingDelivery(events[2], "int_a")}, Now: bundle.now,
 		})
 		requireCode(t, err, signal.ECONFLICT)
-		seq, err := bundle.store.Cursor(bundle.ctx, processorCursor)
+		seq, err := bundle.store.Cursor(bundle.ctx, store.CursorParams{Name: processorCursor})
 		requireNoError(t, err)
 		if seq != events[1].Seq {
 			t.Fatalf("Cursor = %d after a conflicting record, want %d", seq, events[1].Seq)

@@ -68,7 +68,7 @@ func exerciseIntegrations(t *testing.T, newStore func(t *testing.T) store.Store)
 
 	get := func(t *testing.T, bundle *testBundle, id string) *signal.Integration {
 		t.Helper()
-		got, err := bundle.store.GetIntegration(bundle.ctx, id)
+		got, err := bundle.store.GetIntegration(bundle.ctx, store.GetIntegrationParams{ID: id})
 		requireNoError(t, err)
 		return got
 	}
@@ -78,7 +78,7 @@ func exerciseIntegrations(t *testing.T, newStore func(t *testing.T) store.Store)
 		bundle := setup(t)
 
 		in := full("int_1", bundle.now)
-		requireNoError(t, bundle.store.CreateIntegration(bundle.ctx, in))
+		requireNoError(t, bundle.store.CreateIntegration(bundle.ctx, store.CreateIntegrationParams{Integration: in}))
 		requireIntegration(t, "GetIntegration", get(t, bundle, "int_1"), full("int_1", bundle.now))
 	})
 
@@ -88,7 +88,7 @@ func exerciseIntegrations(t *testing.T, newStore func(t *testing.T) store.Store)
 
 		in := newIntegration("int_1", bundle.now)
 		in.PipelineIDs, in.Config = nil, map[string]any{}
-		requireNoError(t, bundle.store.CreateIntegration(bundle.ctx, in))
+		requireNoError(t, bundle.store.CreateIntegration(bundle.ctx, store.CreateIntegrationParams{Integration: in}))
 		got := get(t, bundle, "int_1")
 		if len(got.PipelineIDs) != 0 || len(got.Config) != 0 || !got.Enabled || got.Status != signal.IntegrationActive {
 			t.Fatalf("GetIntegration = %+v, want no pipeline ids, empty config, enabled and active", got)
@@ -99,7 +99,7 @@ func exerciseIntegrations(t *testing.T, newStore func(t *testing.T) store.Store)
 		t.Parallel()
 		bundle := setup(t)
 
-		_, err := bundle.store.GetIntegration(bundle.ctx, "int_missing")
+		_, err := bundle.store.GetIntegration(bundle.ctx, store.GetIntegrationParams{ID: "int_missing"})
 		requireCode(t, err, signal.ENOTFOUND)
 	})
 
@@ -107,10 +107,10 @@ func exerciseIntegrations(t *testing.T, newStore func(t *testing.T) store.Store)
 		t.Parallel()
 		bundle := setup(t)
 
-		requireNoError(t, bundle.store.CreateIntegration(bundle.ctx, newIntegration("int_1", bundle.now)))
+		requireNoError(t, bundle.store.CreateIntegration(bundle.ctx, store.CreateIntegrationParams{Integration: newIntegration("int_1", bundle.now)}))
 		other := newIntegration("int_1", bundle.now)
 		other.Name = "Other"
-		requireCode(t, bundle.store.CreateIntegration(bundle.ctx, other), signal.ECONFLICT)
+		requireCode(t, bundle.store.CreateIntegration(bundle.ctx, store.CreateIntegrationParams{Integration: other}), signal.ECONFLICT)
 		if got := get(t, bundle, "int_1"); got.Name != "Omnisend int_1" {
 			t.Fatalf("after the conflict, Name = %q", got.Name)
 		}
@@ -137,9 +137,9 @@ func exerciseIntegrations(t *testing.T, newStore func(t *testing.T) store.Store)
 				t.Parallel()
 				bundle := setup(t)
 
-				requireNoError(t, bundle.store.CreateIntegration(bundle.ctx, tt.from(bundle.now)))
-				requireNoError(t, bundle.store.CreateIntegration(bundle.ctx, newIntegration("int_2", bundle.now)))
-				requireNoError(t, bundle.store.UpdateIntegration(bundle.ctx, tt.to(bundle.now)))
+				requireNoError(t, bundle.store.CreateIntegration(bundle.ctx, store.CreateIntegrationParams{Integration: tt.from(bundle.now)}))
+				requireNoError(t, bundle.store.CreateIntegration(bundle.ctx, store.CreateIntegrationParams{Integration: newIntegration("int_2", bundle.now)}))
+				requireNoError(t, bundle.store.UpdateIntegration(bundle.ctx, store.UpdateIntegrationParams{Integration: tt.to(bundle.now)}))
 				requireIntegration(t, "after update", get(t, bundle, "int_1"), tt.to(bundle.now))
 				requireIntegration(t, "other integration", get(t, bundle, "int_2"), newIntegration("int_2", bundle.now))
 			})
@@ -150,8 +150,8 @@ func exerciseIntegrations(t *testing.T, newStore func(t *testing.T) store.Store)
 		t.Parallel()
 		bundle := setup(t)
 
-		requireCode(t, bundle.store.UpdateIntegration(bundle.ctx, newIntegration("int_missing", bundle.now)), signal.ENOTFOUND)
-		_, err := bundle.store.GetIntegration(bundle.ctx, "int_missing")
+		requireCode(t, bundle.store.UpdateIntegration(bundle.ctx, store.UpdateIntegrationParams{Integration: newIntegration("int_missing", bundle.now)}), signal.ENOTFOUND)
+		_, err := bundle.store.GetIntegration(bundle.ctx, store.GetIntegrationParams{ID: "int_missing"})
 		requireCode(t, err, signal.ENOTFOUND)
 	})
 
@@ -159,12 +159,12 @@ func exerciseIntegrations(t *testing.T, newStore func(t *testing.T) store.Store)
 		t.Parallel()
 		bundle := setup(t)
 
-		requireNoError(t, bundle.store.CreateIntegration(bundle.ctx, newIntegration("int_1", bundle.now)))
-		requireNoError(t, bundle.store.CreateIntegration(bundle.ctx, newIntegration("int_2", bundle.now)))
-		requireNoError(t, bundle.store.DeleteIntegration(bundle.ctx, "int_1"))
-		_, err := bundle.store.GetIntegration(bundle.ctx, "int_1")
+		requireNoError(t, bundle.store.CreateIntegration(bundle.ctx, store.CreateIntegrationParams{Integration: newIntegration("int_1", bundle.now)}))
+		requireNoError(t, bundle.store.CreateIntegration(bundle.ctx, store.CreateIntegrationParams{Integration: newIntegration("int_2", bundle.now)}))
+		requireNoError(t, bundle.store.DeleteIntegration(bundle.ctx, store.DeleteIntegrationParams{ID: "int_1"}))
+		_, err := bundle.store.GetIntegration(bundle.ctx, store.GetIntegrationParams{ID: "int_1"})
 		requireCode(t, err, signal.ENOTFOUND)
-		requireCode(t, bundle.store.DeleteIntegration(bundle.ctx, "int_1"), signal.ENOTFOUND)
+		requireCode(t, bundle.store.DeleteIntegration(bundle.ctx, store.DeleteIntegrationParams{ID: "int_1"}), signal.ENOTFOUND)
 		get(t, bundle, "int_2")
 	})
 
@@ -173,7 +173,7 @@ func exerciseIntegrations(t *testing.T, newStore func(t *testing.T) store.Store)
 		bundle := setup(t)
 
 		for _, id := range []string{"int_c", "int_a", "int_e", "int_b", "int_d"} {
-			requireNoError(t, bundle.store.CreateIntegration(bundle.ctx, full(id, bundle.now)))
+			requireNoError(t, bundle.store.CreateIntegration(bundle.ctx, store.CreateIntegrationParams{Integration: full(id, bundle.now)}))
 		}
 		want := []string{"int_a", "int_b", "int_c", "int_d", "int_e"}
 

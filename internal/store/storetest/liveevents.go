@@ -241,7 +241,7 @@ func exerciseLiveEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 		disabled := newIntegration("int_disabled", bundle.now)
 		disabled.Enabled = false
 		for _, in := range []*signal.Integration{paused, disabled, newIntegration("int_active", bundle.now)} {
-			requireNoError(t, bundle.store.CreateIntegration(bundle.ctx, in))
+			requireNoError(t, bundle.store.CreateIntegration(bundle.ctx, store.CreateIntegrationParams{Integration: in}))
 		}
 		events := seedEvents(bundle.ctx, t, bundle.store, bundle.now, 2)
 		delivered := pendingDelivery(events[0], "int_paused")
@@ -249,11 +249,11 @@ func exerciseLiveEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 		recordProcessed(bundle.ctx, t, bundle.store, bundle.now, delivered, pendingDelivery(events[1], "int_paused"),
 			pendingDelivery(events[1], "int_disabled"), pendingDelivery(events[1], "int_active"))
 
-		status := map[string]string{}
+		status := map[string]signal.DeliveryStatus{}
 		for _, r := range list(t, bundle, store.ListLiveEventsParams{}) {
 			status[rowKey(r)] = r.Status
 		}
-		for key, want := range map[string]string{
+		for key, want := range map[string]signal.DeliveryStatus{
 			events[0].MessageID + "/int_paused":   signal.StatusDelivered,
 			events[1].MessageID + "/int_paused":   signal.StatusPaused,
 			events[1].MessageID + "/int_disabled": signal.StatusPaused,
@@ -265,7 +265,7 @@ func exerciseLiveEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 
 		for _, tt := range []struct {
-			status string
+			status signal.DeliveryStatus
 			want   []string
 		}{
 			{signal.StatusPaused, []string{"int_disabled", "int_paused"}},
@@ -276,7 +276,7 @@ func exerciseLiveEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 				got = append(got, r.IntegrationID)
 			}
 			sort.Strings(got)
-			requireStrings(t, "status "+tt.status, got, tt.want)
+			requireStrings(t, "status "+string(tt.status), got, tt.want)
 		}
 	})
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
+	"github.com/signalhq/signal/internal/store/sqlstore"
 )
 
 // exerciseLiveDetails covers what Live Events and an integration's page
@@ -74,8 +75,8 @@ func exerciseLiveDetails(t *testing.T, newStore func(t *testing.T) store.Store) 
 	t.Run("CountsByShownStatus", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
-		requireNoError(t, b.store.CreateIntegration(b.ctx, newIntegration("int_a", b.now)))
-		requireNoError(t, b.store.CreateIntegration(b.ctx, newIntegration("int_p", b.now)))
+		requireNoError(t, b.store.CreateIntegration(b.ctx, store.CreateIntegrationParams{Integration: newIntegration("int_a", b.now)}))
+		requireNoError(t, b.store.CreateIntegration(b.ctx, store.CreateIntegrationParams{Integration: newIntegration("int_p", b.now)}))
 		events := seedEvents(b.ctx, t, b.store, b.now, 4)
 		da, dp := pendingDelivery(events[0], "int_a"), pendingDelivery(events[0], "int_p")
 		df := pendingDelivery(events[1], "int_a")
@@ -83,7 +84,7 @@ func exerciseLiveDetails(t *testing.T, newStore func(t *testing.T) store.Store) 
 		dd := pendingDelivery(events[2], "int_a")
 		dd.Status = signal.StatusDelivered
 		recordProcessed(b.ctx, t, b.store, b.now, da, dp, df, dd)
-		in, err := b.store.GetIntegration(b.ctx, "int_p")
+		in, err := b.store.GetIntegration(b.ctx, store.GetIntegrationParams{ID: "int_p"})
 		requireNoError(t, err)
 		paused, err := b.store.PauseIntegration(b.ctx, store.PauseIntegrationParams{ID: "int_p", Reason: signal.ReasonAuthFailed, IfUpdatedAt: in.UpdatedAt, Now: b.now})
 		requireNoError(t, err)
@@ -162,7 +163,7 @@ func exerciseLiveDetails(t *testing.T, newStore func(t *testing.T) store.Store) 
 			d.Status, d.Reason = signal.StatusDelivered, ""
 			d.Attempt = &signal.Attempt{At: at, Error: "", VendorStatus: 200, VendorResponse: "ok"}
 		})
-		det, err := b.store.GetLiveEvent(b.ctx, store.GetLiveEventParams{ID: store.LiveEventID(events[0].Seq, d.ID)})
+		det, err := b.store.GetLiveEvent(b.ctx, store.GetLiveEventParams{ID: sqlstore.LiveEventID(events[0].Seq, d.ID)})
 		requireNoError(t, err)
 		requireJSON(t, "Input", det.Input, events[0].Payload)
 		requireJSON(t, "Processed", det.Processed, processed)
@@ -176,12 +177,12 @@ func exerciseLiveDetails(t *testing.T, newStore func(t *testing.T) store.Store) 
 		requireTime(t, "last attempt", last.At, at)
 
 		// An unprocessed event: no processed stage, no attempts.
-		det, err = b.store.GetLiveEvent(b.ctx, store.GetLiveEventParams{ID: store.LiveEventID(events[1].Seq, 0)})
+		det, err = b.store.GetLiveEvent(b.ctx, store.GetLiveEventParams{ID: sqlstore.LiveEventID(events[1].Seq, 0)})
 		requireNoError(t, err)
 		if string(det.Processed) != "null" || len(det.Attempts) != 0 || det.Status != signal.StatusPending {
 			t.Fatalf("unprocessed detail = %+v", det)
 		}
-		for _, id := range []string{"dlv_999", "evt_999", "nope", "dlv_x", store.LiveEventID(events[0].Seq, 0)} {
+		for _, id := range []string{"dlv_999", "evt_999", "nope", "dlv_x", sqlstore.LiveEventID(events[0].Seq, 0)} {
 			_, err := b.store.GetLiveEvent(b.ctx, store.GetLiveEventParams{ID: id})
 			requireCode(t, err, signal.ENOTFOUND)
 		}

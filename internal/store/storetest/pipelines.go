@@ -138,12 +138,12 @@ func exercisePipelines(t *testing.T, newStore func(t *testing.T) store.Store) {
 
 		create(t, bundle, "pip_1")
 		create(t, bundle, "pip_2")
-		requireNoError(t, bundle.store.DeletePipeline(bundle.ctx, "pip_1"))
+		requireNoError(t, bundle.store.DeletePipeline(bundle.ctx, store.DeletePipelineParams{ID: "pip_1"}))
 		for _, p := range []store.GetPipelineParams{{ID: "pip_1"}, {Key: "dk_live_pip_1"}} {
 			_, err := bundle.store.GetPipeline(bundle.ctx, p)
 			requireCode(t, err, signal.ENOTFOUND)
 		}
-		requireCode(t, bundle.store.DeletePipeline(bundle.ctx, "pip_1"), signal.ENOTFOUND)
+		requireCode(t, bundle.store.DeletePipeline(bundle.ctx, store.DeletePipelineParams{ID: "pip_1"}), signal.ENOTFOUND)
 
 		_, err := bundle.store.GetPipeline(bundle.ctx, store.GetPipelineParams{ID: "pip_2"})
 		requireNoError(t, err)

@@ -146,7 +146,7 @@ func exercisePrune(t *testing.T, newStore func(t *testing.T) store.Store) {
 				if want := tt.backlog + tt.finished; total != want || expired != tt.backlog {
 					t.Fatalf("Prune deleted %d events and expired %d deliveries, want %d (every processed event past the age) and %d", total, expired, want, tt.backlog)
 				}
-				left := map[string]string{}
+				left := map[string]signal.DeliveryStatus{}
 				for _, le := range liveEvents(bundle.ctx, t, bundle.store, store.ListLiveEventsParams{Limit: 1000}) {
 					left[le.MessageID] = le.Status
 				}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
+	"github.com/signalhq/signal/internal/store/sqlstore"
 )
 
 // Secrets a backend must never keep in clear; PlantSecrets writes each of
@@ -34,10 +35,10 @@ func PlantSecrets(t *testing.T, s store.Store) {
 
 	_, err := s.CreatePipeline(ctx, store.CreatePipelineParams{ID: "pip_1", Name: "Shop", Key: "dk_live_1", SigningSecret: signingSecret, Now: now})
 	requireNoError(t, err)
-	requireNoError(t, s.CreateIntegration(ctx, &signal.Integration{
+	requireNoError(t, s.CreateIntegration(ctx, store.CreateIntegrationParams{Integration: &signal.Integration{
 		ID: "int_1", CatalogKey: "omnisend", Name: "Omnisend", Variant: "default", DeliveryMode: "server_side",
 		Config: map[string]any{"api_key": apiKey}, Enabled: true, Status: signal.IntegrationActive, CreatedAt: now, UpdatedAt: now,
-	}))
+	}}))
 	payload, err := json.Marshal(map[string]any{"type": "identify", "userId": "u1", "traits": map[string]any{"email": email}})
 	requireNoError(t, err)
 	e := &signal.Event{MessageID: "m1", PipelineID: "pip_1", Type: signal.TypeIdentify, Timestamp: now, ReceivedAt: now, Payload: payload}
@@ -61,14 +62,14 @@ func PlantSecrets(t *testing.T, s store.Store) {
 	claimed[0].Attempt = &signal.Attempt{At: now, VendorStatus: 400, VendorResponse: attemptResponse}
 	requireNoError(t, s.FinishDeliveries(ctx, store.FinishDeliveriesParams{Deliveries: claimed, Now: now}))
 
-	det, err := s.GetLiveEvent(ctx, store.GetLiveEventParams{ID: store.LiveEventID(e.Seq, claimed[0].ID)})
+	det, err := s.GetLiveEvent(ctx, store.GetLiveEventParams{ID: sqlstore.LiveEventID(e.Seq, claimed[0].ID)})
 	requireNoError(t, err)
 	requireJSON(t, "Processed", det.Processed, processed)
 	if len(det.Attempts) != 1 || det.Attempts[0].VendorResponse != attemptResponse {
 		t.Fatalf("attempts read back as %+v", det.Attempts)
 	}
 
-	got, err := s.GetIntegration(ctx, "int_1")
+	got, err := s.GetIntegration(ctx, store.GetIntegrationParams{ID: "int_1"})
 	requireNoError(t, err)
 	if got.ConfigString("api_key") != apiKey {
 		t.Fatalf("api_key read back as %q", got.ConfigString("api_key"))

@@ -177,7 +177,7 @@ func requireNoError(t *testing.T, err error) {
 }
 
 // requireCode fails t unless err carries the signal error code.
-func requireCode(t *testing.T, err error, code string) {
+func requireCode(t *testing.T, err error, code signal.Code) {
 	t.Helper()
 	if got := signal.ErrorCode(err); got != code {
 		t.Fatalf("error code = %q (err %v), want %q", got, err, code)

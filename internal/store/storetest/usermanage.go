@@ -28,7 +28,7 @@ func exerciseUserManagement(t *testing.T, newStore func(t *testing.T) store.Stor
 
 	createUser := func(t *testing.T, bundle *testBundle, id, email, role string) {
 		t.Helper()
-		requireNoError(t, bundle.store.CreateUser(bundle.ctx, &signal.User{ID: id, Email: email, PasswordHash: "hash-" + id, Role: role, CreatedAt: bundle.now}))
+		requireNoError(t, bundle.store.CreateUser(bundle.ctx, store.CreateUserParams{User: &signal.User{ID: id, Email: email, PasswordHash: "hash-" + id, Role: role, CreatedAt: bundle.now}}))
 	}
 
 	ptr := func(s string) *string { return &s }
@@ -38,7 +38,7 @@ func exerciseUserManagement(t *testing.T, newStore func(t *testing.T) store.Stor
 		bundle := setup(t)
 
 		createUser(t, bundle, "usr_1", "ana@shop.example", signal.RoleAdmin)
-		err := bundle.store.CreateUser(bundle.ctx, &signal.User{ID: "usr_2", Email: "ANA@Shop.Example", PasswordHash: "h", Role: signal.RoleViewer, CreatedAt: bundle.now})
+		err := bundle.store.CreateUser(bundle.ctx, store.CreateUserParams{User: &signal.User{ID: "usr_2", Email: "ANA@Shop.Example", PasswordHash: "h", Role: signal.RoleViewer, CreatedAt: bundle.now}})
 		requireCode(t, err, signal.ECONFLICT)
 		if f := signal.ErrorField(err); f != "email" {
 			t.Fatalf("conflict field = %q, want email", f)
@@ -190,7 +190,7 @@ func exerciseUserManagement(t *testing.T, newStore func(t *testing.T) store.Stor
 		createUser(t, bundle, "usr_1", "a@shop.example", signal.RoleAdmin)
 		createUser(t, bundle, "usr_2", "b@shop.example", signal.RoleViewer)
 		for _, id := range []string{"usr_1", "usr_2"} {
-			requireNoError(t, bundle.store.CreateRefreshToken(bundle.ctx, signal.RefreshToken{Hash: "rt-" + id, UserID: id, ExpiresAt: bundle.now.Add(time.Hour)}))
+			requireNoError(t, bundle.store.CreateRefreshToken(bundle.ctx, store.CreateRefreshTokenParams{Token: signal.RefreshToken{Hash: "rt-" + id, UserID: id, ExpiresAt: bundle.now.Add(time.Hour)}}))
 		}
 		requireNoError(t, bundle.store.DeleteUser(bundle.ctx, store.DeleteUserParams{ID: "usr_2"}))
 

@@ -23,13 +23,13 @@ func exerciseUsers(t *testing.T, newStore func(t *testing.T) store.Store) {
 		t.Helper()
 		bundle := &testBundle{ctx: t.Context(), now: testNow(), store: newStore(t)}
 		bundle.user = &signal.User{ID: "usr_1", Email: "admin@shop.example", PasswordHash: "$argon2id$hash", Role: signal.RoleAdmin, CreatedAt: bundle.now}
-		requireNoError(t, bundle.store.CreateUser(bundle.ctx, bundle.user))
+		requireNoError(t, bundle.store.CreateUser(bundle.ctx, store.CreateUserParams{User: bundle.user}))
 		return bundle
 	}
 
 	createToken := func(t *testing.T, bundle *testBundle, hash string, expiresAt time.Time) {
 		t.Helper()
-		requireNoError(t, bundle.store.CreateRefreshToken(bundle.ctx, signal.RefreshToken{Hash: hash, UserID: bundle.user.ID, ExpiresAt: expiresAt}))
+		requireNoError(t, bundle.store.CreateRefreshToken(bundle.ctx, store.CreateRefreshTokenParams{Token: signal.RefreshToken{Hash: hash, UserID: bundle.user.ID, ExpiresAt: expiresAt}}))
 	}
 
 	consume := func(bundle *testBundle, hash string, now time.Time) (*signal.RefreshToken, error) {
@@ -45,7 +45,7 @@ func exerciseUsers(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if n != 1 {
 			t.Fatalf("CountUsers = %d, want 1", n)
 		}
-		requireNoError(t, bundle.store.CreateUser(bundle.ctx, &signal.User{ID: "usr_2", Email: "b@shop.example", PasswordHash: "h", Role: signal.RoleAdmin, CreatedAt: bundle.now}))
+		requireNoError(t, bundle.store.CreateUser(bundle.ctx, store.CreateUserParams{User: &signal.User{ID: "usr_2", Email: "b@shop.example", PasswordHash: "h", Role: signal.RoleAdmin, CreatedAt: bundle.now}}))
 		if n, err = bundle.store.CountUsers(bundle.ctx); err != nil || n != 2 {
 			t.Fatalf("CountUsers = %d, %v, want 2", n, err)
 		}
@@ -91,7 +91,7 @@ func exerciseUsers(t *testing.T, newStore func(t *testing.T) store.Store) {
 		t.Parallel()
 		bundle := setup(t)
 
-		err := bundle.store.CreateUser(bundle.ctx, &signal.User{ID: "usr_2", Email: bundle.user.Email, PasswordHash: "h", Role: signal.RoleAdmin, CreatedAt: bundle.now})
+		err := bundle.store.CreateUser(bundle.ctx, store.CreateUserParams{User: &signal.User{ID: "usr_2", Email: bundle.user.Email, PasswordHash: "h", Role: signal.RoleAdmin, CreatedAt: bundle.now}})
 		requireCode(t, err, signal.ECONFLICT)
 	})
 

@@ -1,10 +1,11 @@
-package store
+package sqlstore
 
 import (
 	"strconv"
 	"strings"
 
 	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
 )
 
 // Live Events queries, shared by both backends: they read events e LEFT
@@ -24,15 +25,15 @@ const LiveFrom = ` FROM events e LEFT JOIN deliveries d ON d.event_seq = e.seq L
 
 // LiveShownStatus is the SQL of the status a row shows (see ShowLiveEvent).
 func LiveShownStatus(dl LiveDialect) string {
-	return `CASE WHEN d.id IS NULL THEN 'pending'
-		WHEN d.status = 'pending' AND (i.status = 'paused' OR i.enabled <> ` + dl.True + `) THEN 'paused'
+	return `CASE WHEN d.id IS NULL THEN ` + Pending + `
+		WHEN d.status = ` + Pending + ` AND (i.status = ` + IntegrationPaused + ` OR i.enabled <> ` + dl.True + `) THEN ` + Paused + `
 		ELSE d.status END`
 }
 
 // LiveWhere returns the conditions of p's filters (the status and cursor
 // too when withPage), each to be joined with AND. Every filter has an index
 // to seek with (migration 007), so a rare match does not walk the log.
-func LiveWhere(p ListLiveEventsParams, dl LiveDialect, withPage bool) ([]string, error) {
+func LiveWhere(p store.ListLiveEventsParams, dl LiveDialect, withPage bool) ([]string, error) {
 	var where []string
 	if withPage && p.Cursor != "" {
 		seq, did, err := ParseLiveCursor(p.Cursor)
@@ -62,8 +63,8 @@ func LiveWhere(p ListLiveEventsParams, dl LiveDialect, withPage bool) ([]string,
 		// A reason code is written as a literal, with the partial index's
 		// own term, so that the planner knows it may use the index of rows
 		// with a reason.
-		if isCode(p.Reason) {
-			where = append(where, `d.reason = '`+p.Reason+`' AND d.reason <> ''`)
+		if isCode(string(p.Reason)) {
+			where = append(where, `d.reason = '`+string(p.Reason)+`' AND d.reason <> ''`)
 		} else {
 			where = append(where, `d.reason = `+dl.Arg(p.Reason))
 		}
@@ -81,11 +82,12 @@ func LiveWhere(p ListLiveEventsParams, dl LiveDialect, withPage bool) ([]string,
 	switch p.Status {
 	case "":
 	case signal.StatusPending:
-		where = append(where, `(d.id IS NULL OR (d.status = 'pending' AND COALESCE(i.status, 'active') = 'active' AND COALESCE(i.enabled, `+dl.True+`) = `+dl.True+`))`)
+		where = append(where, `(d.id IS NULL OR (d.status = `+Pending+` AND COALESCE(i.status, `+IntegrationActive+`) = `+IntegrationActive+
+			` AND COALESCE(i.enabled, `+dl.True+`) = `+dl.True+`))`)
 	case signal.StatusPaused:
-		where = append(where, `(d.status = 'pending' AND (i.status = 'paused' OR i.enabled <> `+dl.True+`))`)
+		where = append(where, `(d.status = `+Pending+` AND (i.status = `+IntegrationPaused+` OR i.enabled <> `+dl.True+`))`)
 	case signal.StatusFailed:
-		where = append(where, `d.status = 'failed'`) // the partial index's own term
+		where = append(where, `d.status = `+Failed) // the partial index's own term
 	default:
 		where = append(where, `d.status = `+dl.Arg(p.Status))
 	}
@@ -106,13 +108,13 @@ func isCode(s string) bool {
 // then the rows are read in the order of a deliveries index (integration,
 // reason or status, then event_seq and id) and the scan stops at the page's
 // end, instead of sorting every matching row.
-func liveByDelivery(p ListLiveEventsParams) bool {
+func liveByDelivery(p store.ListLiveEventsParams) bool {
 	return p.IntegrationID != "" || p.Reason != "" || (p.Status != "" && p.Status != signal.StatusPending)
 }
 
 // LiveOrder is the ORDER BY of a Live Events page: newest event first,
 // then highest delivery id, in terms the filters' index can deliver.
-func LiveOrder(p ListLiveEventsParams) string {
+func LiveOrder(p store.ListLiveEventsParams) string {
 	if liveByDelivery(p) {
 		return ` ORDER BY d.event_seq DESC, d.id DESC`
 	}
@@ -134,7 +136,7 @@ func LiveIDWhere(id string, dl LiveDialect) (string, error) {
 }
 
 // AddLiveCount adds n rows of a shown status to c.
-func AddLiveCount(c *LiveCounts, status string, n int) {
+func AddLiveCount(c *store.LiveCounts, status signal.DeliveryStatus, n int) {
 	switch status {
 	case signal.StatusPending:
 		c.Pending += n
@@ -150,7 +152,7 @@ func AddLiveCount(c *LiveCounts, status string, n int) {
 }
 
 // AddOutcome adds n finished deliveries of status to o.
-func AddOutcome(o *Outcomes, status string, n int) {
+func AddOutcome(o *store.Outcomes, status signal.DeliveryStatus, n int) {
 	switch status {
 	case signal.StatusDelivered:
 		o.Delivered += n
@@ -163,18 +165,18 @@ func AddOutcome(o *Outcomes, status string, n int) {
 
 // HealthMinutes returns the 60 minutes of a health report ending with
 // now's, oldest first, and the millisecond the first starts at.
-func HealthMinutes(nowMS int64) ([]MinuteOutcomes, int64) {
+func HealthMinutes(nowMS int64) ([]store.MinuteOutcomes, int64) {
 	last := nowMS - nowMS%60000
 	first := last - 59*60000
-	out := make([]MinuteOutcomes, 60)
+	out := make([]store.MinuteOutcomes, 60)
 	for i := range out {
-		out[i].At = fromUnixMS(first + int64(i)*60000)
+		out[i].At = FromMS(first + int64(i)*60000)
 	}
 	return out, first
 }
 
 // MayExceedAttempts says whether d, just attempted, may hold more than
-// MaxAttemptsKept attempts, so that trimming is needed: a first attempt
+// store.MaxAttemptsKept attempts, so that trimming is needed: a first attempt
 // that ended the delivery (the common case) needs none.
 func MayExceedAttempts(d *signal.Delivery) bool {
 	return d.Status == signal.StatusPending || d.Attempts > 1

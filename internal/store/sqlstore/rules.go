@@ -1,11 +1,13 @@
-package store
+package sqlstore
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
 )
 
 // Rules every backend shares: Live Events ids, cursors and how a row is
@@ -58,7 +60,7 @@ func ShowLiveEvent(le *signal.LiveEvent, seq, deliveryID int64, in LiveIntegrati
 	} else if le.Status == signal.StatusPending && in.Status != nil {
 		switch {
 		case *in.Status == signal.IntegrationPaused:
-			le.Status, le.Reason = signal.StatusPaused, deref(in.StatusReason)
+			le.Status, le.Reason = signal.StatusPaused, signal.Reason(deref(in.StatusReason))
 		case in.Enabled != nil && !*in.Enabled:
 			le.Status, le.Reason = signal.StatusPaused, signal.ReasonIntegrationDisabled
 		}
@@ -104,4 +106,57 @@ func FilterDeleted(ds []*signal.Delivery, isDeleted func(integrationID string) (
 		}
 	}
 	return nil
+}
+
+// SealProcessed seals what RecordProcessed stores sealed: each delivery's
+// payload and each processed event.
+func (s *Store) SealProcessed(p store.RecordProcessedParams) (payloads, processed [][]byte, err error) {
+	payloads = make([][]byte, len(p.Deliveries))
+	for i, d := range p.Deliveries {
+		if payloads[i], err = s.Seal(d.Payload); err != nil {
+			return nil, nil, fmt.Errorf("seal: %w", err)
+		}
+	}
+	processed = make([][]byte, len(p.Processed))
+	for i, pe := range p.Processed {
+		if processed[i], err = s.Seal(pe.Body); err != nil {
+			return nil, nil, fmt.Errorf("seal: %w", err)
+		}
+	}
+	return payloads, processed, nil
+}
+
+// Recorded ends RecordProcessed: err as the caller sees it (a lost race,
+// ECONFLICT, as it is), and on success each delivery stamped with now.
+func Recorded(err error, ds []*signal.Delivery, now int64) error {
+	if signal.ErrorCode(err) == signal.ECONFLICT {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("record processed: %w", err)
+	}
+	for _, d := range ds {
+		d.CreatedAt, d.UpdatedAt = FromMS(now), FromMS(now)
+	}
+	return nil
+}
+
+// Rows is what both drivers' query results offer.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// Collect reads every row with scan (the caller closes rows).
+func Collect[T any](rows Rows, scan func(func(...any) error) (T, error)) ([]T, error) {
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows.Scan)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 	"github.com/signalhq/signal/internal/store"
 )
 
-func (db *DB) liveDialect(args *[]any) store.LiveDialect {
-	return store.LiveDialect{True: "1", Arg: func(v any) string {
+func (s *Store) liveDialect(args *[]any) LiveDialect {
+	return LiveDialect{True: s.X.d.True, Arg: func(v any) string {
 		*args = append(*args, v)
 		return "?"
 	}}
@@ -25,20 +25,13 @@ const liveCols = `SELECT e.seq, e.message_id, e.received_at, e.pipeline_id, e.ty
 // ListLiveEvents lists events joined with their deliveries, newest first. An
 // event not yet processed shows as pending with no integration; a pending
 // delivery of a paused or disabled integration shows as paused.
-func (db *DB) ListLiveEvents(ctx context.Context, p store.ListLiveEventsParams) ([]*signal.LiveEvent, string, error) {
-	var args []any
-	where, err := store.LiveWhere(p, db.liveDialect(&args), true)
+func (s *Store) ListLiveEvents(ctx context.Context, p store.ListLiveEventsParams) ([]*signal.LiveEvent, string, error) {
+	lim := Limit(p.Limit)
+	q, args, err := s.LiveListQuery(p, lim+1)
 	if err != nil {
 		return nil, "", err
 	}
-	q := liveCols + store.LiveFrom
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	lim := limit(p.Limit)
-	q += store.LiveOrder(p) + ` LIMIT ?`
-	args = append(args, lim+1)
-	out, keys, err := db.queryLive(ctx, q, args)
+	out, keys, err := s.queryLive(ctx, q, args)
 	if err != nil {
 		return nil, "", fmt.Errorf("list live events: %w", err)
 	}
@@ -46,13 +39,28 @@ func (db *DB) ListLiveEvents(ctx context.Context, p store.ListLiveEventsParams) 
 	if len(out) > lim {
 		out = out[:lim]
 		k := keys[lim-1]
-		next = store.FormatLiveCursor(k[0], k[1])
+		next = FormatLiveCursor(k[0], k[1])
 	}
 	return out, next, nil
 }
 
-func (db *DB) queryLive(ctx context.Context, q string, args []any) ([]*signal.LiveEvent, [][2]int64, error) {
-	rows, err := db.read.QueryContext(ctx, q, args...)
+// LiveListQuery is ListLiveEvents' query of up to lim rows (with ?
+// placeholders: see Executor.Q).
+func (s *Store) LiveListQuery(p store.ListLiveEventsParams, lim int) (string, []any, error) {
+	var args []any
+	where, err := LiveWhere(p, s.liveDialect(&args), true)
+	if err != nil {
+		return "", nil, err
+	}
+	q := liveCols + LiveFrom
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	return q + LiveOrder(p) + ` LIMIT ?`, append(args, lim), nil
+}
+
+func (s *Store) queryLive(ctx context.Context, q string, args []any) ([]*signal.LiveEvent, [][2]int64, error) {
+	rows, err := s.X.Query(ctx, q, args...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -78,32 +86,32 @@ func (db *DB) queryLive(ctx context.Context, q string, args []any) ([]*signal.Li
 			&istatus, &ireason, &ienabled); err != nil {
 			return nil, nil, err
 		}
-		if le.Input, err = db.open(input); err != nil {
+		if le.Input, err = s.Open(input); err != nil {
 			return nil, nil, fmt.Errorf("open event %d: %w", seq, err)
 		}
-		le.ReceivedAt = fromMS(recv)
+		le.ReceivedAt = FromMS(recv)
 		if did.Valid {
-			le.IntegrationID, le.Status, le.Reason, le.Note = intID.String, status.String, reason.String, note.String
+			le.IntegrationID, le.Status, le.Reason, le.Note = intID.String, signal.DeliveryStatus(status.String), signal.Reason(reason.String), note.String
 			le.VendorEventName, le.Attempts, le.VendorStatus = vname.String, int(attempts.Int64), int(vstatus.Int64)
-			le.UpdatedAt = fromMS(updated.Int64)
+			le.UpdatedAt = FromMS(updated.Int64)
 			if nextAt.Int64 > 0 {
-				t := fromMS(nextAt.Int64)
+				t := FromMS(nextAt.Int64)
 				le.NextAttemptAt = &t
 			}
-			r, err := db.open(resp)
+			r, err := s.Open(resp)
 			if err != nil {
 				return nil, nil, fmt.Errorf("open response: %w", err)
 			}
 			le.VendorResponse = string(r)
-			if le.Payload, err = db.open(payload); err != nil {
+			if le.Payload, err = s.Open(payload); err != nil {
 				return nil, nil, fmt.Errorf("open payload: %w", err)
 			}
 		}
-		var in store.LiveIntegration
+		var in LiveIntegration
 		if istatus.Valid {
-			in = store.LiveIntegration{Status: &istatus.String, StatusReason: &ireason.String, Enabled: &ienabled.Bool}
+			in = LiveIntegration{Status: &istatus.String, StatusReason: &ireason.String, Enabled: &ienabled.Bool}
 		}
-		store.ShowLiveEvent(&le, seq, did.Int64, in)
+		ShowLiveEvent(&le, seq, did.Int64, in)
 		out = append(out, &le)
 		keys = append(keys, [2]int64{seq, did.Int64})
 	}
@@ -111,34 +119,34 @@ func (db *DB) queryLive(ctx context.Context, q string, args []any) ([]*signal.Li
 }
 
 // CountLiveEvents counts the rows matching the filters by shown status.
-func (db *DB) CountLiveEvents(ctx context.Context, p store.ListLiveEventsParams) (store.LiveCounts, error) {
+func (s *Store) CountLiveEvents(ctx context.Context, p store.ListLiveEventsParams) (store.LiveCounts, error) {
 	var (
 		args []any
 		c    store.LiveCounts
 	)
-	dl := db.liveDialect(&args)
-	where, err := store.LiveWhere(p, dl, false)
+	dl := s.liveDialect(&args)
+	where, err := LiveWhere(p, dl, false)
 	if err != nil {
 		return c, err
 	}
-	q := `SELECT ` + store.LiveShownStatus(dl) + ` AS shown, COUNT(*)` + store.LiveFrom
+	q := `SELECT ` + LiveShownStatus(dl) + ` AS shown, COUNT(*)` + LiveFrom
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	rows, err := db.read.QueryContext(ctx, q+` GROUP BY shown`, args...)
+	rows, err := s.X.Query(ctx, q+` GROUP BY shown`, args...)
 	if err != nil {
 		return c, fmt.Errorf("count live events: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			status string
+			status signal.DeliveryStatus
 			n      int
 		)
 		if err := rows.Scan(&status, &n); err != nil {
 			return c, fmt.Errorf("count live events: %w", err)
 		}
-		store.AddLiveCount(&c, status, n)
+		AddLiveCount(&c, status, n)
 	}
 	if err := rows.Err(); err != nil {
 		return c, fmt.Errorf("count live events: %w", err)
@@ -147,13 +155,13 @@ func (db *DB) CountLiveEvents(ctx context.Context, p store.ListLiveEventsParams)
 }
 
 // GetLiveEvent returns one row with its processed event and attempts.
-func (db *DB) GetLiveEvent(ctx context.Context, p store.GetLiveEventParams) (*signal.LiveEventDetail, error) {
+func (s *Store) GetLiveEvent(ctx context.Context, p store.GetLiveEventParams) (*signal.LiveEventDetail, error) {
 	var args []any
-	cond, err := store.LiveIDWhere(p.ID, db.liveDialect(&args))
+	cond, err := LiveIDWhere(p.ID, s.liveDialect(&args))
 	if err != nil {
 		return nil, err
 	}
-	out, keys, err := db.queryLive(ctx, liveCols+store.LiveFrom+` WHERE `+cond, args)
+	out, keys, err := s.queryLive(ctx, liveCols+LiveFrom+` WHERE `+cond, args)
 	if err != nil {
 		return nil, fmt.Errorf("get live event %s: %w", p.ID, err)
 	}
@@ -162,20 +170,20 @@ func (db *DB) GetLiveEvent(ctx context.Context, p store.GetLiveEventParams) (*si
 	}
 	det := &signal.LiveEventDetail{LiveEvent: out[0], Processed: []byte("null"), Attempts: []signal.Attempt{}}
 	var body []byte
-	err = db.read.QueryRowContext(ctx, `SELECT body FROM event_processed WHERE event_seq = ?`, keys[0][0]).Scan(&body)
+	err = s.X.QueryRow(ctx, `SELECT body FROM event_processed WHERE event_seq = ?`, keys[0][0]).Scan(&body)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
 		return nil, fmt.Errorf("get live event %s: processed: %w", p.ID, err)
 	default:
-		if det.Processed, err = db.open(body); err != nil {
+		if det.Processed, err = s.Open(body); err != nil {
 			return nil, fmt.Errorf("get live event %s: open processed: %w", p.ID, err)
 		}
 	}
 	if keys[0][1] == 0 {
 		return det, nil
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT at, vendor_status, vendor_response, duration_ms, error FROM delivery_attempts
+	rows, err := s.X.Query(ctx, `SELECT at, vendor_status, vendor_response, duration_ms, error FROM delivery_attempts
 		WHERE delivery_id = ? ORDER BY id`, keys[0][1])
 	if err != nil {
 		return nil, fmt.Errorf("get live event %s: attempts: %w", p.ID, err)
@@ -190,11 +198,11 @@ func (db *DB) GetLiveEvent(ctx context.Context, p store.GetLiveEventParams) (*si
 		if err := rows.Scan(&at, &a.VendorStatus, &resp, &a.DurationMS, &a.Error); err != nil {
 			return nil, fmt.Errorf("get live event %s: attempts: %w", p.ID, err)
 		}
-		r, err := db.open(resp)
+		r, err := s.Open(resp)
 		if err != nil {
 			return nil, fmt.Errorf("get live event %s: open attempt: %w", p.ID, err)
 		}
-		a.At, a.VendorResponse = fromMS(at), string(r)
+		a.At, a.VendorResponse = FromMS(at), string(r)
 		det.Attempts = append(det.Attempts, a)
 	}
 	if err := rows.Err(); err != nil {

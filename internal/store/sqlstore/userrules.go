@@ -1,4 +1,4 @@
-package store
+package sqlstore
 
 import (
 	"math"
@@ -22,7 +22,7 @@ const AuditCols = "id, at, actor_id, actor_email, action, target_type, target_id
 
 // AuditArgs are an entry's values for AuditCols.
 func AuditArgs(e *signal.AuditEntry) []any {
-	return []any{e.ID, unixMS(e.At), e.Actor.ID, e.Actor.Email, e.Action, e.Target.Type, e.Target.ID, e.Summary}
+	return []any{e.ID, MS(e.At), e.Actor.ID, e.Actor.Email, e.Action, e.Target.Type, e.Target.ID, e.Summary}
 }
 
 // AuditRows is what both backends' query results offer.
@@ -45,20 +45,11 @@ func ParseAuditCursor(c string) (int64, error) {
 	return seq, nil
 }
 
-// PageLimit is the page size of ListUsers and ListAudit (50 by default, at
-// most 1000).
-func PageLimit(n int) int {
-	if n <= 0 || n > 1000 {
-		return 50
-	}
-	return n
-}
-
 // ScanAuditPage reads rows of "seq, "+AuditCols, newest first, queried with
-// PageLimit(limit)+1 rows: the extra row only tells that there is a next
+// Limit(limit)+1 rows: the extra row only tells that there is a next
 // page, whose cursor it returns.
 func ScanAuditPage(rows AuditRows, limit int) ([]*signal.AuditEntry, string, error) {
-	limit = PageLimit(limit)
+	limit = Limit(limit)
 	var (
 		out  []*signal.AuditEntry
 		last int64
@@ -77,7 +68,7 @@ func ScanAuditPage(rows AuditRows, limit int) ([]*signal.AuditEntry, string, err
 			next = strconv.FormatInt(last, 10)
 			break
 		}
-		e.At = fromUnixMS(at)
+		e.At = FromMS(at)
 		out = append(out, &e)
 		last = seq
 	}

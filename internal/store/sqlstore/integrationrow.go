@@ -1,11 +1,11 @@
-package store
+package sqlstore
 
 import (
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
 )
 
 // IntegrationColumns are an integration row's columns, in the order of
@@ -15,7 +15,7 @@ import (
 const IntegrationColumns = `id, catalog_key, name, variant, delivery_mode, config, enabled, status, status_reason, pipeline_ids, blueprint, created_at, updated_at`
 
 // IntegrationArgs are in's column values, in IntegrationColumns order.
-func IntegrationArgs(c Cipher, in *signal.Integration) ([]any, error) {
+func IntegrationArgs(c store.Cipher, in *signal.Integration) ([]any, error) {
 	cfg, err := json.Marshal(in.Config)
 	if err != nil {
 		return nil, err
@@ -37,12 +37,12 @@ func IntegrationArgs(c Cipher, in *signal.Integration) ([]any, error) {
 		return nil, err
 	}
 	return []any{in.ID, in.CatalogKey, in.Name, in.Variant, in.DeliveryMode, sealed, in.Enabled, in.Status, in.StatusReason,
-		string(pj), string(bp), unixMS(in.CreatedAt), unixMS(in.UpdatedAt)}, nil
+		string(pj), string(bp), MS(in.CreatedAt), MS(in.UpdatedAt)}, nil
 }
 
 // ScanIntegration reads a row selected as IntegrationColumns (JSON columns
 // as text) and opens its config.
-func ScanIntegration(c Cipher, scan func(dest ...any) error) (*signal.Integration, error) {
+func ScanIntegration(c store.Cipher, scan func(dest ...any) error) (*signal.Integration, error) {
 	var (
 		in               signal.Integration
 		sealed           []byte
@@ -66,20 +66,6 @@ func ScanIntegration(c Cipher, scan func(dest ...any) error) (*signal.Integratio
 	if err := json.Unmarshal([]byte(bp), &in.Blueprint); err != nil {
 		return nil, fmt.Errorf("blueprint of %s: %w", in.ID, err)
 	}
-	in.CreatedAt, in.UpdatedAt = fromUnixMS(created), fromUnixMS(updated)
+	in.CreatedAt, in.UpdatedAt = FromMS(created), FromMS(updated)
 	return &in, nil
-}
-
-func unixMS(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func fromUnixMS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v).UTC()
 }

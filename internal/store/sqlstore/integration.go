@@ -1,0 +1,121 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
+)
+
+// selectIntegrations reads an integration row as ScanIntegration
+// takes it (JSON columns as text).
+func (s *Store) selectIntegrations() string {
+	j := s.X.d.JSONText
+	return `SELECT id, catalog_key, name, variant, delivery_mode, config, enabled, status, status_reason,
+	pipeline_ids` + j + `, blueprint` + j + `, created_at, updated_at FROM integrations`
+}
+
+// CreateIntegration stores a new integration, its config sealed.
+func (s *Store) CreateIntegration(ctx context.Context, p store.CreateIntegrationParams) error {
+	in := p.Integration
+	args, err := IntegrationArgs(s.Cipher, in)
+	if err != nil {
+		return fmt.Errorf("create integration: %w", err)
+	}
+	j := s.X.d.JSONParam
+	_, err = s.X.Exec(ctx, `INSERT INTO integrations (`+IntegrationColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, `+j+`, `+j+`, ?, ?)`, args...)
+	if s.X.d.IsUnique(err) {
+		return signal.Errorf(signal.ECONFLICT, "integration %q already exists", in.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("create integration: %w", err)
+	}
+	return nil
+}
+
+// GetIntegration finds an integration by ID.
+func (s *Store) GetIntegration(ctx context.Context, p store.GetIntegrationParams) (*signal.Integration, error) {
+	in, err := ScanIntegration(s.Cipher, s.X.QueryRow(ctx, s.selectIntegrations()+` WHERE id = ?`, p.ID).Scan)
+	if NoRows(err) {
+		return nil, NotFound("integration", p.ID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get integration: %w", err)
+	}
+	return in, nil
+}
+
+// ListIntegrations pages integrations in ID order.
+func (s *Store) ListIntegrations(ctx context.Context, p store.ListParams) ([]*signal.Integration, error) {
+	scan := func(scan func(...any) error) (*signal.Integration, error) {
+		return ScanIntegration(s.Cipher, scan)
+	}
+	out, err := queryAll(ctx, s.X, scan, s.selectIntegrations()+` WHERE id > ? ORDER BY id LIMIT ?`, p.After, Limit(p.Limit))
+	if err != nil {
+		return nil, fmt.Errorf("list integrations: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateIntegration rewrites an integration (all but its creation time).
+func (s *Store) UpdateIntegration(ctx context.Context, p store.UpdateIntegrationParams) error {
+	in := p.Integration
+	args, err := IntegrationArgs(s.Cipher, in)
+	if err != nil {
+		return fmt.Errorf("update integration: %w", err)
+	}
+	j := s.X.d.JSONParam
+	n, err := s.X.Exec(ctx, `UPDATE integrations SET catalog_key = ?, name = ?, variant = ?, delivery_mode = ?, config = ?,
+		enabled = ?, status = ?, status_reason = ?, pipeline_ids = `+j+`, blueprint = `+j+`, updated_at = ? WHERE id = ?`,
+		append(args[1:11:11], args[12], args[0])...)
+	if err != nil {
+		return fmt.Errorf("update integration: %w", err)
+	}
+	if n == 0 {
+		return NotFound("integration", in.ID)
+	}
+	return nil
+}
+
+// DeleteIntegration removes an integration and its queue; delivered and
+// filtered rows stay in Live Events.
+func (s *Store) DeleteIntegration(ctx context.Context, p store.DeleteIntegrationParams) error {
+	id, now := p.ID, MS(p.Now)
+	if p.Now.IsZero() {
+		now = MS(time.Now())
+	}
+	err := s.X.InTx(ctx, func(tx *Tx) error {
+		n, err := tx.Exec(ctx, `DELETE FROM integrations WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return NotFound("integration", id)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO deleted_integrations (id, deleted_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`, id, now); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE deliveries SET status = ?, reason = ?, updated_at = ? WHERE integration_id = ? AND status = `+Pending,
+			signal.StatusFiltered, signal.ReasonIntegrationDeleted, now, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete integration: %w", err)
+	}
+	return nil
+}
+
+// PauseIntegration pauses an active integration unchanged since
+// p.IfUpdatedAt.
+func (s *Store) PauseIntegration(ctx context.Context, p store.PauseIntegrationParams) (bool, error) {
+	n, err := s.X.Exec(ctx, `UPDATE integrations SET status = ?, status_reason = ?, updated_at = ?
+		WHERE id = ? AND updated_at = ? AND status = ?`,
+		signal.IntegrationPaused, p.Reason, MS(p.Now), p.ID, MS(p.IfUpdatedAt), signal.IntegrationActive)
+	if err != nil {
+		return false, fmt.Errorf("pause integration: %w", err)
+	}
+	return n == 1, nil
+}
