@@ -1,0 +1,425 @@
+package main
+
+// The harness of the Management UI's browser tests (ui_e2e_test.go,
+// ui_screenshots_test.go): a signal process with a fake Omnisend, a headless
+// Debian chromium driven with chromedp, and steps that act as a person does:
+// by visible text, ARIA role and <label>, never by CSS class or id. Every
+// step leaves a screenshot in the test's artifact directory, and a console
+// error or an uncaught exception fails the test.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath is Debian's chromium, which test.sh installs when missing.
+const chromiumPath = "/usr/bin/chromium"
+
+// adminEmail and adminPassword are the first admin that start() configures.
+const (
+	adminEmail    = "admin@localhost"
+	adminPassword = "e2e-password"
+)
+
+// stepTimeout bounds one step; a whole test stays well under a minute.
+const stepTimeout = 20 * time.Second
+
+// ui is one browser test: its signal node, its fake Omnisend, and one tab of
+// a chromium of its own (own user-data-dir, so no cookie is shared between
+// tests: cookies ignore the port, and every node listens on 127.0.0.1).
+type ui struct {
+	t     *testing.T
+	n     *node
+	omni  *scriptedOmnisend
+	base  string // http://<admin listener>
+	ctx   context.Context
+	dir   string // where the screenshots go
+	steps int
+
+	mu      sync.Mutex
+	console []string // console errors and uncaught exceptions not yet reported
+	allowed []*regexp.Regexp
+}
+
+// badOmnisendKey is a key the fake Omnisend refuses with 401, as Omnisend
+// refuses a revoked key; every other key is accepted with 202.
+const badOmnisendKey = "bad-key-0000000000000000"
+
+// setupUI starts signal, its fake Omnisend and a browser for t.
+func setupUI(t *testing.T, env ...string) *ui {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("%s is missing: run ./test.sh, which installs Debian's chromium (%v)", chromiumPath, err)
+	}
+	omni := newScriptedOmnisend(t, func(key string, _ int) omniReply {
+		limits := map[string]string{"X-Rate-Limit-Limit": "400", "X-Rate-Limit-Remaining": "399", "X-Rate-Limit-Reset": "60"}
+		if key == badOmnisendKey {
+			return omniReply{status: http.StatusUnauthorized, header: limits, body: `{"error":"Invalid API key"}`}
+		}
+		return omniReply{status: http.StatusAccepted, header: limits, body: `{}`}
+	})
+	n := start(t, t.TempDir(), append([]string{"SIGNAL_OMNISEND_API_URL=" + omni.URL, "SIGNAL_ADMIN_PASSWORD=" + adminPassword}, env...)...)
+	u := &ui{t: t, n: n, omni: omni, base: "http://" + n.admin, dir: artifactDir(t)}
+	t.Logf("screenshots of %s: %s", t.Name(), u.dir)
+
+	// The whole test, browser start included, is bounded here: a hung
+	// browser fails the test instead of the package's timeout.
+	root, cancelRoot := context.WithTimeout(context.Background(), 3*time.Minute)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(root,
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("password-store", "basic"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 800),
+	)
+	ctx, cancelTab := chromedp.NewContext(alloc)
+	t.Cleanup(func() {
+		cancelTab()
+		cancelAlloc()
+		cancelRoot()
+	})
+	// The first Run starts the browser and opens the tab.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	u.ctx = ctx
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Type != chromedp.ConsoleError && !m.IsException() {
+				continue
+			}
+			u.mu.Lock()
+			u.console = append(u.console, fmt.Sprintf("%s (%s:%d)", m, m.URL, m.Line))
+			u.mu.Unlock()
+		}
+	}()
+	return u
+}
+
+// artifactDir is t's screenshot directory: under $SIGNAL_E2E_ARTIFACTS when
+// set (CI keeps it), else a fresh temporary directory that is kept, so the
+// path logged can be opened after a failure.
+func artifactDir(t *testing.T) string {
+	t.Helper()
+	name := regexp.MustCompile(`[^A-Za-z0-9_-]+`).ReplaceAllString(t.Name(), "_")
+	if root := os.Getenv("SIGNAL_E2E_ARTIFACTS"); root != "" {
+		dir := filepath.Join(root, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	dir, err := os.MkdirTemp("", "signal-e2e-"+name+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// allowConsole accepts console errors matching re: a test that makes the
+// server refuse something on purpose (a 403, a 401) expects the browser to
+// log the refused request.
+func (u *ui) allowConsole(re string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.allowed = append(u.allowed, regexp.MustCompile(re))
+}
+
+// consoleErrors takes the console errors seen since the last call, less the
+// allowed ones.
+func (u *ui) consoleErrors() []string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var errs []string
+	for _, e := range u.console {
+		ok := false
+		for _, re := range u.allowed {
+			ok = ok || re.MatchString(e)
+		}
+		if !ok {
+			errs = append(errs, e)
+		}
+	}
+	u.console = nil
+	return errs
+}
+
+// step runs what a person does in one step, then saves a screenshot named
+// after it. On failure the screenshot shows the page as it was, and the
+// message says what the page showed.
+func (u *ui) step(name string, actions ...chromedp.Action[chromedp.Void]) {
+	u.t.Helper()
+	u.steps++
+	ctx, cancel := context.WithTimeout(u.ctx, stepTimeout)
+	err := chromedp.Do(ctx, actions...)
+	cancel()
+	if err != nil {
+		shot := u.screenshot(name + "-FAILED")
+		u.t.Fatalf("step %d %q: %v\n  page: %s\n  screenshot: %s\n  visible text: %.1500s", u.steps, name, err, u.location(), shot, u.visibleText())
+	}
+	shot := u.screenshot(name)
+	// Console messages arrive asynchronously: give the last ones a moment.
+	time.Sleep(50 * time.Millisecond)
+	if errs := u.consoleErrors(); len(errs) > 0 {
+		u.t.Fatalf("step %d %q: the browser console shows errors:\n  %s\n  screenshot: %s", u.steps, name, strings.Join(errs, "\n  "), shot)
+	}
+}
+
+// screenshot saves the whole page as NN-name.png and returns its path.
+func (u *ui) screenshot(name string) string {
+	ctx, cancel := context.WithTimeout(u.ctx, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		return "(no screenshot: " + err.Error() + ")"
+	}
+	file := filepath.Join(u.dir, fmt.Sprintf("%02d-%s.png", u.steps, regexp.MustCompile(`[^A-Za-z0-9_-]+`).ReplaceAllString(name, "-")))
+	if err := os.WriteFile(file, png, 0o644); err != nil {
+		return "(no screenshot: " + err.Error() + ")"
+	}
+	return file
+}
+
+func (u *ui) location() string {
+	ctx, cancel := context.WithTimeout(u.ctx, 5*time.Second)
+	defer cancel()
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		return "(unknown: " + err.Error() + ")"
+	}
+	return loc
+}
+
+func (u *ui) visibleText() string {
+	ctx, cancel := context.WithTimeout(u.ctx, 5*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+	if err != nil {
+		return "(unknown: " + err.Error() + ")"
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// eval runs a JavaScript expression in the page and decodes its value.
+func eval[T any](u *ui, expr string) T {
+	u.t.Helper()
+	ctx, cancel := context.WithTimeout(u.ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		u.t.Fatalf("evaluate %s: %v\n  page: %s", expr, err, u.location())
+	}
+	return v
+}
+
+// --- Actions, as a person sees the page -------------------------------------
+
+// xq quotes s as an XPath string literal.
+func xq(s string) string {
+	if !strings.Contains(s, `"`) {
+		return `"` + s + `"`
+	}
+	if !strings.Contains(s, `'`) {
+		return `'` + s + `'`
+	}
+	parts := strings.Split(s, `"`)
+	return `concat("` + strings.Join(parts, `", '"', "`) + `")`
+}
+
+// jq quotes s as a JavaScript string literal.
+func jq(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// clickableX matches what a person clicks by its visible text (or its
+// accessible name): links, buttons, tabs, menu items, summaries, and
+// submit inputs.
+func clickableX(text string) string {
+	q := xq(text)
+	return fmt.Sprintf(`//*[self::a or self::button or self::summary or @role="button" or @role="tab" or @role="link" or @role="menuitem" or @role="switch"][normalize-space()=%[1]s or @aria-label=%[1]s or @title=%[1]s] | //input[(@type="submit" or @type="button") and @value=%[1]s]`, q)
+}
+
+// open navigates to a page of the UI by path (only to start a journey or
+// reload; journeys themselves click).
+func (u *ui) open(path string) chromedp.Action[chromedp.Void] {
+	return chromedp.Navigate(u.base + path)
+}
+
+// click clicks the visible link, button or tab named text.
+func click(text string) chromedp.Action[chromedp.Void] {
+	return chromedp.Click(chromedp.Search(clickableX(text)))
+}
+
+// clickIn clicks the control named text inside the first element that
+// scope (an XPath) matches, for a page with several controls of one name.
+func clickIn(scope, text string) chromedp.Action[chromedp.Void] {
+	inner := strings.ReplaceAll(clickableX(text), "//", "descendant::")
+	parts := strings.Split(inner, " | ")
+	for i, p := range parts {
+		parts[i] = "(" + scope + ")[1]/" + p
+	}
+	return chromedp.Click(chromedp.Search(strings.Join(parts, " | ")))
+}
+
+// fieldX matches the form control whose <label> reads label (for=, or the
+// control inside the label), or whose aria-label is label.
+func fieldX(label string) string {
+	q := xq(label)
+	lab := fmt.Sprintf(`//label[normalize-space()=%[1]s or normalize-space(text())=%[1]s]`, q)
+	return fmt.Sprintf(`//*[self::input or self::select or self::textarea][@id=%[1]s/@for or ancestor::label[normalize-space(text())=%[2]s] or @aria-label=%[2]s]`, lab, q)
+}
+
+// fill types value into the field labelled label, replacing what it held.
+func fill(label, value string) chromedp.Action[chromedp.Void] {
+	sel := chromedp.Search(fieldX(label))
+	return chromedp.Steps(
+		chromedp.Click(sel),
+		chromedp.SetValue(sel, ""),
+		chromedp.SendKeys(sel, value),
+	)
+}
+
+// choose picks the option whose text is option in the <select> labelled
+// label, as a person does, so the change event fires.
+func choose(label, option string) chromedp.Action[chromedp.Void] {
+	sel := chromedp.Search(fieldX(label))
+	return chromedp.Steps(
+		chromedp.WaitVisible(sel),
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			ok, err := chromedp.Evaluate[bool](fmt.Sprintf(`((xpath, text) => {
+				const el = document.evaluate(xpath, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
+				for (const o of (el && el.options) || []) {
+					if (o.text.trim() === text || o.value === text) {
+						el.value = o.value;
+						el.dispatchEvent(new Event('input', {bubbles: true}));
+						el.dispatchEvent(new Event('change', {bubbles: true}));
+						return true;
+					}
+				}
+				return false;
+			})(%s, %s)`, jq(fieldX(label)), jq(option)))(ctx, t)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("select %q has no option %q", label, option)
+			}
+			return nil
+		}),
+	)
+}
+
+// waitText waits until text is visible on the page (document.body.innerText:
+// what is rendered, not what hides in the markup). It survives navigations.
+func waitText(text string) chromedp.Action[chromedp.Void] {
+	return waitJS("text "+jq(text)+" to show", `document.body && document.body.innerText.includes(`+jq(text)+`)`)
+}
+
+// waitNoText waits until text is no longer visible on the page.
+func waitNoText(text string) chromedp.Action[chromedp.Void] {
+	return waitJS("text "+jq(text)+" to go", `document.body && !document.body.innerText.includes(`+jq(text)+`)`)
+}
+
+// waitJS polls a JavaScript predicate until it is true; an evaluation that
+// fails while a page loads is retried.
+func waitJS(what, predicate string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		var last error
+		for {
+			ok, err := chromedp.Evaluate[bool](`!!(` + predicate + `)`)(ctx, t)
+			if err == nil && ok {
+				return nil
+			}
+			if err != nil {
+				last = err
+			}
+			select {
+			case <-ctx.Done():
+				if last != nil {
+					return fmt.Errorf("waiting for %s: %w (last: %v)", what, ctx.Err(), last)
+				}
+				return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	})
+}
+
+// waitVisible waits until an element that xpath matches is visible.
+func waitVisible(xpath string) chromedp.Action[chromedp.Void] {
+	return chromedp.WaitVisible(chromedp.Search(xpath))
+}
+
+// absent checks that no control a person could use to do text is on the
+// page (visible or not: hidden write controls are still write controls).
+func absent(text string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		n, err := chromedp.Evaluate[int](fmt.Sprintf(`document.evaluate(%s, document, null, XPathResult.ORDERED_NODE_SNAPSHOT_TYPE, null).snapshotLength`, jq(clickableX(text))))(ctx, t)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("the page offers %q (%d controls), want none", text, n)
+		}
+		return nil
+	})
+}
+
+// readText returns the visible text of the first element xpath matches.
+func (u *ui) readText(xpath string) string {
+	u.t.Helper()
+	ctx, cancel := context.WithTimeout(u.ctx, stepTimeout)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.Search(xpath), chromedp.NodeVisible))
+	if err != nil {
+		u.t.Fatalf("read %s: %v\n  page: %s\n  screenshot: %s", xpath, err, u.location(), u.screenshot("read-FAILED"))
+	}
+	return strings.TrimSpace(s)
+}
+
+// signIn signs in through the sign-in page as email.
+func (u *ui) signIn(email, password string) {
+	u.t.Helper()
+	u.step("sign-in page", u.open("/"), waitVisible(fieldX("Email")))
+	u.step("signed in as "+email,
+		fill("Email", email),
+		fill("Password", password),
+		click("Sign in"),
+		waitText("Integrations"),
+		waitVisible(`//nav//a[normalize-space()="Integrations"]`),
+	)
+}
+
+// --- The API, as the seeding and checking side ---------------------------
+
+// gatewaySend posts one event to the gateway with net/http, as a site would.
+func (u *ui) gatewaySend(pipelineKey, path, body string) {
+	u.t.Helper()
+	u.n.send(u.t, path, pipelineKey, body)
+}
