@@ -352,7 +352,7 @@ func waitJS(what, predicate string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		var last error
 		for {
-			ok, err := chromedp.Evaluate[bool](`!!(` + predicate + `)`)(ctx, t)
+			ok, err := chromedp.Evaluate[bool](`!!(`+predicate+`)`)(ctx, t)
 			if err == nil && ok {
 				return nil
 			}
