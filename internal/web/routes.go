@@ -15,6 +15,17 @@ func (s *server) routes() {
 		http.Redirect(w, r, "/integrations", http.StatusSeeOther)
 	})
 
+	s.mux.HandleFunc("GET /integrations", s.page("", s.handleIntegrations))
+	s.mux.HandleFunc("GET /library/{key}/install", s.page("", s.handleInstallPage))
+	s.mux.HandleFunc("POST /library/{key}/install", s.page("", s.handleInstall))
+	s.mux.HandleFunc("GET /integrations/{id}", s.page("", s.handleIntegration))
+	s.mux.HandleFunc("POST /integrations/{id}/key", s.page("", s.handleReplaceKey))
+	s.mux.HandleFunc("POST /integrations/{id}/enabled", s.page("", s.handleSetEnabled))
+	s.mux.HandleFunc("POST /integrations/{id}/test", s.page("", s.handleSendTest))
+	s.mux.HandleFunc("POST /integrations/{id}/replay", s.page("", s.handleReplay))
+	s.mux.HandleFunc("GET /integrations/{id}/delete", s.page("", s.handleDeleteIntegrationPage))
+	s.mux.HandleFunc("POST /integrations/{id}/delete", s.page("", s.handleDeleteIntegration))
+
 	s.mux.HandleFunc("/", s.page("", func(c *pageCtx) {
 		s.errorPage(c.w, c.v, http.StatusNotFound, "Page not found", "There is no page at this address. Use the menu to find your way.")
 	}))
