@@ -25,6 +25,8 @@ func (s *server) routes() {
 	s.mux.HandleFunc("POST /integrations/{id}/replay", s.page("", s.handleReplay))
 	s.mux.HandleFunc("GET /integrations/{id}/delete", s.page("", s.handleDeleteIntegrationPage))
 	s.mux.HandleFunc("POST /integrations/{id}/delete", s.page("", s.handleDeleteIntegration))
+	s.mux.HandleFunc("GET /integrations/{id}/blueprint", s.page("", s.handleBlueprint))
+	s.mux.HandleFunc("POST /integrations/{id}/blueprint", s.page("", s.handleSaveBlueprint))
 
 	s.mux.HandleFunc("/", s.page("", func(c *pageCtx) {
 		s.errorPage(c.w, c.v, http.StatusNotFound, "Page not found", "There is no page at this address. Use the menu to find your way.")
