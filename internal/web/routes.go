@@ -28,6 +28,23 @@ func (s *server) routes() {
 	s.mux.HandleFunc("GET /integrations/{id}/blueprint", s.page("", s.handleBlueprint))
 	s.mux.HandleFunc("POST /integrations/{id}/blueprint", s.page("", s.handleSaveBlueprint))
 
+	s.mux.HandleFunc("GET /pipelines", s.page("", s.handlePipelines))
+	s.mux.HandleFunc("POST /pipelines", s.page("", s.handleCreatePipeline))
+	s.mux.HandleFunc("GET /pipelines/{id}", s.page("", s.handlePipeline))
+	s.mux.HandleFunc("POST /pipelines/{id}/rename", s.page("", s.handleRenamePipeline))
+	s.mux.HandleFunc("GET /pipelines/{id}/delete", s.page("", s.handleDeletePipelinePage))
+	s.mux.HandleFunc("POST /pipelines/{id}/delete", s.page("", s.handleDeletePipeline))
+
+	s.mux.HandleFunc("GET /live-events", s.page("", s.handleLiveEvents))
+	s.mux.HandleFunc("GET /live-events/{id}", s.page("", s.handleLiveEvent))
+
+	s.mux.HandleFunc("GET /users", s.page("admin", s.handleUsers))
+	s.mux.HandleFunc("POST /users", s.page("admin", s.handleInviteUser))
+	s.mux.HandleFunc("POST /users/{id}/role", s.page("admin", s.handleChangeRole))
+	s.mux.HandleFunc("GET /users/{id}/delete", s.page("admin", s.handleDeleteUserPage))
+	s.mux.HandleFunc("POST /users/{id}/delete", s.page("admin", s.handleDeleteUser))
+	s.mux.HandleFunc("GET /audit-log", s.page("admin", s.handleAuditLog))
+
 	s.mux.HandleFunc("/", s.page("", func(c *pageCtx) {
 		s.errorPage(c.w, c.v, http.StatusNotFound, "Page not found", "There is no page at this address. Use the menu to find your way.")
 	}))
