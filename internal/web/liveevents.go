@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
@@ -39,7 +40,7 @@ type liveEventsPage struct {
 	Names        map[string]string
 	NamesJSON    string
 	Query        string
-	Older        string
+	Older        template.URL
 	Paged        bool
 }
 
@@ -134,7 +135,7 @@ func (s *server) handleLiveEvents(c *pageCtx) {
 			older[k] = v
 		}
 		older.Set("cursor", page.NextCursor)
-		p.Older = older.Encode()
+		p.Older = template.URL(older.Encode())
 	}
 	c.v.Page = p
 	s.render(c.w, http.StatusOK, "liveevents", c.v)

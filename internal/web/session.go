@@ -88,7 +88,7 @@ func accessExpired(tok string, now time.Time) bool {
 	if json.Unmarshal(b, &c) != nil || c.Exp == 0 {
 		return false // let the API decide
 	}
-	return now.Add(10 * time.Second).Unix() >= c.Exp
+	return now.Add(10*time.Second).Unix() >= c.Exp
 }
 
 // refresher remembers, for a short while, the tokens a refresh token was

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
@@ -103,7 +104,7 @@ func (s *server) handleDeleteUser(c *pageCtx) {
 type auditPage struct {
 	Entries []auditEntry
 	ListErr string
-	Older   string
+	Older   template.URL
 }
 
 func (s *server) handleAuditLog(c *pageCtx) {
@@ -122,7 +123,7 @@ func (s *server) handleAuditLog(c *pageCtx) {
 	}
 	p.Entries = list.Data
 	if list.HasMore && list.NextCursor != "" {
-		p.Older = url.Values{"cursor": {list.NextCursor}}.Encode()
+		p.Older = template.URL(url.Values{"cursor": {list.NextCursor}}.Encode())
 	}
 	c.v.Title, c.v.Nav, c.v.Page = "Audit log", "audit", p
 	s.render(c.w, http.StatusOK, "auditlog", c.v)
