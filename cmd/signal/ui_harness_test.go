@@ -46,6 +46,7 @@ type ui struct {
 	ctx   context.Context
 	dir   string // where the screenshots go
 	steps int
+	tok   string // the first admin's access token, once asked for
 
 	mu      sync.Mutex
 	console []string // console errors and uncaught exceptions not yet reported
@@ -225,12 +226,13 @@ func (u *ui) visibleText() string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// eval runs a JavaScript expression in the page and decodes its value.
+// eval runs a JavaScript expression in the page, awaits it if it is a
+// promise, and decodes its value.
 func eval[T any](u *ui, expr string) T {
 	u.t.Helper()
 	ctx, cancel := context.WithTimeout(u.ctx, 10*time.Second)
 	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
 		u.t.Fatalf("evaluate %s: %v\n  page: %s", expr, err, u.location())
 	}
@@ -257,12 +259,37 @@ func jq(s string) string {
 	return string(b)
 }
 
+// el selects the first *visible* element that xpath matches, and nothing
+// while there is none (the query then waits): a person acts on what they
+// see, and a hidden twin (a closed dialog's copy of a form) must not win.
+func el(xpath string) chromedp.JSPath {
+	return chromedp.JSPath(`((xpath) => {
+		const r = document.evaluate(xpath, document, null, XPathResult.ORDERED_NODE_SNAPSHOT_TYPE, null);
+		for (let i = 0; i < r.snapshotLength; i++) {
+			const n = r.snapshotItem(i);
+			if (n.nodeType === Node.ELEMENT_NODE && n.checkVisibility({visibilityProperty: true})) return n;
+		}
+		return null;
+	})(` + jq(xpath) + `)`)
+}
+
 // clickableX matches what a person clicks by its visible text (or its
 // accessible name): links, buttons, tabs, menu items, summaries, and
-// submit inputs.
+// submit inputs. A link's own first text counts too, so "Integrations"
+// still names the sidebar link that carries a "(needs attention)" dot.
 func clickableX(text string) string {
 	q := xq(text)
-	return fmt.Sprintf(`//*[self::a or self::button or self::summary or @role="button" or @role="tab" or @role="link" or @role="menuitem" or @role="switch"][normalize-space()=%[1]s or @aria-label=%[1]s or @title=%[1]s] | //input[(@type="submit" or @type="button") and @value=%[1]s]`, q)
+	return fmt.Sprintf(`//*[self::a or self::button or self::summary or @role="button" or @role="tab" or @role="link" or @role="menuitem" or @role="switch"][normalize-space()=%[1]s or normalize-space(text()[1])=%[1]s or @aria-label=%[1]s] | //input[(@type="submit" or @type="button") and @value=%[1]s]`, q)
+}
+
+// within rewrites an absolute XPath (its // steps) to search only inside
+// what scope matches.
+func within(scope, xpath string) string {
+	parts := strings.Split(xpath, " | ")
+	for i, p := range parts {
+		parts[i] = "(" + scope + ")" + p
+	}
+	return strings.Join(parts, " | ")
 }
 
 // open navigates to a page of the UI by path (only to start a journey or
@@ -273,48 +300,74 @@ func (u *ui) open(path string) chromedp.Action[chromedp.Void] {
 
 // click clicks the visible link, button or tab named text.
 func click(text string) chromedp.Action[chromedp.Void] {
-	return chromedp.Click(chromedp.Search(clickableX(text)))
+	return chromedp.Click(el(clickableX(text)))
 }
 
-// clickIn clicks the control named text inside the first element that
-// scope (an XPath) matches, for a page with several controls of one name.
+// clickIn clicks the control named text inside scope (an XPath), for a page
+// with several controls of one name.
 func clickIn(scope, text string) chromedp.Action[chromedp.Void] {
-	inner := strings.ReplaceAll(clickableX(text), "//", "descendant::")
-	parts := strings.Split(inner, " | ")
-	for i, p := range parts {
-		parts[i] = "(" + scope + ")[1]/" + p
-	}
-	return chromedp.Click(chromedp.Search(strings.Join(parts, " | ")))
+	return chromedp.Click(el(within(scope, clickableX(text))))
 }
 
 // fieldX matches the form control whose <label> reads label (for=, or the
-// control inside the label), or whose aria-label is label.
+// control inside the label; a label's "(optional)" hint aside), or whose
+// aria-label is label.
 func fieldX(label string) string {
 	q := xq(label)
-	lab := fmt.Sprintf(`//label[normalize-space()=%[1]s or normalize-space(text())=%[1]s]`, q)
-	return fmt.Sprintf(`//*[self::input or self::select or self::textarea][@id=%[1]s/@for or ancestor::label[normalize-space(text())=%[2]s] or @aria-label=%[2]s]`, lab, q)
+	lab := fmt.Sprintf(`//label[normalize-space()=%[1]s or normalize-space(text()[1])=%[1]s]`, q)
+	return fmt.Sprintf(`//*[self::input or self::select or self::textarea][@id=%[1]s/@for or ancestor::label[normalize-space(text()[1])=%[2]s] or @aria-label=%[2]s]`, lab, q)
 }
 
 // fill types value into the field labelled label, replacing what it held.
 func fill(label, value string) chromedp.Action[chromedp.Void] {
-	sel := chromedp.Search(fieldX(label))
+	return fillIn("", label, value)
+}
+
+// fillIn is fill inside scope (an XPath; "" for the whole page).
+func fillIn(scope, label, value string) chromedp.Action[chromedp.Void] {
+	x := fieldX(label)
+	if scope != "" {
+		x = within(scope, x)
+	}
+	sel := el(x)
 	return chromedp.Steps(
 		chromedp.Click(sel),
-		chromedp.SetValue(sel, ""),
+		// Select what the field holds, so typing replaces it.
+		chromedp.Evaluate[chromedp.Void](string(sel)+`.select()`),
 		chromedp.SendKeys(sel, value),
 	)
+}
+
+// check ticks the checkbox labelled label inside scope ("" for the page)
+// unless it is ticked already.
+func check(scope, label string) chromedp.Action[chromedp.Void] {
+	x := fieldX(label)
+	if scope != "" {
+		x = within(scope, x)
+	}
+	sel := el(x)
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if _, err := chromedp.Query(sel, chromedp.NodeVisible)(ctx, t); err != nil {
+			return err
+		}
+		on, err := chromedp.Evaluate[bool](string(sel)+`.checked`)(ctx, t)
+		if err != nil || on {
+			return err
+		}
+		_, err = chromedp.Click(sel)(ctx, t)
+		return err
+	})
 }
 
 // choose picks the option whose text is option in the <select> labelled
 // label, as a person does, so the change event fires.
 func choose(label, option string) chromedp.Action[chromedp.Void] {
-	sel := chromedp.Search(fieldX(label))
+	sel := el(fieldX(label))
 	return chromedp.Steps(
 		chromedp.WaitVisible(sel),
 		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-			ok, err := chromedp.Evaluate[bool](fmt.Sprintf(`((xpath, text) => {
-				const el = document.evaluate(xpath, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
-				for (const o of (el && el.options) || []) {
+			ok, err := chromedp.Evaluate[bool](`((el, text) => {
+				for (const o of el.options) {
 					if (o.text.trim() === text || o.value === text) {
 						el.value = o.value;
 						el.dispatchEvent(new Event('input', {bubbles: true}));
@@ -323,7 +376,7 @@ func choose(label, option string) chromedp.Action[chromedp.Void] {
 					}
 				}
 				return false;
-			})(%s, %s)`, jq(fieldX(label)), jq(option)))(ctx, t)
+			})(`+string(sel)+`, `+jq(option)+`)`)(ctx, t)
 			if err != nil {
 				return err
 			}
@@ -373,7 +426,7 @@ func waitJS(what, predicate string) chromedp.Action[chromedp.Void] {
 
 // waitVisible waits until an element that xpath matches is visible.
 func waitVisible(xpath string) chromedp.Action[chromedp.Void] {
-	return chromedp.WaitVisible(chromedp.Search(xpath))
+	return chromedp.WaitVisible(el(xpath))
 }
 
 // absent checks that no control a person could use to do text is on the
@@ -396,7 +449,7 @@ func (u *ui) readText(xpath string) string {
 	u.t.Helper()
 	ctx, cancel := context.WithTimeout(u.ctx, stepTimeout)
 	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.Search(xpath), chromedp.NodeVisible))
+	s, err := chromedp.Run(ctx, chromedp.Text(el(xpath), chromedp.NodeVisible))
 	if err != nil {
 		u.t.Fatalf("read %s: %v\n  page: %s\n  screenshot: %s", xpath, err, u.location(), u.screenshot("read-FAILED"))
 	}
@@ -416,7 +469,50 @@ func (u *ui) signIn(email, password string) {
 	)
 }
 
+// reloadUntilText reloads the page, as a person waiting for a change does,
+// until text shows.
+func reloadUntilText(text string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		for {
+			ok, err := chromedp.Evaluate[bool](`!!(document.body && document.body.innerText.includes(`+jq(text)+`))`)(ctx, t)
+			if err == nil && ok {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("reloading until %q shows: %w", text, ctx.Err())
+			case <-time.After(300 * time.Millisecond):
+			}
+			if _, err := chromedp.Reload()(ctx, t); err != nil && ctx.Err() != nil {
+				return err
+			}
+		}
+	})
+}
+
 // --- The API, as the seeding and checking side ---------------------------
+
+// token is an access token of the first admin, for seeding and checking.
+func (u *ui) token() string {
+	u.t.Helper()
+	if u.tok == "" {
+		u.tok = u.n.login(u.t)
+	}
+	return u.tok
+}
+
+// installAPI installs Omnisend through the API (tests of other journeys
+// than Quick Setup start from an installed integration) and returns its id.
+func (u *ui) installAPI(apiKey string) string {
+	u.t.Helper()
+	return u.n.install(u.t, u.token(), fmt.Sprintf(`{"name":"Omnisend","variant":"default","config":{"api_key":%s},"delivery_mode":"server_side"}`, jq(apiKey)))
+}
+
+// pipelineAPI creates a pipeline through the API and returns its key.
+func (u *ui) pipelineAPI(name string) string {
+	u.t.Helper()
+	return u.n.createPipeline(u.t, u.token(), name)["pipeline_key"].(string)
+}
 
 // gatewaySend posts one event to the gateway with net/http, as a site would.
 func (u *ui) gatewaySend(pipelineKey, path, body string) {

@@ -1,0 +1,304 @@
+package main
+
+// Browser end-to-end tests of the Management UI (issue 7, "What it must
+// show"): a new user's journeys, driven in headless chromium by visible
+// text, roles and labels (harness in ui_harness_test.go). Each test has its
+// own signal process, fake Omnisend and browser, and saves a screenshot per
+// step.
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+// Headings and places on the pages, by their visible words.
+const (
+	libraryOmnisend = `//article[h3[normalize-space(text()[1])="Omnisend"]][preceding::h2[1][normalize-space()="Marketing Automation"]]`
+	installForm     = `//dialog[@open] | //main[h1[normalize-space()="Install Omnisend"]]`
+)
+
+func h1(text string) string { return `//h1[normalize-space()=` + xq(text) + `]` }
+
+func h2(text string) string { return `//h2[normalize-space()=` + xq(text) + `]` }
+
+// liveRow is the Live Events row of event with status.
+func liveRow(event, status string) string {
+	return `//tbody/tr[.//a[normalize-space()=` + xq(event) + `]][.//*[normalize-space()=` + xq(status) + `]]`
+}
+
+// installThroughLibrary is the integration page's Quick Setup, word for
+// word: Integrations (sidebar) → Integration Library → Marketing Automation
+// → Omnisend (alpha) → Install → API key → Install Integration.
+func (u *ui) installThroughLibrary(apiKey string) {
+	u.t.Helper()
+	u.step("Integrations in the sidebar", click("Integrations"), waitVisible(h1("Integrations")))
+	u.step("Integration Library tab", click("Integration Library"), waitVisible(h2("Marketing Automation")))
+	u.step("Omnisend under Marketing Automation, alpha",
+		waitVisible(libraryOmnisend),
+		waitVisible(libraryOmnisend+`/h3//*[normalize-space()="alpha"]`),
+	)
+	u.step("Install opens the install form", clickIn(libraryOmnisend, "Install"),
+		waitVisible(`//*[self::h1 or self::h2][normalize-space()="Install Omnisend"]`),
+		waitVisible(within(installForm, fieldX("API key"))+`[@type="password"]`),
+	)
+	u.step("API key, Install Integration",
+		fillIn(installForm, "API key", apiKey),
+		clickIn(installForm, "Install Integration"),
+		waitText("Omnisend installed."),
+		waitVisible(h1("Omnisend")),
+	)
+}
+
+// TestUISignIn: sign in (a wrong password is refused in words), the session
+// survives a reload in an HttpOnly SameSite=Strict cookie, sign out ends it.
+func TestUISignIn(t *testing.T) {
+	t.Parallel()
+	u := setupUI(t)
+	u.step("sign-in page", u.open("/"), waitVisible(h1("Sign in to Signal")))
+	// The refused sign-in answers 401, which the browser logs.
+	u.allowConsole(`/login:.*status of 401|status of 401.*/login`)
+	u.step("a wrong password is refused",
+		fill("Email", adminEmail), fill("Password", "not-the-password"), click("Sign in"),
+		waitText("Email or password is wrong."),
+	)
+	u.step("signed in",
+		fill("Email", adminEmail), fill("Password", adminPassword), click("Sign in"),
+		waitVisible(h1("Integrations")), waitText(adminEmail), waitVisible(`//nav[@aria-label="Main"]//a[normalize-space()="Live Events"]`),
+	)
+	ctx, cancel := context.WithTimeout(u.ctx, 10*time.Second)
+	cookies, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{u.base + "/"}})
+	cancel()
+	if err != nil || len(cookies.Cookies) == 0 {
+		t.Fatalf("no session cookie after sign-in: %v", err)
+	}
+	for _, c := range cookies.Cookies {
+		if !c.HTTPOnly || c.SameSite != network.CookieSameSiteStrict {
+			t.Errorf("cookie %s: HttpOnly %v, SameSite %q; want HttpOnly, Strict", c.Name, c.HTTPOnly, c.SameSite)
+		}
+	}
+	u.step("a reload keeps the session", chromedp.Reload(), waitVisible(h1("Integrations")), waitText(adminEmail))
+	u.step("sign out", click("Sign out"), waitText("You are signed out."), waitVisible(h1("Sign in to Signal")))
+	u.step("signed out, a page asks to sign in again", u.open("/pipelines"), waitVisible(h1("Sign in to Signal")))
+}
+
+// TestUIQuickSetupInstallsOmnisend: the Quick Setup path as the
+// integration page words it; a missing key shows beside its field; the
+// integration is then listed under Installed.
+func TestUIQuickSetupInstallsOmnisend(t *testing.T) {
+	t.Parallel()
+	u := setupUI(t)
+	u.signIn(adminEmail, adminPassword)
+	u.step("no integration yet", click("Integrations"), waitText("No integration yet: open the Integration Library"))
+	u.step("Integration Library tab", click("Integration Library"), waitVisible(h2("Marketing Automation")))
+	u.step("Omnisend under Marketing Automation, alpha",
+		waitVisible(libraryOmnisend),
+		waitVisible(libraryOmnisend+`/h3//*[normalize-space()="alpha"]`),
+		waitVisible(libraryOmnisend+`//*[normalize-space()="Setup steps"]`),
+	)
+	u.step("Install opens the install form", clickIn(libraryOmnisend, "Install"),
+		waitVisible(`//*[self::h1 or self::h2][normalize-space()="Install Omnisend"]`),
+		waitVisible(within(installForm, fieldX("Name"))),
+		waitVisible(within(installForm, fieldX("Variant"))),
+		waitVisible(within(installForm, fieldX("API key"))+`[@type="password"]`),
+	)
+	apiKey := within(installForm, fieldX("API key"))
+	// The refused form answers 400, which the browser logs.
+	u.allowConsole(`status of 400 .*/library/omnisend/install`)
+	u.step("without an API key the error shows beside the field",
+		clickIn(installForm, "Install Integration"),
+		waitVisible(apiKey+`[@aria-invalid="true"]`),
+		waitVisible(`//*[@id=(`+apiKey+`)/@aria-describedby][normalize-space()!=""]`),
+	)
+	u.step("API key, Install Integration",
+		fillIn(installForm, "API key", "quick-setup-key-1234"),
+		clickIn(installForm, "Install Integration"),
+		waitText("Omnisend installed."),
+		waitVisible(h1("Omnisend")),
+		waitText("active"),
+	)
+	u.step("listed under Installed",
+		click("Integrations"), click("Installed"),
+		waitVisible(`//main//a[normalize-space()="Omnisend"]`),
+		waitVisible(`//main//*[normalize-space()="active"]`),
+	)
+	code, body := u.n.adminCall(t, "GET", "/v1/admin/integrations", u.token(), "")
+	if code != 200 || !strings.Contains(body, `"catalog_key":"omnisend"`) || !strings.Contains(body, `1234`) || strings.Contains(body, "quick-setup-key") {
+		t.Fatalf("integrations after the UI install: %d %s", code, body)
+	}
+}
+
+// TestUIPipelineEventDeliveredInLiveEvents: create a pipeline in the UI,
+// read its key from the page, send an identify and an Order Completed
+// through the gateway, see it delivered in Live Events and open its stages.
+func TestUIPipelineEventDeliveredInLiveEvents(t *testing.T) {
+	t.Parallel()
+	u := setupUI(t)
+	u.installAPI("live-events-key-5678")
+	u.signIn(adminEmail, adminPassword)
+	u.step("no pipeline yet", click("Pipelines"), waitText("No pipeline yet"))
+	u.step("create a pipeline",
+		fill("Pipeline name", "Web shop"), click("Create pipeline"),
+		waitVisible(h1("Web shop")),
+		waitText("This signing secret is shown once."),
+		waitVisible(h2("Snippets")),
+	)
+	key := u.readText(h2("Pipeline key") + `/following::code[1]`)
+	if !strings.HasPrefix(key, "dk_live_") {
+		t.Fatalf("the page shows pipeline key %q", key)
+	}
+	u.gatewaySend(key, "/v1/i", `{"userId":"buyer-1","traits":{"email":"buyer@example.com","first_name":"Ada"}}`)
+	u.gatewaySend(key, "/v1/t", `{"userId":"buyer-1","event":"Order Completed","messageId":"ui-order-1",
+		"context":{"consent":{"canonical":{"marketing":true}}},
+		"properties":{"order_id":"ORDER-77","revenue":42.5,"currency":"EUR"}}`)
+	row := liveRow("Order Completed", "delivered")
+	u.step("Live Events shows it delivered", click("Live Events"), waitVisible(h1("Live Events")), waitVisible(row))
+	u.step("its stages",
+		clickIn(row, "Order Completed"),
+		waitVisible(h1("Event: Order Completed")),
+		waitVisible(h2("Input as received")+`/following::*[contains(., "ORDER-77")]`),
+		waitVisible(h2("Processed")),
+		waitVisible(h2("Payload sent")+`/following::*[contains(., "placed order")]`),
+		waitVisible(h2("Attempts")+`/following::*[contains(., "Vendor status")]`),
+		waitVisible(h2("Attempts")+`/following::*[contains(., "202")]`),
+	)
+	if bodies, _ := u.omni.received(); len(bodies) != 1 || !strings.Contains(string(bodies[0]), `"ORDER-77"`) {
+		t.Fatalf("Omnisend received %d events: %s", len(bodies), bodies)
+	}
+}
+
+// TestUIBlueprintNewEventDelivered: Cart Viewed is filtered until it is
+// enabled in the blueprint editor as "viewed cart"; then it is delivered.
+func TestUIBlueprintNewEventDelivered(t *testing.T) {
+	t.Parallel()
+	u := setupUI(t)
+	u.installAPI("blueprint-key-9012")
+	key := u.pipelineAPI("Web shop")
+	u.gatewaySend(key, "/v1/i", `{"userId":"shopper-1","traits":{"email":"shopper@example.com"}}`)
+	u.gatewaySend(key, "/v1/t", `{"userId":"shopper-1","event":"Cart Viewed","messageId":"cv-before","properties":{"cart_id":"C-1"}}`)
+	u.signIn(adminEmail, adminPassword)
+	u.step("Live Events: Cart Viewed is not enabled yet",
+		click("Live Events"),
+		waitVisible(liveRow("Cart Viewed", "filtered")+`[contains(., "This event is not enabled in the integration's blueprint.")]`),
+	)
+	u.step("the integration's page", click("Integrations"), click("Omnisend"), waitVisible(h1("Omnisend")))
+	u.step("the blueprint editor", click("Edit blueprint"),
+		waitVisible(h1("Blueprint: Omnisend")),
+		waitVisible(`//fieldset[legend[normalize-space()="Order Completed"]]`),
+	)
+	cart := `//fieldset[legend[normalize-space()="Cart Viewed"]]`
+	u.step("add Cart Viewed", fill("New event name", "Cart Viewed"), click("Add event"), waitVisible(cart))
+	u.step("enable it as viewed cart, save",
+		check(cart, "Enabled"),
+		fillIn(cart, "Vendor event name", "viewed cart"),
+		click("Save blueprint"),
+		waitText("Blueprint saved."),
+	)
+	u.gatewaySend(key, "/v1/t", `{"userId":"shopper-1","event":"Cart Viewed","messageId":"cv-after","properties":{"cart_id":"C-1"}}`)
+	u.step("Live Events: Cart Viewed delivered", click("Live Events"), waitVisible(liveRow("Cart Viewed", "delivered")))
+	bodies := u.omni.waitFor(t, 1)
+	if len(bodies) != 1 || !strings.Contains(string(bodies[0]), `"eventName":"viewed cart"`) {
+		t.Fatalf("Omnisend received %s, want one viewed cart", bodies)
+	}
+}
+
+// TestUIBadKeyPausesThenReplacedKeyFlows: Omnisend refuses the key (401):
+// the integration page says paused and why; the key replaced in the UI,
+// the waiting event is delivered.
+func TestUIBadKeyPausesThenReplacedKeyFlows(t *testing.T) {
+	t.Parallel()
+	u := setupUI(t)
+	key := u.pipelineAPI("Web shop")
+	u.signIn(adminEmail, adminPassword)
+	u.installThroughLibrary(badOmnisendKey)
+	u.gatewaySend(key, "/v1/i", `{"userId":"buyer-2","traits":{"email":"buyer2@example.com"}}`)
+	u.gatewaySend(key, "/v1/t", `{"userId":"buyer-2","event":"Order Completed","messageId":"bad-key-order","properties":{"order_id":"ORDER-88","revenue":10}}`)
+	u.step("paused, with the reason",
+		reloadUntilText("paused"),
+		waitText("The vendor refused the API key"),
+		waitVisible(`//nav[@aria-label="Main"]//a[contains(., "(needs attention)")]`),
+	)
+	u.step("Live Events: the order waits, paused", click("Live Events"), waitVisible(liveRow("Order Completed", "paused")))
+	u.step("replace the key",
+		click("Integrations"), click("Omnisend"), waitVisible(h1("Omnisend")),
+		fill("New API key", "good-key-3456"), click("Replace key"),
+		waitText("API key replaced."),
+	)
+	u.step("Live Events: the order is delivered", click("Live Events"), waitVisible(liveRow("Order Completed", "delivered")))
+	u.step("the integration is active again", click("Integrations"), click("Omnisend"),
+		reloadUntilText("active"), waitVisible(`//main//*[normalize-space()="active"]`), waitNoText("The vendor refused the API key"))
+	if sent, _ := u.omni.sent("good-key-3456"); len(sent) != 1 {
+		t.Fatalf("Omnisend received %d events with the new key, want 1", len(sent))
+	}
+}
+
+// TestUIViewerCannotChangeAnything: a viewer (created by an admin through
+// the API) signs in and is offered no write control on any page; a change
+// attempted anyway is refused and changes nothing.
+func TestUIViewerCannotChangeAnything(t *testing.T) {
+	t.Parallel()
+	u := setupUI(t)
+	u.installAPI("viewer-test-key-0001")
+	key := u.pipelineAPI("Web shop")
+	u.gatewaySend(key, "/v1/i", `{"userId":"v-1","traits":{"email":"v1@example.com"}}`)
+	u.gatewaySend(key, "/v1/t", `{"userId":"v-1","event":"Order Completed","messageId":"viewer-order","properties":{"order_id":"O-1","revenue":1}}`)
+	code, body := u.n.adminCall(t, "POST", "/v1/admin/users", u.token(), `{"email":"viewer@example.com","password":"viewer-password-1","role":"viewer"}`)
+	if code != 201 {
+		t.Fatalf("create a viewer through POST /v1/admin/users: %d %s", code, body)
+	}
+
+	u.signIn("viewer@example.com", "viewer-password-1")
+	u.step("signed in as a viewer", waitVisible(`//*[normalize-space()="viewer"]`), absent("Users"), absent("Audit log"))
+	u.step("library: no Install",
+		click("Integration Library"), waitVisible(libraryOmnisend),
+		absent("Install"), absent("Install Integration"),
+	)
+	u.step("the install page refuses", u.open("/library/omnisend/install"),
+		waitText("Only editors and admins can install integrations."), absent("Install Integration"))
+	u.step("integration page: read only",
+		click("Integrations"), click("Installed"), click("Omnisend"), waitVisible(h1("Omnisend")), waitVisible(h2("Health")),
+		absent("Send test event"), absent("Replace key"), absent("Disable integration"), absent("Enable integration"),
+		absent("Replay failed events"), absent("Delete integration…"),
+	)
+	u.step("blueprint: read only",
+		click("Edit blueprint"), waitVisible(h1("Blueprint: Omnisend")),
+		absent("Save blueprint"), absent("Add event"), absent("Add mapping"), absent("Remove"), absent("Preview"),
+	)
+	u.step("pipelines: no Create pipeline", click("Pipelines"), waitVisible(h1("Pipelines")), absent("Create pipeline"))
+	u.step("pipeline page: no rename, no delete", click("Web shop"), waitVisible(h1("Web shop")), absent("Rename pipeline"), absent("Delete pipeline…"))
+	u.step("Live Events: visible", click("Live Events"), waitVisible(liveRow("Order Completed", "delivered")))
+	u.step("users: admins only", u.open("/users"), waitVisible(h1("Admins only")))
+
+	// A form post the page never offered, made anyway with the viewer's
+	// session and CSRF token: refused, and nothing changes.
+	u.allowConsole(`status of 403`)
+	status := eval[int](u, `(async () => {
+		const csrf = document.querySelector('input[name="csrf"]').value;
+		const r = await fetch('/pipelines', {method: 'POST', body: new URLSearchParams({csrf, name: 'Sneaky'}), redirect: 'follow'});
+		return r.status;
+	})()`)
+	var list struct{ Data []struct{ Name string } }
+	if code := u.n.call(t, "GET", u.base+"/v1/admin/pipelines", u.token(), "", &list); code != 200 {
+		t.Fatalf("list pipelines: %d", code)
+	}
+	for _, p := range list.Data {
+		if p.Name == "Sneaky" {
+			t.Fatalf("a viewer's form post created a pipeline (answer %d)", status)
+		}
+	}
+	// And through the API with the viewer's own token: 403 FORBIDDEN.
+	var pair struct {
+		AccessToken string `json:"access_token"`
+	}
+	if code := u.n.call(t, "POST", u.base+"/v1/admin/auth/login", "", `{"email":"viewer@example.com","password":"viewer-password-1"}`, &pair); code != 200 {
+		t.Fatalf("viewer login: %d", code)
+	}
+	code, body = u.n.adminCall(t, "POST", "/v1/admin/pipelines", pair.AccessToken, `{"name":"Sneaky"}`)
+	if code != 403 || !strings.Contains(body, `"FORBIDDEN"`) {
+		t.Fatalf("a viewer's POST /v1/admin/pipelines: %d %s, want 403 FORBIDDEN", code, body)
+	}
+}
