@@ -7,6 +7,10 @@ import (
 
 func (s *server) routes() {
 	s.mux.Handle("GET /static/", s.static)
+	s.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		r.URL.Path = "/static/favicon.svg"
+		s.static.ServeHTTP(w, r)
+	})
 	s.mux.HandleFunc("GET /login", s.handleLoginPage)
 	s.mux.HandleFunc("POST /login", s.handleLogin)
 	s.mux.HandleFunc("POST /logout", s.handleLogout)
