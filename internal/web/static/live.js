@@ -20,6 +20,8 @@
     return t;
   }
 
+  var labels = ["Time", "Event", "Type", "Integration", "Status", "Details"];
+
   function row(ev) {
     var tr = el("tr");
     tr.setAttribute("data-id", ev.id);
@@ -38,6 +40,7 @@
       td.appendChild(n);
     }
     tr.appendChild(td);
+    for (var i = 0; i < tr.children.length; i++) tr.children[i].setAttribute("data-label", labels[i]);
     return tr;
   }
 
