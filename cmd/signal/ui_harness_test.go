@@ -171,9 +171,21 @@ func (u *ui) consoleErrors() []string {
 }
 
 // step runs what a person does in one step, then saves a screenshot named
-// after it. On failure the screenshot shows the page as it was, and the
-// message says what the page showed.
+// after it. On failure the screenshot shows the page as it was, the message
+// says what the page showed, and the test stops.
 func (u *ui) step(name string, actions ...chromedp.Action[chromedp.Void]) {
+	u.t.Helper()
+	u.run(name, u.t.Fatalf, actions...)
+}
+
+// check is step that lets the test go on after a failure (the tour of
+// every page reports every page that fails); it reports whether it passed.
+func (u *ui) check(name string, actions ...chromedp.Action[chromedp.Void]) bool {
+	u.t.Helper()
+	return u.run(name, u.t.Errorf, actions...)
+}
+
+func (u *ui) run(name string, fail func(string, ...any), actions ...chromedp.Action[chromedp.Void]) bool {
 	u.t.Helper()
 	u.steps++
 	ctx, cancel := context.WithTimeout(u.ctx, stepTimeout)
@@ -181,14 +193,18 @@ func (u *ui) step(name string, actions ...chromedp.Action[chromedp.Void]) {
 	cancel()
 	if err != nil {
 		shot := u.screenshot(name + "-FAILED")
-		u.t.Fatalf("step %d %q: %v\n  page: %s\n  screenshot: %s\n  visible text: %.1500s", u.steps, name, err, u.location(), shot, u.visibleText())
+		fail("step %d %q: %v\n  page: %s\n  screenshot: %s\n  visible text: %.1500s", u.steps, name, err, u.location(), shot, u.visibleText())
+		u.consoleErrors() // reported with this failure, not the next step
+		return false
 	}
 	shot := u.screenshot(name)
 	// Console messages arrive asynchronously: give the last ones a moment.
 	time.Sleep(50 * time.Millisecond)
 	if errs := u.consoleErrors(); len(errs) > 0 {
-		u.t.Fatalf("step %d %q: the browser console shows errors:\n  %s\n  screenshot: %s", u.steps, name, strings.Join(errs, "\n  "), shot)
+		fail("step %d %q: the browser console shows errors:\n  %s\n  screenshot: %s", u.steps, name, strings.Join(errs, "\n  "), shot)
+		return false
 	}
+	return true
 }
 
 // screenshot saves the whole page as NN-name.png and returns its path.
