@@ -143,6 +143,12 @@ func TestConcurrentRefresh(t *testing.T) {
 			t.Fatalf("status %d", p.status)
 		}
 	}
+	// Soon after, the used refresh token is worth nothing.
+	b.clk.advance(refreshGrace + time.Second)
+	br.cookies[sessionCookie] = cookie
+	if p := br.get("/integrations"); p.status != 303 {
+		t.Fatalf("a used refresh token still works: status %d", p.status)
+	}
 }
 
 func TestLogout(t *testing.T) {

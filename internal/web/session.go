@@ -2,8 +2,10 @@ package web
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -91,14 +93,18 @@ func accessExpired(tok string, now time.Time) bool {
 	return now.Add(10*time.Second).Unix() >= c.Exp
 }
 
-// refresher remembers, for a short while, the tokens a refresh token was
+// refresher remembers, for a few seconds, the tokens a refresh token was
 // exchanged for. Refresh tokens are single-use, and a page load and its
 // live-events stream may both find the access token expired at once: the
 // second one gets the first one's answer instead of ending the session.
+// Entries are keyed by the used token's hash and kept only refreshGrace,
+// so a used refresh token is worth nothing soon after.
 type refresher struct {
 	mu      sync.Mutex
 	entries map[string]refreshed
 }
+
+const refreshGrace = 15 * time.Second
 
 type refreshed struct {
 	access, refresh string
@@ -120,11 +126,13 @@ func (s *server) renew(w http.ResponseWriter, r *http.Request, sess *session) bo
 	defer s.refresh.mu.Unlock()
 	now := s.now()
 	for k, e := range s.refresh.entries {
-		if now.Sub(e.at) > time.Minute {
+		if now.Sub(e.at) > refreshGrace {
 			delete(s.refresh.entries, k)
 		}
 	}
-	if e, ok := s.refresh.entries[sess.Refresh]; ok {
+	sum := sha256.Sum256([]byte(sess.Refresh))
+	key := hex.EncodeToString(sum[:])
+	if e, ok := s.refresh.entries[key]; ok {
 		sess.Access, sess.Refresh = e.access, e.refresh
 		writeSession(w, r, sess)
 		return true
@@ -134,7 +142,7 @@ func (s *server) renew(w http.ResponseWriter, r *http.Request, sess *session) bo
 	if res.err != nil || res.decode(&pair) != nil || pair.AccessToken == "" {
 		return false
 	}
-	s.refresh.entries[sess.Refresh] = refreshed{access: pair.AccessToken, refresh: pair.RefreshToken, at: now}
+	s.refresh.entries[key] = refreshed{access: pair.AccessToken, refresh: pair.RefreshToken, at: now}
 	sess.Access, sess.Refresh = pair.AccessToken, pair.RefreshToken
 	writeSession(w, r, sess)
 	return true
