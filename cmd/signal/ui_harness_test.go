@@ -48,6 +48,8 @@ type ui struct {
 	steps int
 	tok   string // the first admin's access token, once asked for
 
+	release func() // lets the fake Omnisend answer heldOmnisendKey's requests
+
 	mu      sync.Mutex
 	console []string // console errors and uncaught exceptions not yet reported
 	allowed []*regexp.Regexp
@@ -57,13 +59,26 @@ type ui struct {
 // refuses a revoked key; every other key is accepted with 202.
 const badOmnisendKey = "bad-key-0000000000000000"
 
+// heldOmnisendKey is a key whose requests the fake Omnisend answers only
+// once the test calls release (or after 8 s, under signal's 10 s timeout):
+// the test sees its event pending, then watches it turn delivered.
+const heldOmnisendKey = "held-key-000000000000000"
+
 // setupUI starts signal, its fake Omnisend and a browser for t.
 func setupUI(t *testing.T, env ...string) *ui {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("%s is missing: run ./test.sh, which installs Debian's chromium (%v)", chromiumPath, err)
 	}
+	held := make(chan struct{})
+	var releaseOnce sync.Once
 	omni := newScriptedOmnisend(t, func(key string, _ int) omniReply {
+		if key == heldOmnisendKey {
+			select {
+			case <-held:
+			case <-time.After(8 * time.Second):
+			}
+		}
 		limits := map[string]string{"X-Rate-Limit-Limit": "400", "X-Rate-Limit-Remaining": "399", "X-Rate-Limit-Reset": "60"}
 		if key == badOmnisendKey {
 			return omniReply{status: http.StatusUnauthorized, header: limits, body: `{"error":"Invalid API key"}`}
@@ -71,7 +86,8 @@ func setupUI(t *testing.T, env ...string) *ui {
 		return omniReply{status: http.StatusAccepted, header: limits, body: `{}`}
 	})
 	n := start(t, t.TempDir(), append([]string{"SIGNAL_OMNISEND_API_URL=" + omni.URL, "SIGNAL_ADMIN_PASSWORD=" + adminPassword}, env...)...)
-	u := &ui{t: t, n: n, omni: omni, base: "http://" + n.admin, dir: artifactDir(t)}
+	u := &ui{t: t, n: n, omni: omni, base: "http://" + n.admin, dir: artifactDir(t),
+		release: func() { releaseOnce.Do(func() { close(held) }) }}
 	t.Logf("screenshots of %s: %s", t.Name(), u.dir)
 
 	// The whole test, browser start included, is bounded here: a hung
