@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"path"
 	"strings"
-	"sync"
 )
 
 // staticFiles serves the embedded CSS and JavaScript with a content ETag,
@@ -23,16 +22,17 @@ type staticFile struct {
 	ctyp string
 }
 
+// staticRoot holds the embedded files; assets is built from it once, as
+// the files cannot change while the program runs.
 var (
-	versionsMu sync.RWMutex
-	versions   = map[string]string{}
+	staticRoot, _ = fs.Sub(staticFS, "static")
+	assets        = newStaticFiles(staticRoot)
 )
 
-// assetVersion is the start of name's content hash, used in asset URLs.
+// assetVersion is the start of name's content hash, used in asset URLs so
+// a new release's file is fetched at once.
 func assetVersion(name string) string {
-	versionsMu.RLock()
-	defer versionsMu.RUnlock()
-	return versions[name]
+	return strings.Trim(assets.files[name].etag, `"`)
 }
 
 func newStaticFiles(fsys fs.FS) *staticFiles {
@@ -52,9 +52,6 @@ func newStaticFiles(fsys fs.FS) *staticFiles {
 			ctyp = "application/octet-stream"
 		}
 		sf.files[p] = staticFile{body: b, etag: `"` + h + `"`, ctyp: ctyp}
-		versionsMu.Lock()
-		versions[p] = h
-		versionsMu.Unlock()
 		return nil
 	})
 	return sf

@@ -7,7 +7,6 @@ package web
 import (
 	"embed"
 	"html/template"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"time"
@@ -61,8 +60,7 @@ func New(cfg Config, d Deps) http.Handler {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	sub, _ := fs.Sub(staticFS, "static")
-	s := &server{cfg: cfg, api: d.API, log: d.Log, now: d.Now, pages: mustParsePages(), static: newStaticFiles(sub), mux: http.NewServeMux()}
+	s := &server{cfg: cfg, api: d.API, log: d.Log, now: d.Now, pages: mustParsePages(), static: assets, mux: http.NewServeMux()}
 	s.refresh.entries = map[string]refreshed{}
 	s.routes()
 	return s
