@@ -34,6 +34,21 @@ type installForm struct {
 	CanWrite  bool
 }
 
+// fieldMessage makes an API message that leaves its subject out ("is
+// required: …") a sentence naming the field by its label.
+func (f installForm) fieldMessage(field, msg string) string {
+	if !strings.HasPrefix(msg, "is ") && !strings.HasPrefix(msg, "must ") {
+		return msg
+	}
+	label := map[string]string{"name": "Name", "variant": "Variant"}[field]
+	for _, cf := range f.Entry.ConfigFields {
+		if field == "config."+cf.Key {
+			label = cf.Label
+		}
+	}
+	return label + " " + msg
+}
+
 // fieldKnown says whether the form shows field, so its error goes beside it.
 func (f installForm) fieldKnown(field string) bool {
 	if field == "name" || field == "variant" {
@@ -168,7 +183,7 @@ func (s *server) handleInstall(c *pageCtx) {
 	case res.err.Status == http.StatusConflict:
 		f.Duplicate = res.err.Message
 	case f.fieldKnown(res.err.Field):
-		f.Errors[res.err.Field] = res.err.Message
+		f.Errors[res.err.Field] = f.fieldMessage(res.err.Field, res.err.Message)
 	default:
 		f.FormErr = res.err.Message
 	}

@@ -174,7 +174,7 @@ func TestInstall(t *testing.T) {
 			wantStatus: 303, wantBody: map[string]any{"name": "Omnisend", "variant": "default", "delivery_mode": "server_side", "config": map[string]any{"api_key": "k-123"}}},
 		{name: "field error beside its field", answer: &fakeAnswer{400, `{"error":{"code":"INVALID","field":"config.api_key","message":"is required: paste your Omnisend API key"}}`},
 			form: url.Values{"name": {"Omnisend"}, "variant": {"default"}}, wantStatus: 400,
-			wantTexts: []string{`aria-invalid="true" aria-describedby="err-omnisend-api_key"`, `<p class="field-error" id="err-omnisend-api_key">is required: paste your Omnisend API key</p>`}},
+			wantTexts: []string{`aria-invalid="true" aria-describedby="err-omnisend-api_key"`, `<p class="field-error" id="err-omnisend-api_key">API key is required: paste your Omnisend API key</p>`}},
 		{name: "duplicate key asks to confirm", answer: &fakeAnswer{409, `{"error":{"code":"CONFLICT","field":"config.api_key","message":"Omnisend already uses this key: every event would be sent twice"}}`},
 			form: url.Values{"name": {"Omnisend 2"}, "variant": {"default"}, "config.api_key": {"k-123"}}, wantStatus: 409,
 			wantTexts: []string{"every event would be sent twice", ">Install anyway</label>", `name="confirm_duplicate"`, `value="Omnisend 2"`}},
@@ -231,4 +231,26 @@ func equalJSON(a, b any) bool {
 		return true
 	}
 	return a == b
+}
+
+// dialog.js sends the install form in the background: success names the
+// next page (the message kept for it), an error answers with the form.
+func TestInstallFromDialog(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	br := b.signIn(t, "editor")
+	form := url.Values{"csrf": {br.csrf()}, "name": {"Omnisend"}, "variant": {"default"}, "config.api_key": {"k-1"}}
+	p := br.do(http.MethodPost, "/library/omnisend/install", form, map[string]string{"X-Signal-Fetch": "1"})
+	if p.status != http.StatusNoContent || p.header.Get("X-Location") != "/integrations/int_1" {
+		t.Fatalf("status %d X-Location %q", p.status, p.header.Get("X-Location"))
+	}
+	if p := br.get("/integrations/int_1"); !strings.Contains(p.body, "Omnisend installed.") {
+		t.Error("the message was not kept for the next page")
+	}
+	b.api.respond["POST /v1/admin/integration-catalog/omnisend/install"] = fakeAnswer{400, `{"error":{"code":"INVALID","field":"name","message":"name is too long"}}`}
+	p = br.do(http.MethodPost, "/library/omnisend/install", form, map[string]string{"X-Signal-Fetch": "1"})
+	if p.status != 400 || !strings.Contains(p.body, `<form method="post" action="/library/omnisend/install" class="install-form"`) ||
+		!strings.Contains(p.body, `<p class="field-error" id="err-omnisend-name">name is too long</p>`) {
+		t.Fatalf("status %d: %s", p.status, p.body)
+	}
 }

@@ -142,10 +142,17 @@ func takeFlash(w http.ResponseWriter, r *http.Request) string {
 	return msg
 }
 
-// redirect answers a form post with 303 to path and a flash message.
+// redirect answers a form post with 303 to path and a flash message. A
+// form sent by dialog.js (X-Signal-Fetch) gets 204 with X-Location
+// instead: fetch would follow a redirect itself and use up the message.
 func redirect(w http.ResponseWriter, r *http.Request, path, flash string) {
 	if flash != "" {
 		setFlash(w, r, flash)
+	}
+	if r.Header.Get("X-Signal-Fetch") != "" {
+		w.Header().Set("X-Location", path)
+		w.WriteHeader(http.StatusNoContent)
+		return
 	}
 	http.Redirect(w, r, path, http.StatusSeeOther)
 }
