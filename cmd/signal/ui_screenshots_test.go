@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -34,7 +36,8 @@ type shotPage struct {
 // no page is empty, at desktop and phone width; at each it checks that the
 // console shows no error and that nothing overflows sideways (at 390 px
 // too). With SIGNAL_UPDATE_SCREENSHOTS=1 it also writes
-// docs/screenshots/<page>-desktop.png and -phone.png for the README's tour.
+// docs/screenshots/<page>-desktop.png and -phone.png for the README's tour
+// (1280 and 390 px wide, from the top, at most two screens tall).
 func TestUIScreenshots(t *testing.T) {
 	t.Parallel()
 	update := os.Getenv("SIGNAL_UPDATE_SCREENSHOTS") == "1"
@@ -99,7 +102,7 @@ func (u *ui) shoot(pages []shotPage, update bool) {
 			steps = append(steps, waitVisible(p.ready), noOverflow(vp.width))
 			if u.check(p.name+"-"+vp.name, steps...) && update {
 				ctx, cancel := context.WithTimeout(u.ctx, 10*time.Second)
-				png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+				png, err := chromedp.Run(ctx, tourShot(vp))
 				cancel()
 				if err != nil {
 					u.t.Fatalf("screenshot %s-%s: %v", p.name, vp.name, err)
@@ -141,3 +144,27 @@ func noOverflow(width int64) chromedp.Action[chromedp.Void] {
 		return nil
 	})
 }
+
+// tourShot captures the page from its top, as tall as the page but at most
+// two screens, so a phone shot shows more than the filters at the top of
+// Live Events and a blueprint editor does not make a 5,000-pixel image.
+func tourShot(vp viewport) chromedp.Action[[]byte] {
+	return func(ctx context.Context, t *chromedp.Target) ([]byte, error) {
+		h, err := chromedp.Evaluate[float64](`document.documentElement.scrollHeight`)(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		h = min(h, float64(2*vp.height))
+		r, err := cdp.Call(ctx, t, page.CaptureScreenshot, page.CaptureScreenshotParams{
+			Format:                page.CaptureScreenshotFormatPng,
+			CaptureBeyondViewport: ptrTo(true),
+			Clip:                  &page.Viewport{Width: float64(vp.width), Height: h, Scale: 1},
+		})
+		if err != nil {
+			return nil, err
+		}
+		return r.Data, nil
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
