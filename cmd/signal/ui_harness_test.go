@@ -208,8 +208,11 @@ func (u *ui) run(name string, fail func(string, ...any), actions ...chromedp.Act
 	cancel()
 	if err != nil {
 		shot := u.screenshot(name + "-FAILED")
-		fail("step %d %q: %v\n  page: %s\n  screenshot: %s\n  visible text: %.1500s", u.steps, name, err, u.location(), shot, u.visibleText())
-		u.consoleErrors() // reported with this failure, not the next step
+		console := ""
+		if errs := u.consoleErrors(); len(errs) > 0 {
+			console = "\n  console: " + strings.Join(errs, "\n  console: ")
+		}
+		fail("step %d %q: %v\n  page: %s\n  screenshot: %s%s\n  visible text: %.1500s", u.steps, name, err, u.location(), shot, console, u.visibleText())
 		return false
 	}
 	shot := u.screenshot(name)
