@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // xq quotes s as an XPath string literal.
@@ -260,5 +261,74 @@ func reloadUntilText(text string) chromedp.Action[chromedp.Void] {
 				return err
 			}
 		}
+	})
+}
+
+// tabTo presses Tab, as a keyboard user does, until the field labelled
+// label has the focus, and checks that the focus is visible on it.
+func tabTo(label string) chromedp.Action[chromedp.Void] {
+	sel := string(el(fieldX(label)))
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		for range 15 {
+			on, err := chromedp.Evaluate[bool](`document.activeElement === `+sel)(ctx, t)
+			if err != nil {
+				return err
+			}
+			if on {
+				visible, err := chromedp.Evaluate[bool](`((e) => {
+					const s = getComputedStyle(e);
+					return (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== "none";
+				})(document.activeElement)`)(ctx, t)
+				if err != nil {
+					return err
+				}
+				if !visible {
+					return fmt.Errorf("the field %q has the focus, but no visible focus ring (outline or box-shadow)", label)
+				}
+				return nil
+			}
+			if _, err := chromedp.KeyEvent(kb.Tab)(ctx, t); err != nil {
+				return err
+			}
+		}
+		return fmt.Errorf("15 presses of Tab never reached the field %q", label)
+	})
+}
+
+// typeKeys types text where the focus is (kb.Enter submits a form).
+func typeKeys(text string) chromedp.Action[chromedp.Void] {
+	return chromedp.KeyEvent(text)
+}
+
+// accessible checks what a screen-reader or keyboard user needs on every
+// page: each visible control has a name (its <label>, aria-label,
+// aria-labelledby, or its text), the page has one visible h1, a lang and a
+// title ending in " · Signal".
+func accessible() chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		bad, err := chromedp.Evaluate[[]string](`(() => {
+			const bad = [];
+			const text = (id) => { const e = document.getElementById(id); return e ? e.textContent : ""; };
+			for (const e of document.querySelectorAll('input:not([type=hidden]), select, textarea, button, a[href], [role=button], summary')) {
+				if (!e.checkVisibility({visibilityProperty: true})) continue;
+				let name = (e.getAttribute("aria-label") || "") + (e.getAttribute("aria-labelledby") || "").split(/\s+/).map(text).join(" ");
+				if (e.labels) name += [...e.labels].map((l) => l.textContent).join(" ");
+				if (!["INPUT", "SELECT", "TEXTAREA"].includes(e.tagName)) name += e.textContent;
+				if (e.type === "submit" || e.type === "button") name += e.value || "";
+				if (!name.trim()) bad.push("a control without a name: " + e.outerHTML.slice(0, 160));
+			}
+			const h1 = [...document.querySelectorAll("h1")].filter((h) => h.checkVisibility()).length;
+			if (h1 !== 1) bad.push(h1 + " visible h1 headings, want 1");
+			if (!document.documentElement.lang) bad.push("no lang on <html>");
+			if (!document.title.endsWith(" · Signal")) bad.push("title " + JSON.stringify(document.title));
+			return bad;
+		})()`)(ctx, t)
+		if err != nil {
+			return err
+		}
+		if len(bad) > 0 {
+			return fmt.Errorf("accessibility: %s", strings.Join(bad, "; "))
+		}
+		return nil
 	})
 }

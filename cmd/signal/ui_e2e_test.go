@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // Headings and places on the pages, by their visible words.
@@ -56,8 +57,9 @@ func (u *ui) installThroughLibrary(apiKey string) {
 	)
 }
 
-// TestUISignIn: sign in (a wrong password is refused in words), the session
-// survives a reload in an HttpOnly SameSite=Strict cookie, sign out ends it.
+// TestUISignIn: sign in (a wrong password is refused in words; the keyboard
+// alone is enough, with a visible focus), the session survives a reload in
+// an HttpOnly SameSite=Strict cookie, sign out ends it.
 func TestUISignIn(t *testing.T) {
 	t.Parallel()
 	u := setupUI(t)
@@ -68,8 +70,9 @@ func TestUISignIn(t *testing.T) {
 		fill("Email", adminEmail), fill("Password", "not-the-password"), click("Sign in"),
 		waitText("Email or password is wrong."),
 	)
-	u.step("signed in",
-		fill("Email", adminEmail), fill("Password", adminPassword), click("Sign in"),
+	u.step("signed in with the keyboard alone",
+		u.open("/login"), waitVisible(h1("Sign in to Signal")),
+		tabTo("Email"), typeKeys(adminEmail), tabTo("Password"), typeKeys(adminPassword+kb.Enter),
 		waitVisible(h1("Integrations")), waitText(adminEmail), waitVisible(`//nav[@aria-label="Main"]//a[normalize-space()="Live Events"]`),
 	)
 	ctx, cancel := context.WithTimeout(u.ctx, 10*time.Second)

@@ -34,8 +34,8 @@ type shotPage struct {
 
 // TestUIScreenshots renders every page of the UI, seeded through the API so
 // no page is empty, at desktop and phone width; at each it checks that the
-// console shows no error and that nothing overflows sideways (at 390 px
-// too). With SIGNAL_UPDATE_SCREENSHOTS=1 it also writes
+// console shows no error, that nothing overflows sideways (at 390 px too),
+// and that every control has a name and the page one h1 (accessible). With SIGNAL_UPDATE_SCREENSHOTS=1 it also writes
 // docs/screenshots/<page>-desktop.png and -phone.png for the README's tour
 // (1280 and 390 px wide, from the top, at most two screens tall).
 func TestUIScreenshots(t *testing.T) {
@@ -99,7 +99,7 @@ func (u *ui) shoot(pages []shotPage, update bool) {
 	for _, vp := range viewports {
 		for _, p := range pages {
 			steps := append([]chromedp.Action[chromedp.Void]{chromedp.EmulateViewport(vp.width, vp.height)}, p.open...)
-			steps = append(steps, waitVisible(p.ready), noOverflow(vp.width))
+			steps = append(steps, waitVisible(p.ready), noOverflow(vp.width), accessible())
 			if u.check(p.name+"-"+vp.name, steps...) && update {
 				ctx, cancel := context.WithTimeout(u.ctx, 10*time.Second)
 				png, err := chromedp.Run(ctx, tourShot(vp))
