@@ -56,3 +56,19 @@ func TestHealthDot(t *testing.T) {
 		})
 	}
 }
+
+// A disabled integration says so in its badge, whatever its status.
+func TestDisabledBadge(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	in := strings.Replace(strings.Replace(fakeIntegration, `"enabled":true`, `"enabled":false`, 1), `"status":"paused"`, `"status":"active"`, 1)
+	b.api.respond["GET /v1/admin/integrations"] = fakeAnswer{200, `{"data":[` + in + `]}`}
+	b.api.respond["GET /v1/admin/integrations/int_1"] = fakeAnswer{200, in}
+	br := b.signIn(t, "viewer")
+	for _, path := range []string{"/integrations", "/integrations/int_1"} {
+		p := br.get(path)
+		if !strings.Contains(p.body, `<span class="badge status-disabled">disabled</span>`) || strings.Contains(p.body, `status-active">active<`) {
+			t.Errorf("%s: no disabled badge", path)
+		}
+	}
+}

@@ -64,7 +64,8 @@
     var errEl = document.getElementById("preview-error");
     var resEl = document.getElementById("preview-result");
     button.disabled = true;
-    fetch(form.action, {
+    // getAttribute: the form has buttons named "action", which shadow form.action.
+    fetch(form.getAttribute("action"), {
       method: "POST", body: new URLSearchParams(data), credentials: "same-origin",
       headers: { "Accept": "application/json" }
     }).then(function (r) { return r.json(); }).then(function (out) {

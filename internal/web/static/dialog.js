@@ -41,7 +41,7 @@
     e.preventDefault();
     var button = form.querySelector("button[type=submit]");
     if (button) button.disabled = true;
-    fetch(form.action, {
+    fetch(form.getAttribute("action"), {
       method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin",
       headers: { "X-Signal-Fetch": "1" }
     })

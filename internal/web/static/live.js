@@ -86,10 +86,25 @@
     if (s) s.textContent = text;
   }
 
+  // catchUp reads the newest rows again: the stream sends changes from the
+  // moment it connects, so a change made between the page's render and the
+  // connection (or during a reconnect) would otherwise be missed.
+  function catchUp() {
+    var q = new URLSearchParams(location.search);
+    q.delete("cursor");
+    q.set("limit", "50");
+    fetch("/ui/api/live-events?" + q.toString(), { credentials: "same-origin" }).then(function (r) {
+      return r.ok ? r.json() : null;
+    }).then(function (page) {
+      if (!page || !page.data) return;
+      for (var i = page.data.length - 1; i >= 0; i--) upsert(page.data[i]);
+    }).catch(function () {});
+  }
+
   function start() {
     if (source || !window.EventSource) return;
     source = new EventSource(table.getAttribute("data-stream"));
-    source.onopen = function () { state("Live"); };
+    source.onopen = function () { state("Live"); catchUp(); };
     source.onmessage = function (m) {
       try { upsert(JSON.parse(m.data)); } catch (e) { /* one bad line must not stop the list */ }
     };
