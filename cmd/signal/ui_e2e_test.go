@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -140,11 +141,19 @@ func TestUIQuickSetupInstallsOmnisend(t *testing.T) {
 // TestUIPipelineEventDeliveredInLiveEvents: create a pipeline in the UI,
 // read its key from the page, send an identify and an Order Completed
 // through the gateway; Live Events shows it pending, then, live, delivered
-// (Omnisend is held until the page shows pending); open its stages.
+// (Omnisend is held until the page shows pending), its time in the
+// browser's zone; open its stages.
 func TestUIPipelineEventDeliveredInLiveEvents(t *testing.T) {
 	t.Parallel()
 	u := setupUI(t)
 	u.installAPI(heldOmnisendKey)
+	// Times show in the browser's zone, not the server's UTC.
+	ctx, cancel := context.WithTimeout(u.ctx, 5*time.Second)
+	_, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Tokyo"})
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
 	u.signIn(adminEmail, adminPassword)
 	u.step("no pipeline yet", click("Pipelines"), waitText("No pipeline yet"))
 	u.step("create a pipeline",
@@ -166,6 +175,8 @@ func TestUIPipelineEventDeliveredInLiveEvents(t *testing.T) {
 	u.release()
 	row := liveRow("Order Completed", "delivered")
 	u.step("it turns delivered without a reload", waitVisible(row))
+	u.step("its time in the browser's zone, live and after a reload", waitVisible(row+`//time[contains(., "GMT+9")]`),
+		chromedp.Reload(), waitVisible(row+`//time[contains(., "GMT+9")]`))
 	u.step("its stages",
 		clickIn(row, "Order Completed"),
 		waitVisible(h1("Event: Order Completed")),
