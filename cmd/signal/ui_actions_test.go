@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -74,13 +75,31 @@ func (u *ui) open(path string) chromedp.Action[chromedp.Void] {
 
 // click clicks the visible link, button or tab named text.
 func click(text string) chromedp.Action[chromedp.Void] {
-	return chromedp.Click(el(clickableX(text)))
+	return unstale(chromedp.Click(el(clickableX(text))))
 }
 
 // clickIn clicks the control named text inside scope (an XPath), for a page
 // with several controls of one name.
 func clickIn(scope, text string) chromedp.Action[chromedp.Void] {
-	return chromedp.Click(el(within(scope, clickableX(text))))
+	return unstale(chromedp.Click(el(within(scope, clickableX(text)))))
+}
+
+// staleNode is how the browser refuses a node that the page replaced
+// between finding and acting (Live Events redraws a row when it changes).
+var staleNode = regexp.MustCompile(`(?i)could not find node|no node with given id|node is detached|node with given id does not belong`)
+
+// unstale retries a when the page replaced its node meanwhile: a person
+// just clicks the row as it is now.
+func unstale(a chromedp.Action[chromedp.Void]) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		for {
+			v, err := a(ctx, t)
+			if err == nil || !staleNode.MatchString(err.Error()) || ctx.Err() != nil {
+				return v, err
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 }
 
 // fieldX matches the form control whose <label> reads label (for=, or the
@@ -104,12 +123,12 @@ func fillIn(scope, label, value string) chromedp.Action[chromedp.Void] {
 		x = within(scope, x)
 	}
 	sel := el(x)
-	return chromedp.Steps(
+	return unstale(chromedp.Steps(
 		chromedp.Click(sel),
 		// Select what the field holds, so typing replaces it.
 		chromedp.Evaluate[chromedp.Void](string(sel)+`.select()`),
 		chromedp.SendKeys(sel, value),
-	)
+	))
 }
 
 // check ticks the checkbox labelled label inside scope ("" for the page)
