@@ -44,23 +44,24 @@ type liveEventsPage struct {
 	Paged        bool
 }
 
-// StatusCount is one status with its count, in display order.
-func (p liveEventsPage) StatusCounts() []option {
-	var out []option
+type statusCount struct {
+	Status string
+	Count  int
+}
+
+// StatusCounts lists each status with its count, in display order.
+func (p liveEventsPage) StatusCounts() []statusCount {
+	var out []statusCount
 	for _, s := range p.Statuses {
-		out = append(out, option{Value: s, Label: jsonNumber(p.Counts[s])})
+		out = append(out, statusCount{Status: s, Count: p.Counts[s]})
 	}
 	return out
 }
 
-func jsonNumber(n int) string {
-	b, _ := json.Marshal(n)
-	return string(b)
-}
-
 func humanize(code string) string { return strings.ReplaceAll(code, "_", " ") }
 
-// names maps integration ids to names for the table.
+// integrationNames lists the integrations for the filter and maps their
+// ids to names for the table.
 func (s *server) integrationNames(c *pageCtx) ([]option, map[string]string) {
 	var ins struct {
 		Data []integrationJSON `json:"data"`
