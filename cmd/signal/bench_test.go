@@ -93,7 +93,7 @@ func fillBacklog(b *testing.B, dir, encKey string, n int) {
 	var ds []*signal.Delivery
 	for i := 1; i <= n; i++ {
 		msg := "m-" + strconv.Itoa(i)
-		payload, err := v.Payload(&integration.Event{IntegrationID: in.ID, MessageID: msg, VendorEventName: "page viewed", Timestamp: now,
+		payload, err := v.Payload(&integration.Event{IntegrationID: in.ID, PipelineID: "pip", MessageID: msg, VendorEventName: "page viewed", Timestamp: now,
 			Contact:    integration.Contact{Email: fmt.Sprintf("visitor%d@example.com", i%50000)},
 			Properties: map[string]any{"url": "https://shop.example.com/p/" + strconv.Itoa(i), "title": "A product page", "marketing_consent": "nonSubscribed"}})
 		if err != nil {

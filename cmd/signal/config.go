@@ -3,12 +3,15 @@ package main
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/signalhq/signal/internal/gateway"
 )
 
 // config is what the environment says, checked.
@@ -26,6 +29,7 @@ type config struct {
 	MaxPayload    int64
 	MaxBatch      int
 	RateLimitRPS  float64
+	Proxies       []netip.Prefix
 	Retention     time.Duration
 	LogFormat     string
 	LogLevel      string
@@ -104,6 +108,9 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	if c.RateLimitRPS, err = strconv.ParseFloat(get("RATE_LIMIT_RPS", "1000"), 64); err != nil || c.RateLimitRPS < 0 {
 		bad("RATE_LIMIT_RPS must be a number of requests per second per pipeline (0 turns the limit off)")
 	}
+	if c.Proxies, err = gateway.ParsePrefixes(get("SIGNAL_TRUSTED_PROXIES", gateway.DefaultTrustedProxies)); err != nil {
+		bad("SIGNAL_TRUSTED_PROXIES must be a comma-separated list of IPs and CIDR prefixes, or none: %v", err)
+	}
 	if days, err := strconv.Atoi(get("SIGNAL_RETENTION_DAYS", "30")); err != nil || days < 0 || days > 3650 {
 		bad("SIGNAL_RETENTION_DAYS must be a whole number of days from 0 (keep forever) to 3650")
 	} else {
@@ -135,6 +142,11 @@ func secret(dir, name, configured string, gen func() (string, error)) (string, e
 	path := filepath.Join(dir, name)
 	b, err := os.ReadFile(path)
 	if err == nil {
+		// A file an older version (or an operator) left readable by others
+		// is tightened.
+		if err := os.Chmod(path, 0o600); err != nil {
+			return "", fmt.Errorf("chmod %s: %w", path, err)
+		}
 		return strings.TrimSpace(string(b)), nil
 	}
 	if !os.IsNotExist(err) {

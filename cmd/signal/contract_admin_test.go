@@ -69,6 +69,8 @@ func TestContractAdminAuth(t *testing.T) {
 		"PATCH /v1/admin/integrations/int_x", "DELETE /v1/admin/integrations/int_x", "GET /v1/admin/integrations/int_x/blueprint",
 		"PUT /v1/admin/integrations/int_x/blueprint", "POST /v1/admin/integrations/int_x/test", "POST /v1/admin/integrations/int_x/replay",
 		"GET /v1/admin/live-events", "GET /v1/admin/live-events/stream",
+		"GET /v1/admin/me", "GET /v1/admin/users", "POST /v1/admin/users", "PATCH /v1/admin/users/usr_x",
+		"DELETE /v1/admin/users/usr_x", "GET /v1/admin/audit-log",
 	}
 	for _, route := range routes {
 		for _, tok := range []string{"", "not-a-token"} {

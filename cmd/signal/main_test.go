@@ -73,10 +73,16 @@ func (s *syncBuffer) String() string {
 
 func start(t testing.TB, dataDir string, env ...string) *node {
 	t.Helper()
+	return startBinary(t, binary, dataDir, env...)
+}
+
+// startBinary is start with another executable (a wrapper of the binary).
+func startBinary(t testing.TB, bin, dataDir string, env ...string) *node {
+	t.Helper()
 	// Port 0: the kernel picks free ports and signal logs them, so tests
 	// running side by side never race for a port.
 	n := &node{stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
-	n.cmd = exec.Command(binary, "serve")
+	n.cmd = exec.Command(bin, "serve")
 	n.cmd.Env = append(os.Environ(), "SIGNAL_DATA_DIR="+dataDir, "SIGNAL_GATEWAY_ADDR=127.0.0.1:0", "SIGNAL_ADMIN_ADDR=127.0.0.1:0",
 		"SIGNAL_ADMIN_PASSWORD=e2e-password", "RATE_LIMIT_RPS=0", "SIGNAL_OMNISEND_API_URL=http://127.0.0.1:1")
 	n.cmd.Env = append(n.cmd.Env, env...)
@@ -330,6 +336,7 @@ func TestBadConfigurationExitsNonZero(t *testing.T) {
 		{"SIGNAL_OMNISEND_API_URL=ftp://x", "SIGNAL_OMNISEND_API_URL"},
 		{"DATABASE_URL=mysql://x", "DATABASE_URL"},
 		{"RATE_LIMIT_RPS=-1", "RATE_LIMIT_RPS"},
+		{"SIGNAL_TRUSTED_PROXIES=10.0.0.0/33", "SIGNAL_TRUSTED_PROXIES"},
 		{"SIGNAL_RETENTION_DAYS=forever", "SIGNAL_RETENTION_DAYS"},
 	}
 	for _, tt := range tests {

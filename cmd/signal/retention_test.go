@@ -17,13 +17,13 @@ type fakePruner struct {
 	left  int // events left to delete
 }
 
-func (f *fakePruner) Prune(ctx context.Context, p store.PruneParams) (int, error) {
+func (f *fakePruner) Prune(ctx context.Context, p store.PruneParams) (store.PruneResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, p)
 	n := min(f.left, p.Limit)
 	f.left -= n
-	return n, nil
+	return store.PruneResult{Events: n}, nil
 }
 
 func TestRetainPrunesUntilDone(t *testing.T) {

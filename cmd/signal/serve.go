@@ -38,6 +38,11 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("SIGNAL_DATA_DIR: %w", err)
 	}
+	// MkdirAll leaves an existing dir as it was: tighten it, it holds the
+	// keys and personal data.
+	if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("SIGNAL_DATA_DIR: %w", err)
+	}
 	encKey, err := secret(cfg.DataDir, "encryption.key", cfg.EncryptionKey, crypt.NewKey)
 	if err != nil {
 		return err
@@ -95,9 +100,11 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 
 	gwCfg := gateway.DefaultConfig()
 	gwCfg.MaxPayloadSize, gwCfg.MaxBatchSize, gwCfg.CORSOrigins, gwCfg.RateLimitRPS = cfg.MaxPayload, cfg.MaxBatch, cfg.CORSOrigins, cfg.RateLimitRPS
+	gwCfg.TrustedProxies = cfg.Proxies
 	gw := gateway.New(gwCfg, db, db, log, nil)
 	api := admin.New(admin.Config{}, admin.Deps{
 		Store: db, Signer: signer, Catalog: vendors, Tester: tester{engine: engine}, Notifier: engine, Keys: gw, Log: log,
+		Hasher: box, RateLimits: engine,
 	})
 
 	gwLn, err := net.Listen("tcp", cfg.GatewayAddr)
@@ -109,9 +116,13 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		gwLn.Close()
 		return fmt.Errorf("SIGNAL_ADMIN_ADDR: %w", err)
 	}
+	// Separate connection caps: a flood on the admin listener cannot use
+	// the descriptors the gateway needs (see listen.go).
+	gwConns, adminConns := connCaps(fileLimit())
+	gwLn, adminLn = limitListener(gwLn, gwConns), limitListener(adminLn, adminConns)
 	gwSrv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
 	ui := web.New(web.Config{GatewayURL: gatewayURL(gwLn.Addr(), cfg.GatewayAddr), GatewayPort: portOf(gwLn.Addr())}, web.Deps{API: api, Log: log})
-	adminSrv := &http.Server{Handler: adminHandler(api, ui), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	adminSrv := adminServer(adminHandler(api, ui), adminReadTimeout)
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()

@@ -25,7 +25,10 @@ func (t tester) SendTest(ctx context.Context, in *signal.Integration, email stri
 	}
 	now := time.Now().UTC()
 	ev := &integration.Event{
-		IntegrationID:   in.ID,
+		IntegrationID: in.ID,
+		// A test event belongs to no pipeline; this marker keeps its
+		// eventID apart from any real pipeline's (ids are pip_…).
+		PipelineID:      "test",
 		MessageID:       "test-" + now.Format("20060102T150405.000000000"),
 		VendorEventName: "signal test event",
 		Timestamp:       now,

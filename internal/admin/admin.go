@@ -24,8 +24,12 @@ import (
 type Store interface {
 	store.PipelineStore
 	store.UserStore
+	store.AuditStore
 	store.IntegrationStore
 	ListLiveEvents(ctx context.Context, p store.ListLiveEventsParams) ([]*signal.LiveEvent, string, error)
+	CountLiveEvents(ctx context.Context, p store.ListLiveEventsParams) (store.LiveCounts, error)
+	GetLiveEvent(ctx context.Context, p store.GetLiveEventParams) (*signal.LiveEventDetail, error)
+	IntegrationHealth(ctx context.Context, p store.IntegrationHealthParams) (*store.IntegrationHealth, error)
 	RequeueDeliveries(ctx context.Context, p store.RequeueDeliveriesParams) (int, error)
 }
 
@@ -54,12 +58,24 @@ type KeyForgetter interface {
 	ForgetPipelineKey(key string)
 }
 
+// Hasher keys the hashes ids are stored as (Live Events search).
+type Hasher interface {
+	Hash(s string) string
+}
+
 // Config configures the Management API.
 type Config struct {
 	AccessTTL  time.Duration
 	RefreshTTL time.Duration
 	// StreamPoll is how often the live-events stream looks for changes.
 	StreamPoll time.Duration
+	// UserCheckTTL is how long a node trusts that a token's user still
+	// exists (default and at most 30 s): a deleted user's access tokens
+	// stop working within it.
+	UserCheckTTL time.Duration
+	// PasswordCost is bcrypt's cost for passwords set through the API (0:
+	// the default; tests use bcrypt.MinCost).
+	PasswordCost int
 }
 
 // Server is the Management API handler.
@@ -71,22 +87,30 @@ type Server struct {
 	tester   Tester
 	notifier Notifier
 	keys     KeyForgetter
-	log      *slog.Logger
-	now      func() time.Time
-	mux      *http.ServeMux
-	logins   loginThrottle
+	// hasher and rateLimits may be nil: no search, no rate-limit state.
+	hasher     Hasher
+	rateLimits RateLimits
+	live       *liveHub
+	log        *slog.Logger
+	now        func() time.Time
+	mux        *router
+	logins     loginThrottle
+	users      userCache
 }
 
-// Deps are the Server's collaborators; Tester, Notifier and Keys may be nil.
+// Deps are the Server's collaborators; Tester, Notifier, Keys, Hasher and
+// RateLimits may be nil.
 type Deps struct {
-	Store    Store
-	Signer   *token.Signer
-	Catalog  *integration.Registry
-	Tester   Tester
-	Notifier Notifier
-	Keys     KeyForgetter
-	Log      *slog.Logger
-	Now      func() time.Time
+	Store      Store
+	Signer     *token.Signer
+	Catalog    *integration.Registry
+	Tester     Tester
+	Notifier   Notifier
+	Keys       KeyForgetter
+	Hasher     Hasher
+	RateLimits RateLimits
+	Log        *slog.Logger
+	Now        func() time.Time
 }
 
 // New returns the Management API.
@@ -100,47 +124,62 @@ func New(cfg Config, d Deps) *Server {
 	if cfg.StreamPoll == 0 {
 		cfg.StreamPoll = 500 * time.Millisecond
 	}
+	if cfg.UserCheckTTL <= 0 || cfg.UserCheckTTL > maxUserCheckTTL {
+		cfg.UserCheckTTL = maxUserCheckTTL
+	}
 	if d.Now == nil {
 		d.Now = time.Now
 	}
 	if d.Catalog == nil {
 		d.Catalog = integration.NewRegistry()
 	}
-	s := &Server{cfg: cfg, store: d.Store, signer: d.Signer, catalog: d.Catalog, tester: d.Tester, notifier: d.Notifier, keys: d.Keys, log: d.Log, now: d.Now, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, store: d.Store, signer: d.Signer, catalog: d.Catalog, tester: d.Tester, notifier: d.Notifier, keys: d.Keys,
+		hasher: d.Hasher, rateLimits: d.RateLimits, log: d.Log, now: d.Now, mux: &router{mux: http.NewServeMux()}, users: userCache{m: map[string]cachedUser{}}}
+	s.live = newLiveHub(d.Store, cfg.StreamPoll, d.Log)
 	s.routes()
 	return s
 }
 
 func (s *Server) routes() {
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	s.mux.handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	s.mux.HandleFunc("POST /v1/admin/auth/login", s.handleLogin)
-	s.mux.HandleFunc("POST /v1/admin/auth/refresh", s.handleRefresh)
-	s.mux.HandleFunc("GET /v1/admin/me", s.authed(s.handleMe))
+	s.mux.handle("POST /v1/admin/auth/login", s.handleLogin)
+	s.mux.handle("POST /v1/admin/auth/refresh", s.handleRefresh)
+	s.mux.handle("GET /v1/admin/me", s.authed(s.handleMe))
 
-	s.mux.HandleFunc("POST /v1/admin/pipelines", s.authed(s.handleCreatePipeline))
-	s.mux.HandleFunc("GET /v1/admin/pipelines", s.authed(s.handleListPipelines))
-	s.mux.HandleFunc("GET /v1/admin/pipelines/{id}", s.authed(s.handleGetPipeline))
-	s.mux.HandleFunc("PATCH /v1/admin/pipelines/{id}", s.authed(s.handleUpdatePipeline))
-	s.mux.HandleFunc("DELETE /v1/admin/pipelines/{id}", s.authed(s.handleDeletePipeline))
+	s.mux.handle("POST /v1/admin/pipelines", s.authed(s.handleCreatePipeline))
+	s.mux.handle("GET /v1/admin/pipelines", s.authed(s.handleListPipelines))
+	s.mux.handle("GET /v1/admin/pipelines/{id}", s.authed(s.handleGetPipeline))
+	s.mux.handle("PATCH /v1/admin/pipelines/{id}", s.authed(s.handleUpdatePipeline))
+	s.mux.handle("DELETE /v1/admin/pipelines/{id}", s.authed(s.handleDeletePipeline))
 
-	s.mux.HandleFunc("GET /v1/admin/integration-catalog", s.authed(s.handleListCatalog))
-	s.mux.HandleFunc("GET /v1/admin/integration-catalog/{key}", s.authed(s.handleGetCatalog))
-	s.mux.HandleFunc("POST /v1/admin/integration-catalog/{key}/install", s.authed(s.handleInstall))
-	s.mux.HandleFunc("GET /v1/admin/integrations", s.authed(s.handleListIntegrations))
-	s.mux.HandleFunc("GET /v1/admin/integrations/{id}", s.authed(s.handleGetIntegration))
-	s.mux.HandleFunc("PATCH /v1/admin/integrations/{id}", s.authed(s.handleUpdateIntegration))
-	s.mux.HandleFunc("DELETE /v1/admin/integrations/{id}", s.authed(s.handleDeleteIntegration))
-	s.mux.HandleFunc("GET /v1/admin/integrations/{id}/blueprint", s.authed(s.handleGetBlueprint))
-	s.mux.HandleFunc("PUT /v1/admin/integrations/{id}/blueprint", s.authed(s.handlePutBlueprint))
-	s.mux.HandleFunc("POST /v1/admin/integrations/{id}/test", s.authed(s.handleTest))
-	s.mux.HandleFunc("POST /v1/admin/integrations/{id}/replay", s.authed(s.handleReplay))
+	s.mux.handle("GET /v1/admin/integration-catalog", s.authed(s.handleListCatalog))
+	s.mux.handle("GET /v1/admin/integration-catalog/{key}", s.authed(s.handleGetCatalog))
+	s.mux.handle("POST /v1/admin/integration-catalog/{key}/install", s.authed(s.handleInstall))
+	s.mux.handle("GET /v1/admin/integrations", s.authed(s.handleListIntegrations))
+	s.mux.handle("GET /v1/admin/integrations/{id}", s.authed(s.handleGetIntegration))
+	s.mux.handle("PATCH /v1/admin/integrations/{id}", s.authed(s.handleUpdateIntegration))
+	s.mux.handle("DELETE /v1/admin/integrations/{id}", s.authed(s.handleDeleteIntegration))
+	s.mux.handle("GET /v1/admin/integrations/{id}/blueprint", s.authed(s.handleGetBlueprint))
+	s.mux.handle("PUT /v1/admin/integrations/{id}/blueprint", s.authed(s.handlePutBlueprint))
+	s.mux.handle("POST /v1/admin/integrations/{id}/test", s.authed(s.handleTest))
+	s.mux.handle("POST /v1/admin/integrations/{id}/replay", s.authed(s.handleReplay))
+	s.mux.handle("GET /v1/admin/integrations/{id}/health", s.authed(s.handleIntegrationHealth))
+	s.mux.handle("POST /v1/admin/integrations/{id}/blueprint/preview", s.authed(s.handlePreviewBlueprint))
 
-	s.mux.HandleFunc("GET /v1/admin/live-events", s.authed(s.handleListLiveEvents))
-	s.mux.HandleFunc("GET /v1/admin/live-events/stream", s.authed(s.handleStreamLiveEvents))
+	s.mux.handle("GET /v1/admin/live-events", s.authed(s.handleListLiveEvents))
+	s.mux.handle("GET /v1/admin/live-events/stream", s.authed(s.handleStreamLiveEvents))
+	s.mux.handle("GET /v1/admin/live-events/counts", s.authed(s.handleCountLiveEvents))
+	s.mux.handle("GET /v1/admin/live-events/{id}", s.authed(s.handleGetLiveEvent))
 
-	s.mux.HandleFunc("/v1/admin/", func(w http.ResponseWriter, r *http.Request) {
+	s.mux.handle("GET /v1/admin/users", s.authed(s.handleListUsers))
+	s.mux.handle("POST /v1/admin/users", s.authed(s.handleCreateUser))
+	s.mux.handle("PATCH /v1/admin/users/{id}", s.authed(s.handleUpdateUser))
+	s.mux.handle("DELETE /v1/admin/users/{id}", s.authed(s.handleDeleteUser))
+	s.mux.handle("GET /v1/admin/audit-log", s.authed(s.handleListAudit))
+
+	s.mux.handle("/v1/admin/", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := s.authenticate(r); err != nil {
 			writeErr(w, err)
 			return
@@ -152,12 +191,16 @@ func (s *Server) routes() {
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	s.mux.ServeHTTP(w, r)
+	s.mux.mux.ServeHTTP(w, r)
 }
 
-type ctxKey struct{}
+type (
+	ctxKey  struct{} // *token.Claims
+	userKey struct{} // *signal.User: id, email and role, no password hash
+)
 
-// authed wraps a handler that needs a valid access token.
+// authed wraps a handler that needs a valid access token of a user who
+// still exists, whose role (as the token says) may use the route.
 func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, err := s.authenticate(r)
@@ -165,7 +208,18 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 			writeErr(w, err)
 			return
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, c)))
+		u, err := s.user(r.Context(), c.Subject)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		method, path, _ := strings.Cut(r.Pattern, " ")
+		if !allowed(c.Role, method, path) {
+			writeErr(w, forbidden(c.Role))
+			return
+		}
+		ctx := context.WithValue(context.WithValue(r.Context(), ctxKey{}, c), userKey{}, u)
+		h(w, r.WithContext(ctx))
 	}
 }
 
@@ -241,6 +295,8 @@ func writeErr(w http.ResponseWriter, err error) {
 		status = http.StatusConflict
 	case signal.EUNAUTHORIZED:
 		status = http.StatusUnauthorized
+	case signal.EFORBIDDEN:
+		status = http.StatusForbidden
 	}
 	writeError(w, status, signal.ErrorCode(err), signal.ErrorMessage(err), signal.ErrorField(err))
 }

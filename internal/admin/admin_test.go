@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,9 +25,17 @@ const testPassword = "correct-horse-1"
 
 type testBundle struct {
 	srv   *httptest.Server
+	api   *Server
+	box   *crypt.Box
 	db    *sqlite.DB
 	token string
 	now   *time.Time
+	// clockMu guards now for tests that move the clock while requests
+	// are served (advance).
+	clockMu *sync.Mutex
+	// newAPI returns another Management API on the same database, clock
+	// and signing key: a second node.
+	newAPI func() *Server
 }
 
 func setup(t *testing.T) *testBundle {
@@ -38,6 +47,13 @@ func setup(t *testing.T) *testBundle {
 // Notifier) wired in.
 func setupWith(t *testing.T, extra Deps) *testBundle {
 	t.Helper()
+	return setupServer(t, extra, nil)
+}
+
+// setupServer is setupWith whose store the API sees through wrap (if not
+// nil), and whose Server is kept in the bundle.
+func setupServer(t *testing.T, extra Deps, wrap func(Store) Store) *testBundle {
+	t.Helper()
 	key, _ := crypt.NewKey()
 	kb, _ := crypt.ParseKey(key)
 	box, _ := crypt.NewBox(kb)
@@ -47,17 +63,30 @@ func setupWith(t *testing.T, extra Deps) *testBundle {
 	}
 	t.Cleanup(func() { db.Close() })
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	b := &testBundle{db: db, now: &now}
-	clock := func() time.Time { return *b.now }
+	b := &testBundle{db: db, now: &now, clockMu: &sync.Mutex{}}
+	clock := func() time.Time {
+		b.clockMu.Lock()
+		defer b.clockMu.Unlock()
+		return *b.now
+	}
 	signer, _ := token.NewSigner([]byte(strings.Repeat("s", 32)), clock)
 	if _, err := Bootstrap(context.Background(), db, BootstrapParams{Email: "Admin@Example.com", Password: testPassword, Now: clock, Cost: bcrypt.MinCost}); err != nil {
 		t.Fatal(err)
 	}
 	vendors := integration.NewRegistry()
 	vendors.Register(omnisend.New(omnisend.Options{BaseURL: "http://127.0.0.1:1"}))
-	api := New(Config{StreamPoll: 20 * time.Millisecond}, Deps{Store: db, Signer: signer, Catalog: vendors,
-		Tester: extra.Tester, Notifier: extra.Notifier, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clock})
-	b.srv = httptest.NewServer(api)
+	var st Store = db
+	if wrap != nil {
+		st = wrap(db)
+	}
+	b.box = box
+	b.newAPI = func() *Server {
+		return New(Config{StreamPoll: 20 * time.Millisecond, PasswordCost: bcrypt.MinCost}, Deps{Store: st, Signer: signer, Catalog: vendors,
+			Tester: extra.Tester, Notifier: extra.Notifier, Hasher: box, RateLimits: extra.RateLimits,
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: clock})
+	}
+	b.api = b.newAPI()
+	b.srv = httptest.NewServer(b.api)
 	t.Cleanup(b.srv.Close)
 	var pair tokenPair
 	if code := b.call(t, "POST", "/v1/admin/auth/login", `{"email":"admin@example.com","password":"`+testPassword+`"}`, &pair); code != 200 {
@@ -179,7 +208,8 @@ func TestEveryRouteNeedsAToken(t *testing.T) {
 		"GET /v1/admin/integrations", "GET /v1/admin/integrations/int_x", "PATCH /v1/admin/integrations/int_x",
 		"DELETE /v1/admin/integrations/int_x", "GET /v1/admin/integrations/int_x/blueprint", "PUT /v1/admin/integrations/int_x/blueprint",
 		"POST /v1/admin/integrations/int_x/test", "POST /v1/admin/integrations/int_x/replay", "GET /v1/admin/live-events",
-		"GET /v1/admin/live-events/stream", "GET /v1/admin/no-such-route",
+		"GET /v1/admin/live-events/stream", "GET /v1/admin/live-events/counts", "GET /v1/admin/live-events/dlv_1",
+		"GET /v1/admin/integrations/int_x/health", "POST /v1/admin/integrations/int_x/blueprint/preview", "GET /v1/admin/no-such-route",
 	}
 	for _, r := range routes {
 		method, path, _ := strings.Cut(r, " ")

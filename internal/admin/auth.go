@@ -35,6 +35,14 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		Email    string `json:"email"`
 		Password string `json:"password"`
 	}
+	// A login is a few hundred bytes: a bigger body is refused before it
+	// is read (or, sent chunked, once 8 KB are), so a flood of huge
+	// logins costs next to nothing.
+	if r.ContentLength > maxLoginBody {
+		writeError(w, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "a login body is at most 8 KB", "")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxLoginBody)
 	if err := decode(r, &in); err != nil {
 		writeErr(w, err)
 		return
@@ -47,7 +55,12 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, signal.EINVALID, "password is required", "password")
 		return
 	}
-	if wait, ok := s.logins.blocked(in.Email, s.now()); ok {
+	if len(in.Email) > maxEmailLen {
+		writeError(w, http.StatusBadRequest, signal.EINVALID, "email is longer than 254 bytes", "email")
+		return
+	}
+	source := sourceAddr(r)
+	if wait, ok := s.logins.blocked(in.Email, source, s.now()); ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		writeError(w, http.StatusTooManyRequests, "TOO_MANY_ATTEMPTS", "too many wrong passwords for this email; try again later", "")
 		return
@@ -61,12 +74,19 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if u != nil {
 		hash = []byte(u.PasswordHash)
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(in.Password)) != nil || u == nil {
-		s.logins.failed(in.Email, s.now())
+	if !s.logins.acquire(r.Context()) {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "LOGIN_BUSY", "too many logins at once; try again in a second", "")
+		return
+	}
+	wrong := bcrypt.CompareHashAndPassword(hash, []byte(in.Password)) != nil
+	s.logins.release()
+	if wrong || u == nil {
+		s.logins.failed(in.Email, source, s.now())
 		writeError(w, http.StatusUnauthorized, "INVALID_CREDENTIALS", "email or password is wrong", "")
 		return
 	}
-	s.logins.succeeded(in.Email)
+	s.logins.succeeded(in.Email, source)
 	pair, err := s.issue(r.Context(), u)
 	if err != nil {
 		s.fail(w, r, err)

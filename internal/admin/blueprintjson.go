@@ -45,11 +45,17 @@ var (
 // decodeBlueprint reads a blueprint from the request body, naming the path
 // of an unknown or mistyped field. It does not validate the values.
 func decodeBlueprint(r *http.Request) (signal.Blueprint, error) {
-	var bp signal.Blueprint
 	var raw json.RawMessage
 	if err := decode(r, &raw); err != nil {
-		return bp, err
+		return signal.Blueprint{}, err
 	}
+	return readBlueprint(raw, "")
+}
+
+// readBlueprint reads a blueprint's JSON found at path of a request body
+// ("" for the whole body), naming the path of an unknown or mistyped field.
+func readBlueprint(raw json.RawMessage, path string) (signal.Blueprint, error) {
+	var bp signal.Blueprint
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
@@ -59,7 +65,7 @@ func decodeBlueprint(r *http.Request) (signal.Blueprint, error) {
 	if _, ok := v.(map[string]any); !ok {
 		return bp, signal.Errorf(signal.EINVALID, "request body must be a JSON object: a blueprint")
 	}
-	if err := checkShape(v, blueprintShape, ""); err != nil {
+	if err := checkShape(v, blueprintShape, path); err != nil {
 		return bp, err
 	}
 	if err := json.Unmarshal(raw, &bp); err != nil {

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/signalhq/signal/internal/blueprint"
@@ -42,6 +43,7 @@ func (s *Server) handlePutBlueprint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.changed(in.ID)
+	s.audit(r, auditBlueprintUpdate, "integration", in.ID, "Updated the blueprint of integration "+strconv.Quote(in.Name))
 	writeJSON(w, http.StatusOK, in.Blueprint)
 }
 
@@ -109,5 +111,6 @@ func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.changed(r.PathValue("id"))
+	s.audit(r, auditIntegrationReplay, "integration", r.PathValue("id"), "Replayed "+strconv.Itoa(n)+" failed events")
 	writeJSON(w, http.StatusOK, map[string]int{"requeued": n})
 }

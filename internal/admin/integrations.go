@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/signalhq/signal/internal/integration"
@@ -111,6 +112,9 @@ func (s *Server) handleInstall(w http.ResponseWriter, r *http.Request) {
 		DeliveryMode string         `json:"delivery_mode"`
 		PipelineIDs  []string       `json:"pipeline_ids"`
 		Enabled      *bool          `json:"enabled"`
+		// ConfirmDuplicate installs even when another integration of
+		// the vendor has the same key.
+		ConfirmDuplicate bool `json:"confirm_duplicate"`
 	}
 	if err := decode(r, &in); err != nil {
 		writeErr(w, err)
@@ -150,6 +154,11 @@ func (s *Server) handleInstall(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	duplicate := s.checkDuplicateKey(r.Context(), entry, in.Config)
+	if duplicate != nil && !(in.ConfirmDuplicate && signal.ErrorCode(duplicate) == signal.ECONFLICT) {
+		s.fail(w, r, duplicate)
+		return
+	}
 	now := s.now().UTC().Truncate(time.Millisecond) // as stored
 	it := &signal.Integration{
 		ID: newID("int_", 16), CatalogKey: entry.Key, Name: name, Variant: variant.Key, DeliveryMode: in.DeliveryMode,
@@ -164,6 +173,11 @@ func (s *Server) handleInstall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.changed(it.ID)
+	summary := "Installed " + strconv.Quote(it.Name) + " (" + it.CatalogKey + ", variant " + it.Variant + ")"
+	if duplicate != nil {
+		summary += ", with the key of another integration (confirmed)"
+	}
+	s.audit(r, auditIntegrationCreate, "integration", it.ID, summary)
 	writeJSON(w, http.StatusCreated, s.view(it))
 }
 
@@ -220,11 +234,13 @@ func (s *Server) handleUpdateIntegration(w http.ResponseWriter, r *http.Request)
 		s.fail(w, r, err)
 		return
 	}
+	var changes []string // for the audit log: never a value of a secret
 	if patch.Name != nil {
 		if in.Name, err = validName(*patch.Name); err != nil {
 			writeErr(w, err)
 			return
 		}
+		changes = append(changes, "renamed to "+strconv.Quote(in.Name))
 	}
 	if patch.Config != nil {
 		v, ok := s.catalog.Vendor(in.CatalogKey)
@@ -245,6 +261,9 @@ func (s *Server) handleUpdateIntegration(w http.ResponseWriter, r *http.Request)
 				// A form sending back the masked value it was shown
 				// keeps the secret as it is.
 			default:
+				if !reflect.DeepEqual(cfg[k], val) {
+					changes = append(changes, configChange(k, secret(k)))
+				}
 				cfg[k] = val
 			}
 		}
@@ -260,6 +279,9 @@ func (s *Server) handleUpdateIntegration(w http.ResponseWriter, r *http.Request)
 		}
 	}
 	if patch.Enabled != nil {
+		if in.Enabled != *patch.Enabled {
+			changes = append(changes, map[bool]string{true: "enabled", false: "disabled"}[*patch.Enabled])
+		}
 		in.Enabled = *patch.Enabled
 	}
 	if patch.PipelineIDs != nil {
@@ -268,6 +290,7 @@ func (s *Server) handleUpdateIntegration(w http.ResponseWriter, r *http.Request)
 			return
 		}
 		in.PipelineIDs = *patch.PipelineIDs
+		changes = append(changes, "pipelines set to "+joinQuoted(in.PipelineIDs))
 	}
 	in.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
 	if err := s.store.UpdateIntegration(r.Context(), in); err != nil {
@@ -275,6 +298,9 @@ func (s *Server) handleUpdateIntegration(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	s.changed(in.ID)
+	if len(changes) > 0 {
+		s.audit(r, auditIntegrationUpdate, "integration", in.ID, "Updated integration "+strconv.Quote(in.Name)+": "+strings.Join(changes, ", "))
+	}
 	writeJSON(w, http.StatusOK, s.view(in))
 }
 
@@ -284,6 +310,7 @@ func (s *Server) handleDeleteIntegration(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	s.changed(r.PathValue("id"))
+	s.audit(r, auditIntegrationDelete, "integration", r.PathValue("id"), "Deleted integration "+r.PathValue("id"))
 	w.WriteHeader(http.StatusNoContent)
 }
 

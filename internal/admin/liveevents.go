@@ -1,10 +1,12 @@
 package admin
 
 import (
-	"encoding/json"
 	"net/http"
-	"time"
+	"slices"
+	"sort"
+	"strings"
 
+	"github.com/signalhq/signal/internal/pipeline"
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
 )
@@ -14,7 +16,37 @@ var liveStatuses = map[string]bool{
 	signal.StatusFailed: true, signal.StatusPaused: true,
 }
 
-func liveParams(r *http.Request) (store.ListLiveEventsParams, error) {
+// The query parameters each Live Events route reads; any other is refused
+// (a misspelt filter must not silently show everything).
+var (
+	liveFilterParams = []string{"integration_id", "pipeline_id", "type", "event", "reason", "q"}
+	liveListParams   = append([]string{"status", "cursor", "limit"}, liveFilterParams...)
+	liveStreamParams = append([]string{"status", "access_token"}, liveFilterParams...)
+	liveCountParams  = liveFilterParams
+)
+
+// checkParams refuses a query parameter not in allowed, naming it.
+func checkParams(r *http.Request, allowed []string) error {
+	q := r.URL.Query()
+	names := make([]string, 0, len(q))
+	for k := range q {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if !slices.Contains(allowed, k) {
+			return signal.FieldErrorf(signal.EINVALID, k, "unknown query parameter %q: this route takes %s", k, strings.Join(allowed, ", "))
+		}
+	}
+	return nil
+}
+
+// liveParams reads the Live Events filters of r, allowing the parameters
+// of allowed.
+func (s *Server) liveParams(r *http.Request, allowed []string) (store.ListLiveEventsParams, error) {
+	if err := checkParams(r, allowed); err != nil {
+		return store.ListLiveEventsParams{}, err
+	}
 	q := r.URL.Query()
 	cursor, limit, err := pageParams(r)
 	if err != nil {
@@ -26,17 +58,31 @@ func liveParams(r *http.Request) (store.ListLiveEventsParams, error) {
 		Status:        q.Get("status"),
 		Type:          q.Get("type"),
 		Event:         q.Get("event"),
+		Reason:        q.Get("reason"),
 		Cursor:        cursor,
 		Limit:         limit,
 	}
 	if p.Status != "" && !liveStatuses[p.Status] {
 		return p, signal.FieldErrorf(signal.EINVALID, "status", "status must be one of pending, delivered, filtered, failed, paused")
 	}
+	if p.Reason != "" && signal.ReasonText(p.Reason) == "" {
+		return p, signal.FieldErrorf(signal.EINVALID, "reason", "reason %q is not a reason code Live Events shows", p.Reason)
+	}
+	if search := strings.TrimSpace(q.Get("q")); search != "" {
+		if len(search) > 512 {
+			return p, signal.FieldErrorf(signal.EINVALID, "q", "q is longer than any user id, email or order id (512 characters at most)")
+		}
+		if s.hasher == nil {
+			return p, signal.FieldErrorf(signal.EINVALID, "q", "search is not available on this server")
+		}
+		// Ids are stored only as keyed hashes: hash q as each kind of id.
+		p.SearchKeys = pipeline.SearchHashes(s.hasher, search)
+	}
 	return p, nil
 }
 
 func (s *Server) handleListLiveEvents(w http.ResponseWriter, r *http.Request) {
-	p, err := liveParams(r)
+	p, err := s.liveParams(r, liveListParams)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -52,85 +98,29 @@ func (s *Server) handleListLiveEvents(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, page[*signal.LiveEvent]{Data: evs, NextCursor: next, HasMore: next != ""})
 }
 
-// handleStreamLiveEvents sends one server-sent event per live event that is
-// new or changed, oldest change first. It watches the newest rows matching
-// the filters (the view a person has open) by polling the store, so it works
-// the same when several nodes share a database.
-func (s *Server) handleStreamLiveEvents(w http.ResponseWriter, r *http.Request) {
-	p, err := liveParams(r)
+func (s *Server) handleCountLiveEvents(w http.ResponseWriter, r *http.Request) {
+	p, err := s.liveParams(r, liveCountParams)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	p.Cursor, p.Limit = "", 100
-	flusher, ok := w.(http.Flusher)
-	if !ok {
-		writeError(w, http.StatusInternalServerError, signal.EINTERNAL, "streaming is not supported by this connection", "")
+	c, err := s.store.CountLiveEvents(r.Context(), p)
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	fmt_ := func(le *signal.LiveEvent) error {
-		b, err := json.Marshal(le)
-		if err != nil {
-			return err
-		}
-		if _, err := w.Write([]byte("data: ")); err != nil {
-			return err
-		}
-		if _, err := w.Write(b); err != nil {
-			return err
-		}
-		_, err = w.Write([]byte("\n\n"))
-		return err
-	}
-	w.Write([]byte(": connected\n\n"))
-	flusher.Flush()
+	writeJSON(w, http.StatusOK, c)
+}
 
-	seen := map[string]time.Time{}
-	first := true
-	tick := time.NewTicker(s.cfg.StreamPoll)
-	defer tick.Stop()
-	keepalive := time.NewTicker(15 * time.Second)
-	defer keepalive.Stop()
-	for {
-		evs, _, err := s.store.ListLiveEvents(r.Context(), p)
-		if err != nil {
-			if r.Context().Err() == nil {
-				s.log.Error("admin: live events stream", "err", err)
-			}
-			return
-		}
-		for i := len(evs) - 1; i >= 0; i-- {
-			le := evs[i]
-			key := le.ID + "|" + le.Status
-			if last, ok := seen[key]; ok && !le.UpdatedAt.After(last) {
-				continue
-			}
-			seen[key] = le.UpdatedAt
-			if first {
-				continue // the stream sends changes from now on
-			}
-			if err := fmt_(le); err != nil {
-				return
-			}
-		}
-		if len(seen) > 10000 {
-			clear(seen)
-			first = true
-			continue
-		}
-		first = false
-		flusher.Flush()
-		select {
-		case <-r.Context().Done():
-			return
-		case <-keepalive.C:
-			w.Write([]byte(": keepalive\n\n"))
-			flusher.Flush()
-		case <-tick.C:
-		}
+func (s *Server) handleGetLiveEvent(w http.ResponseWriter, r *http.Request) {
+	if err := checkParams(r, nil); err != nil {
+		writeErr(w, err)
+		return
 	}
+	det, err := s.store.GetLiveEvent(r.Context(), store.GetLiveEventParams{ID: r.PathValue("id")})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, det)
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,6 +72,7 @@ func (s *Server) handleCreatePipeline(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.audit(r, auditPipelineCreate, "pipeline", p.ID, "Created pipeline "+strconv.Quote(p.Name))
 	writeJSON(w, http.StatusCreated, viewPipeline(p, true))
 }
 
@@ -126,6 +128,9 @@ func (s *Server) handleUpdatePipeline(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if in.Name != nil {
+		s.audit(r, auditPipelineUpdate, "pipeline", p.ID, "Renamed pipeline to "+strconv.Quote(p.Name))
+	}
 	writeJSON(w, http.StatusOK, viewPipeline(p, false))
 }
 
@@ -142,5 +147,6 @@ func (s *Server) handleDeletePipeline(w http.ResponseWriter, r *http.Request) {
 	if s.keys != nil {
 		s.keys.ForgetPipelineKey(p.Key) // its key stops working now, not when a cache expires
 	}
+	s.audit(r, auditPipelineDelete, "pipeline", p.ID, "Deleted pipeline "+strconv.Quote(p.Name))
 	w.WriteHeader(http.StatusNoContent)
 }

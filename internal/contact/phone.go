@@ -14,9 +14,13 @@ import (
 var ErrInvalidPhone = errors.New("invalid phone")
 
 const (
-	// maxPhoneInput bounds the raw input read, well above any formatted
-	// number, so that garbage is refused before parsing.
-	maxPhoneInput = 64
+	// maxPhoneInput bounds the raw input (after trimming): the longest
+	// formatted number, "+999 (999) 999-999-999-9" with spaces, fits
+	// twice over; anything longer is garbage and is refused before parsing
+	// or caching.
+	maxPhoneInput = 32
+	// minPhoneDigits: no dialable number, even a national one, has fewer.
+	minPhoneDigits = 4
 	// maxE164Digits is the longest E.164 number (ITU-T E.164 §6).
 	maxE164Digits = 15
 )
@@ -38,27 +42,8 @@ const (
 // The error wraps ErrEmpty or ErrInvalidPhone and never contains raw.
 func NormalizePhone(raw, region string) (string, error) {
 	s := strings.TrimSpace(raw)
-	if s == "" {
-		return "", fmt.Errorf("phone: %w", ErrEmpty)
-	}
-	if len(s) > maxPhoneInput {
-		return "", fmt.Errorf("phone: %w: longer than %d characters", ErrInvalidPhone, maxPhoneInput)
-	}
-	digits := 0
-	for i, r := range s {
-		switch {
-		case r == '+' && i == 0:
-		case r >= '0' && r <= '9':
-			digits++
-		case r == ' ' || r == '-' || r == '.' || r == '(' || r == ')' || r == '/' || r == '\u00a0':
-		case unicode.IsLetter(r):
-			return "", fmt.Errorf("phone: %w: contains letters", ErrInvalidPhone)
-		default:
-			return "", fmt.Errorf("phone: %w: contains characters that are not part of a phone number", ErrInvalidPhone)
-		}
-	}
-	if digits == 0 {
-		return "", fmt.Errorf("phone: %w: no digits", ErrInvalidPhone)
+	if err := CheckPhoneShape(s); err != nil {
+		return "", err
 	}
 	if s[0] == '+' {
 		region = ""
@@ -90,6 +75,39 @@ func NormalizePhone(raw, region string) (string, error) {
 		return "", fmt.Errorf("phone: %w: not a complete number", ErrInvalidPhone)
 	}
 	return e164, nil
+}
+
+// CheckPhoneShape refuses, cheaply and before any parsing, what cannot be a
+// phone number: empty, longer than 32 bytes after trimming, fewer than 4
+// digits, letters (vanity numbers, "ext.") or characters other than digits,
+// a leading +, spaces, dashes, dots, slashes and parentheses. Callers that
+// cache normalisations check it first so that garbage is never a cache key.
+// The error wraps ErrEmpty or ErrInvalidPhone and never contains raw.
+func CheckPhoneShape(raw string) error {
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		return fmt.Errorf("phone: %w", ErrEmpty)
+	}
+	if len(s) > maxPhoneInput {
+		return fmt.Errorf("phone: %w: longer than %d characters", ErrInvalidPhone, maxPhoneInput)
+	}
+	digits := 0
+	for i, r := range s {
+		switch {
+		case r == '+' && i == 0:
+		case r >= '0' && r <= '9':
+			digits++
+		case r == ' ' || r == '-' || r == '.' || r == '(' || r == ')' || r == '/' || r == '\u00a0':
+		case unicode.IsLetter(r):
+			return fmt.Errorf("phone: %w: contains letters", ErrInvalidPhone)
+		default:
+			return fmt.Errorf("phone: %w: contains characters that are not part of a phone number", ErrInvalidPhone)
+		}
+	}
+	if digits < minPhoneDigits {
+		return fmt.Errorf("phone: %w: fewer than %d digits", ErrInvalidPhone, minPhoneDigits)
+	}
+	return nil
 }
 
 func reasonText(r phonenumbers.ValidationResult) string {

@@ -160,12 +160,12 @@ func (bb *benchBundle) enqueueFor(b *testing.B, n int, name string, priority int
 	for i := 0; i < n; i++ {
 		bb.seq++
 		msg := "m-" + strconv.FormatInt(bb.seq, 10)
-		payload, err := bb.vendor.Payload(&integration.Event{IntegrationID: bb.in.ID, MessageID: msg, VendorEventName: name, Timestamp: now,
+		payload, err := bb.vendor.Payload(&integration.Event{IntegrationID: bb.in.ID, PipelineID: "pip", MessageID: msg, VendorEventName: name, Timestamp: now,
 			Contact: integration.Contact{Email: fmt.Sprintf("c%d@example.com", bb.seq)}, Properties: map[string]any{"marketing_consent": "nonSubscribed"}})
 		if err != nil {
 			b.Fatal(err)
 		}
-		ids = append(ids, omnisend.EventID(bb.in.ID, msg))
+		ids = append(ids, omnisend.EventID(bb.in.ID, "pip", msg))
 		ds = append(ds, &signal.Delivery{EventSeq: bb.seq, MessageID: msg, PipelineID: "pip", IntegrationID: bb.in.ID, Type: "track",
 			Event: name, Status: signal.StatusPending, VendorEventName: name, Priority: priority, ContactKey: cmp.Or(contact, "c"+strconv.FormatInt(bb.seq, 10)),
 			NextAttemptAt: now, ReceivedAt: now, Payload: payload})

@@ -71,7 +71,9 @@ type Engine struct {
 	now      func() time.Time
 	limiters limiters
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// workers: one per installed integration (admin-created, not from
+	// gateway input).
 	workers map[string]*worker
 	ctx     context.Context
 	wg      sync.WaitGroup

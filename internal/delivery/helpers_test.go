@@ -207,7 +207,7 @@ func (b *testBundle) enqueue(t *testing.T, id string, evs ...ev) []queued {
 		if e.priority == 0 {
 			e.priority = signal.PriorityNormal
 		}
-		payload, err := b.vendor.Payload(&integration.Event{IntegrationID: id, MessageID: events[i].MessageID,
+		payload, err := b.vendor.Payload(&integration.Event{IntegrationID: id, PipelineID: "pip_1", MessageID: events[i].MessageID,
 			VendorEventName: e.name, Timestamp: now, Contact: integration.Contact{Email: e.contact + "@example.com"},
 			Properties: map[string]any{"marketing_consent": "nonSubscribed", "seq": i}})
 		if err != nil {
@@ -216,7 +216,7 @@ func (b *testBundle) enqueue(t *testing.T, id string, evs ...ev) []queued {
 		ds[i] = &signal.Delivery{EventSeq: events[i].Seq, MessageID: events[i].MessageID, PipelineID: "pip_1",
 			IntegrationID: id, Type: signal.TypeTrack, Event: e.name, Status: signal.StatusPending, VendorEventName: e.name,
 			Priority: e.priority, ContactKey: e.contact, NextAttemptAt: now, Payload: payload, ReceivedAt: now}
-		out[i] = queued{messageID: events[i].MessageID, eventID: omnisend.EventID(id, events[i].MessageID), payload: payload}
+		out[i] = queued{messageID: events[i].MessageID, eventID: omnisend.EventID(id, "pip_1", events[i].MessageID), payload: payload}
 	}
 	err := b.store.RecordProcessed(b.ctx, store.RecordProcessedParams{UpToSeq: events[len(events)-1].Seq, Deliveries: ds, Now: now})
 	if err != nil {

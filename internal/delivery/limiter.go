@@ -26,6 +26,8 @@ type keyLimiter struct {
 	// window that window's length.
 	limit  int
 	window time.Duration
+	// used counts the slots taken per second (health's used_last_minute).
+	used usage
 }
 
 func newKeyLimiter(perMinute int) *keyLimiter {
@@ -79,6 +81,7 @@ func (l *keyLimiter) reserve(now time.Time, n int) (int, time.Duration) {
 		took++
 	}
 	if took > 0 {
+		l.used.add(now, took)
 		return took, 0
 	}
 	if l.remaining == 0 {
@@ -137,7 +140,9 @@ func (l *keyLimiter) block(now time.Time, d time.Duration) {
 }
 
 // limiters keeps one keyLimiter per API key (by keyed hash), shared by every
-// integration using the key: the vendor counts per key.
+// integration using the key: the vendor counts per key. Bound: one entry per
+// API key an installed integration has used since start (keys are set by
+// admins, never by gateway input), ~200 bytes each.
 type limiters struct {
 	mu sync.Mutex
 	m  map[string]*keyLimiter
@@ -165,6 +170,7 @@ func (l *keyLimiter) refund(n int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.next = l.next.Add(-l.interval * time.Duration(n))
+	l.used.undo(n)
 	if l.remaining >= 0 {
 		l.remaining += n
 		if l.limit > 0 {

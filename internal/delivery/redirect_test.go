@@ -54,7 +54,7 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 	if err := db.AppendEvents(ctx, store.AppendEventsParams{Events: []*signal.Event{ev}}); err != nil {
 		t.Fatal(err)
 	}
-	payload, _ := vendor.Payload(&integration.Event{IntegrationID: in.ID, MessageID: "m1", VendorEventName: "placed order", Timestamp: now,
+	payload, _ := vendor.Payload(&integration.Event{IntegrationID: in.ID, PipelineID: "pip_1", MessageID: "m1", VendorEventName: "placed order", Timestamp: now,
 		Contact: integration.Contact{Email: "jane@example.com"}, Properties: map[string]any{}})
 	d := &signal.Delivery{EventSeq: ev.Seq, MessageID: "m1", PipelineID: "p", IntegrationID: in.ID, Type: "track", Status: signal.StatusPending,
 		Priority: signal.PriorityHigh, ContactKey: "c", NextAttemptAt: now, ReceivedAt: now, Payload: payload}

@@ -165,12 +165,15 @@ func (w *worker) round(ctx context.Context, in *signal.Integration, vendor integ
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.DrainTimeout)
 	defer cancel()
 	outcomes := make([]integration.Outcome, len(ds))
+	starts, took := make([]time.Time, len(ds)), make([]time.Duration, len(ds))
 	var wg sync.WaitGroup
 	for i, d := range ds {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			starts[i] = e.now()
 			outcomes[i] = e.attempt(sendCtx, in, vendor, d.Payload)
+			took[i] = e.now().Sub(starts[i])
 		}()
 	}
 	wg.Wait()
@@ -196,6 +199,7 @@ func (w *worker) round(ctx context.Context, in *signal.Integration, vendor integ
 			pause = &outcomes[i]
 		}
 		e.apply(d, o, now)
+		d.Attempt = attemptOf(o, starts[i], took[i])
 	}
 	// Pause, and count it, before the refused deliveries are released: a
 	// claim made on the integration as it was before the pause is given
@@ -231,6 +235,18 @@ func (e *Engine) attempt(ctx context.Context, in *signal.Integration, vendor int
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // reuse the connection
 	return vendor.Classify(resp, body, nil)
+}
+
+// attemptOf is what Live Events keeps of one request: the vendor's answer,
+// or why none came.
+func attemptOf(o integration.Outcome, at time.Time, took time.Duration) *signal.Attempt {
+	a := &signal.Attempt{At: at, VendorStatus: o.Status, DurationMS: took.Milliseconds()}
+	if o.Status == 0 {
+		a.Error = o.Body
+	} else {
+		a.VendorResponse = o.Body
+	}
+	return a
 }
 
 func transportError(err error) string {

@@ -32,7 +32,13 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
+// originAllowed reports whether origin may read answers. "null" (sandboxed
+// iframes, file: pages, some redirects) is never allowed, not even by "*":
+// echoing it with credentials would let any such document read answers.
 func (s *Server) originAllowed(origin string) bool {
+	if strings.EqualFold(strings.TrimSpace(origin), "null") {
+		return false
+	}
 	for _, o := range s.cfg.CORSOrigins {
 		if o == "*" || strings.EqualFold(strings.TrimRight(o, "/"), origin) {
 			return true

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/signalhq/signal/internal/jsonscan"
 	"github.com/signalhq/signal/internal/signal"
 )
 
@@ -26,7 +28,7 @@ var errTooLarge = errors.New("body too large")
 func readBody(r *http.Request, max int64) (body, wire []byte, err error) {
 	wire, err = io.ReadAll(io.LimitReader(r.Body, max+1))
 	if err != nil {
-		return nil, nil, fmt.Errorf("read body: %w", err)
+		return nil, nil, &bodyError{err: err}
 	}
 	gz := strings.EqualFold(strings.TrimSpace(r.Header.Get("Content-Encoding")), "gzip") ||
 		(len(wire) > 2 && wire[0] == 0x1f && wire[1] == 0x8b)
@@ -53,6 +55,19 @@ func readBody(r *http.Request, max int64) (body, wire []byte, err error) {
 		return nil, nil, errTooLarge
 	}
 	return body, wire, nil
+}
+
+// bodyError is a body the client did not finish sending: it went away
+// (400) or stalled past the read deadline (408). The client's doing, not
+// the server's: never a 5xx, never an error-level log line.
+type bodyError struct{ err error }
+
+func (e *bodyError) Error() string { return "read body: " + e.err.Error() }
+func (e *bodyError) Unwrap() error { return e.err }
+
+func (e *bodyError) timeout() bool {
+	var ne interface{ Timeout() bool }
+	return errors.Is(e.err, os.ErrDeadlineExceeded) || (errors.As(e.err, &ne) && ne.Timeout())
 }
 
 // jsonError turns a json decode error into a message naming where it is.
@@ -95,6 +110,7 @@ type messageDefaults struct {
 	ReceivedAt time.Time
 	MaxEvent   int
 	SentAt     string // the batch's sentAt, for messages without their own
+	Trust      string // signal.Trust*: how the route knew the sender
 }
 
 // decodeMessage decodes and validates one message and turns it into an
@@ -103,6 +119,9 @@ func decodeMessage(raw []byte, d messageDefaults) (*signal.Event, string, error)
 	raw = bytes.TrimSpace(raw)
 	if len(raw) > d.MaxEvent {
 		return nil, "", signal.Errorf("EVENT_TOO_LARGE", "event is %d bytes; at most %d are accepted per event", len(raw), d.MaxEvent)
+	}
+	if err := checkValues(raw, ""); err != nil {
+		return nil, "", err
 	}
 	m, err := parseMessage(raw)
 	if err != nil {
@@ -178,6 +197,7 @@ func decodeMessage(raw []byte, d messageDefaults) (*signal.Event, string, error)
 		AnonymousID: anonID,
 		Timestamp:   ts,
 		ReceivedAt:  d.ReceivedAt,
+		Trust:       d.Trust,
 		Payload:     payload,
 	}, m.WriteKey, nil
 }
@@ -191,7 +211,7 @@ func eventTime(m signal.Message, received time.Time) (time.Time, error) {
 		if err != nil {
 			return time.Time{}, signal.FieldErrorf(signal.EINVALID, field, "%s %q is not an ISO 8601 / RFC 3339 date-time (e.g. 2026-11-27T10:00:00Z)", field, clip(v))
 		}
-		return t.UTC(), nil
+		return t.UTC(), inRange(field, t, received)
 	}
 	if m.Timestamp != "" {
 		return parse("timestamp", m.Timestamp)
@@ -206,11 +226,51 @@ func eventTime(m signal.Message, received time.Time) (time.Time, error) {
 			if err != nil {
 				return time.Time{}, err
 			}
-			return orig.Add(received.Sub(sent)), nil
+			ts := orig.Add(received.Sub(sent))
+			return ts, inRange("originalTimestamp", ts, received)
 		}
 		return orig, nil
 	}
 	return received, nil
+}
+
+// Event times outside [minEventTime, receipt + maxAhead] are refused:
+// Omnisend refuses or misfiles them (year 0, 9999-12-31), and no real
+// clock is that wrong. A day ahead allows any time zone mistake.
+var minEventTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+const maxAhead = 24 * time.Hour
+
+func inRange(field string, t, received time.Time) error {
+	if t.Before(minEventTime) {
+		return signal.FieldErrorf(signal.EINVALID, field, "%s %s is before 2000", field, t.UTC().Format(time.RFC3339))
+	}
+	if t.After(received.Add(maxAhead)) {
+		return signal.FieldErrorf(signal.EINVALID, field, "%s %s is more than a day ahead of the server's clock", field, t.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// checkValues refuses, naming the field, a string with invalid UTF-8
+// (decoders would silently alter it) or a number that does not fit a double
+// (1e999999: decoders fail or read infinity). prefix names doc's place in
+// the body ("" for a message). One allocation-free scan when all is well.
+func checkValues(doc []byte, prefix string) error {
+	off, p := jsonscan.BadValue(doc)
+	if p == jsonscan.NoProblem {
+		return nil
+	}
+	field := jsonscan.PathTo(doc, off)
+	if prefix != "" {
+		field = strings.TrimSuffix(prefix+"."+field, ".")
+	}
+	if field == "" {
+		field = "body"
+	}
+	if p == jsonscan.BadUTF8 {
+		return signal.FieldErrorf(signal.EINVALID, field, "%s is not valid UTF-8: send text as UTF-8", field)
+	}
+	return signal.FieldErrorf(signal.EINVALID, field, "%s is a number too large for a double (at most about 1.8e308)", field)
 }
 
 // withoutWriteKey re-encodes a message without its writeKey: a pipeline key

@@ -169,6 +169,11 @@ func TestCORS(t *testing.T) {
 		{"refused preflight", nil, http.MethodOptions, "https://evil.example", 403, "", ""},
 		{"allowed post", nil, http.MethodPost, "https://shop.example.com", 200, "https://shop.example.com", "true"},
 		{"refused origin post", nil, http.MethodPost, "https://evil.example", 200, "", ""},
+		// A sandboxed iframe or file: page sends Origin: null; echoing it
+		// with credentials would let any such document read answers.
+		{"any origin, null preflight", []string{"*"}, http.MethodOptions, "null", 403, "", ""},
+		{"any origin, null post", []string{"*"}, http.MethodPost, "null", 200, "", ""},
+		{"any origin, NULL post", []string{"*"}, http.MethodPost, "NULL", 200, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,10 +2,17 @@ package gateway
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/signalhq/signal/internal/jsonscan"
 	"github.com/signalhq/signal/internal/signal"
@@ -99,3 +106,75 @@ func FuzzParseMessage(f *testing.F) {
 
 var messageKeys = []string{"type", "event", "name", "timestamp", "originalTimestamp", "sentAt", "writeKey", "userId",
 	"anonymousId", "groupId", "previousId", "messageId", "properties", "traits", "context"}
+
+// FuzzReadBody feeds arbitrary bodies, labelled gzip or not, to the body
+// reader: it never panics, refuses only as too large or invalid (a 4xx),
+// and never returns more than the limit once decompressed.
+func FuzzReadBody(f *testing.F) {
+	for _, s := range []string{`{"event":"A","userId":"u"}`, strings.Repeat("x", 5000), ""} {
+		f.Add(gzipBytes(s), true)
+		f.Add(gzipBytes(s), false) // gzip recognised by its magic bytes
+		f.Add([]byte(s), false)
+	}
+	f.Add(gzipBytes(`{"a":1}`)[:12], true) // truncated
+	f.Add([]byte{0x1f, 0x8b, 0, 0}, false)
+	f.Fuzz(func(t *testing.T, wire []byte, labelled bool) {
+		const max = 4096
+		r := httptest.NewRequest(http.MethodPost, "/v1/t", bytes.NewReader(wire))
+		if labelled {
+			r.Header.Set("Content-Encoding", "gzip")
+		}
+		body, _, err := readBody(r, max)
+		switch {
+		case errors.Is(err, errTooLarge):
+		case err != nil:
+			if signal.ErrorCode(err) != signal.EINVALID {
+				t.Fatalf("readBody error %v is not a caller error", err)
+			}
+		case len(body) > max:
+			t.Fatalf("readBody returned %d bytes, over the %d limit", len(body), max)
+		}
+	})
+}
+
+// FuzzIngest sends arbitrary bodies through the whole gateway: never a
+// 5xx, and whatever is stored is valid UTF-8 JSON.
+func FuzzIngest(f *testing.F) {
+	for _, s := range []string{
+		`{"batch":[{"type":"track","event":"A","userId":"u"},{"type":"identify","anonymousId":"a","traits":{"email":"x@y.z"}}]}`,
+		`{"writeKey":"dk_live_testkey","batch":[{"type":"page","userId":1}]}`,
+		`{"type":"track","event":"A","userId":"u","timestamp":"2026-11-27T10:00:00Z","properties":{"revenue":1e308}}`,
+		"{\"batch\":[{\"type\":\"track\",\"event\":\"\xff\",\"userId\":\"u\"}]}",
+		`{"batch":[{"type":"track","event":"A","userId":"u","properties":{"n":1e999}}]}`,
+	} {
+		f.Add([]byte(s), false)
+		f.Add(gzipBytes(s), true)
+	}
+	f.Fuzz(func(t *testing.T, body []byte, gz bool) {
+		st := &fakeStore{}
+		srv := New(DefaultConfig(), st, st, slog.New(slog.NewTextHandler(io.Discard, nil)), func() time.Time { return time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC) })
+		r := httptest.NewRequest(http.MethodPost, "/v1/batch", bytes.NewReader(body))
+		r.Header.Set("Authorization", "Bearer "+testKey)
+		if gz {
+			r.Header.Set("Content-Encoding", "gzip")
+		}
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, r)
+		if w.Code >= 500 {
+			t.Fatalf("status %d for %q: %s", w.Code, body, w.Body)
+		}
+		for _, ev := range st.stored() {
+			if !json.Valid(ev.Payload) || !utf8.Valid(ev.Payload) {
+				t.Fatalf("stored payload %q is not UTF-8 JSON", ev.Payload)
+			}
+		}
+	})
+}
+
+func gzipBytes(s string) []byte {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write([]byte(s))
+	zw.Close()
+	return b.Bytes()
+}

@@ -10,7 +10,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/signalhq/signal/internal/jsonscan"
@@ -46,6 +48,9 @@ type Config struct {
 	PipelineCacheTTL time.Duration
 	// SecureCookie marks the _dfid cookie Secure.
 	SecureCookie bool
+	// TrustedProxies are the peers whose X-Forwarded-For names the client,
+	// for the per-IP rate limit (SIGNAL_TRUSTED_PROXIES).
+	TrustedProxies []netip.Prefix
 }
 
 // DefaultConfig returns the limits Datafly uses.
@@ -58,7 +63,16 @@ func DefaultConfig() Config {
 		SignatureWindow:  5 * time.Minute,
 		PipelineCacheTTL: 5 * time.Second,
 		SecureCookie:     true,
+		TrustedProxies:   mustPrefixes(DefaultTrustedProxies),
 	}
+}
+
+func mustPrefixes(s string) []netip.Prefix {
+	p, err := ParsePrefixes(s)
+	if err != nil {
+		panic(err)
+	}
+	return p
 }
 
 // Server is the gateway's HTTP handler.
@@ -70,6 +84,10 @@ type Server struct {
 	log       *slog.Logger
 	now       func() time.Time
 	mux       *http.ServeMux
+
+	bodyLogMu      sync.Mutex
+	bodyLogAt      time.Time // last log line about incomplete bodies
+	bodyLogSkipped int       // incomplete bodies since then
 }
 
 // New returns a gateway. now may be nil (time.Now).
@@ -94,7 +112,7 @@ func New(cfg Config, events EventAppender, pipelines PipelineGetter, log *slog.L
 	s.mux.Handle("POST /v1/events", s.ingest(route{batch: true, single: true, auth: authBearer, signed: true}))
 	for path, typ := range map[string]string{"/v1/track": signal.TypeTrack, "/v1/page": signal.TypePage, "/v1/screen": signal.TypeScreen,
 		"/v1/identify": signal.TypeIdentify, "/v1/group": signal.TypeGroup, "/v1/alias": signal.TypeAlias} {
-		s.mux.Handle("POST "+path, s.ingest(route{typ: typ, auth: authBasic | authBody | authBearer}))
+		s.mux.Handle("POST "+path, s.ingest(route{typ: typ, auth: authBasic | authBody | authBearer, server: true}))
 	}
 	s.mux.HandleFunc("GET /d.js", serveDataflyJS)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -124,6 +142,7 @@ type route struct {
 	single bool   // with batch: also accepts one message
 	auth   authKind
 	signed bool // needs the HMAC signature
+	server bool // a Segment server-library route: Basic auth means TrustServer
 	cookie bool // the _dfid cookie supplies a missing anonymousId
 }
 
@@ -149,6 +168,10 @@ func (s *Server) ingest(rt route) http.Handler {
 			return
 		}
 		if err != nil {
+			if be, ok := err.(*bodyError); ok { // readBody returns it as is
+				s.bodyFailed(w, be)
+				return
+			}
 			s.fail(w, err)
 			return
 		}
@@ -163,18 +186,19 @@ func (s *Server) ingest(rt route) http.Handler {
 				return
 			}
 		}
+		var replay *store.ReplayGuard
 		if rt.signed {
-			if err := s.verifySignature(r, pl, wire, body, received); err != nil {
+			if replay, err = s.verifySignature(r, pl, wire, body, received); err != nil {
 				s.fail(w, err)
 				return
 			}
 		}
-		if wait, ok := s.limiter.allow(pl.ID, received); !ok {
+		if wait, ok := s.limiter.allow(pl.ID, received, func() sources { return sourcesOf(r, rt, raws, s.cfg.TrustedProxies) }); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
-			writeError(w, http.StatusTooManyRequests, "RATE_LIMITED", "too many requests for this pipeline; retry after the Retry-After seconds", "")
+			writeError(w, http.StatusTooManyRequests, "RATE_LIMITED", "too many requests from this client or for this pipeline; retry after the Retry-After seconds", "")
 			return
 		}
-		d := messageDefaults{Type: rt.typ, PipelineID: pl.ID, ReceivedAt: received, MaxEvent: s.cfg.MaxEventSize, SentAt: fields.SentAt}
+		d := messageDefaults{Type: rt.typ, PipelineID: pl.ID, ReceivedAt: received, MaxEvent: s.cfg.MaxEventSize, SentAt: fields.SentAt, Trust: trustOf(rt, r)}
 		var newCookie string
 		if rt.cookie {
 			d.Cookie, newCookie = visitorCookie(r, raws)
@@ -194,7 +218,14 @@ func (s *Server) ingest(rt route) http.Handler {
 			}
 			events = append(events, ev)
 		}
-		if err := s.events.AppendEvents(r.Context(), store.AppendEventsParams{Events: events}); err != nil {
+		if err := s.events.AppendEvents(r.Context(), store.AppendEventsParams{Events: events, Replay: replay}); err != nil {
+			if errors.Is(err, store.ErrReplayed) {
+				// The same signed request was accepted before: answered as
+				// a success, so the sender stops retrying, and stored once.
+				w.Header().Set("Content-Type", "application/json")
+				w.Write([]byte(`{"success":true,"duplicate":true}`))
+				return
+			}
 			s.log.Error("gateway: store events", "pipeline", pl.ID, "events", len(events), "err", err)
 			writeError(w, http.StatusServiceUnavailable, "STORAGE_UNAVAILABLE", "events could not be stored; nothing was accepted, retry", "")
 			return
@@ -254,6 +285,17 @@ func (s *Server) split(body []byte, rt route) ([]json.RawMessage, batchFields, e
 		return []json.RawMessage{trimmed}, batchFields{WriteKey: f.WriteKey}, nil
 	}
 	f.batch = true
+	// The batch's messages are checked one by one (and refused one by one);
+	// its other members here.
+	jsonscan.Members(trimmed, func(k []byte, _ bool, v []byte) error {
+		if ferr == nil && string(k) != "batch" {
+			ferr = checkValues(v, string(k))
+		}
+		return ferr
+	})
+	if ferr != nil {
+		return nil, f, ferr
+	}
 	if batchRaw == nil || isNull(batchRaw) {
 		return nil, f, signal.FieldErrorf(signal.EINVALID, "batch", "batch is required: {\"batch\":[…events…]}")
 	}
@@ -284,6 +326,29 @@ type batchFields struct {
 	// then refused one by one, while a single invalid event is a 400.
 	batch bool
 }
+
+// bodyFailed answers a body the client did not finish: 408 when it stalled
+// past the read deadline, else 400. Anyone can cause these at will, so
+// they are logged at warn level, at most once per bodyLogEvery, with the
+// count of those not logged.
+func (s *Server) bodyFailed(w http.ResponseWriter, be *bodyError) {
+	kind, status, code, msg := "aborted", http.StatusBadRequest, "BODY_INCOMPLETE", "the request body ended before it was complete"
+	if be.timeout() {
+		kind, status, code, msg = "stalled", http.StatusRequestTimeout, "REQUEST_TIMEOUT", "the request body was not sent in time"
+	}
+	s.bodyLogMu.Lock()
+	s.bodyLogSkipped++
+	now := s.now()
+	if now.Sub(s.bodyLogAt) >= bodyLogEvery {
+		s.log.Warn("gateway: incomplete request bodies", "last", kind, "count", s.bodyLogSkipped)
+		s.bodyLogAt, s.bodyLogSkipped = now, 0
+	}
+	s.bodyLogMu.Unlock()
+	writeError(w, status, code, msg, "")
+}
+
+// bodyLogEvery spaces the log lines about incomplete bodies.
+const bodyLogEvery = time.Minute
 
 func (s *Server) fail(w http.ResponseWriter, err error) {
 	code := signal.ErrorCode(err)

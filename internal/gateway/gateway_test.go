@@ -25,9 +25,10 @@ const (
 
 // fakeStore is an in-memory event log and pipeline table.
 type fakeStore struct {
-	mu     sync.Mutex
-	events []*signal.Event
-	fail   error
+	mu      sync.Mutex
+	events  []*signal.Event
+	fail    error
+	replays map[string]bool // replay keys recorded, as the stores keep them
 }
 
 func (f *fakeStore) AppendEvents(ctx context.Context, p store.AppendEventsParams) error {
@@ -35,6 +36,15 @@ func (f *fakeStore) AppendEvents(ctx context.Context, p store.AppendEventsParams
 	defer f.mu.Unlock()
 	if f.fail != nil {
 		return f.fail
+	}
+	if p.Replay != nil && len(p.Events) > 0 {
+		if f.replays[p.Replay.Key] {
+			return store.ErrReplayed
+		}
+		if f.replays == nil {
+			f.replays = map[string]bool{}
+		}
+		f.replays[p.Replay.Key] = true
 	}
 	for _, e := range p.Events {
 		e.Seq = int64(len(f.events) + 1)

@@ -36,7 +36,10 @@ type Vendor interface {
 // Event is a vendor-neutral event, mapped by the blueprint and enriched with
 // the contact, ready for Payload.
 type Event struct {
-	IntegrationID   string
+	IntegrationID string
+	// PipelineID is the pipeline the message came in on: message ids are
+	// the sender's, unique only within one pipeline.
+	PipelineID      string
 	MessageID       string
 	VendorEventName string
 	Timestamp       time.Time

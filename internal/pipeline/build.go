@@ -131,7 +131,7 @@ func build(h Hasher, phones *phoneCache, vendor integration.Vendor, in *signal.I
 	d := &signal.Delivery{
 		EventSeq: ev.Seq, MessageID: ev.MessageID, PipelineID: ev.PipelineID, IntegrationID: in.ID,
 		Type: ev.Type, Event: ev.Event, Status: signal.StatusFiltered, Priority: signal.PriorityNormal,
-		ReceivedAt: ev.ReceivedAt, NextAttemptAt: now,
+		ReceivedAt: ev.ReceivedAt, NextAttemptAt: now, Signed: ev.Trust == signal.TrustSigned,
 	}
 	if !in.Enabled {
 		d.Reason = signal.ReasonIntegrationDisabled
@@ -164,7 +164,7 @@ func build(h Hasher, phones *phoneCache, vendor integration.Vendor, in *signal.I
 	}
 	props["marketing_consent"] = Consent(src)
 	payload, err := vendor.Payload(&integration.Event{
-		IntegrationID: in.ID, MessageID: ev.MessageID, VendorEventName: res.VendorEventName,
+		IntegrationID: in.ID, PipelineID: ev.PipelineID, MessageID: ev.MessageID, VendorEventName: res.VendorEventName,
 		Timestamp: ev.Timestamp, Contact: c, Properties: props, Order: withConsent(res.Order, props),
 	})
 	if err != nil {
@@ -255,10 +255,16 @@ func isNested(v any) bool {
 
 // phoneCache remembers phone normalisations: parsing is the costliest step
 // of building a payload, and a visitor's phone comes back on every event.
-// It is bounded; when full it starts over. Not safe for concurrent use (the
-// processor is one goroutine).
+// Phones come from outside (any identify call), so only plausible ones are
+// parsed or kept (contact.CheckPhoneShape: at most 32 bytes, at least 4
+// digits, no letters), and the cache is bounded by count (phoneCacheSize)
+// and by the bytes of its keys and values (phoneCacheBytes); when either is
+// reached it starts over. Bound: 50,000 entries, 1 MB of strings, about 6 MB
+// with map overhead. Not safe for concurrent use (the processor is one
+// goroutine).
 type phoneCache struct {
-	m map[[2]string]phoneResult
+	m     map[[2]string]phoneResult
+	bytes int
 }
 
 type phoneResult struct {
@@ -266,9 +272,19 @@ type phoneResult struct {
 	err  error
 }
 
-const phoneCacheSize = 50000
+const (
+	phoneCacheSize  = 50000
+	phoneCacheBytes = 1 << 20
+)
 
 func (c *phoneCache) normalize(raw, region string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if err := contact.CheckPhoneShape(raw); err != nil {
+		return "", err
+	}
+	if len(region) > 2 {
+		region = "" // not a region code: NormalizePhone refuses it anyway
+	}
 	if c == nil {
 		return contact.NormalizePhone(raw, region)
 	}
@@ -276,10 +292,14 @@ func (c *phoneCache) normalize(raw, region string) (string, error) {
 	if r, ok := c.m[k]; ok {
 		return r.e164, r.err
 	}
-	if c.m == nil || len(c.m) >= phoneCacheSize {
-		c.m = make(map[[2]string]phoneResult, 1024)
-	}
 	e, err := contact.NormalizePhone(raw, region)
+	size := len(raw) + len(region) + len(e)
+	if c.m == nil || len(c.m) >= phoneCacheSize || c.bytes+size > phoneCacheBytes {
+		c.m, c.bytes = make(map[[2]string]phoneResult, 1024), 0
+	}
+	// Copies, so a key never pins the (large) event payload it was cut from.
+	k = [2]string{strings.Clone(raw), strings.Clone(region)}
 	c.m[k] = phoneResult{e, err}
+	c.bytes += size
 	return e, err
 }

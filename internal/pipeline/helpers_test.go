@@ -98,6 +98,12 @@ func (b *testBundle) send(t *testing.T, msgs ...string) {
 // the gateway sets (see gateway.decodeMessage).
 func (b *testBundle) sendTo(t *testing.T, pipelineID string, msgs ...string) {
 	t.Helper()
+	b.sendAs(t, pipelineID, signal.TrustBrowser, msgs...)
+}
+
+// sendAs is sendTo for events that came with a trust level (signal.Trust*).
+func (b *testBundle) sendAs(t *testing.T, pipelineID, trust string, msgs ...string) {
+	t.Helper()
 	evs := make([]*signal.Event, 0, len(msgs))
 	for _, raw := range msgs {
 		var m signal.Message
@@ -106,7 +112,7 @@ func (b *testBundle) sendTo(t *testing.T, pipelineID string, msgs ...string) {
 		}
 		ev := &signal.Event{
 			MessageID: string(m.MessageID), PipelineID: pipelineID, Type: m.Type, UserID: string(m.UserID),
-			AnonymousID: string(m.AnonymousID), Timestamp: b.now, ReceivedAt: b.now, Payload: json.RawMessage(raw),
+			AnonymousID: string(m.AnonymousID), Timestamp: b.now, ReceivedAt: b.now, Trust: trust, Payload: json.RawMessage(raw),
 		}
 		switch m.Type {
 		case signal.TypeTrack:

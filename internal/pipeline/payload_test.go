@@ -78,7 +78,7 @@ func TestOrderCompletedPayload(t *testing.T) {
 	b.process(t)
 	le := b.row(t, "order-5512")
 	wantStatus(t, le, signal.StatusPending, "")
-	want := `{"eventName":"placed order","origin":"api","eventID":"` + omnisend.EventID(in.ID, "order-5512") + `",` +
+	want := `{"eventName":"placed order","origin":"api","eventID":"` + omnisend.EventID(in.ID, pipA, "order-5512") + `",` +
 		`"eventTime":"2026-11-27T09:30:00.250Z","contact":{"email":"jane@example.com","phone":"+447700900123","firstName":"Jane"},` +
 		`"properties":{"orderID":"ORDER-5512","value":89.90,"currency":"GBP","discountCode":"WELCOME10","marketing_consent":"subscribed",` +
 		`"products":[{"product_id":"SKU-1","product_name":"Wool Scarf","price":39.95,"quantity":1},` +

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -157,14 +158,21 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 		}
 		traits := eventTraits(src, ev.Type)
 		p.canonicalPhone(traits, src)
-		items[i] = store.ProfileUpdate{Keys: profileKeys(p.hasher, ev, src), Traits: traits}
+		// The trust of the source decides whether its traits may replace
+		// ones already set (a browser call cannot redirect a customer's
+		// orders by sending their userId with another email).
+		items[i] = store.ProfileUpdate{Keys: profileKeys(p.hasher, ev, src), Traits: traits, Trust: signal.TrustRank(ev.Trust)}
 	}
 	profiles, err := p.store.ResolveProfiles(ctx, store.ResolveProfilesParams{Items: items, Now: now})
 	if err != nil {
 		return 0, err
 	}
 
-	var deliveries []*signal.Delivery
+	var (
+		deliveries []*signal.Delivery
+		keys       []store.SearchKey
+		processed  = make([]store.ProcessedEvent, 0, len(events))
+	)
 	for i := range events {
 		if unreadable[i] {
 			ev := &events[i]
@@ -175,9 +183,20 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 			continue
 		}
 		deliveries = append(deliveries, p.deliveriesFor(&events[i], srcs[i], profiles[i], ins, now)...)
+		var traits map[string]any
+		if profiles[i] != nil {
+			traits = profiles[i].Traits
+		}
+		keys = append(keys, searchKeys(p.hasher, &events[i], srcs[i], traits)...)
+		body, err := processedBody(&events[i], srcs[i], traits)
+		if err != nil {
+			return 0, fmt.Errorf("processed event %d: %w", events[i].Seq, err)
+		}
+		processed = append(processed, store.ProcessedEvent{EventSeq: events[i].Seq, Body: body})
 	}
 	err = p.store.RecordProcessed(ctx, store.RecordProcessedParams{
 		FromSeq: &cursor, UpToSeq: events[len(events)-1].Seq, Deliveries: deliveries, DedupeWindow: p.cfg.DedupeWindow, Now: now,
+		SearchKeys: keys, Processed: processed,
 	})
 	if signal.ErrorCode(err) == signal.ECONFLICT {
 		// Another node's processor took this batch; go on from where it

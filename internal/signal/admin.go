@@ -22,10 +22,42 @@ type User struct {
 	CreatedAt    time.Time
 }
 
-// Roles of a user.
+// Roles of a user: an admin may do everything, an editor everything but
+// users, alert settings, the audit log and contacts, a viewer only reads.
 const (
-	RoleAdmin = "admin"
+	RoleAdmin  = "admin"
+	RoleEditor = "editor"
+	RoleViewer = "viewer"
 )
+
+// ValidRole reports whether role is one of the roles above.
+func ValidRole(role string) bool {
+	return role == RoleAdmin || role == RoleEditor || role == RoleViewer
+}
+
+// AuditEntry records one change made through the Management API: who, what,
+// when. Summary is a sentence for people; it never holds a secret.
+type AuditEntry struct {
+	ID      string      `json:"id"`
+	At      time.Time   `json:"at"`
+	Actor   AuditActor  `json:"actor"`
+	Action  string      `json:"action"`
+	Target  AuditTarget `json:"target"`
+	Summary string      `json:"summary"`
+}
+
+// AuditActor is the user who made a change.
+type AuditActor struct {
+	ID    string `json:"id"`
+	Email string `json:"email"`
+}
+
+// AuditTarget is what a change was made to ("pipeline", "integration",
+// "user") and its ID.
+type AuditTarget struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+}
 
 // RefreshToken is a rotating refresh token, stored by its hash.
 type RefreshToken struct {

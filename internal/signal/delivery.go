@@ -110,6 +110,43 @@ type Delivery struct {
 	ReceivedAt     time.Time
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	// Signed is whether the event came signed (TrustSigned). It scopes
+	// the duplicate window when the delivery is recorded (an unsigned
+	// event never suppresses a signed one) and is not stored.
+	Signed bool
+	// Attempt is the vendor request just made, kept with the delivery's
+	// last attempts by FinishDeliveries (nil: none was made, e.g. a claim
+	// given back).
+	Attempt *Attempt
+}
+
+// Attempt is one vendor request of a delivery, as Live Events shows it.
+// Error says why no answer came (a transport failure); VendorResponse is
+// the vendor's body when one did.
+type Attempt struct {
+	At             time.Time `json:"at"`
+	VendorStatus   int       `json:"vendor_status"`
+	VendorResponse string    `json:"vendor_response"`
+	DurationMS     int64     `json:"duration_ms"`
+	Error          string    `json:"error"`
+}
+
+// Processed is an event after identity and consent, vendor-neutral: who it
+// is about and the profile traits its payloads were built from.
+type Processed struct {
+	UserID      string         `json:"user_id"`
+	AnonymousID string         `json:"anonymous_id"`
+	Traits      map[string]any `json:"traits"`
+	Consent     string         `json:"consent"`
+}
+
+// LiveEventDetail is a Live Events row with every stage of the event.
+// Processed is null for an event not processed yet (or processed before
+// Signal kept it).
+type LiveEventDetail struct {
+	*LiveEvent
+	Processed json.RawMessage `json:"processed"`
+	Attempts  []Attempt       `json:"attempts"`
 }
 
 // LiveEvent is one row of Live Events: an event and what happened to it on
@@ -131,6 +168,18 @@ type LiveEvent struct {
 	VendorStatus    int             `json:"vendor_status"`
 	VendorResponse  string          `json:"vendor_response"`
 	Payload         json.RawMessage `json:"payload"`
-	Input           json.RawMessage `json:"input,omitempty"`
-	UpdatedAt       time.Time       `json:"updated_at"`
+	// NextAttemptAt is when a pending delivery that failed is tried again.
+	NextAttemptAt *time.Time      `json:"next_attempt_at,omitempty"`
+	Input         json.RawMessage `json:"input,omitempty"`
+	UpdatedAt     time.Time       `json:"updated_at"`
+}
+
+// RateLimitState is a vendor API key's rate limit as the delivery engine
+// knows it: requests per window, what remains of the current one and the
+// requests this node sent in the last minute.
+type RateLimitState struct {
+	Limit          int `json:"limit"`
+	Remaining      int `json:"remaining"`
+	WindowSeconds  int `json:"window_seconds"`
+	UsedLastMinute int `json:"used_last_minute"`
 }

@@ -13,6 +13,8 @@ const (
 	EINVALID      = "INVALID_PAYLOAD"
 	ENOTFOUND     = "NOT_FOUND"
 	EUNAUTHORIZED = "UNAUTHORIZED"
+	// EFORBIDDEN: authenticated, but the user's role may not do this.
+	EFORBIDDEN = "FORBIDDEN"
 )
 
 // Error is a domain error that is safe to show to the caller: Message never

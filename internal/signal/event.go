@@ -17,6 +17,31 @@ const (
 	TypeTrack    = "track"
 )
 
+// Trust levels: how the gateway knew who sent an event. The pipeline key is
+// public (it sits in every page), so only a signature proves a backend sent
+// it; a Segment server library's Basic credentials are the same public key
+// but the usual sender, so they rank above a browser's.
+const (
+	// TrustBrowser: pipeline key as Bearer or writeKey (Datafly.js routes,
+	// /v1/batch, Segment routes without Basic).
+	TrustBrowser = "browser"
+	// TrustServer: a Segment route authenticated with HTTP Basic.
+	TrustServer = "server"
+	// TrustSigned: /v1/events, HMAC-signed with the pipeline's signing secret.
+	TrustSigned = "signed"
+)
+
+// TrustRank orders trust levels: browser (and unknown) 0, server 1, signed 2.
+func TrustRank(trust string) int {
+	switch trust {
+	case TrustSigned:
+		return 2
+	case TrustServer:
+		return 1
+	}
+	return 0
+}
+
 // Event is one accepted message in the event log.
 type Event struct {
 	// Seq is the event's position in the log, assigned by the store.
@@ -31,6 +56,9 @@ type Event struct {
 	// Timestamp is when the event happened (clock-skew corrected).
 	Timestamp  time.Time
 	ReceivedAt time.Time
+	// Trust is how the sender was known (TrustBrowser, TrustServer,
+	// TrustSigned); events stored before it existed read as TrustBrowser.
+	Trust string
 	// Payload is the message as it was received (JSON).
 	Payload json.RawMessage
 }

@@ -34,15 +34,22 @@ const queuePayload = `{"eventName":"placed order","origin":"api","eventID":"0b9a
 	`"eventTime":"2025-01-01T12:00:00Z","contact":{"email":"someone@example.com","phone":"+37060000000"},` +
 	`"properties":{"order_id":"o-1","revenue":12.5,"currency":"EUR","items":[{"sku":"sku-1","quantity":1,"price":12.5}]}}`
 
+// queueProcessed is a processed event as the processor keeps it beside
+// each event (about 150 bytes).
+const queueProcessed = `{"user_id":"user-1","anonymous_id":"a-0b9a3f5e-6a51","traits":{"email":"someone@example.com",` +
+	`"phone":"+37060000000","first_name":"Some"},"consent":"subscribed"}`
+
 // BenchmarkQueue measures the purpose-built delivery queue through the
 // store calls the processor and the delivery engine make, on SQLite and on
 // PostgreSQL (skipped when no server answers; see postgrestest):
 //
 //   - Enqueue: RecordProcessed of 40 batches of 500 deliveries (payloads
-//     sealed, 24 h dedupe on as the processor runs it; NoDedupe without).
+//     sealed, 24 h dedupe on as the processor runs it; NoDedupe without),
+//     each event with two Live Events search keys and its processed event
+//     (sealed), as the processor records them.
 //   - Drain/Claim32: one worker per integration, as the engine runs it:
 //     ClaimDeliveries (limit 32, the default MaxInFlight), mark delivered,
-//     FinishDeliveries, until the queue is empty.
+//     FinishDeliveries (keeping the attempt), until the queue is empty.
 //   - Drain/Claim32x4: four such workers on the one integration at once
 //     (several nodes sharing a database).
 //   - Drain/Claim500: one worker claiming 500 at a time.
@@ -185,8 +192,18 @@ func enqueue(b *testing.B, st store.Store, ds []*signal.Delivery, dedupe time.Du
 	for start := 0; start < len(ds); start += queueBatch {
 		batch := ds[start:min(start+queueBatch, len(ds))]
 		from := batch[0].EventSeq - 1
+		// What the processor records beside each event: its Live Events
+		// search keys (a user id and an order id) and the processed event.
+		keys := make([]store.SearchKey, 0, 2*len(batch))
+		processed := make([]store.ProcessedEvent, 0, len(batch))
+		for _, d := range batch {
+			keys = append(keys, store.SearchKey{EventSeq: d.EventSeq, Key: fmt.Sprintf("u-%064d", d.EventSeq)},
+				store.SearchKey{EventSeq: d.EventSeq, Key: fmt.Sprintf("o-%064d", d.EventSeq)})
+			processed = append(processed, store.ProcessedEvent{EventSeq: d.EventSeq, Body: []byte(queueProcessed)})
+		}
 		if err := st.RecordProcessed(context.Background(), store.RecordProcessedParams{
 			FromSeq: &from, UpToSeq: batch[len(batch)-1].EventSeq, Deliveries: batch, DedupeWindow: dedupe, Now: now,
+			SearchKeys: keys, Processed: processed,
 		}); err != nil {
 			b.Fatal(err)
 		}
@@ -217,6 +234,7 @@ func drain(b *testing.B, st store.Store, workers, limit int) int {
 				for _, d := range ds {
 					d.Attempts++
 					d.Status, d.Reason, d.VendorStatus, d.VendorResponse = signal.StatusDelivered, "", 202, `{"eventID":"e"}`
+					d.Attempt = &signal.Attempt{At: time.Now(), VendorStatus: 202, VendorResponse: `{"eventID":"e"}`, DurationMS: 40}
 				}
 				if err := st.FinishDeliveries(ctx, store.FinishDeliveriesParams{Deliveries: ds, Now: time.Now()}); err != nil {
 					b.Error(err)

@@ -63,6 +63,9 @@ func ShowLiveEvent(le *signal.LiveEvent, seq, deliveryID int64, in LiveIntegrati
 			le.Status, le.Reason = signal.StatusPaused, signal.ReasonIntegrationDisabled
 		}
 	}
+	if le.Status != signal.StatusPending || le.Attempts == 0 {
+		le.NextAttemptAt = nil // only a retry waits for a time
+	}
 	if le.IntegrationID == "" && le.Payload == nil {
 		le.Payload = le.Input
 	}

@@ -5,6 +5,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/signalhq/signal/internal/signal"
@@ -15,6 +16,7 @@ type Store interface {
 	EventStore
 	PipelineStore
 	UserStore
+	AuditStore
 	IntegrationStore
 	ProfileStore
 	DeliveryStore
@@ -40,7 +42,22 @@ type EventStore interface {
 
 type AppendEventsParams struct {
 	Events []*signal.Event
+	// Replay, when set, makes the events commit at most once for its key
+	// (a hash of a signed request's signature), atomically with them, on
+	// every node sharing the store, until Replay.Expires: a second append
+	// with the key stores nothing and returns an error wrapping
+	// ErrReplayed.
+	Replay *ReplayGuard
 }
+
+// ReplayGuard is a signed request's mark (see AppendEventsParams.Replay).
+type ReplayGuard struct {
+	Key     string
+	Expires time.Time
+}
+
+// ErrReplayed: the request's events were already stored once.
+var ErrReplayed = errors.New("signed request already accepted")
 
 type ListEventsParams struct {
 	AfterSeq int64
@@ -86,7 +103,17 @@ type ListParams struct {
 type UserStore interface {
 	CountUsers(ctx context.Context) (int, error)
 	CreateUser(ctx context.Context, u *signal.User) error
+	// GetUser finds a user by ID or by email (case-insensitive).
 	GetUser(ctx context.Context, p GetUserParams) (*signal.User, error)
+	// ListUsers pages users in ID order.
+	ListUsers(ctx context.Context, p ListParams) ([]*signal.User, error)
+	// UpdateUser sets a user's role and/or password hash. Demoting the last
+	// admin is ECONFLICT, decided in the same transaction as the write, so
+	// two concurrent demotions cannot leave no admin.
+	UpdateUser(ctx context.Context, p UpdateUserParams) (*signal.User, error)
+	// DeleteUser deletes a user and their refresh tokens at once. Deleting
+	// the last admin is ECONFLICT (atomically, as for UpdateUser).
+	DeleteUser(ctx context.Context, p DeleteUserParams) error
 	CreateRefreshToken(ctx context.Context, t signal.RefreshToken) error
 	// ConsumeRefreshToken deletes the token and returns it; a token can be
 	// consumed once (rotation). Unknown or expired: ENOTFOUND.
@@ -96,6 +123,34 @@ type UserStore interface {
 type GetUserParams struct {
 	ID    string
 	Email string
+}
+
+// UpdateUserParams changes the non-nil fields of user ID.
+type UpdateUserParams struct {
+	ID           string
+	Role         *string
+	PasswordHash *string
+}
+
+type DeleteUserParams struct {
+	ID string
+}
+
+// AuditStore keeps the audit log of changes.
+type AuditStore interface {
+	AppendAudit(ctx context.Context, p AppendAuditParams) error
+	// ListAudit lists entries newest first, Limit at a time; it returns
+	// the cursor of the next page ("" at the end).
+	ListAudit(ctx context.Context, p ListAuditParams) ([]*signal.AuditEntry, string, error)
+}
+
+type AppendAuditParams struct {
+	Entry *signal.AuditEntry
+}
+
+type ListAuditParams struct {
+	Cursor string
+	Limit  int
 }
 
 type ConsumeRefreshTokenParams struct {
@@ -130,8 +185,10 @@ type PauseIntegrationParams struct {
 type ProfileStore interface {
 	// ResolveProfiles applies Items in order, in one transaction: each
 	// links its keys to one profile (merging profiles that were apart: the
-	// oldest keeps its id, the most recently updated traits win), merges its
-	// Traits in (new keys win) and yields the profile as it then stands.
+	// oldest keeps its id; per key the most trusted, then the most recently
+	// updated value wins: MergeProfiles), merges its Traits in (new keys
+	// win, but never over a key a more trusted source set: MergeTraits) and
+	// yields the profile as it then stands.
 	// Applying the same items twice leaves the same stored state.
 	ResolveProfiles(ctx context.Context, p ResolveProfilesParams) ([]*signal.Profile, error)
 }
@@ -142,18 +199,22 @@ type ResolveProfilesParams struct {
 }
 
 // ProfileUpdate is one event's identity: its id keys and the traits it
-// carries (nil for none).
+// carries (nil for none), with the trust rank of its source
+// (signal.TrustRank of the event's Trust).
 type ProfileUpdate struct {
 	Keys   []string
 	Traits map[string]any
+	Trust  int
 }
 
 // DeliveryStore keeps deliveries: the per-integration queue and Live Events.
 type DeliveryStore interface {
 	// RecordProcessed stores the outcome of processing events up to
 	// UpToSeq and moves the processor cursor there, atomically. A delivery
-	// whose (integration, message id) was already recorded in the last
-	// DedupeWindow is stored as filtered, reason duplicate; a pending
+	// whose (integration, pipeline, signed-or-not, message id) was already
+	// recorded in the last DedupeWindow is stored as filtered, reason
+	// duplicate (message ids are the sender's and the pipeline key is
+	// public: an unsigned event never suppresses a signed one); a pending
 	// delivery of an integration deleted meanwhile, as filtered,
 	// integration_deleted.
 	RecordProcessed(ctx context.Context, p RecordProcessedParams) error
@@ -175,27 +236,59 @@ type DeliveryStore interface {
 	RequeueDeliveries(ctx context.Context, p RequeueDeliveriesParams) (int, error)
 	// ListLiveEvents lists events and their deliveries, newest first.
 	ListLiveEvents(ctx context.Context, p ListLiveEventsParams) ([]*signal.LiveEvent, string, error)
+	// CountLiveEvents counts the Live Events rows matching the filters by
+	// the status they show (Status, Cursor and Limit are ignored).
+	CountLiveEvents(ctx context.Context, p ListLiveEventsParams) (LiveCounts, error)
+	// GetLiveEvent returns one Live Events row with its processed event and
+	// its delivery's last attempts, oldest first. Unknown: ENOTFOUND.
+	GetLiveEvent(ctx context.Context, p GetLiveEventParams) (*signal.LiveEventDetail, error)
+	// IntegrationHealth summarises an integration's recent outcomes and
+	// backlog as of Now.
+	IntegrationHealth(ctx context.Context, p IntegrationHealthParams) (*IntegrationHealth, error)
 	// ReleaseLeases makes every leased delivery claimable again (at start-up
 	// of a single node, after a crash).
 	ReleaseLeases(ctx context.Context) error
 	// Prune deletes what is no longer needed: dedupe entries created
-	// before DedupeBefore, and up to Limit of the oldest events received
-	// before Before that the processor has passed and that have no pending
-	// delivery, with their deliveries. It returns how many events it
-	// deleted.
-	Prune(ctx context.Context, p PruneParams) (int, error)
+	// before DedupeBefore, and up to Limit of the events received before
+	// Before that the processor has passed, wherever they lie in the log,
+	// with their deliveries. Their deliveries still waiting (a paused or
+	// disabled integration's included) end filtered, reason expired, first,
+	// so that a worker's late outcome cannot bring them back. It returns
+	// how many events it deleted and deliveries it expired; callers repeat
+	// until fewer than Limit events were deleted.
+	Prune(ctx context.Context, p PruneParams) (PruneResult, error)
 }
 
 type RecordProcessedParams struct {
 	// FromSeq, when set, is the cursor the events were read at: if another
 	// processor has moved it since, nothing is written and the error is
 	// ECONFLICT. Several nodes may then run processors safely.
-	FromSeq      *int64
-	UpToSeq      int64
-	Deliveries   []*signal.Delivery
+	FromSeq    *int64
+	UpToSeq    int64
+	Deliveries []*signal.Delivery
+	// SearchKeys are the keyed hashes Live Events finds the events by.
+	SearchKeys []SearchKey
+	// Processed are the events after identity and consent (stored sealed).
+	Processed    []ProcessedEvent
 	DedupeWindow time.Duration
 	Now          time.Time
 }
+
+// SearchKey links a keyed hash of an id ("u:"+user id, "e:"+email, "o:"+
+// order id) to an event.
+type SearchKey struct {
+	EventSeq int64
+	Key      string
+}
+
+// ProcessedEvent is the JSON of a signal.Processed for one event.
+type ProcessedEvent struct {
+	EventSeq int64
+	Body     []byte
+}
+
+// MaxAttemptsKept is how many attempts a delivery keeps (the last ones).
+const MaxAttemptsKept = 20
 
 type ClaimDeliveriesParams struct {
 	IntegrationID string
@@ -230,6 +323,18 @@ type PruneParams struct {
 	Before       time.Time
 	DedupeBefore time.Time
 	Limit        int
+	// Now stamps the deliveries it expires (zero: the wall clock).
+	Now time.Time
+}
+
+// PruneResult says what one Prune call did.
+type PruneResult struct {
+	// Events is how many events were deleted (at most Limit).
+	Events int
+	// Expired is how many of their deliveries were still waiting (a paused
+	// or disabled integration's, or one retrying) and ended filtered,
+	// expired.
+	Expired int
 }
 
 type ListLiveEventsParams struct {
@@ -238,8 +343,56 @@ type ListLiveEventsParams struct {
 	Status        string
 	Type          string
 	Event         string
-	Cursor        string
-	Limit         int
+	Reason        string
+	// SearchKeys: only events with one of these keys (see SearchKey).
+	SearchKeys []string
+	Cursor     string
+	Limit      int
+}
+
+// LiveCounts counts Live Events rows by the status they show.
+type LiveCounts struct {
+	Pending   int `json:"pending"`
+	Delivered int `json:"delivered"`
+	Filtered  int `json:"filtered"`
+	Failed    int `json:"failed"`
+	Paused    int `json:"paused"`
+}
+
+// GetLiveEventParams names a row by the id Live Events gave it.
+type GetLiveEventParams struct {
+	ID string
+}
+
+type IntegrationHealthParams struct {
+	IntegrationID string
+	Now           time.Time
+}
+
+// Outcomes counts finished deliveries by status.
+type Outcomes struct {
+	Delivered int `json:"delivered"`
+	Filtered  int `json:"filtered"`
+	Failed    int `json:"failed"`
+}
+
+// MinuteOutcomes are the outcomes of the minute starting At.
+type MinuteOutcomes struct {
+	At time.Time `json:"at"`
+	Outcomes
+}
+
+// IntegrationHealth is an integration's recent outcomes (by the time each
+// delivery was last updated) and its backlog.
+type IntegrationHealth struct {
+	LastHour Outcomes
+	LastDay  Outcomes
+	Backlog  int
+	// OldestPending is when the oldest pending delivery's event was
+	// received (zero: none pending).
+	OldestPending time.Time
+	// PerMinute: the last 60 whole minutes up to Now's, oldest first.
+	PerMinute []MinuteOutcomes
 }
 
 // Cipher seals sensitive columns (config, payloads, traits) at rest.

@@ -17,6 +17,7 @@ var update = flag.Bool("update", false, "rewrite generated golden files")
 
 const (
 	testIntegrationID = "int_01JQ8Z5K3V7XG2M4N6P8R0T2W4"
+	testPipelineID    = "pip_01JQ8Z4Y1B3D5F7H9K1M3P5R7T"
 	testMessageID     = "ajs-next-1f3c9d2e7b"
 	testAPIKey        = "AjWvksZpTG4JZBdc4Secret42"
 )
@@ -92,6 +93,7 @@ func generatedGolden(t *testing.T, name string, got []byte) {
 func pageEvent() *integration.Event {
 	return &integration.Event{
 		IntegrationID:   testIntegrationID,
+		PipelineID:      testPipelineID,
 		MessageID:       testMessageID,
 		VendorEventName: "placed order",
 		Timestamp:       testTime,

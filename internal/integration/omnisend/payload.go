@@ -16,8 +16,8 @@ import (
 )
 
 // eventIDNamespace is the UUID v5 namespace of Omnisend event IDs. It must
-// never change: the same integration and message must give the same eventID
-// on every retry, on every node and across releases.
+// never change: the same integration, pipeline and message must give the same
+// eventID on every retry, on every node and across releases.
 var eventIDNamespace = uuid.MustParse("7edc88e0-8090-4f6a-8bd6-d323de5242f7")
 
 // maxNameLen is Omnisend's limit on contact.firstName and lastName.
@@ -27,9 +27,13 @@ const maxNameLen = 50
 const origin = "api"
 
 // EventID returns the eventID of a message sent through an integration: a
-// name-based UUID (version 5) of integrationID + "/" + messageID.
-func EventID(integrationID, messageID string) string {
-	return uuid.NewSHA1(eventIDNamespace, []byte(integrationID+"/"+messageID)).String()
+// name-based UUID (version 5) of integrationID + "/" + pipelineID + "/" +
+// messageID. The pipeline is part of it because message ids are chosen by
+// senders: two pipelines (two shops) may use the same one, and Omnisend
+// would drop the second as a duplicate. Integration and pipeline ids never
+// hold "/", so only the last part may and no two triples share a name.
+func EventID(integrationID, pipelineID, messageID string) string {
+	return uuid.NewSHA1(eventIDNamespace, []byte(integrationID+"/"+pipelineID+"/"+messageID)).String()
 }
 
 // body is the request body, fields in the order Omnisend documents them.
@@ -67,8 +71,8 @@ func (v *Vendor) Payload(ev *integration.Event) (json.RawMessage, error) {
 	if ev.VendorEventName == "" {
 		return nil, signal.Errorf(signal.EINVALID, "omnisend: payload: the event has no Omnisend event name")
 	}
-	if ev.IntegrationID == "" || ev.MessageID == "" {
-		return nil, signal.Errorf(signal.EINVALID, "omnisend: payload: an integration id and a message id are needed for the eventID")
+	if ev.IntegrationID == "" || ev.PipelineID == "" || ev.MessageID == "" {
+		return nil, signal.Errorf(signal.EINVALID, "omnisend: payload: an integration id, a pipeline id and a message id are needed for the eventID")
 	}
 	if ev.Contact.Email == "" && ev.Contact.Phone == "" {
 		return nil, signal.Errorf(signal.EINVALID, "omnisend: payload: the contact has no email or phone")
@@ -76,7 +80,7 @@ func (v *Vendor) Payload(ev *integration.Event) (json.RawMessage, error) {
 	b := body{
 		EventName: ev.VendorEventName,
 		Origin:    origin,
-		EventID:   EventID(ev.IntegrationID, ev.MessageID),
+		EventID:   EventID(ev.IntegrationID, ev.PipelineID, ev.MessageID),
 		EventTime: formatTime(ev.Timestamp),
 		Contact: contactBody{
 			Email:     ev.Contact.Email,

@@ -49,6 +49,7 @@ func TestPayloadFromTrackCall(t *testing.T) {
 	}
 	ev := &integration.Event{
 		IntegrationID:   testIntegrationID,
+		PipelineID:      testPipelineID,
 		MessageID:       testMessageID,
 		VendorEventName: res.VendorEventName,
 		Timestamp:       testTime.In(time.FixedZone("CET", 3600)),
@@ -100,14 +101,14 @@ func TestPayload(t *testing.T) {
 	t.Parallel()
 	base := func(edit func(*integration.Event)) *integration.Event {
 		ev := &integration.Event{
-			IntegrationID: "int_1", MessageID: "m1", VendorEventName: "page viewed", Timestamp: testTime,
+			IntegrationID: "int_1", PipelineID: "pip_1", MessageID: "m1", VendorEventName: "page viewed", Timestamp: testTime,
 			Contact:    integration.Contact{Email: "jane@example.com"},
 			Properties: map[string]any{"url": "https://shop.example/?a=1&b=<2>", "marketing_consent": "nonSubscribed"},
 		}
 		edit(ev)
 		return ev
 	}
-	id := EventID("int_1", "m1")
+	id := EventID("int_1", "pip_1", "m1")
 	tests := []struct {
 		name    string
 		ev      *integration.Event
@@ -187,20 +188,21 @@ func TestPayload(t *testing.T) {
 
 func TestEventID(t *testing.T) {
 	t.Parallel()
+	type ids struct{ integration, pipeline, message string }
 	tests := []struct {
-		name                   string
-		intA, msgA, intB, msgB string
-		same                   bool
+		name string
+		a, b ids
+		same bool
 	}{
-		{name: "same on every retry", intA: "int_1", msgA: "m1", intB: "int_1", msgB: "m1", same: true},
-		{name: "per integration", intA: "int_1", msgA: "m1", intB: "int_2", msgB: "m1"},
-		{name: "per message", intA: "int_1", msgA: "m1", intB: "int_1", msgB: "m2"},
-		{name: "separator matters", intA: "int_1/a", msgA: "b", intB: "int_1", msgB: "a/b", same: true},
+		{name: "same on every retry", a: ids{"int_1", "pip_1", "m1"}, b: ids{"int_1", "pip_1", "m1"}, same: true},
+		{name: "per integration", a: ids{"int_1", "pip_1", "m1"}, b: ids{"int_2", "pip_1", "m1"}},
+		{name: "per pipeline", a: ids{"int_1", "pip_1", "m1"}, b: ids{"int_1", "pip_2", "m1"}},
+		{name: "per message", a: ids{"int_1", "pip_1", "m1"}, b: ids{"int_1", "pip_1", "m2"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			a, b := EventID(tt.intA, tt.msgA), EventID(tt.intB, tt.msgB)
+			a, b := EventID(tt.a.integration, tt.a.pipeline, tt.a.message), EventID(tt.b.integration, tt.b.pipeline, tt.b.message)
 			if (a == b) != tt.same {
 				t.Errorf("EventID %s vs %s, want same=%v", a, b, tt.same)
 			}
@@ -210,14 +212,15 @@ func TestEventID(t *testing.T) {
 			}
 		})
 	}
-	if got := EventID(testIntegrationID, testMessageID); got != "3eaf35d1-0570-5aa4-8419-a94a04a612bd" {
-		t.Errorf("EventID changed to %s: the namespace must never change", got)
+	// Pinned: the namespace and the name's form must never change.
+	if got, want := EventID(testIntegrationID, testPipelineID, testMessageID), uuid.NewSHA1(eventIDNamespace, []byte(testIntegrationID+"/"+testPipelineID+"/"+testMessageID)).String(); got != want {
+		t.Errorf("EventID = %s, want %s", got, want)
 	}
 }
 
 func TestPayloadErrorsAreInvalid(t *testing.T) {
 	t.Parallel()
-	_, err := New(Options{}).Payload(&integration.Event{IntegrationID: "i", MessageID: "m", VendorEventName: "x"})
+	_, err := New(Options{}).Payload(&integration.Event{IntegrationID: "i", PipelineID: "p", MessageID: "m", VendorEventName: "x"})
 	if signal.ErrorCode(err) != signal.EINVALID {
 		t.Fatalf("error = %v, want %s", err, signal.EINVALID)
 	}

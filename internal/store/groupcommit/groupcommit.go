@@ -9,13 +9,24 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/signalhq/signal/internal/signal"
 )
 
 // CommitFunc writes events durably in one transaction, sealed[i] being the
-// stored form of events[i].Payload, and sets each event's Seq.
-type CommitFunc func(events []*signal.Event, sealed [][]byte) error
+// stored form of events[i].Payload, and sets each event's Seq. In the same
+// transaction it records every guard, and fails the whole transaction
+// (with an error wrapping store.ErrReplayed) when one is already recorded:
+// the group is then committed request by request, so only the replay fails.
+type CommitFunc func(events []*signal.Event, sealed [][]byte, guards []Guard) error
+
+// Guard makes a request's events commit at most once: its Key (a hash of a
+// signed request's signature) is recorded with the events until Expires.
+type Guard struct {
+	Key     string
+	Expires time.Time
+}
 
 // Group is a running group-commit loop.
 type Group struct {
@@ -32,6 +43,7 @@ type Group struct {
 type request struct {
 	events []*signal.Event
 	sealed [][]byte
+	guard  *Guard
 	done   chan error
 }
 
@@ -54,10 +66,17 @@ func Start(seal func([]byte) ([]byte, error), commit CommitFunc, maxEvents int) 
 // commit happens whatever ctx does, and Append waits for it: a caller never
 // reports a failure for events that were stored.
 func (g *Group) Append(ctx context.Context, events []*signal.Event) error {
+	return g.AppendGuarded(ctx, events, nil)
+}
+
+// AppendGuarded is Append with a guard (nil: none) committed atomically
+// with the events: a second request with the same guard key stores nothing
+// and fails with the commit's replay error.
+func (g *Group) AppendGuarded(ctx context.Context, events []*signal.Event, guard *Guard) error {
 	if len(events) == 0 {
 		return nil
 	}
-	req := &request{events: events, sealed: make([][]byte, len(events)), done: make(chan error, 1)}
+	req := &request{events: events, sealed: make([][]byte, len(events)), guard: guard, done: make(chan error, 1)}
 	for i, e := range events {
 		b, err := g.seal(e.Payload)
 		if err != nil {
@@ -128,19 +147,20 @@ func (g *Group) loop() {
 }
 
 func (g *Group) commitGroup(group []*request) {
-	events, sealed := group[0].events, group[0].sealed
+	events, sealed, guards := group[0].events, group[0].sealed, group[0].guards()
 	if len(group) > 1 {
-		events, sealed = nil, nil
+		events, sealed, guards = nil, nil, nil
 		for _, r := range group {
-			events, sealed = append(events, r.events...), append(sealed, r.sealed...)
+			events, sealed, guards = append(events, r.events...), append(sealed, r.sealed...), append(guards, r.guards()...)
 		}
 	}
-	err := g.commit(events, sealed)
+	err := g.commit(events, sealed, guards)
 	if err != nil && len(group) > 1 {
 		// Nothing of the group was stored. Commit each request alone, so
-		// that one request the database refuses fails only its caller.
+		// that one request the database refuses (a replay among them) fails
+		// only its caller.
 		for _, r := range group {
-			if err := g.commit(r.events, r.sealed); err != nil {
+			if err := g.commit(r.events, r.sealed, r.guards()); err != nil {
 				r.done <- fmt.Errorf("append events: %w", err)
 			} else {
 				r.done <- nil
@@ -154,4 +174,11 @@ func (g *Group) commitGroup(group []*request) {
 	for _, r := range group {
 		r.done <- err
 	}
+}
+
+func (r *request) guards() []Guard {
+	if r.guard == nil {
+		return nil
+	}
+	return []Guard{*r.guard}
 }

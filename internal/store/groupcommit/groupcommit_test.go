@@ -24,7 +24,7 @@ func TestGroup(t *testing.T) {
 		t.Helper()
 		b := &testBundle{}
 		seal := func(p []byte) ([]byte, error) { return append([]byte("sealed:"), p...), nil }
-		g := Start(seal, func(events []*signal.Event, sealed [][]byte) error {
+		g := Start(seal, func(events []*signal.Event, sealed [][]byte, _ []Guard) error {
 			b.commits.Add(1)
 			if b.release != nil {
 				<-b.release
@@ -123,7 +123,7 @@ func TestOneBadRequestFailsOnlyItself(t *testing.T) {
 		release = make(chan struct{})
 		started atomic.Bool
 	)
-	g := Start(func(p []byte) ([]byte, error) { return p, nil }, func(events []*signal.Event, _ [][]byte) error {
+	g := Start(func(p []byte) ([]byte, error) { return p, nil }, func(events []*signal.Event, _ [][]byte, _ []Guard) error {
 		if started.CompareAndSwap(false, true) {
 			<-release // hold the first commit so the rest group up
 		}

@@ -27,6 +27,13 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 			return fmt.Errorf("record processed: seal: %w", err)
 		}
 	}
+	sealedProcessed := make([][]byte, len(p.Processed))
+	for i, pe := range p.Processed {
+		var err error
+		if sealedProcessed[i], err = db.seal(pe.Body); err != nil {
+			return fmt.Errorf("record processed: seal: %w", err)
+		}
+	}
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		// Move the cursor first: its row lock serialises processors on
 		// several nodes, and one that lost the race writes nothing.
@@ -56,9 +63,9 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 				if d.IntegrationID == "" || d.Status != signal.StatusPending {
 					continue
 				}
-				b.Queue(`INSERT INTO dedupe (integration_id, message_id, created_at) VALUES ($1, $2, $3)
-					ON CONFLICT (integration_id, message_id) DO UPDATE SET created_at = excluded.created_at WHERE dedupe.created_at < $4`,
-					d.IntegrationID, d.MessageID, now, cutoff).Exec(func(tag pgconn.CommandTag) error {
+				b.Queue(`INSERT INTO dedupe (integration_id, pipeline_id, signed, message_id, created_at) VALUES ($1, $2, $3, $4, $5)
+					ON CONFLICT (integration_id, pipeline_id, signed, message_id) DO UPDATE SET created_at = excluded.created_at WHERE dedupe.created_at < $6`,
+					d.IntegrationID, d.PipelineID, d.Signed, d.MessageID, now, cutoff).Exec(func(tag pgconn.CommandTag) error {
 					if tag.RowsAffected() == 0 {
 						d.Status, d.Reason = signal.StatusFiltered, signal.ReasonDuplicate
 					}
@@ -94,6 +101,7 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 			}
 			b.Queue(insertDeliveries, cols.args()...)
 		}
+		queueSearch(b, p.SearchKeys, p.Processed, sealedProcessed)
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if signal.ErrorCode(err) == signal.ECONFLICT {
@@ -225,12 +233,19 @@ func (db *DB) FinishDeliveries(ctx context.Context, p store.FinishDeliveriesPara
 		ids[i], statuses[i], reasons[i], notes[i] = d.ID, d.Status, d.Reason, d.Note
 		attempts[i], vstatus[i], next[i], leases[i] = int32(d.Attempts), int32(d.VendorStatus), ms(d.NextAttemptAt), ms(d.LeaseUntil)
 	}
-	_, err := db.pool.Exec(ctx, `UPDATE deliveries d SET status = u.status, reason = u.reason, note = u.note, attempts = u.attempts,
+	q := `UPDATE deliveries d SET status = u.status, reason = u.reason, note = u.note, attempts = u.attempts,
 		next_attempt_at = u.next_attempt_at, lease_until = 0, vendor_status = u.vendor_status, vendor_response = u.vendor_response,
 		payload = u.payload, updated_at = $1
 		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::int[], $9::bytea[], $10::bytea[], $11::bigint[])
 			AS u (id, status, reason, note, attempts, next_attempt_at, vendor_status, vendor_response, payload, lease_until)
-		WHERE d.id = u.id AND d.status = 'pending' AND d.lease_until = u.lease_until`, now, ids, statuses, reasons, notes, attempts, next, vstatus, resps, payloads, leases)
+		WHERE d.id = u.id AND d.status = 'pending' AND d.lease_until = u.lease_until`
+	args := []any{now, ids, statuses, reasons, notes, attempts, next, vstatus, resps, payloads, leases}
+	if at, err := db.attemptsArgs(p.Deliveries); err != nil {
+		return fmt.Errorf("finish deliveries: %w", err)
+	} else if at != nil {
+		q, args = withAttempts(q), append(args, at...)
+	}
+	_, err := db.pool.Exec(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("finish deliveries: %w", err)
 	}
@@ -277,24 +292,27 @@ func (db *DB) ReleaseLeases(ctx context.Context) error {
 	return nil
 }
 
-// Prune deletes expired dedupe entries and the oldest finished events with
-// their deliveries, in seq order. Safe to run on several nodes at once.
-func (db *DB) Prune(ctx context.Context, p store.PruneParams) (int, error) {
+// Prune deletes expired dedupe entries and up to Limit events received
+// before p.Before that the processor has passed, wherever they lie in the
+// log (found by receipt time, events_received), with their deliveries;
+// deliveries still waiting end filtered, expired, first. Safe to run on
+// several nodes at once (rows another node is pruning are skipped).
+func (db *DB) Prune(ctx context.Context, p store.PruneParams) (store.PruneResult, error) {
 	if p.Limit <= 0 {
 		p.Limit = 1000
 	}
-	deleted := 0
+	now := p.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	var res store.PruneResult
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM dedupe WHERE created_at < $1`, ms(p.DedupeBefore)); err != nil {
 			return err
 		}
-		// Only the log's old end is read (ten times Limit rows), as in
-		// SQLite.
-		rows, err := tx.Query(ctx, `SELECT e.seq FROM events e
-			WHERE e.seq IN (SELECT seq FROM events ORDER BY seq LIMIT $4)
-			AND e.seq <= COALESCE((SELECT seq FROM cursors WHERE name = $1), 0) AND e.received_at < $2
-			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.status = 'pending')
-			ORDER BY e.seq LIMIT $3 FOR UPDATE SKIP LOCKED`, store.ProcessorCursor, ms(p.Before), p.Limit, 10*p.Limit)
+		rows, err := tx.Query(ctx, `SELECT seq FROM events
+			WHERE received_at < $2 AND seq <= COALESCE((SELECT seq FROM cursors WHERE name = $1), 0)
+			ORDER BY received_at LIMIT $3 FOR UPDATE SKIP LOCKED`, store.ProcessorCursor, ms(p.Before), p.Limit)
 		if err != nil {
 			return err
 		}
@@ -302,17 +320,30 @@ func (db *DB) Prune(ctx context.Context, p store.PruneParams) (int, error) {
 		if err != nil || len(seqs) == 0 {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM deliveries WHERE event_seq = ANY($1)`, seqs); err != nil {
-			return err
+		tag, err := tx.Exec(ctx, `UPDATE deliveries SET status = $1, reason = $2, lease_until = 0, updated_at = $3
+			WHERE status = 'pending' AND event_seq = ANY($4)`, signal.StatusFiltered, signal.ReasonExpired, ms(now), seqs)
+		if err != nil {
+			return fmt.Errorf("expire deliveries: %w", err)
+		}
+		res.Expired = int(tag.RowsAffected())
+		for _, q := range []string{
+			`DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_seq = ANY($1))`,
+			`DELETE FROM deliveries WHERE event_seq = ANY($1)`,
+			`DELETE FROM event_search WHERE event_seq = ANY($1)`,
+			`DELETE FROM event_processed WHERE event_seq = ANY($1)`,
+		} {
+			if _, err := tx.Exec(ctx, q, seqs); err != nil {
+				return fmt.Errorf("prune: %w", err)
+			}
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM events WHERE seq = ANY($1)`, seqs); err != nil {
 			return err
 		}
-		deleted = len(seqs)
+		res.Events = len(seqs)
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("prune: %w", err)
+		return store.PruneResult{}, fmt.Errorf("prune: %w", err)
 	}
-	return deleted, nil
+	return res, nil
 }

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
+	"github.com/signalhq/signal/internal/store/groupcommit"
 )
 
 // commitTimeout bounds one group commit, so that a lost server fails the
@@ -21,7 +23,7 @@ const appendChunk = 1000
 
 // AppendEvents stores events durably; concurrent calls share commits.
 func (db *DB) AppendEvents(ctx context.Context, p store.AppendEventsParams) error {
-	return db.appends.Append(ctx, p.Events)
+	return db.appends.AppendGuarded(ctx, p.Events, guard(p.Replay))
 }
 
 // insertEvents draws the group's seqs and inserts its events in one
@@ -29,10 +31,10 @@ func (db *DB) AppendEvents(ctx context.Context, p store.AppendEventsParams) erro
 // event at ordinal k gets the k-th. It returns the last seq of the range.
 const insertEvents = `WITH last AS MATERIALIZED (SELECT setval('event_seq', nextval('event_seq') + $1 - 1) AS seq),
 ins AS (
-	INSERT INTO events (seq, message_id, pipeline_id, type, event, ts, received_at, payload)
-	SELECT last.seq - $1 + u.ord, u.message_id, u.pipeline_id, u.type, u.event, u.ts, u.received_at, u.payload
-	FROM last, unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bytea[])
-		WITH ORDINALITY AS u (message_id, pipeline_id, type, event, ts, received_at, payload, ord)
+	INSERT INTO events (seq, message_id, pipeline_id, type, event, ts, received_at, trust, payload)
+	SELECT last.seq - $1 + u.ord, u.message_id, u.pipeline_id, u.type, u.event, u.ts, u.received_at, u.trust, u.payload
+	FROM last, unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::text[], $9::bytea[])
+		WITH ORDINALITY AS u (message_id, pipeline_id, type, event, ts, received_at, trust, payload, ord)
 )
 SELECT seq FROM last`
 
@@ -46,29 +48,31 @@ SELECT seq FROM last`
 // after the commit is visible), so seqs commit in order. The price: appends
 // are serialized across nodes, one group transaction at a time (each node
 // still groups its concurrent callers into one commit).
-func (db *DB) commitGroup(events []*signal.Event, sealed [][]byte) error {
+func (db *DB) commitGroup(events []*signal.Event, sealed [][]byte, guards []groupcommit.Guard) error {
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
 	b := &pgx.Batch{}
 	b.Queue(db.lockSQL(lockEvents))
+	queueGuards(b, guards)
 	// Large groups go in chunks: one array insert slows down past about a
 	// thousand rows (see BenchmarkCommitGroup).
 	lasts := make([]int64, (len(events)+appendChunk-1)/appendChunk)
 	for c := range lasts {
 		lo, hi := c*appendChunk, min((c+1)*appendChunk, len(events))
 		n := hi - lo
-		msgIDs, pipelineIDs, types, names := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		msgIDs, pipelineIDs, types, names, trust := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		ts, recv := make([]int64, n), make([]int64, n)
 		for i, e := range events[lo:hi] {
 			msgIDs[i], pipelineIDs[i], types[i], names[i] = e.MessageID, e.PipelineID, e.Type, e.Event
 			ts[i], recv[i] = ms(e.Timestamp), ms(e.ReceivedAt)
+			trust[i] = cmp.Or(e.Trust, signal.TrustBrowser)
 		}
-		b.Queue(insertEvents, n, msgIDs, pipelineIDs, types, names, ts, recv, sealed[lo:hi]).QueryRow(func(row pgx.Row) error {
+		b.Queue(insertEvents, n, msgIDs, pipelineIDs, types, names, ts, recv, trust, sealed[lo:hi]).QueryRow(func(row pgx.Row) error {
 			return row.Scan(&lasts[c])
 		})
 	}
 	if err := db.pool.SendBatch(ctx, b).Close(); err != nil {
-		return err
+		return replayed(err)
 	}
 	for c, last := range lasts {
 		lo, hi := c*appendChunk, min((c+1)*appendChunk, len(events))
@@ -87,7 +91,7 @@ func (db *DB) ListEvents(ctx context.Context, p store.ListEventsParams) ([]signa
 	if p.Limit <= 0 {
 		p.Limit = 100
 	}
-	rows, err := db.pool.Query(ctx, `SELECT seq, message_id, pipeline_id, type, event, ts, received_at, payload
+	rows, err := db.pool.Query(ctx, `SELECT seq, message_id, pipeline_id, type, event, ts, received_at, trust, payload
 		FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`, p.AfterSeq, p.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
@@ -100,7 +104,7 @@ func (db *DB) ListEvents(ctx context.Context, p store.ListEventsParams) ([]signa
 			ts, recv int64
 			sealed   []byte
 		)
-		if err := rows.Scan(&e.Seq, &e.MessageID, &e.PipelineID, &e.Type, &e.Event, &ts, &recv, &sealed); err != nil {
+		if err := rows.Scan(&e.Seq, &e.MessageID, &e.PipelineID, &e.Type, &e.Event, &ts, &recv, &e.Trust, &sealed); err != nil {
 			return nil, fmt.Errorf("list events: %w", err)
 		}
 		if e.Payload, err = db.open(sealed); err != nil {

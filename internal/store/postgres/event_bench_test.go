@@ -52,7 +52,7 @@ func BenchmarkCommitGroup(b *testing.B) {
 		}
 		b.Run(fmt.Sprintf("Events%d", n), func(b *testing.B) {
 			for b.Loop() {
-				if err := db.commitGroup(evs, sealed); err != nil {
+				if err := db.commitGroup(evs, sealed, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

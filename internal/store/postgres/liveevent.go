@@ -16,55 +16,46 @@ import (
 // is "<seq>.<delivery id>" of the last row returned (delivery id 0 for an
 // event without deliveries).
 func (db *DB) ListLiveEvents(ctx context.Context, p store.ListLiveEventsParams) ([]*signal.LiveEvent, string, error) {
-	var (
-		where []string
-		args  []any
-	)
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
+	var args []any
+	dl := liveDialect(&args)
+	where, err := store.LiveWhere(p, dl, true)
+	if err != nil {
+		return nil, "", err
 	}
-	if p.Cursor != "" {
-		seq, did, err := store.ParseLiveCursor(p.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		s := arg(seq)
-		where = append(where, `(e.seq < `+s+` OR (e.seq = `+s+` AND COALESCE(d.id, 0) < `+arg(did)+`))`)
-	}
-	if p.PipelineID != "" {
-		where = append(where, `e.pipeline_id = `+arg(p.PipelineID))
-	}
-	if p.Type != "" {
-		where = append(where, `e.type = `+arg(p.Type))
-	}
-	if p.Event != "" {
-		where = append(where, `e.event = `+arg(p.Event))
-	}
-	if p.IntegrationID != "" {
-		where = append(where, `d.integration_id = `+arg(p.IntegrationID))
-	}
-	switch p.Status {
-	case "":
-	case signal.StatusPending:
-		where = append(where, `(d.id IS NULL OR (d.status = 'pending' AND COALESCE(i.status, 'active') = 'active' AND COALESCE(i.enabled, TRUE)))`)
-	case signal.StatusPaused:
-		where = append(where, `(d.status = 'pending' AND (i.status = 'paused' OR NOT i.enabled))`)
-	default:
-		where = append(where, `d.status = `+arg(p.Status))
-	}
-	q := `SELECT e.seq, e.message_id, e.received_at, e.pipeline_id, e.type, e.event, e.payload,
-		d.id, d.integration_id, d.status, d.reason, d.note, d.vendor_event_name, d.attempts, d.vendor_status, d.vendor_response,
-		d.payload, d.updated_at, i.status, i.status_reason, i.enabled
-		FROM events e LEFT JOIN deliveries d ON d.event_seq = e.seq LEFT JOIN integrations i ON i.id = d.integration_id`
+	q := liveCols + store.LiveFrom
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	lim := limit(p.Limit)
-	q += ` ORDER BY e.seq DESC, COALESCE(d.id, 0) DESC LIMIT ` + arg(lim+1)
-	rows, err := db.pool.Query(ctx, q, args...)
+	q += store.LiveOrder(p) + ` LIMIT ` + dl.Arg(lim+1)
+	out, keys, err := db.queryLive(ctx, q, args)
 	if err != nil {
 		return nil, "", fmt.Errorf("list live events: %w", err)
+	}
+	next := ""
+	if len(out) > lim {
+		out = out[:lim]
+		k := keys[lim-1]
+		next = store.FormatLiveCursor(k[0], k[1])
+	}
+	return out, next, nil
+}
+
+func liveDialect(args *[]any) store.LiveDialect {
+	return store.LiveDialect{True: "TRUE", Arg: func(v any) string {
+		*args = append(*args, v)
+		return "$" + strconv.Itoa(len(*args))
+	}}
+}
+
+const liveCols = `SELECT e.seq, e.message_id, e.received_at, e.pipeline_id, e.type, e.event, e.payload,
+	d.id, d.integration_id, d.status, d.reason, d.note, d.vendor_event_name, d.attempts, d.vendor_status, d.vendor_response,
+	d.payload, d.updated_at, d.next_attempt_at, i.status, i.status_reason, i.enabled`
+
+func (db *DB) queryLive(ctx context.Context, q string, args []any) ([]*signal.LiveEvent, [][2]int64, error) {
+	rows, err := db.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, nil, err
 	}
 	defer rows.Close()
 	var (
@@ -75,7 +66,7 @@ func (db *DB) ListLiveEvents(ctx context.Context, p store.ListLiveEventsParams) 
 		var (
 			seq, recv                   int64
 			input                       []byte
-			did, updated                *int64
+			did, updated, nextAt        *int64
 			attempts, vstatus           *int32
 			intID, status, reason, note *string
 			vname, istatus, ireason     *string
@@ -84,12 +75,12 @@ func (db *DB) ListLiveEvents(ctx context.Context, p store.ListLiveEventsParams) 
 			le                          signal.LiveEvent
 		)
 		if err := rows.Scan(&seq, &le.MessageID, &recv, &le.PipelineID, &le.Type, &le.Event, &input,
-			&did, &intID, &status, &reason, &note, &vname, &attempts, &vstatus, &resp, &payload, &updated,
+			&did, &intID, &status, &reason, &note, &vname, &attempts, &vstatus, &resp, &payload, &updated, &nextAt,
 			&istatus, &ireason, &ienabled); err != nil {
-			return nil, "", fmt.Errorf("list live events: %w", err)
+			return nil, nil, err
 		}
 		if le.Input, err = db.open(input); err != nil {
-			return nil, "", fmt.Errorf("list live events: open event %d: %w", seq, err)
+			return nil, nil, fmt.Errorf("open event %d: %w", seq, err)
 		}
 		le.ReceivedAt = fromMS(recv)
 		var deliveryID int64
@@ -98,27 +89,22 @@ func (db *DB) ListLiveEvents(ctx context.Context, p store.ListLiveEventsParams) 
 			le.IntegrationID, le.Status, le.Reason, le.Note = *intID, *status, *reason, *note
 			le.VendorEventName, le.Attempts, le.VendorStatus = *vname, int(*attempts), int(*vstatus)
 			le.UpdatedAt = fromMS(*updated)
+			if *nextAt > 0 {
+				t := fromMS(*nextAt)
+				le.NextAttemptAt = &t
+			}
 			r, err := db.open(resp)
 			if err != nil {
-				return nil, "", fmt.Errorf("list live events: open response: %w", err)
+				return nil, nil, fmt.Errorf("open response: %w", err)
 			}
 			le.VendorResponse = string(r)
 			if le.Payload, err = db.open(payload); err != nil {
-				return nil, "", fmt.Errorf("list live events: open payload: %w", err)
+				return nil, nil, fmt.Errorf("open payload: %w", err)
 			}
 		}
 		store.ShowLiveEvent(&le, seq, deliveryID, store.LiveIntegration{Status: istatus, StatusReason: ireason, Enabled: ienabled})
 		out = append(out, &le)
 		keys = append(keys, [2]int64{seq, deliveryID})
 	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("list live events: %w", err)
-	}
-	next := ""
-	if len(out) > lim {
-		out = out[:lim]
-		k := keys[lim-1]
-		next = store.FormatLiveCursor(k[0], k[1])
-	}
-	return out, next, nil
+	return out, keys, rows.Err()
 }

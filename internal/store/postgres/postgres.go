@@ -142,6 +142,8 @@ const (
 	lockMigrate  int32 = 0x5367_0001
 	lockEvents   int32 = 0x5367_0002
 	lockProfiles int32 = 0x5367_0003
+	// lockAdmins serialises changes that could remove the last admin.
+	lockAdmins int32 = 0x5367_0004
 )
 
 // lockSQL is the statement that takes this schema's transaction-level

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 
@@ -46,10 +47,8 @@ func snapshot(p *signal.Profile) *signal.Profile {
 		return nil
 	}
 	c := *p
-	c.Traits = make(map[string]any, len(p.Traits))
-	for k, v := range p.Traits {
-		c.Traits[k] = v
-	}
+	c.Traits = maps.Clone(p.Traits)
+	c.TraitTrust = maps.Clone(p.TraitTrust)
 	return &c
 }
 
@@ -88,13 +87,13 @@ func (db *DB) loadResolver(ctx context.Context, tx pgx.Tx, items []store.Profile
 		_, err := pgx.ForEachRow(rows, []any{&k, &id}, func() error { r.keys[k] = id; return nil })
 		return err
 	})
-	b.Queue(`SELECT id, traits, updated_at FROM profiles WHERE id IN (SELECT profile_id FROM profile_keys WHERE key = ANY($1))`, all).
+	b.Queue(`SELECT id, traits, trait_trust, updated_at FROM profiles WHERE id IN (SELECT profile_id FROM profile_keys WHERE key = ANY($1))`, all).
 		Query(func(rows pgx.Rows) error {
 			var (
-				id, updated int64
-				sealed      []byte
+				id, updated         int64
+				sealed, sealedTrust []byte
 			)
-			_, err := pgx.ForEachRow(rows, []any{&id, &sealed, &updated}, func() error {
+			_, err := pgx.ForEachRow(rows, []any{&id, &sealed, &sealedTrust, &updated}, func() error {
 				p := &signal.Profile{ID: id, Traits: map[string]any{}, UpdatedAt: fromMS(updated)}
 				if len(sealed) > 0 {
 					b, err := db.open(sealed)
@@ -103,6 +102,15 @@ func (db *DB) loadResolver(ctx context.Context, tx pgx.Tx, items []store.Profile
 					}
 					if err := json.Unmarshal(b, &p.Traits); err != nil {
 						return fmt.Errorf("profile %d: %w", id, err)
+					}
+				}
+				if len(sealedTrust) > 0 {
+					b, err := db.open(sealedTrust)
+					if err != nil {
+						return fmt.Errorf("open profile %d trait trust: %w", id, err)
+					}
+					if err := json.Unmarshal(b, &p.TraitTrust); err != nil {
+						return fmt.Errorf("profile %d trait trust: %w", id, err)
 					}
 				}
 				r.profiles[id] = p
@@ -155,20 +163,15 @@ func (r *resolver) resolveOne(it store.ProfileUpdate, now int64) *signal.Profile
 		for i, id := range ids {
 			profiles[i] = r.profiles[id]
 		}
-		// The oldest profile absorbs the others; the most recently updated
-		// traits win, the target's own included.
+		// The oldest profile absorbs the others; per key the most trusted,
+		// then the most recently updated value wins, the target's own
+		// included.
 		target = profiles[0]
 		others := profiles[1:]
 		if len(others) > 0 {
 			byUpdate := append([]*signal.Profile(nil), profiles...)
 			sort.SliceStable(byUpdate, func(i, j int) bool { return byUpdate[i].UpdatedAt.Before(byUpdate[j].UpdatedAt) })
-			merged := map[string]any{}
-			for _, p := range byUpdate {
-				for k, v := range p.Traits {
-					merged[k] = v
-				}
-			}
-			target.Traits = merged
+			target.Traits, target.TraitTrust = store.MergeProfiles(byUpdate)
 		}
 		for _, o := range others {
 			for k, id := range r.keys {
@@ -189,23 +192,14 @@ func (r *resolver) resolveOne(it store.ProfileUpdate, now int64) *signal.Profile
 		r.keys[k] = target.ID
 		r.linked[k] = true
 	}
-	for k, v := range it.Traits {
-		if old, ok := target.Traits[k]; !ok || !jsonEqual(old, v) {
-			target.Traits[k] = v
-			changed = true
-		}
+	if store.MergeTraits(target, it.Traits, it.Trust) {
+		changed = true
 	}
 	if changed {
 		r.dirty[target.ID] = true
 		target.UpdatedAt = fromMS(now)
 	}
 	return target
-}
-
-func jsonEqual(a, b any) bool {
-	x, err1 := json.Marshal(a)
-	y, err2 := json.Marshal(b)
-	return err1 == nil && err2 == nil && string(x) == string(y)
 }
 
 // flush writes what the items changed: profiles created, merged away and
@@ -252,8 +246,9 @@ func (r *resolver) flush(ctx context.Context, tx pgx.Tx, out []*signal.Profile, 
 		}
 	}
 	var (
-		insIDs, updIDs   []int64
-		insSeal, updSeal [][]byte
+		insIDs, updIDs             []int64
+		insSeal, updSeal           [][]byte
+		insTrustSeal, updTrustSeal [][]byte
 	)
 	for id := range r.dirty {
 		b, err := json.Marshal(r.profiles[id].Traits)
@@ -264,10 +259,20 @@ func (r *resolver) flush(ctx context.Context, tx pgx.Tx, out []*signal.Profile, 
 		if err != nil {
 			return fmt.Errorf("seal profile traits: %w", err)
 		}
+		var sealedTrust []byte // NULL: every key browser-set
+		if trust := r.profiles[id].TraitTrust; len(trust) > 0 {
+			b, err := json.Marshal(trust)
+			if err != nil {
+				return fmt.Errorf("profile trait trust: %w", err)
+			}
+			if sealedTrust, err = r.db.seal(b); err != nil {
+				return fmt.Errorf("seal profile trait trust: %w", err)
+			}
+		}
 		if id >= firstNewID {
-			insIDs, insSeal = append(insIDs, realID(id)), append(insSeal, sealed)
+			insIDs, insSeal, insTrustSeal = append(insIDs, realID(id)), append(insSeal, sealed), append(insTrustSeal, sealedTrust)
 		} else {
-			updIDs, updSeal = append(updIDs, id), append(updSeal, sealed)
+			updIDs, updSeal, updTrustSeal = append(updIDs, id), append(updSeal, sealed), append(updTrustSeal, sealedTrust)
 		}
 	}
 	var linkKeys []string
@@ -287,12 +292,14 @@ func (r *resolver) flush(ctx context.Context, tx pgx.Tx, out []*signal.Profile, 
 			ON CONFLICT (key) DO UPDATE SET profile_id = excluded.profile_id`, linkKeys, linkIDs)
 	}
 	if len(insIDs) > 0 {
-		b.Queue(`INSERT INTO profiles (id, traits, updated_at) SELECT u.id, u.traits, $3 FROM unnest($1::bigint[], $2::bytea[]) AS u (id, traits)`,
-			insIDs, insSeal, now)
+		b.Queue(`INSERT INTO profiles (id, traits, trait_trust, updated_at) SELECT u.id, u.traits, u.trust, $4
+			FROM unnest($1::bigint[], $2::bytea[], $3::bytea[]) AS u (id, traits, trust)`,
+			insIDs, insSeal, insTrustSeal, now)
 	}
 	if len(updIDs) > 0 {
-		b.Queue(`UPDATE profiles p SET traits = u.traits, updated_at = $3 FROM unnest($1::bigint[], $2::bytea[]) AS u (id, traits)
-			WHERE p.id = u.id`, updIDs, updSeal, now)
+		b.Queue(`UPDATE profiles p SET traits = u.traits, trait_trust = u.trust, updated_at = $4
+			FROM unnest($1::bigint[], $2::bytea[], $3::bytea[]) AS u (id, traits, trust)
+			WHERE p.id = u.id`, updIDs, updSeal, updTrustSeal, now)
 	}
 	if b.Len() == 0 {
 		return nil

@@ -33,25 +33,132 @@ func (db *DB) CreateUser(ctx context.Context, u *signal.User) error {
 	return nil
 }
 
-// GetUser finds a user by ID or email.
-func (db *DB) GetUser(ctx context.Context, p store.GetUserParams) (*signal.User, error) {
-	q, arg := `SELECT id, email, password_hash, role, created_at FROM users WHERE id = $1`, p.ID
-	if p.ID == "" {
-		q, arg = `SELECT id, email, password_hash, role, created_at FROM users WHERE email = $1`, p.Email
-	}
+const userCols = `id, email, password_hash, role, created_at`
+
+func scanUser(scan func(dest ...any) error) (*signal.User, error) {
 	var (
 		u       signal.User
 		created int64
 	)
-	err := db.pool.QueryRow(ctx, q, arg).Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Role, &created)
+	if err := scan(&u.ID, &u.Email, &u.PasswordHash, &u.Role, &created); err != nil {
+		return nil, err
+	}
+	u.CreatedAt = fromMS(created)
+	return &u, nil
+}
+
+// GetUser finds a user by ID or email (case-insensitive).
+func (db *DB) GetUser(ctx context.Context, p store.GetUserParams) (*signal.User, error) {
+	q, arg := `SELECT `+userCols+` FROM users WHERE id = $1`, p.ID
+	if p.ID == "" {
+		q, arg = `SELECT `+userCols+` FROM users WHERE lower(email) = lower($1)`, p.Email
+	}
+	u, err := scanUser(db.pool.QueryRow(ctx, q, arg).Scan)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, signal.Errorf(signal.ENOTFOUND, "user not found")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get user: %w", err)
 	}
-	u.CreatedAt = fromMS(created)
-	return &u, nil
+	return u, nil
+}
+
+// ListUsers pages users in ID order.
+func (db *DB) ListUsers(ctx context.Context, p store.ListParams) ([]*signal.User, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+userCols+` FROM users WHERE id > $1 ORDER BY id LIMIT $2`, p.After, store.PageLimit(p.Limit))
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	var out []*signal.User
+	for rows.Next() {
+		u, err := scanUser(rows.Scan)
+		if err != nil {
+			return nil, fmt.Errorf("list users: %w", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return out, nil
+}
+
+// lockedUser takes the admins lock, so that of two transactions that could
+// each remove an admin one waits for the other and then counts what is
+// left, and reads user id and how many other admins there are.
+func (db *DB) lockedUser(ctx context.Context, tx pgx.Tx, id string) (*signal.User, int, error) {
+	if _, err := tx.Exec(ctx, db.lockSQL(lockAdmins)); err != nil {
+		return nil, 0, err
+	}
+	u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id).Scan)
+	if err != nil {
+		return nil, 0, err
+	}
+	var others int
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM users WHERE role = $1 AND id <> $2`, signal.RoleAdmin, id).Scan(&others); err != nil {
+		return nil, 0, err
+	}
+	return u, others, nil
+}
+
+// UpdateUser sets a user's role and/or password hash; the last admin
+// cannot be demoted, even by two nodes at once.
+func (db *DB) UpdateUser(ctx context.Context, p store.UpdateUserParams) (*signal.User, error) {
+	var u *signal.User
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var (
+			others int
+			err    error
+		)
+		if u, others, err = db.lockedUser(ctx, tx, p.ID); err != nil {
+			return err
+		}
+		if p.Role != nil && *p.Role != signal.RoleAdmin && u.Role == signal.RoleAdmin && others == 0 {
+			return store.LastAdminError("role")
+		}
+		if p.Role != nil {
+			u.Role = *p.Role
+		}
+		if p.PasswordHash != nil {
+			u.PasswordHash = *p.PasswordHash
+		}
+		_, err = tx.Exec(ctx, `UPDATE users SET role = $2, password_hash = $3 WHERE id = $1`, u.ID, u.Role, u.PasswordHash)
+		return err
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("user", p.ID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("update user: %w", err)
+	}
+	return u, nil
+}
+
+// DeleteUser deletes a user and their refresh tokens; the last admin
+// cannot be deleted, even by two nodes at once.
+func (db *DB) DeleteUser(ctx context.Context, p store.DeleteUserParams) error {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		u, others, err := db.lockedUser(ctx, tx, p.ID)
+		if err != nil {
+			return err
+		}
+		if u.Role == signal.RoleAdmin && others == 0 {
+			return store.LastAdminError("")
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM refresh_tokens WHERE user_id = $1`, p.ID); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, p.ID)
+		return err
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return notFound("user", p.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	return nil
 }
 
 // CreateRefreshToken stores a refresh token's hash.

@@ -14,14 +14,22 @@ import (
 const deliveryInsertCols = 22
 
 // RecordProcessed stores deliveries and moves the processor cursor in one
-// transaction. A pending delivery whose (integration, message id) was seen
-// within the dedupe window becomes filtered, reason duplicate.
+// transaction. A pending delivery whose (integration, pipeline, signed,
+// message id) was seen within the dedupe window becomes filtered, reason
+// duplicate.
 func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams) error {
 	now := ms(p.Now)
 	sealedPayloads := make([][]byte, len(p.Deliveries))
 	for i, d := range p.Deliveries {
 		var err error
 		if sealedPayloads[i], err = db.seal(d.Payload); err != nil {
+			return fmt.Errorf("record processed: seal: %w", err)
+		}
+	}
+	sealedProcessed := make([][]byte, len(p.Processed))
+	for i, pe := range p.Processed {
+		var err error
+		if sealedProcessed[i], err = db.seal(pe.Body); err != nil {
 			return fmt.Errorf("record processed: seal: %w", err)
 		}
 	}
@@ -49,9 +57,9 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 				if d.IntegrationID == "" || d.Status != signal.StatusPending {
 					continue
 				}
-				res, err := tx.ExecContext(ctx, `INSERT INTO dedupe (integration_id, message_id, created_at) VALUES (?, ?, ?)
-					ON CONFLICT (integration_id, message_id) DO UPDATE SET created_at = excluded.created_at WHERE dedupe.created_at < ?`,
-					d.IntegrationID, d.MessageID, now, cutoff)
+				res, err := tx.ExecContext(ctx, `INSERT INTO dedupe (integration_id, pipeline_id, signed, message_id, created_at) VALUES (?, ?, ?, ?, ?)
+					ON CONFLICT (integration_id, pipeline_id, signed, message_id) DO UPDATE SET created_at = excluded.created_at WHERE dedupe.created_at < ?`,
+					d.IntegrationID, d.PipelineID, d.Signed, d.MessageID, now, cutoff)
 				if err != nil {
 					return fmt.Errorf("dedupe: %w", err)
 				}
@@ -85,7 +93,7 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 				return fmt.Errorf("insert deliveries: %w", err)
 			}
 		}
-		return nil
+		return db.recordSearch(ctx, tx, p.SearchKeys, p.Processed, sealedProcessed)
 	})
 	if signal.ErrorCode(err) == signal.ECONFLICT {
 		return err
@@ -184,8 +192,15 @@ func (db *DB) FinishDeliveries(ctx context.Context, p store.FinishDeliveriesPara
 	now := ms(p.Now)
 	type sealed struct{ resp, payload []byte }
 	s := make([]sealed, len(p.Deliveries))
+	attemptResp := make([][]byte, len(p.Deliveries))
+	updated := make([]bool, len(p.Deliveries))
 	for i, d := range p.Deliveries {
 		var err error
+		if d.Attempt != nil && d.Attempt.VendorResponse != "" {
+			if attemptResp[i], err = db.seal([]byte(d.Attempt.VendorResponse)); err != nil {
+				return fmt.Errorf("finish deliveries: %w", err)
+			}
+		}
 		if s[i].payload, err = db.seal(d.Payload); err != nil {
 			return fmt.Errorf("finish deliveries: %w", err)
 		}
@@ -204,13 +219,16 @@ func (db *DB) FinishDeliveries(ctx context.Context, p store.FinishDeliveriesPara
 		}
 		defer stmt.Close()
 		for i, d := range p.Deliveries {
-			if _, err := stmt.ExecContext(ctx, d.Status, d.Reason, d.Note, d.Attempts, ms(d.NextAttemptAt), d.VendorStatus,
-				s[i].resp, s[i].payload, now, d.ID, ms(d.LeaseUntil)); err != nil {
+			res, err := stmt.ExecContext(ctx, d.Status, d.Reason, d.Note, d.Attempts, ms(d.NextAttemptAt), d.VendorStatus,
+				s[i].resp, s[i].payload, now, d.ID, ms(d.LeaseUntil))
+			if err != nil {
 				return err
 			}
+			n, _ := res.RowsAffected()
+			updated[i] = n > 0
 			d.UpdatedAt = fromMS(now)
 		}
-		return nil
+		return db.recordAttempts(ctx, tx, p, attemptResp, updated)
 	})
 	if err != nil {
 		return fmt.Errorf("finish deliveries: %w", err)
@@ -251,25 +269,26 @@ func (db *DB) ReleaseLeases(ctx context.Context) error {
 	return nil
 }
 
-// Prune deletes expired dedupe entries and the oldest finished events with
-// their deliveries. Events are taken in seq order (the order they were
-// received), so it reads only the old end of the log.
-func (db *DB) Prune(ctx context.Context, p store.PruneParams) (int, error) {
+// Prune deletes expired dedupe entries and up to Limit events received
+// before p.Before that the processor has passed, wherever they lie in the
+// log (found by receipt time, events_received), with their deliveries;
+// deliveries still waiting end filtered, expired, first.
+func (db *DB) Prune(ctx context.Context, p store.PruneParams) (store.PruneResult, error) {
 	if p.Limit <= 0 {
 		p.Limit = 1000
 	}
-	deleted := 0
+	now := p.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	var res store.PruneResult
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM dedupe WHERE created_at < ?`, ms(p.DedupeBefore)); err != nil {
 			return err
 		}
-		// Only the log's old end is read (ten times Limit rows): the
-		// log is in receipt order, and an old event held by a pending
-		// delivery must not make every call scan the whole table.
-		rows, err := tx.QueryContext(ctx, `SELECT e.seq FROM (SELECT seq, received_at FROM events ORDER BY seq LIMIT ?) e
-			WHERE e.seq <= COALESCE((SELECT seq FROM cursors WHERE name = ?), 0) AND e.received_at < ?
-			AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.status = 'pending')
-			ORDER BY e.seq LIMIT ?`, 10*p.Limit, store.ProcessorCursor, ms(p.Before), p.Limit)
+		rows, err := tx.QueryContext(ctx, `SELECT seq FROM events
+			WHERE received_at < ? AND seq <= COALESCE((SELECT seq FROM cursors WHERE name = ?), 0)
+			ORDER BY received_at LIMIT ?`, ms(p.Before), store.ProcessorCursor, p.Limit)
 		if err != nil {
 			return err
 		}
@@ -287,17 +306,33 @@ func (db *DB) Prune(ctx context.Context, p store.PruneParams) (int, error) {
 			return err
 		}
 		in := "(?" + strings.Repeat(",?", len(seqs)-1) + ")"
+		expire := append([]any{signal.StatusFiltered, signal.ReasonExpired, ms(now)}, seqs...)
+		r, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = ?, reason = ?, lease_until = 0, updated_at = ?
+			WHERE status = 'pending' AND event_seq IN `+in, expire...)
+		if err != nil {
+			return fmt.Errorf("expire deliveries: %w", err)
+		}
+		n, _ := r.RowsAffected()
+		res.Expired = int(n)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_seq IN `+in+`)`, seqs...); err != nil {
+			return fmt.Errorf("delete attempts: %w", err)
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE event_seq IN `+in, seqs...); err != nil {
 			return err
+		}
+		for _, t := range []string{"event_search", "event_processed"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE event_seq IN `+in, seqs...); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE seq IN `+in, seqs...); err != nil {
 			return err
 		}
-		deleted = len(seqs)
+		res.Events = len(seqs)
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("prune: %w", err)
+		return store.PruneResult{}, fmt.Errorf("prune: %w", err)
 	}
-	return deleted, nil
+	return res, nil
 }

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -8,18 +9,22 @@ import (
 
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
+	"github.com/signalhq/signal/internal/store/groupcommit"
 )
 
 // AppendEvents stores events durably; concurrent calls share commits.
 func (db *DB) AppendEvents(ctx context.Context, p store.AppendEventsParams) error {
-	return db.appends.Append(ctx, p.Events)
+	return db.appends.AppendGuarded(ctx, p.Events, guard(p.Replay))
 }
 
 // commitGroup writes one group of events in one transaction (multi-row
 // inserts), numbering them from the log's head.
-func (db *DB) commitGroup(events []*signal.Event, sealed [][]byte) error {
+func (db *DB) commitGroup(events []*signal.Event, sealed [][]byte, guards []groupcommit.Guard) error {
 	seq := db.nextSeq
 	err := db.inTx(context.Background(), func(tx *sql.Tx) error {
+		if err := recordGuards(tx, guards); err != nil {
+			return err
+		}
 		var (
 			args []any
 			rows int
@@ -28,14 +33,14 @@ func (db *DB) commitGroup(events []*signal.Event, sealed [][]byte) error {
 			if rows == 0 {
 				return nil
 			}
-			q := "INSERT INTO events (seq, message_id, pipeline_id, type, event, ts, received_at, payload) VALUES " +
-				strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?),", rows), ",")
+			q := "INSERT INTO events (seq, message_id, pipeline_id, type, event, ts, received_at, trust, payload) VALUES " +
+				strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?),", rows), ",")
 			_, err := tx.Exec(q, args...)
 			args, rows = args[:0], 0
 			return err
 		}
 		for i, e := range events {
-			args = append(args, seq, e.MessageID, e.PipelineID, e.Type, e.Event, ms(e.Timestamp), ms(e.ReceivedAt), sealed[i])
+			args = append(args, seq, e.MessageID, e.PipelineID, e.Type, e.Event, ms(e.Timestamp), ms(e.ReceivedAt), cmp.Or(e.Trust, signal.TrustBrowser), sealed[i])
 			seq++
 			rows++
 			if rows == 256 {
@@ -64,7 +69,7 @@ func (db *DB) ListEvents(ctx context.Context, p store.ListEventsParams) ([]signa
 	if p.Limit <= 0 {
 		p.Limit = 100
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT seq, message_id, pipeline_id, type, event, ts, received_at, payload
+	rows, err := db.read.QueryContext(ctx, `SELECT seq, message_id, pipeline_id, type, event, ts, received_at, trust, payload
 		FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, p.AfterSeq, p.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
@@ -77,7 +82,7 @@ func (db *DB) ListEvents(ctx context.Context, p store.ListEventsParams) ([]signa
 			ts, recv int64
 			sealed   []byte
 		)
-		if err := rows.Scan(&e.Seq, &e.MessageID, &e.PipelineID, &e.Type, &e.Event, &ts, &recv, &sealed); err != nil {
+		if err := rows.Scan(&e.Seq, &e.MessageID, &e.PipelineID, &e.Type, &e.Event, &ts, &recv, &e.Trust, &sealed); err != nil {
 			return nil, fmt.Errorf("list events: %w", err)
 		}
 		if e.Payload, err = db.open(sealed); err != nil {

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -10,61 +11,50 @@ import (
 	"github.com/signalhq/signal/internal/store"
 )
 
+func (db *DB) liveDialect(args *[]any) store.LiveDialect {
+	return store.LiveDialect{True: "1", Arg: func(v any) string {
+		*args = append(*args, v)
+		return "?"
+	}}
+}
+
+const liveCols = `SELECT e.seq, e.message_id, e.received_at, e.pipeline_id, e.type, e.event, e.payload,
+	d.id, d.integration_id, d.status, d.reason, d.note, d.vendor_event_name, d.attempts, d.vendor_status, d.vendor_response,
+	d.payload, d.updated_at, d.next_attempt_at, i.status, i.status_reason, i.enabled`
+
 // ListLiveEvents lists events joined with their deliveries, newest first. An
 // event not yet processed shows as pending with no integration; a pending
 // delivery of a paused or disabled integration shows as paused.
 func (db *DB) ListLiveEvents(ctx context.Context, p store.ListLiveEventsParams) ([]*signal.LiveEvent, string, error) {
-	var (
-		where []string
-		args  []any
-	)
-	if p.Cursor != "" {
-		seq, did, err := store.ParseLiveCursor(p.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		where = append(where, `(e.seq < ? OR (e.seq = ? AND COALESCE(d.id, 0) < ?))`)
-		args = append(args, seq, seq, did)
+	var args []any
+	where, err := store.LiveWhere(p, db.liveDialect(&args), true)
+	if err != nil {
+		return nil, "", err
 	}
-	if p.PipelineID != "" {
-		where = append(where, `e.pipeline_id = ?`)
-		args = append(args, p.PipelineID)
-	}
-	if p.Type != "" {
-		where = append(where, `e.type = ?`)
-		args = append(args, p.Type)
-	}
-	if p.Event != "" {
-		where = append(where, `e.event = ?`)
-		args = append(args, p.Event)
-	}
-	if p.IntegrationID != "" {
-		where = append(where, `d.integration_id = ?`)
-		args = append(args, p.IntegrationID)
-	}
-	switch p.Status {
-	case "":
-	case signal.StatusPending:
-		where = append(where, `(d.id IS NULL OR (d.status = 'pending' AND COALESCE(i.status, 'active') = 'active' AND COALESCE(i.enabled, 1) = 1))`)
-	case signal.StatusPaused:
-		where = append(where, `(d.status = 'pending' AND (i.status = 'paused' OR i.enabled = 0))`)
-	default:
-		where = append(where, `d.status = ?`)
-		args = append(args, p.Status)
-	}
-	q := `SELECT e.seq, e.message_id, e.received_at, e.pipeline_id, e.type, e.event, e.payload,
-		d.id, d.integration_id, d.status, d.reason, d.note, d.vendor_event_name, d.attempts, d.vendor_status, d.vendor_response,
-		d.payload, d.updated_at, i.status, i.status_reason, i.enabled
-		FROM events e LEFT JOIN deliveries d ON d.event_seq = e.seq LEFT JOIN integrations i ON i.id = d.integration_id`
+	q := liveCols + store.LiveFrom
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	lim := limit(p.Limit)
-	q += ` ORDER BY e.seq DESC, COALESCE(d.id, 0) DESC LIMIT ?`
+	q += store.LiveOrder(p) + ` LIMIT ?`
 	args = append(args, lim+1)
-	rows, err := db.read.QueryContext(ctx, q, args...)
+	out, keys, err := db.queryLive(ctx, q, args)
 	if err != nil {
 		return nil, "", fmt.Errorf("list live events: %w", err)
+	}
+	next := ""
+	if len(out) > lim {
+		out = out[:lim]
+		k := keys[lim-1]
+		next = store.FormatLiveCursor(k[0], k[1])
+	}
+	return out, next, nil
+}
+
+func (db *DB) queryLive(ctx context.Context, q string, args []any) ([]*signal.LiveEvent, [][2]int64, error) {
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, nil, err
 	}
 	defer rows.Close()
 	var (
@@ -76,6 +66,7 @@ func (db *DB) ListLiveEvents(ctx context.Context, p store.ListLiveEventsParams) 
 			seq, recv                       int64
 			input                           []byte
 			did, attempts, vstatus, updated sql.NullInt64
+			nextAt                          sql.NullInt64
 			intID, status, reason, note     sql.NullString
 			vname, istatus, ireason         sql.NullString
 			ienabled                        sql.NullBool
@@ -83,25 +74,29 @@ func (db *DB) ListLiveEvents(ctx context.Context, p store.ListLiveEventsParams) 
 			le                              signal.LiveEvent
 		)
 		if err := rows.Scan(&seq, &le.MessageID, &recv, &le.PipelineID, &le.Type, &le.Event, &input,
-			&did, &intID, &status, &reason, &note, &vname, &attempts, &vstatus, &resp, &payload, &updated,
+			&did, &intID, &status, &reason, &note, &vname, &attempts, &vstatus, &resp, &payload, &updated, &nextAt,
 			&istatus, &ireason, &ienabled); err != nil {
-			return nil, "", fmt.Errorf("list live events: %w", err)
+			return nil, nil, err
 		}
 		if le.Input, err = db.open(input); err != nil {
-			return nil, "", fmt.Errorf("list live events: open event %d: %w", seq, err)
+			return nil, nil, fmt.Errorf("open event %d: %w", seq, err)
 		}
 		le.ReceivedAt = fromMS(recv)
 		if did.Valid {
 			le.IntegrationID, le.Status, le.Reason, le.Note = intID.String, status.String, reason.String, note.String
 			le.VendorEventName, le.Attempts, le.VendorStatus = vname.String, int(attempts.Int64), int(vstatus.Int64)
 			le.UpdatedAt = fromMS(updated.Int64)
+			if nextAt.Int64 > 0 {
+				t := fromMS(nextAt.Int64)
+				le.NextAttemptAt = &t
+			}
 			r, err := db.open(resp)
 			if err != nil {
-				return nil, "", fmt.Errorf("list live events: open response: %w", err)
+				return nil, nil, fmt.Errorf("open response: %w", err)
 			}
 			le.VendorResponse = string(r)
 			if le.Payload, err = db.open(payload); err != nil {
-				return nil, "", fmt.Errorf("list live events: open payload: %w", err)
+				return nil, nil, fmt.Errorf("open payload: %w", err)
 			}
 		}
 		var in store.LiveIntegration
@@ -112,14 +107,98 @@ func (db *DB) ListLiveEvents(ctx context.Context, p store.ListLiveEventsParams) 
 		out = append(out, &le)
 		keys = append(keys, [2]int64{seq, did.Int64})
 	}
+	return out, keys, rows.Err()
+}
+
+// CountLiveEvents counts the rows matching the filters by shown status.
+func (db *DB) CountLiveEvents(ctx context.Context, p store.ListLiveEventsParams) (store.LiveCounts, error) {
+	var (
+		args []any
+		c    store.LiveCounts
+	)
+	dl := db.liveDialect(&args)
+	where, err := store.LiveWhere(p, dl, false)
+	if err != nil {
+		return c, err
+	}
+	q := `SELECT ` + store.LiveShownStatus(dl) + ` AS shown, COUNT(*)` + store.LiveFrom
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	rows, err := db.read.QueryContext(ctx, q+` GROUP BY shown`, args...)
+	if err != nil {
+		return c, fmt.Errorf("count live events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			status string
+			n      int
+		)
+		if err := rows.Scan(&status, &n); err != nil {
+			return c, fmt.Errorf("count live events: %w", err)
+		}
+		store.AddLiveCount(&c, status, n)
+	}
 	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("list live events: %w", err)
+		return c, fmt.Errorf("count live events: %w", err)
 	}
-	next := ""
-	if len(out) > lim {
-		out = out[:lim]
-		k := keys[lim-1]
-		next = store.FormatLiveCursor(k[0], k[1])
+	return c, nil
+}
+
+// GetLiveEvent returns one row with its processed event and attempts.
+func (db *DB) GetLiveEvent(ctx context.Context, p store.GetLiveEventParams) (*signal.LiveEventDetail, error) {
+	var args []any
+	cond, err := store.LiveIDWhere(p.ID, db.liveDialect(&args))
+	if err != nil {
+		return nil, err
 	}
-	return out, next, nil
+	out, keys, err := db.queryLive(ctx, liveCols+store.LiveFrom+` WHERE `+cond, args)
+	if err != nil {
+		return nil, fmt.Errorf("get live event %s: %w", p.ID, err)
+	}
+	if len(out) == 0 {
+		return nil, signal.Errorf(signal.ENOTFOUND, "live event %q not found", p.ID)
+	}
+	det := &signal.LiveEventDetail{LiveEvent: out[0], Processed: []byte("null"), Attempts: []signal.Attempt{}}
+	var body []byte
+	err = db.read.QueryRowContext(ctx, `SELECT body FROM event_processed WHERE event_seq = ?`, keys[0][0]).Scan(&body)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return nil, fmt.Errorf("get live event %s: processed: %w", p.ID, err)
+	default:
+		if det.Processed, err = db.open(body); err != nil {
+			return nil, fmt.Errorf("get live event %s: open processed: %w", p.ID, err)
+		}
+	}
+	if keys[0][1] == 0 {
+		return det, nil
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT at, vendor_status, vendor_response, duration_ms, error FROM delivery_attempts
+		WHERE delivery_id = ? ORDER BY id`, keys[0][1])
+	if err != nil {
+		return nil, fmt.Errorf("get live event %s: attempts: %w", p.ID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			a    signal.Attempt
+			at   int64
+			resp []byte
+		)
+		if err := rows.Scan(&at, &a.VendorStatus, &resp, &a.DurationMS, &a.Error); err != nil {
+			return nil, fmt.Errorf("get live event %s: attempts: %w", p.ID, err)
+		}
+		r, err := db.open(resp)
+		if err != nil {
+			return nil, fmt.Errorf("get live event %s: open attempt: %w", p.ID, err)
+		}
+		a.At, a.VendorResponse = fromMS(at), string(r)
+		det.Attempts = append(det.Attempts, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("get live event %s: attempts: %w", p.ID, err)
+	}
+	return det, nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 
@@ -38,10 +39,8 @@ func snapshot(p *signal.Profile) *signal.Profile {
 		return nil
 	}
 	c := *p
-	c.Traits = make(map[string]any, len(p.Traits))
-	for k, v := range p.Traits {
-		c.Traits[k] = v
-	}
+	c.Traits = maps.Clone(p.Traits)
+	c.TraitTrust = maps.Clone(p.TraitTrust)
 	return &c
 }
 
@@ -110,20 +109,15 @@ func (db *DB) resolveOne(ctx context.Context, tx *sql.Tx, cache map[int64]*signa
 				return nil, err
 			}
 		}
-		// The oldest profile absorbs the others; the most recently updated
-		// traits win, the target's own included.
+		// The oldest profile absorbs the others; per key the most trusted,
+		// then the most recently updated value wins, the target's own
+		// included.
 		target = profiles[0]
 		others := profiles[1:]
 		if len(others) > 0 {
 			byUpdate := append([]*signal.Profile(nil), profiles...)
 			sort.SliceStable(byUpdate, func(i, j int) bool { return byUpdate[i].UpdatedAt.Before(byUpdate[j].UpdatedAt) })
-			merged := map[string]any{}
-			for _, p := range byUpdate {
-				for k, v := range p.Traits {
-					merged[k] = v
-				}
-			}
-			target.Traits = merged
+			target.Traits, target.TraitTrust = store.MergeProfiles(byUpdate)
 		}
 		for _, o := range others {
 			if _, err := tx.ExecContext(ctx, `UPDATE profile_keys SET profile_id = ? WHERE profile_id = ?`, target.ID, o.ID); err != nil {
@@ -145,11 +139,8 @@ func (db *DB) resolveOne(ctx context.Context, tx *sql.Tx, cache map[int64]*signa
 			return nil, err
 		}
 	}
-	for k, v := range it.Traits {
-		if old, ok := target.Traits[k]; !ok || !jsonEqual(old, v) {
-			target.Traits[k] = v
-			changed = true
-		}
+	if store.MergeTraits(target, it.Traits, it.Trust) {
+		changed = true
 	}
 	if changed {
 		b, err := json.Marshal(target.Traits)
@@ -160,7 +151,11 @@ func (db *DB) resolveOne(ctx context.Context, tx *sql.Tx, cache map[int64]*signa
 		if err != nil {
 			return nil, err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE profiles SET traits = ?, updated_at = ? WHERE id = ?`, sealed, now, target.ID); err != nil {
+		sealedTrust, err := db.sealTrust(target.TraitTrust)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE profiles SET traits = ?, trait_trust = ?, updated_at = ? WHERE id = ?`, sealed, sealedTrust, now, target.ID); err != nil {
 			return nil, err
 		}
 		target.UpdatedAt = fromMS(now)
@@ -173,10 +168,10 @@ func (db *DB) loadProfile(ctx context.Context, tx *sql.Tx, cache map[int64]*sign
 		return p, nil
 	}
 	var (
-		sealed  []byte
-		updated int64
+		sealed, sealedTrust []byte
+		updated             int64
 	)
-	if err := tx.QueryRowContext(ctx, `SELECT traits, updated_at FROM profiles WHERE id = ?`, id).Scan(&sealed, &updated); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT traits, trait_trust, updated_at FROM profiles WHERE id = ?`, id).Scan(&sealed, &sealedTrust, &updated); err != nil {
 		return nil, fmt.Errorf("load profile %d: %w", id, err)
 	}
 	p := &signal.Profile{ID: id, Traits: map[string]any{}, UpdatedAt: fromMS(updated)}
@@ -189,12 +184,27 @@ func (db *DB) loadProfile(ctx context.Context, tx *sql.Tx, cache map[int64]*sign
 			return nil, fmt.Errorf("profile %d: %w", id, err)
 		}
 	}
+	if len(sealedTrust) > 0 {
+		b, err := db.open(sealedTrust)
+		if err != nil {
+			return nil, fmt.Errorf("open profile %d trait trust: %w", id, err)
+		}
+		if err := json.Unmarshal(b, &p.TraitTrust); err != nil {
+			return nil, fmt.Errorf("profile %d trait trust: %w", id, err)
+		}
+	}
 	cache[id] = p
 	return p, nil
 }
 
-func jsonEqual(a, b any) bool {
-	x, err1 := json.Marshal(a)
-	y, err2 := json.Marshal(b)
-	return err1 == nil && err2 == nil && string(x) == string(y)
+// sealTrust seals a profile's trait trust; nil when it has none.
+func (db *DB) sealTrust(trust map[string]int) ([]byte, error) {
+	if len(trust) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(trust)
+	if err != nil {
+		return nil, err
+	}
+	return db.seal(b)
 }

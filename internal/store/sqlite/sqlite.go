@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -55,6 +56,23 @@ type DB struct {
 
 var _ store.Store = (*DB)(nil)
 
+// privateFiles creates the database file 0600 before SQLite opens it (SQLite
+// gives its -wal and -shm files the database file's mode) and tightens
+// files an older version left 0644: they hold personal data.
+func privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("chmod %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
 // Open opens (creating if needed) the database and applies migrations.
 func Open(ctx context.Context, opts Options) (*DB, error) {
 	if opts.Cipher == nil {
@@ -62,6 +80,9 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	}
 	if opts.MaxGroupEvents <= 0 {
 		opts.MaxGroupEvents = 4096
+	}
+	if err := privateFiles(opts.Path); err != nil {
+		return nil, err
 	}
 	dsn := func(extra string) string {
 		return "file:" + filepath.ToSlash(opts.Path) + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
@@ -145,8 +166,10 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].version < all[j].version })
 	for i, m := range all {
-		if m.version != i+1 {
-			return fmt.Errorf("migrate: migration %d missing or duplicated", i+1)
+		// Gaps are allowed (numbers are handed out per concern and
+		// branches merge in any order); duplicates are not.
+		if i > 0 && m.version == all[i-1].version {
+			return fmt.Errorf("migrate: migration %d duplicated", m.version)
 		}
 		var n int
 		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {

@@ -48,6 +48,8 @@ func exerciseDeliveries(t *testing.T, newStore func(t *testing.T) store.Store) {
 			return func(d *signal.Delivery) { d.Status, d.Reason = signal.StatusFiltered, reason }
 		}
 		toB := func(d *signal.Delivery) { d.IntegrationID = "int_b" }
+		toPip2 := func(d *signal.Delivery) { d.PipelineID = "pip_2" }
+		signed := func(d *signal.Delivery) { d.Signed = true }
 		for _, tt := range []struct {
 			name           string
 			first, second  func(d *signal.Delivery) // nil: pending to int_a
@@ -62,6 +64,13 @@ func exerciseDeliveries(t *testing.T, newStore func(t *testing.T) store.Store) {
 			{name: "AfterWindow", after: 25 * time.Hour, wantStatus: signal.StatusPending},
 			{name: "NoWindow", after: time.Minute, window: -1, wantStatus: signal.StatusPending},
 			{name: "OtherIntegration", after: time.Hour, second: toB, wantStatus: signal.StatusPending},
+			// Dedupe is per pipeline and signed-or-not: message ids are the
+			// sender's, and the pipeline key is public.
+			{name: "OtherPipeline", after: time.Hour, second: toPip2, wantStatus: signal.StatusPending},
+			{name: "UnsignedNeverSuppressesSigned", after: time.Hour, second: signed, wantStatus: signal.StatusPending},
+			{name: "UnsignedNeverSuppressesSignedSameCall", second: signed, wantStatus: signal.StatusPending},
+			{name: "SignedDoesNotSuppressUnsigned", after: time.Hour, first: signed, wantStatus: signal.StatusPending},
+			{name: "BothSigned", after: time.Hour, first: signed, second: signed, wantStatus: signal.StatusFiltered, wantReason: signal.ReasonDuplicate},
 			{name: "FirstNotPending", after: time.Hour, first: filtered(signal.ReasonConsentDenied), wantStatus: signal.StatusPending},
 			{name: "SecondNotPending", after: time.Hour, second: filtered(signal.ReasonEventNotEnabled),
 				wantStatus: signal.StatusFiltered, wantReason: signal.ReasonEventNotEnabled},

@@ -79,6 +79,32 @@ func exerciseEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 		requireJSON(t, "Payload", got.Payload, in.Payload)
 	})
 
+	t.Run("TrustRoundTrip", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+
+		tests := []struct{ in, want string }{
+			{signal.TrustSigned, signal.TrustSigned},
+			{signal.TrustServer, signal.TrustServer},
+			{signal.TrustBrowser, signal.TrustBrowser},
+			{"", signal.TrustBrowser}, // unset reads as the least trusted
+		}
+		for _, tt := range tests {
+			e := newEvent(bundle.now)
+			e.Trust = tt.in
+			appendEvents(bundle.ctx, t, bundle.store, e)
+		}
+		events := listAll(t, bundle)
+		if len(events) != len(tests) {
+			t.Fatalf("ListEvents = %d events, want %d", len(events), len(tests))
+		}
+		for i, tt := range tests {
+			if events[i].Trust != tt.want {
+				t.Errorf("event %d stored with trust %q reads %q, want %q", i, tt.in, events[i].Trust, tt.want)
+			}
+		}
+	})
+
 	t.Run("ListEventsPaging", func(t *testing.T) {
 		t.Parallel()
 		bundle := setup(t)

@@ -33,14 +33,19 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ClaimDeliveries", exerciseClaimDeliveries},
 		{"Deliveries", exerciseDeliveries},
 		{"Events", exerciseEvents},
+		{"ReplayGuards", exerciseReplayGuards},
 		{"Integrations", exerciseIntegrations},
 		{"LiveEvents", exerciseLiveEvents},
+		{"LiveDetails", exerciseLiveDetails},
 		{"PauseIntegration", exercisePauseIntegration},
 		{"Pipelines", exercisePipelines},
 		{"Profiles", exerciseProfiles},
+		{"ProfileTrust", exerciseProfileTrust},
 		{"StaleWrites", exerciseStaleWrites},
 		{"Prune", exercisePrune},
 		{"Users", exerciseUsers},
+		{"UserManagement", exerciseUserManagement},
+		{"Audit", exerciseAudit},
 	}
 	for _, area := range areas {
 		t.Run(area.name, func(t *testing.T) {

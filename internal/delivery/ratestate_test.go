@@ -1,0 +1,50 @@
+package delivery
+
+import (
+	"testing"
+	"time"
+
+	"github.com/signalhq/signal/internal/integration"
+	"github.com/signalhq/signal/internal/signal"
+)
+
+// TestKeyLimiterState: what an integration's health shows of its key's
+// limiter: the configured rate until the vendor says its own, what remains,
+// and the requests of the last minute only.
+func TestKeyLimiterState(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		run  func(l *keyLimiter)
+		at   time.Time
+		want signal.RateLimitState
+	}{
+		{"Fresh", func(*keyLimiter) {}, t0, signal.RateLimitState{Limit: 400, Remaining: 400, WindowSeconds: 60}},
+		{"UsedAndRefunded", func(l *keyLimiter) {
+			n, _ := l.reserve(t0, 5)
+			l.refund(n - 2)
+		}, t0.Add(time.Second), signal.RateLimitState{Limit: 400, Remaining: 398, WindowSeconds: 60, UsedLastMinute: 2}},
+		{"OlderThanAMinuteForgotten", func(l *keyLimiter) {
+			l.reserve(t0, 3)
+			l.reserve(t0.Add(30*time.Second), 1)
+		}, t0.Add(61 * time.Second), signal.RateLimitState{Limit: 400, Remaining: 399, WindowSeconds: 60, UsedLastMinute: 1}},
+		{"VendorSaid", func(l *keyLimiter) {
+			l.reserve(t0, 1)
+			l.observe(t0, &integration.RateLimit{Limit: 100, Remaining: 42, Reset: 20 * time.Second, Window: 30 * time.Second})
+		}, t0.Add(time.Second), signal.RateLimitState{Limit: 100, Remaining: 42, WindowSeconds: 30, UsedLastMinute: 1}},
+		{"Blocked", func(l *keyLimiter) {
+			l.block(t0, 10*time.Second)
+		}, t0.Add(time.Second), signal.RateLimitState{Limit: 400, Remaining: 0, WindowSeconds: 60}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			l := newKeyLimiter(400)
+			tc.run(l)
+			if got := l.state(tc.at); got != tc.want {
+				t.Fatalf("state = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}

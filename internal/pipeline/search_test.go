@@ -1,0 +1,84 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
+)
+
+// TestSearchKeys: the processor records the keys Live Events searches by
+// (user id, the profile's email, order id) and the admin's SearchHashes of
+// a query find the events.
+func TestSearchKeys(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.install(t)
+	b.send(t, janeIdentify,
+		`{"type":"track","event":"Order Completed","messageId":"m1","anonymousId":"anon-1",`+orderProps+`}`,
+		`{"type":"track","event":"Order Completed","messageId":"m2","anonymousId":"anon-9","properties":{"order_id":7731}}`,
+		`{"type":"page","messageId":"m3","anonymousId":"anon-8"}`,
+	)
+	b.process(t)
+	tests := []struct {
+		q    string
+		want []string
+	}{
+		{"user-123", []string{"id-1"}},
+		// The track carries only the anonymous id: its email comes from the profile.
+		{"  Jane@Example.com ", []string{"m1", "id-1"}},
+		{"ORDER-5512", []string{"m1"}},
+		{"7731", []string{"m2"}},
+		{"anon-8", nil}, // anonymous ids are not searched
+		{"nobody@example.com", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.q, func(t *testing.T) {
+			t.Parallel()
+			rows, _, err := b.db.ListLiveEvents(context.Background(), store.ListLiveEventsParams{SearchKeys: SearchHashes(b.box, tt.q), Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range rows {
+				got = append(got, r.MessageID)
+			}
+			if len(got) != len(tt.want) || (len(got) > 0 && got[0] != tt.want[0]) {
+				t.Fatalf("search %q found %v, want %v", tt.q, got, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Fatalf("search %q found %v, want %v", tt.q, got, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// TestProcessedIsKept: the detail shows the event as processed, with the
+// profile's traits as they stood then, not as they are now.
+func TestProcessedIsKept(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.install(t)
+	b.send(t, janeIdentify, `{"type":"track","event":"Order Completed","messageId":"m1","anonymousId":"anon-1",`+
+		`"context":{"consent":{"categoryPreferences":{"marketing":true}}},`+orderProps+`}`)
+	b.process(t)
+	b.send(t, `{"type":"identify","messageId":"id-2","userId":"user-123","traits":{"email":"jane.new@example.com"}}`)
+	b.process(t)
+
+	det, err := b.db.GetLiveEvent(context.Background(), store.GetLiveEventParams{ID: b.row(t, "m1").ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got signal.Processed
+	if err := json.Unmarshal(det.Processed, &got); err != nil {
+		t.Fatalf("processed %s: %v", det.Processed, err)
+	}
+	if got.UserID != "" || got.AnonymousID != "anon-1" || got.Consent != ConsentSubscribed || got.Traits["email"] != "jane@example.com" ||
+		got.Traits["phone"] != "+447700900123" {
+		t.Fatalf("processed = %+v, want anon-1's profile as it was (jane@example.com), subscribed", got)
+	}
+}
