@@ -262,18 +262,19 @@ func (u *ui) signIn(email, password string) {
 	)
 }
 
-// reloadUntilText reloads the page, as a person waiting for a change does,
-// until text shows.
-func reloadUntilText(text string) chromedp.Action[chromedp.Void] {
+// reloadUntil reloads the page, as a person waiting for a change does,
+// until an element xpath matches is visible.
+func reloadUntil(xpath string) chromedp.Action[chromedp.Void] {
+	probe := string(el(xpath)) + ` !== null`
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		for {
-			ok, err := chromedp.Evaluate[bool](`!!(document.body && document.body.innerText.includes(`+jq(text)+`))`)(ctx, t)
+			ok, err := chromedp.Evaluate[bool](probe)(ctx, t)
 			if err == nil && ok {
 				return nil
 			}
 			select {
 			case <-ctx.Done():
-				return fmt.Errorf("reloading until %q shows: %w", text, ctx.Err())
+				return fmt.Errorf("reloading until %s shows: %w", xpath, ctx.Err())
 			case <-time.After(300 * time.Millisecond):
 			}
 			if _, err := chromedp.Reload()(ctx, t); err != nil && ctx.Err() != nil {

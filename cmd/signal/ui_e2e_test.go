@@ -288,7 +288,7 @@ func TestUIBadKeyPausesThenReplacedKeyFlows(t *testing.T) {
 	u.gatewaySend(key, "/v1/i", `{"userId":"buyer-2","traits":{"email":"buyer2@example.com"}}`)
 	u.gatewaySend(key, "/v1/t", `{"userId":"buyer-2","event":"Order Completed","messageId":"bad-key-order","properties":{"order_id":"ORDER-88","revenue":10}}`)
 	u.step("paused, with the reason",
-		reloadUntilText("paused"),
+		reloadUntil(`//main//*[normalize-space()="paused"]`),
 		waitText("The vendor refused the API key"),
 		waitVisible(`//nav[@aria-label="Main"]//a[contains(., "(needs attention)")]`),
 	)
@@ -300,7 +300,7 @@ func TestUIBadKeyPausesThenReplacedKeyFlows(t *testing.T) {
 	)
 	u.step("Live Events: the order is delivered", click("Live Events"), waitVisible(liveRow("Order Completed", "delivered")))
 	u.step("the integration is active again", click("Integrations"), click("Omnisend"),
-		reloadUntilText("active"), waitVisible(`//main//*[normalize-space()="active"]`), waitNoText("The vendor refused the API key"))
+		reloadUntil(`//main//*[normalize-space()="active"]`), waitNoText("The vendor refused the API key"))
 	if sent, _ := u.omni.sent("good-key-3456"); len(sent) != 1 {
 		t.Fatalf("Omnisend received %d events with the new key, want 1", len(sent))
 	}
