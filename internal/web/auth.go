@@ -66,6 +66,12 @@ func (s *server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, &view{}, http.StatusForbidden, "Request refused", "Sign-out must come from the Sign out button of this site.")
 		return
 	}
+	if sess.Refresh != "" {
+		// Revoke the refresh token, so a copy of the cookie cannot be
+		// brought back to life; the short-lived access token expires by
+		// itself.
+		s.do(r, "", "POST", "/v1/admin/auth/logout", map[string]string{"refresh_token": sess.Refresh})
+	}
 	clearSession(w, r)
 	redirect(w, r, "/login", "You are signed out.")
 }

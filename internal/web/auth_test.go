@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -158,7 +159,14 @@ func TestLogout(t *testing.T) {
 	if p := br.do(http.MethodPost, "/logout", url.Values{}, nil); p.status != 403 || br.cookies[sessionCookie] == "" {
 		t.Fatalf("sign-out without CSRF token: status %d", p.status)
 	}
+	refresh := readSessionCookie(t, br.cookies[sessionCookie]).Refresh
 	p := br.post("/logout", nil)
+	b.api.mu.Lock()
+	_, alive := b.api.refresh[refresh]
+	b.api.mu.Unlock()
+	if alive {
+		t.Error("sign-out left the refresh token valid at the API")
+	}
 	if p.status != 303 || p.header.Get("Location") != "/login" {
 		t.Fatalf("status %d Location %q", p.status, p.header.Get("Location"))
 	}
@@ -237,4 +245,16 @@ func TestProxy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readSessionCookie decodes a session cookie's value as the browser keeps it.
+func readSessionCookie(t *testing.T, value string) *session {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.AddCookie(&http.Cookie{Name: sessionCookie, Value: value})
+	s := readSession(r)
+	if s == nil {
+		t.Fatal("the session cookie does not decode")
+	}
+	return s
 }

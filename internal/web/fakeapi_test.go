@@ -113,6 +113,10 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		acc, ref := f.issue(email, 15*time.Minute)
 		writeFakeJSON(w, 200, map[string]any{"access_token": acc, "refresh_token": ref, "token_type": "Bearer", "expires_in": 900})
 		return
+	case "/v1/admin/auth/logout":
+		delete(f.refresh, fmt.Sprint(body["refresh_token"]))
+		w.WriteHeader(http.StatusNoContent)
+		return
 	}
 	tok, ok := f.access[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
 	if !ok || !f.now().Before(tok.exp) {
