@@ -146,6 +146,7 @@ func (s *Server) routes() {
 	})
 	s.mux.handle("POST /v1/admin/auth/login", s.handleLogin)
 	s.mux.handle("POST /v1/admin/auth/refresh", s.handleRefresh)
+	s.mux.handle("POST /v1/admin/auth/logout", s.handleLogout)
 	s.mux.handle("GET /v1/admin/me", s.authed(s.handleMe))
 
 	s.mux.handle("POST /v1/admin/pipelines", s.authed(s.handleCreatePipeline))

@@ -337,3 +337,28 @@ func TestLoginThrottle(t *testing.T) {
 		t.Fatalf("healthz: %d", code)
 	}
 }
+
+// Signing out revokes the refresh token: it can no longer be exchanged, and
+// a second sign-out of it answers the same 204.
+func TestLogoutRevokesRefreshToken(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var pair tokenPair
+	b.callAs(t, "", "POST", "/v1/admin/auth/login", `{"email":"admin@example.com","password":"`+testPassword+`"}`, &pair)
+	tests := []struct {
+		name, body string
+		want       int
+	}{
+		{"sign out", `{"refresh_token":"` + pair.RefreshToken + `"}`, 204},
+		{"again", `{"refresh_token":"` + pair.RefreshToken + `"}`, 204},
+		{"missing token", `{}`, 400},
+	}
+	for _, tc := range tests {
+		if code := b.callAs(t, "", "POST", "/v1/admin/auth/logout", tc.body, nil); code != tc.want {
+			t.Fatalf("%s: %d, want %d", tc.name, code, tc.want)
+		}
+	}
+	if code := b.callAs(t, "", "POST", "/v1/admin/auth/refresh", `{"refresh_token":"`+pair.RefreshToken+`"}`, nil); code != 401 {
+		t.Fatalf("refresh after sign-out: %d, want 401", code)
+	}
+}

@@ -129,6 +129,30 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, pair)
 }
 
+// handleLogout revokes a refresh token (signing out): it can no longer be
+// exchanged. Unknown or already used tokens answer the same 204, so the
+// call says nothing about which tokens exist. The access token expires by
+// itself (AccessTTL).
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := decode(r, &in); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if in.RefreshToken == "" {
+		writeError(w, http.StatusBadRequest, signal.EINVALID, "refresh_token is required", "refresh_token")
+		return
+	}
+	_, err := s.store.ConsumeRefreshToken(r.Context(), consumeParams(hashToken(in.RefreshToken), s.now()))
+	if err != nil && signal.ErrorCode(err) != signal.ENOTFOUND {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	c := r.Context().Value(ctxKey{}).(*token.Claims)
 	u, err := s.store.GetUser(r.Context(), storeUserByID(c.Subject))

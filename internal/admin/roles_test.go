@@ -19,6 +19,7 @@ var routeRoles = map[string][3]int{
 	"GET /healthz":                {yes, yes, yes},
 	"POST /v1/admin/auth/login":   {yes, yes, yes},
 	"POST /v1/admin/auth/refresh": {yes, yes, yes},
+	"POST /v1/admin/auth/logout":  {yes, yes, yes},
 	"GET /v1/admin/me":            {yes, yes, yes},
 
 	"POST /v1/admin/pipelines":        {yes, yes, 403},
