@@ -82,3 +82,37 @@ func TestUIViewerCannotChangeAnything(t *testing.T) {
 		t.Fatalf("a viewer's POST /v1/admin/pipelines: %d %s, want 403 FORBIDDEN", code, body)
 	}
 }
+
+// TestUIFormsRefuseAForgedCSRFToken: a form post with the admin's session
+// but without the page's CSRF token (what a forged cross-site form sends)
+// is refused, and changes nothing.
+func TestUIFormsRefuseAForgedCSRFToken(t *testing.T) {
+	t.Parallel()
+	u := setupUI(t)
+	u.signIn(adminEmail, adminPassword)
+	u.step("Pipelines", click("Pipelines"), waitVisible(h1("Pipelines")))
+	u.allowConsole(`status of 403`)
+	for _, csrf := range []string{"", "forged-token"} {
+		got := eval[struct {
+			Status  int    `json:"status"`
+			Heading string `json:"heading"`
+		}](u, `(async () => {
+			const body = new URLSearchParams({name: "Forged"});
+			if (`+jq(csrf)+`) body.set("csrf", `+jq(csrf)+`);
+			const r = await fetch("/pipelines", {method: "POST", body});
+			const page = new DOMParser().parseFromString(await r.text(), "text/html");
+			const h1 = page.querySelector("h1");
+			return {status: r.status, heading: h1 ? h1.textContent.trim() : ""};
+		})()`)
+		if got.Status != 403 || got.Heading != "Request refused" {
+			t.Errorf("a post with csrf %q answered %d %q, want 403 \"Request refused\"", csrf, got.Status, got.Heading)
+		}
+	}
+	var list struct{ Data []struct{ Name string } }
+	if code := u.n.call(t, "GET", u.base+"/v1/admin/pipelines", u.token(), "", &list); code != 200 {
+		t.Fatalf("list pipelines: %d", code)
+	}
+	if len(list.Data) != 0 {
+		t.Fatalf("forged posts created %d pipelines", len(list.Data))
+	}
+}

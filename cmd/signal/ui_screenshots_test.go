@@ -51,7 +51,7 @@ func TestUIScreenshots(t *testing.T) {
 	shop := u.n.createPipeline(t, u.token(), "Web shop")
 	u.n.createPipeline(t, u.token(), "Mobile app")
 	key := shop["pipeline_key"].(string)
-	seedTour(u, key)
+	seedTour(u, key, true)
 
 	signIn := []shotPage{{"sign-in", []chromedp.Action[chromedp.Void]{u.open("/login")}, h1("Sign in to Signal")}}
 	library := u.open("/integrations?tab=library")
@@ -75,8 +75,9 @@ func TestUIScreenshots(t *testing.T) {
 }
 
 // seedTour fills the pages: a delivered order and product view, an event
-// the blueprint does not enable, one without any identifier, and users.
-func seedTour(u *ui, key string) {
+// the blueprint does not enable, one without any identifier, and, with
+// users, an editor and a viewer.
+func seedTour(u *ui, key string, users bool) {
 	u.t.Helper()
 	u.gatewaySend(key, "/v1/i", `{"userId":"tour-1","traits":{"email":"jane@example.com","first_name":"Jane"}}`)
 	u.gatewaySend(key, "/v1/t", `{"userId":"tour-1","event":"Product Viewed","messageId":"tour-pv","properties":{"product_id":"SKU-1","name":"Wool Scarf","price":39.95,"currency":"GBP"}}`)
@@ -85,6 +86,9 @@ func seedTour(u *ui, key string) {
 	u.gatewaySend(key, "/v1/t", `{"userId":"tour-1","event":"Cart Viewed","messageId":"tour-cart"}`)
 	u.gatewaySend(key, "/v1/t", `{"anonymousId":"anon-9","event":"Product Viewed","messageId":"tour-anon","properties":{"product_id":"SKU-2"}}`)
 	u.n.waitLive(u.t, u.token(), "", "tour-order", "delivered")
+	if !users {
+		return
+	}
 	for _, user := range []string{`{"email":"editor@example.com","password":"editor-password-1","role":"editor"}`, `{"email":"viewer@example.com","password":"viewer-password-1","role":"viewer"}`} {
 		if code, body := u.n.adminCall(u.t, "POST", "/v1/admin/users", u.token(), user); code != 201 {
 			u.t.Errorf("seed a user through POST /v1/admin/users: %d %s", code, body)
