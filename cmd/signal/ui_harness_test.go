@@ -87,7 +87,7 @@ func setupUI(t *testing.T, env ...string) *ui {
 	n := start(t, t.TempDir(), append([]string{"SIGNAL_OMNISEND_API_URL=" + omni.URL, "SIGNAL_ADMIN_PASSWORD=" + adminPassword}, env...)...)
 	u := &ui{t: t, n: n, omni: omni, base: "http://" + n.admin, dir: artifactDir(t),
 		release: func() { releaseOnce.Do(func() { close(held) }) }}
-	t.Logf("screenshots of %s: %s", t.Name(), u.dir)
+	t.Logf("screenshots of %s: %s (set SIGNAL_E2E_ARTIFACTS to keep those of passing tests)", t.Name(), u.dir)
 
 	// The whole test, browser start included, is bounded here: a hung
 	// browser fails the test instead of the package's timeout.
@@ -138,8 +138,9 @@ func setupUI(t *testing.T, env ...string) *ui {
 }
 
 // artifactDir is t's screenshot directory: under $SIGNAL_E2E_ARTIFACTS when
-// set (CI keeps it), else a fresh temporary directory that is kept, so the
-// path logged can be opened after a failure.
+// set (CI or a person keeps every screenshot there), else a fresh temporary
+// directory, kept when the test fails (its path is in the failure) and
+// removed when it passes, so runs do not pile up in /tmp.
 func artifactDir(t *testing.T) string {
 	t.Helper()
 	name := regexp.MustCompile(`[^A-Za-z0-9_-]+`).ReplaceAllString(t.Name(), "_")
@@ -154,6 +155,11 @@ func artifactDir(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			os.RemoveAll(dir)
+		}
+	})
 	return dir
 }
 
