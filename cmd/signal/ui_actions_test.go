@@ -131,6 +131,17 @@ func fillIn(scope, label, value string) chromedp.Action[chromedp.Void] {
 	))
 }
 
+// fillX types value into the field xpath matches (the last empty mapping
+// row, say), replacing what it held.
+func fillX(xpath, value string) chromedp.Action[chromedp.Void] {
+	sel := el(xpath)
+	return unstale(chromedp.Steps(
+		chromedp.Click(sel),
+		chromedp.Evaluate[chromedp.Void](string(sel)+`.select()`),
+		chromedp.SendKeys(sel, value),
+	))
+}
+
 // check ticks the checkbox labelled label inside scope ("" for the page)
 // unless it is ticked already.
 func check(scope, label string) chromedp.Action[chromedp.Void] {

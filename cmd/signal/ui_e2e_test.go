@@ -166,6 +166,9 @@ func TestUIPipelineEventDeliveredInLiveEvents(t *testing.T) {
 	if !strings.HasPrefix(key, "dk_live_") {
 		t.Fatalf("the page shows pipeline key %q", key)
 	}
+	u.step("the signing secret is shown once",
+		click("Pipelines"), click("Web shop"), waitVisible(h2("Pipeline key")),
+		waitNoText("This signing secret is shown once."))
 	u.step("Live Events, before the order", click("Live Events"), waitVisible(h1("Live Events")))
 	u.gatewaySend(key, "/v1/i", `{"userId":"buyer-1","traits":{"email":"buyer@example.com","first_name":"Ada"}}`)
 	u.gatewaySend(key, "/v1/t", `{"userId":"buyer-1","event":"Order Completed","messageId":"ui-order-1",
@@ -242,7 +245,8 @@ func TestUILiveEventsCatchUpOnSlowConnect(t *testing.T) {
 }
 
 // TestUIBlueprintNewEventDelivered: Cart Viewed is filtered until it is
-// enabled in the blueprint editor as "viewed cart"; then it is delivered.
+// enabled in the blueprint editor as "viewed cart" with one mapping added
+// (cart_id → cartID); then it is delivered with that property only.
 func TestUIBlueprintNewEventDelivered(t *testing.T) {
 	t.Parallel()
 	u := setupUI(t)
@@ -262,17 +266,26 @@ func TestUIBlueprintNewEventDelivered(t *testing.T) {
 	)
 	cart := `//fieldset[legend[normalize-space()="Cart Viewed"]]`
 	u.step("add Cart Viewed", fill("New event name", "Cart Viewed"), click("Add event"), waitVisible(cart))
-	u.step("enable it as viewed cart, save",
+	// The last Source and Target inputs of the event: the row Add mapping
+	// just added.
+	lastOf := func(label string) string {
+		return `(` + cart + `//*[self::input][@id=//label[starts-with(normalize-space(), "` + label + ` ")]/@for])[last()]`
+	}
+	u.step("enable it as viewed cart, map cart_id, save",
 		check(cart, "Enabled"),
 		fillIn(cart, "Vendor event name", "viewed cart"),
+		clickIn(cart, "Add mapping"),
+		fillX(lastOf("Source"), "properties.cart_id"),
+		fillX(lastOf("Target"), "cartID"),
 		click("Save blueprint"),
 		waitText("Blueprint saved."),
 	)
-	u.gatewaySend(key, "/v1/t", `{"userId":"shopper-1","event":"Cart Viewed","messageId":"cv-after","properties":{"cart_id":"C-1"}}`)
+	u.gatewaySend(key, "/v1/t", `{"userId":"shopper-1","event":"Cart Viewed","messageId":"cv-after","properties":{"cart_id":"C-1","note":"not mapped"}}`)
 	u.step("Live Events: Cart Viewed delivered", click("Live Events"), waitVisible(liveRow("Cart Viewed", "delivered")))
 	bodies := u.omni.waitFor(t, 1)
-	if len(bodies) != 1 || !strings.Contains(string(bodies[0]), `"eventName":"viewed cart"`) {
-		t.Fatalf("Omnisend received %s, want one viewed cart", bodies)
+	if len(bodies) != 1 || !strings.Contains(string(bodies[0]), `"eventName":"viewed cart"`) ||
+		!strings.Contains(string(bodies[0]), `"cartID":"C-1"`) || strings.Contains(string(bodies[0]), "not mapped") {
+		t.Fatalf("Omnisend received %s, want one viewed cart with cartID only", bodies)
 	}
 }
 

@@ -48,6 +48,7 @@ type ui struct {
 	tok   string // the first admin's access token, once asked for
 
 	release func() // lets the fake Omnisend answer heldOmnisendKey's requests
+	accept  func() // makes the fake Omnisend accept rejectedOmnisendKey's events
 
 	mu      sync.Mutex
 	console []string // console errors and uncaught exceptions not yet reported
@@ -63,14 +64,19 @@ const badOmnisendKey = "bad-key-0000000000000000"
 // the test sees its event pending, then watches it turn delivered.
 const heldOmnisendKey = "held-key-000000000000000"
 
+// rejectedOmnisendKey is a key whose events the fake Omnisend refuses as
+// invalid (400, so they end failed, vendor_rejected) until the test calls
+// accept, as after a fix on Omnisend's side; then they are accepted.
+const rejectedOmnisendKey = "rejected-key-00000000000"
+
 // setupUI starts signal, its fake Omnisend and a browser for t.
 func setupUI(t *testing.T, env ...string) *ui {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("%s is missing: run ./test.sh, which installs Debian's chromium (%v)", chromiumPath, err)
 	}
-	held := make(chan struct{})
-	var releaseOnce sync.Once
+	held, accepting := make(chan struct{}), make(chan struct{})
+	var releaseOnce, acceptOnce sync.Once
 	omni := newScriptedOmnisend(t, func(key string, _ int) omniReply {
 		if key == heldOmnisendKey {
 			select {
@@ -82,11 +88,19 @@ func setupUI(t *testing.T, env ...string) *ui {
 		if key == badOmnisendKey {
 			return omniReply{status: http.StatusUnauthorized, header: limits, body: `{"error":"Invalid API key"}`}
 		}
+		if key == rejectedOmnisendKey {
+			select {
+			case <-accepting:
+			default:
+				return omniReply{status: http.StatusBadRequest, header: limits, body: `{"error":"eventTime is too far in the past"}`}
+			}
+		}
 		return omniReply{status: http.StatusAccepted, header: limits, body: `{}`}
 	})
 	n := start(t, t.TempDir(), append([]string{"SIGNAL_OMNISEND_API_URL=" + omni.URL, "SIGNAL_ADMIN_PASSWORD=" + adminPassword}, env...)...)
 	u := &ui{t: t, n: n, omni: omni, base: "http://" + n.admin, dir: artifactDir(t),
-		release: func() { releaseOnce.Do(func() { close(held) }) }}
+		release: func() { releaseOnce.Do(func() { close(held) }) },
+		accept:  func() { acceptOnce.Do(func() { close(accepting) }) }}
 	t.Logf("screenshots of %s: %s (set SIGNAL_E2E_ARTIFACTS to keep those of passing tests)", t.Name(), u.dir)
 
 	// The whole test, browser start included, is bounded here: a hung

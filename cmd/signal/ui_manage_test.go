@@ -160,3 +160,34 @@ func TestUIPipelineRenameAndDelete(t *testing.T) {
 	u.step("delete asks first", click("Delete pipeline…"), waitVisible(h1("Delete New shop?")))
 	u.step("delete, confirmed", click("Delete pipeline"), waitText("Pipeline deleted."), waitText("No pipeline yet"))
 }
+
+// TestUIFailedEventReplayed: Omnisend refuses an order as invalid; Live
+// Events says failed and why, the event's attempts show Omnisend's answer;
+// once Omnisend accepts it, "Replay failed events" delivers it.
+func TestUIFailedEventReplayed(t *testing.T) {
+	t.Parallel()
+	u := setupUI(t)
+	u.installAPI(rejectedOmnisendKey)
+	key := u.pipelineAPI("Web shop")
+	u.gatewaySend(key, "/v1/i", `{"userId":"r-1","traits":{"email":"r1@example.com"}}`)
+	u.gatewaySend(key, "/v1/t", `{"userId":"r-1","event":"Order Completed","messageId":"rejected-order","properties":{"order_id":"ORDER-400","revenue":3}}`)
+	u.n.waitLive(t, u.token(), "", "rejected-order", "failed")
+	u.signIn(adminEmail, adminPassword)
+	failed := liveRow("Order Completed", "failed")
+	u.step("Live Events: failed, and why",
+		click("Live Events"),
+		waitVisible(failed+`[contains(., "The vendor refused the event as invalid")]`),
+	)
+	u.step("its attempt shows Omnisend's answer",
+		clickIn(failed, "Order Completed"), waitVisible(h1("Event: Order Completed")),
+		waitVisible(h2("Attempts")+`/following::*[contains(., "400")]`),
+		waitVisible(h2("Attempts")+`/following::*[contains(., "eventTime is too far in the past")]`),
+	)
+	u.accept()
+	u.step("the integration counts it failed",
+		click("Integrations"), click("Omnisend"),
+		waitVisible(`//dt[normalize-space()="Failed (last hour)"]/following-sibling::dd[1][normalize-space()="1"]`),
+	)
+	u.step("replay failed events", click("Replay failed events"), waitText("1 failed event"), waitText("queued again."))
+	u.step("Live Events: delivered", click("Live Events"), waitVisible(liveRow("Order Completed", "delivered")))
+}
