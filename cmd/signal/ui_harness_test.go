@@ -1,8 +1,7 @@
 package main
 
-// The harness of the Management UI's browser tests (ui_e2e_test.go,
-// ui_roles_test.go, ui_screenshots_test.go): a signal process with a fake
-// Omnisend, a headless Debian chromium driven with chromedp, and steps made
+// The harness of the Management UI's browser tests (the other
+// ui_*_test.go files): a signal process with a fake Omnisend, a headless Debian chromium driven with chromedp, and steps made
 // of the actions in ui_actions_test.go, which act as a person does. Every
 // step leaves a screenshot in the test's artifact directory, and a console
 // error or an uncaught exception fails the test.
@@ -70,7 +69,7 @@ const heldOmnisendKey = "held-key-000000000000000"
 const rejectedOmnisendKey = "rejected-key-00000000000"
 
 // setupUI starts signal, its fake Omnisend and a browser for t.
-func setupUI(t *testing.T, env ...string) *ui {
+func setupUI(t *testing.T) *ui {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("%s is missing: run ./test.sh, which installs Debian's chromium (%v)", chromiumPath, err)
@@ -97,7 +96,7 @@ func setupUI(t *testing.T, env ...string) *ui {
 		}
 		return omniReply{status: http.StatusAccepted, header: limits, body: `{}`}
 	})
-	n := start(t, t.TempDir(), append([]string{"SIGNAL_OMNISEND_API_URL=" + omni.URL, "SIGNAL_ADMIN_PASSWORD=" + adminPassword}, env...)...)
+	n := start(t, t.TempDir(), "SIGNAL_OMNISEND_API_URL="+omni.URL, "SIGNAL_ADMIN_PASSWORD="+adminPassword)
 	u := &ui{t: t, n: n, omni: omni, base: "http://" + n.admin, dir: artifactDir(t),
 		release: func() { releaseOnce.Do(func() { close(held) }) },
 		accept:  func() { acceptOnce.Do(func() { close(accepting) }) }}
