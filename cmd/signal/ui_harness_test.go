@@ -1,10 +1,11 @@
 package main
 
 // The harness of the Management UI's browser tests (the other
-// ui_*_test.go files): a signal process with a fake Omnisend, a headless Debian chromium driven with chromedp, and steps made
-// of the actions in ui_actions_test.go, which act as a person does. Every
-// step leaves a screenshot in the test's artifact directory, and a console
-// error or an uncaught exception fails the test.
+// ui_*_test.go files): a signal process with a fake Omnisend, a headless
+// Debian chromium driven with chromedp, and steps made of the actions in
+// ui_actions_test.go, which act as a person does. Every step leaves a
+// screenshot in the test's artifact directory, and a console error or an
+// uncaught exception fails the test.
 
 import (
 	"context"
