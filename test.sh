@@ -45,7 +45,25 @@ ensure_postgres() {
   exit 1
 }
 
+ensure_chromium() {
+  # The browser tests of the Management UI (cmd/signal/ui_*_test.go) drive
+  # Debian's chromium; only Debian's package is installed, never a browser
+  # build downloaded by a tool.
+  if [ -x /usr/bin/chromium ]; then
+    return
+  fi
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    say "/usr/bin/chromium is missing and cannot be installed here (needs root and apt-get)."
+    say "Install Debian's chromium package; the Management UI browser tests need it."
+    exit 1
+  fi
+  say "installing chromium"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+}
+
 ensure_postgres
+ensure_chromium
 
 say "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))

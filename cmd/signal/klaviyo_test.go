@@ -258,8 +258,8 @@ func TestKlaviyoBesideOmnisend(t *testing.T) {
 	}
 }
 
-// liveRow is the part of a Live Events row these tests read.
-type liveRow struct {
+// klaviyoLiveRow is the part of a Live Events row these tests read.
+type klaviyoLiveRow struct {
 	Status          string          `json:"status"`
 	VendorEventName string          `json:"vendor_event_name"`
 	Attempts        int             `json:"attempts"`
@@ -268,12 +268,12 @@ type liveRow struct {
 }
 
 // liveEvent waits until the message's row on integration id has status.
-func (n *node) liveEvent(t *testing.T, tok, id, messageID, status string) liveRow {
+func (n *node) liveEvent(t *testing.T, tok, id, messageID, status string) klaviyoLiveRow {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var pg struct {
-			Data []liveRow `json:"data"`
+			Data []klaviyoLiveRow `json:"data"`
 		}
 		n.call(t, "GET", "http://"+n.admin+"/v1/admin/live-events?limit=100&integration_id="+id, tok, "", &pg)
 		for _, d := range pg.Data {

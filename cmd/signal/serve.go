@@ -21,6 +21,7 @@ import (
 	"github.com/signalhq/signal/internal/store/postgres"
 	"github.com/signalhq/signal/internal/store/sqlite"
 	"github.com/signalhq/signal/internal/token"
+	"github.com/signalhq/signal/internal/web"
 )
 
 // serve wires every component and runs until ctx is done, then drains:
@@ -117,12 +118,13 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	gwConns, adminConns := connCaps(fileLimit())
 	gwLn, adminLn = limitListener(gwLn, gwConns), limitListener(adminLn, adminConns)
 	gwSrv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
-	var adminHandler http.Handler = api
+	ui := web.New(web.Config{GatewayURL: gatewayURL(gwLn.Addr(), cfg.GatewayAddr), GatewayPort: portOf(gwLn.Addr())}, web.Deps{API: api, Log: log})
+	adminH := adminHandler(api, ui)
 	if getenv("SIGNAL_PPROF") == "1" {
-		adminHandler = withPprof(api)
+		adminH = withPprof(adminH)
 		log.Warn("profiling endpoints enabled on the admin listener (SIGNAL_PPROF=1)")
 	}
-	adminSrv := adminServer(adminHandler, adminReadTimeout)
+	adminSrv := adminServer(adminH, adminReadTimeout)
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
@@ -178,4 +180,30 @@ func newLogger(cfg *config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// adminHandler serves the Management API under /v1/admin/ and /healthz on
+// the admin listener, and the Management UI at every other path.
+func adminHandler(api, ui http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/v1/admin/", api)
+	mux.Handle("/healthz", api)
+	mux.Handle("/", ui)
+	return mux
+}
+
+// gatewayURL is the gateway's base URL for the UI's snippets when its listen
+// address names a host; empty when it listens on every interface, so the UI
+// uses the host the browser asked for instead.
+func gatewayURL(addr net.Addr, configured string) string {
+	host, _, err := net.SplitHostPort(configured)
+	if err != nil || host == "" || host == "0.0.0.0" || host == "::" {
+		return ""
+	}
+	return "http://" + net.JoinHostPort(host, portOf(addr))
+}
+
+func portOf(addr net.Addr) string {
+	_, port, _ := net.SplitHostPort(addr.String())
+	return port
 }
