@@ -203,7 +203,9 @@ func TestDJSGatewayDownThenUp(t *testing.T) {
 	}
 	d.proxy.setMode(proxyUp)
 	got := d.waitStored("the 15 events after the gateway is back", 25*time.Second, func(m []map[string]any) bool {
-		return count(m, func(m map[string]any) bool { return strings.HasPrefix(fmt.Sprint(m["event"]), "Offline ") || m["type"] == "identify" }) >= 15
+		return count(m, func(m map[string]any) bool {
+			return strings.HasPrefix(fmt.Sprint(m["event"]), "Offline ") || m["type"] == "identify"
+		}) >= 15
 	})
 	time.Sleep(1500 * time.Millisecond)
 	seen := map[string]int{}
@@ -268,5 +270,39 @@ func TestDJSPagehideFlushes(t *testing.T) {
 					b.writeKey, b.auth, b.ctype, raw)
 			}
 		}
+	}
+}
+
+// TestDJSWithoutStorageNeverThrows: with localStorage and cookies refused
+// (as a browser blocking site data does) and calls made wrongly, nothing
+// is thrown into the page and the good calls are still sent.
+func TestDJSWithoutStorageNeverThrows(t *testing.T) {
+	t.Parallel()
+	d := setupDJS(t)
+	blocked := `<script nonce="djs">
+const refuse = { get() { throw new DOMException("The operation is insecure.", "SecurityError"); }, set() { throw new DOMException("The operation is insecure.", "SecurityError"); } };
+Object.defineProperty(window, "localStorage", refuse);
+Object.defineProperty(Document.prototype, "cookie", refuse);
+window.__tcfapi = function () { throw new Error("a broken CMP"); };
+window.Didomi = { getUserStatus() { throw new Error("not ready"); } };
+</script>`
+	d.load("/", blocked, "", "datafly")
+	d.step("call wrongly", chromedp.Evaluate[chromedp.Void](`
+		const cyclic = {}; cyclic.self = cyclic;
+		datafly.track("Cyclic", cyclic);
+		datafly.track("Big", {n: 10n});
+		datafly.identify(null, "not traits");
+		datafly.page(42);
+		datafly.consent("yes");
+		datafly.ready("not a function");
+		datafly.q.push(["nope", [1]]);
+		datafly.q.push(null);
+		datafly.track("Still Works", {ok: true});`))
+	got := d.waitStored("the good call", 15*time.Second, func(m []map[string]any) bool { return count(m, isTrack("Still Works")) == 1 })
+	if count(got, isTrack("Cyclic"))+count(got, isTrack("Big")) != 0 {
+		t.Errorf("unserializable calls were sent:\n%s", summary(got))
+	}
+	if count(got, func(m map[string]any) bool { return isPage("/")(m) && m["name"] == nil }) != 1 || count(got, isTrack("Consent Updated")) != 0 {
+		t.Errorf("want the page call on load without storage, and no Consent Updated for a call without a category:\n%s", summary(got))
 	}
 }

@@ -233,6 +233,7 @@
     if (userId) m.userId = userId;
     m.originalTimestamp = new Date().toISOString();
     m.context = context(s);
+    JSON.stringify(m); // a cyclic or BigInt property throws here, not in every later send
     queue.push(m);
     if (queue.length > 5 * KEEP) queue.shift();
     save();
@@ -263,7 +264,11 @@
     group: function (groupId, t) { enqueue({ type: "group", groupId: String(groupId), traits: obj(t) }); },
     consent: function (c) {
       c = obj(c);
-      for (var k in c) if (typeof c[k] === "boolean") manual[k] = c[k];
+      var any = false;
+      for (var k in c) {
+        if (typeof c[k] === "boolean") { manual[k] = c[k]; any = true; }
+      }
+      if (!any) return;
       set("consent", manual);
       checkConsent(true);
     },
