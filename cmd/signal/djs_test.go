@@ -133,7 +133,7 @@ func TestDJSConsent(t *testing.T) {
 		wantCategories   map[string]bool
 		wantMarketing    bool
 	}{
-		{"datafly.consent", "", `datafly.consent({marketing: true, analytics: false})`, "by-call", "subscribed", map[string]bool{}, true},
+		{"datafly.consent", "", `datafly.consent({marketing: false}); datafly.consent({marketing: true, analytics: false})`, "by-call", "subscribed", map[string]bool{}, true},
 		{"OneTrust cookie", `<script nonce="djs">document.cookie = "OptanonConsent=isGpcEnabled=0&groups=" + encodeURIComponent("C0001:1,C0002:1,C0003:0,C0004:0") + "; path=/";</script>`,
 			"", "by-onetrust", "unsubscribed", map[string]bool{"C0001": true, "C0002": true, "C0003": false, "C0004": false}, false},
 		{"TCF v2", `<script nonce="djs">window.__tcfapi = function (cmd, v, cb) { if (cmd === "addEventListener") cb({gdprApplies: true, eventStatus: "tcloaded", purpose: {consents: {1: true, 3: true, 4: true, 8: true}}}, true); };</script>`,
@@ -170,8 +170,11 @@ func TestDJSConsent(t *testing.T) {
 	updates := count(d.proxy.stored(), func(m map[string]any) bool {
 		return isTrack("Consent Updated")(m) && dig(m, "properties", "canonical", "marketing") == true && dig(m, "properties", "canonical", "analytics") == false
 	})
-	if updates != 1 {
-		t.Errorf("datafly.consent was recorded %d times as Consent Updated with its categories, want 1:\n%s", updates, summary(d.proxy.stored()))
+	denied := count(d.proxy.stored(), func(m map[string]any) bool {
+		return isTrack("Consent Updated")(m) && dig(m, "properties", "canonical", "marketing") == false
+	})
+	if updates != 1 || denied != 1 {
+		t.Errorf("datafly.consent calls recorded as Consent Updated: %d granting marketing, %d denying it, want 1 each:\n%s", updates, denied, summary(d.proxy.stored()))
 	}
 }
 
