@@ -279,7 +279,7 @@
     },
     load: function (k, opts) {
       key = key || String(k);
-      endpoint = obj(opts).endpoint || endpoint;
+      endpoint = String(obj(opts).endpoint || endpoint).replace(/\/+$/, "");
       flush();
     },
     ready: function (cb) { if (typeof cb === "function") setTimeout(guard(cb), 0); },
