@@ -114,10 +114,11 @@ func waitOmnisend(t *testing.T, d *djs, key, orderID string) map[string]any {
 	}
 }
 
-// TestDJSConsent: consent from datafly.consent, a OneTrust cookie and an
-// IAB TCF v2 API reaches Omnisend as marketing_consent; each event carries
-// the CMP's raw codes and the canonical categories; datafly.consent is
-// recorded as Consent Updated.
+// TestDJSConsent: consent from datafly.consent, a OneTrust cookie, an IAB
+// TCF v2 API, a Cookiebot cookie and Didomi reaches Omnisend as
+// marketing_consent; each event carries the CMP's raw codes and the
+// canonical categories; datafly.consent and a change in OneTrust are
+// recorded as Consent Updated and apply to the events after them.
 func TestDJSConsent(t *testing.T) {
 	t.Parallel()
 	d := setupDJS(t)
@@ -138,6 +139,13 @@ func TestDJSConsent(t *testing.T) {
 			"", "by-onetrust", "unsubscribed", map[string]bool{"C0001": true, "C0002": true, "C0003": false, "C0004": false}, false},
 		{"TCF v2", `<script nonce="djs">window.__tcfapi = function (cmd, v, cb) { if (cmd === "addEventListener") cb({gdprApplies: true, eventStatus: "tcloaded", purpose: {consents: {1: true, 3: true, 4: true, 8: true}}}, true); };</script>`,
 			"", "by-tcf", "subscribed", map[string]bool{"tcf_1": true, "tcf_2": false, "tcf_3": true, "tcf_4": true, "tcf_8": true}, true},
+		{"Cookiebot cookie", `<script nonce="djs">document.cookie = "CookieConsent=" + encodeURIComponent("{stamp:'x',necessary:true,preferences:true,statistics:false,marketing:true,method:'explicit',ver:1}") + "; path=/";</script>`,
+			"", "by-cookiebot", "subscribed", map[string]bool{"necessary": true, "statistics": false, "marketing": true}, true},
+		{"Didomi", `<script nonce="djs">window.Didomi = {getUserStatus: function () { return {purposes: {global: {enabled: ["cookies", "select_basic_ads"], disabled: ["create_ads_profile", "select_personalized_ads"]}}}; }};</script>`,
+			"", "by-didomi", "unsubscribed", map[string]bool{"didomi_1": true, "didomi_3": false}, false},
+		{"OneTrust change", `<script nonce="djs">document.cookie = "OptanonConsent=groups=" + encodeURIComponent("C0001:1,C0004:0") + "; path=/";</script>`,
+			`document.cookie = "OptanonConsent=groups=" + encodeURIComponent("C0001:1,C0004:1") + "; path=/"; dispatchEvent(new Event("OneTrustGroupsUpdated"))`,
+			"by-onetrust-change", "subscribed", map[string]bool{"C0001": true, "C0004": true}, true},
 	}
 	for _, tt := range tests {
 		// One browser for the three: each case starts from a clean site.
@@ -165,7 +173,7 @@ func TestDJSConsent(t *testing.T) {
 			}
 		}
 		d.step("clear the site's storage and cookies", chromedp.Evaluate[chromedp.Void](
-			`localStorage.clear(); document.cookie = "OptanonConsent=; max-age=0; path=/"`))
+			`localStorage.clear(); document.cookie = "OptanonConsent=; max-age=0; path=/"; document.cookie = "CookieConsent=; max-age=0; path=/"`))
 	}
 	updates := count(d.proxy.stored(), func(m map[string]any) bool {
 		return isTrack("Consent Updated")(m) && dig(m, "properties", "canonical", "marketing") == true && dig(m, "properties", "canonical", "analytics") == false
@@ -175,6 +183,12 @@ func TestDJSConsent(t *testing.T) {
 	})
 	if updates != 1 || denied != 1 {
 		t.Errorf("datafly.consent calls recorded as Consent Updated: %d granting marketing, %d denying it, want 1 each:\n%s", updates, denied, summary(d.proxy.stored()))
+	}
+	byCMP := count(d.proxy.stored(), func(m map[string]any) bool {
+		return isTrack("Consent Updated")(m) && dig(m, "properties", "categories", "C0004") == true
+	})
+	if byCMP != 1 {
+		t.Errorf("OneTrust's change recorded %d times as Consent Updated, want 1", byCMP)
 	}
 }
 

@@ -2,7 +2,9 @@
    consent calls with the visitor's consent, batched to the gateway's /v1/batch
    and kept until the gateway has them.
    <script async src="https://data.example.com/d.js" data-pipeline-key="dk_live_…"></script> */
-(function (w, d) {
+(function (main) {
+  try { main(window, document); } catch (e) { /* a browser without what it needs: nothing into the page */ }
+})(function (w, d) {
   "use strict";
   var script = d.currentScript || d.querySelector("script[data-pipeline-key]");
   if (!script) return;
@@ -38,6 +40,7 @@
     return function () { try { return f.apply(this, arguments); } catch (e) { /* never into the host page */ } };
   }
   function own(o, k) { return Object.prototype.hasOwnProperty.call(o, k); }
+  function obj(v) { return v && typeof v === "object" && !Array.isArray(v) ? v : {}; }
 
   // Identity: the anonymous id and the userId persist; traits stay in memory.
   var anonymousId = get("anonymous_id") || uuid();
@@ -54,7 +57,7 @@
   var COOKIEBOT = { necessary: "essential", preferences: "functional", statistics: "analytics", marketing: "marketing" };
   var DIDOMI = ["cookies", "select_basic_ads", "create_ads_profile", "select_personalized_ads", "create_content_profile",
     "select_personalized_content", "measure_ad_performance", "measure_content_performance", "market_research", "improve_products"];
-  var manual = get("consent") || {};
+  var manual = obj(get("consent"));
   var tcf = null, tcfAsked = false; // TCF purpose number → consent, from __tcfapi
   var lastConsent = null;
 
@@ -77,7 +80,7 @@
       // else the active groups the banner exposes.
       var ot = /(?:^|&)groups=([^&]*)/.exec(cookie("OptanonConsent")), ag = w.OnetrustActiveGroups;
       if (ot) {
-        decodeURIComponent(ot[1]).split(",").forEach(function (g) {
+        ot[1].split(",").forEach(function (g) {
           g = g.split(":");
           if (g[0] && g.length === 2) put(g[0], g[1] === "1", ONETRUST[g[0]]);
         });
@@ -143,7 +146,8 @@
 
   // Transport: events wait in memory (and, without traits, in localStorage)
   // until the gateway answered for them.
-  var queue = (get("queue") || []).filter(fresh);
+  var queue = get("queue");
+  queue = Array.isArray(queue) ? queue.filter(fresh) : [];
   var inflight = [], timer = null, retryAt = 0, failures = 0;
 
   function fresh(m) { return m && m.messageId && Date.now() - Date.parse(m.originalTimestamp) < DAY; }
@@ -239,7 +243,6 @@
     save();
     if (queue.length >= BATCH) flush(); else schedule(WAIT);
   }
-  function obj(v) { return v && typeof v === "object" && !Array.isArray(v) ? v : {}; }
 
   var referrer = d.referrer, lastPath = w.location.pathname, lastURL = w.location.href, paged = false;
   var api = {
@@ -310,4 +313,4 @@
     w.addEventListener("popstate", onNav);
   }
   if (queue.length) schedule(0);
-})(window, document);
+});
