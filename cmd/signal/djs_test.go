@@ -323,3 +323,26 @@ window.Didomi = { getUserStatus() { throw new Error("not ready"); } };
 		t.Errorf("want the page call on load without storage, and no Consent Updated for a call without a category:\n%s", summary(got))
 	}
 }
+
+// TestDJSRejectedNotRetried: an event the gateway lists in "rejected" (here
+// one over the 32 KB per-event limit) is not sent again; the others of its
+// batch are stored.
+func TestDJSRejectedNotRetried(t *testing.T) {
+	t.Parallel()
+	d := setupDJS(t)
+	d.load("/", "", "", "datafly")
+	d.step("track an event too large and a normal one", chromedp.Evaluate[chromedp.Void](
+		`datafly.track("Huge", {blob: "x".repeat(40000)}); datafly.track("Small", {n: 1}); datafly.flush()`))
+	d.waitStored("the normal event", 15*time.Second, func(m []map[string]any) bool { return count(m, isTrack("Small")) == 1 })
+	time.Sleep(2500 * time.Millisecond) // a retry would come within the first back-off (at most 1 s)
+	huge := 0
+	for _, b := range d.proxy.sent() {
+		huge += count(b.messages, isTrack("Huge"))
+	}
+	if huge != 1 {
+		t.Errorf("the rejected event was sent %d times, want once", huge)
+	}
+	if n := eval[int](d.ui, `JSON.parse(localStorage.getItem("datafly_queue") || "[]").length`); n != 0 {
+		t.Errorf("localStorage still queues %d events after the gateway answered for them", n)
+	}
+}
