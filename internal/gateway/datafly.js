@@ -151,12 +151,18 @@
   var inflight = [], timer = null, retryAt = 0, failures = 0;
 
   function fresh(m) { return m && m.messageId && Date.now() - Date.parse(m.originalTimestamp) < DAY; }
-  function save() {
-    set("queue", queue.length ? queue.slice(-KEEP).map(function (m) {
+  // save writes this page's queue, without traits, beside what other tabs
+  // of the site left there (gone: the events just stored by the gateway).
+  function save(gone) {
+    var mine = {}, stored = get("queue"), out = [];
+    queue.concat(gone || []).forEach(function (m) { mine[m.messageId] = 1; });
+    (Array.isArray(stored) ? stored : []).forEach(function (m) { if (fresh(m) && !mine[m.messageId]) out.push(m); });
+    out = out.concat(queue.map(function (m) {
       var c = {}, k;
       for (k in m) if (k !== "traits") c[k] = m[k];
       return c;
-    }) : null);
+    })).slice(-KEEP);
+    set("queue", out.length ? out : null);
   }
   function schedule(ms) {
     if (timer) return;
@@ -174,7 +180,7 @@
   }
   function drop(batch) {
     queue = queue.filter(function (m) { return batch.indexOf(m) < 0; });
-    save();
+    save(batch);
   }
   function body(batch) { return JSON.stringify({ batch: batch, sentAt: new Date().toISOString(), writeKey: key }); }
   function retry(after) {
@@ -239,8 +245,7 @@
     m.context = context(s);
     JSON.stringify(m); // a cyclic or BigInt property throws here, not in every later send
     queue.push(m);
-    if (queue.length > 5 * KEEP) queue.shift();
-    save();
+    save(queue.length > 5 * KEEP ? [queue.shift()] : null);
     if (queue.length >= BATCH) flush(); else schedule(WAIT);
   }
 
