@@ -22,6 +22,8 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 	h.Set("Access-Control-Allow-Origin", origin)
 	h.Set("Access-Control-Allow-Credentials", "true")
 	h.Add("Vary", "Origin")
+	// Datafly.js, on another origin, reads a 429's Retry-After to wait.
+	h.Set("Access-Control-Expose-Headers", "Retry-After")
 	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 		h.Set("Access-Control-Allow-Methods", "POST, GET, OPTIONS")
 		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Content-Encoding, X-Timestamp, X-Signature")
