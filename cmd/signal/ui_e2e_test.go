@@ -20,7 +20,7 @@ import (
 
 // Headings and places on the pages, by their visible words.
 const (
-	libraryOmnisend = `//article[h3[normalize-space(text()[1])="Omnisend"]][preceding::h2[1][normalize-space()="Marketing Automation"]]`
+	libraryOmnisend = `//section[h2[normalize-space()="Marketing Automation"]]//article[h3[normalize-space(text()[1])="Omnisend"]]`
 	installForm     = `//dialog[@open] | //main[h1[normalize-space()="Install Omnisend"]]`
 )
 
