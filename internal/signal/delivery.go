@@ -19,6 +19,7 @@ const (
 const (
 	ReasonNoIntegration       = "no_integration"
 	ReasonNoIdentifier        = "no_identifier"
+	ReasonInvalidEmail        = "invalid_email"
 	ReasonEventNotEnabled     = "event_not_enabled"
 	ReasonConsentDenied       = "consent_denied"
 	ReasonIntegrationDisabled = "integration_disabled"
@@ -44,6 +45,8 @@ func ReasonText(reason string) string {
 		return "No integration receives events from this pipeline yet."
 	case ReasonNoIdentifier:
 		return "The visitor had no email or phone yet, so the vendor cannot match a contact. Call identify() before tracking."
+	case ReasonInvalidEmail:
+		return "The visitor's email address is not a valid address and no other identifier was given, so the vendor cannot match a contact. Check the email the site or backend sends."
 	case ReasonEventNotEnabled:
 		return "This event is not enabled in the integration's blueprint."
 	case ReasonConsentDenied:
