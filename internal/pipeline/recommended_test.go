@@ -51,3 +51,25 @@ func TestRecommendedVariant(t *testing.T) {
 		t.Errorf("started checkout: %s, want eventVersion \"\"", c)
 	}
 }
+
+// TestPreviewRecommended: the blueprint editor's preview builds with the
+// same engine: eventVersion, line items and the contact's fields from the
+// message's own traits.
+func TestPreviewRecommended(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	in := &signal.Integration{ID: "int_p", CatalogKey: omnisend.Key, Enabled: true, Status: signal.IntegrationActive,
+		Config: map[string]any{"api_key": "k-0123456789abcdef"}, Blueprint: omnisend.Recommended()}
+	msg := `{"type":"track","event":"Checkout Started","context":{"traits":{"email":"a@example.com","gender":"M"}},
+		"properties":{"cart_id":"c1","revenue":"12.50","currency":"usd","products":[{"product_id":7,"price":12.5}]}}`
+	d, err := Preview(b.box, omnisend.New(omnisend.Options{}), in, []byte(msg), b.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `"eventVersion":"",`
+	for _, w := range []string{want, `"gender":"m"`, `"value":12.50,"currency":"USD"`, `"lineItems":[{"productID":"7","productPrice":12.5}]`} {
+		if !strings.Contains(string(d.Payload), w) {
+			t.Errorf("preview %s (%s/%s)\nwant it to hold %s", d.Payload, d.Status, d.Reason, w)
+		}
+	}
+}
