@@ -16,7 +16,9 @@ import (
 func TestRecommendedVariant(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.install(t, func(in *signal.Integration) { in.Variant, in.Blueprint = omnisend.VariantRecommended, omnisend.Recommended() })
+	b.install(t, func(in *signal.Integration) {
+		in.Variant, in.Blueprint = omnisend.VariantRecommended, omnisend.Recommended()
+	})
 	b.send(t,
 		`{"type":"identify","messageId":"id-1","userId":"user-123","traits":{"email":"jane@example.com","first_name":"Jane",
 		"address":{"city":"Leeds","postal_code":"LS1 4AP","country":"United Kingdom"},"birthday":"1990-02-03","gender":"female"}}`,
