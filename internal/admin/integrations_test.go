@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/signalhq/signal/internal/blueprint"
+	"github.com/signalhq/signal/internal/integration/omnisend"
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
 )
@@ -49,12 +50,14 @@ func TestCatalog(t *testing.T) {
 		}
 	}
 	variants, _ := one["variants"].([]any)
-	if len(variants) != 1 {
+	if len(variants) != 2 {
 		t.Fatalf("variants %v", one["variants"])
 	}
-	v := variants[0].(map[string]any)
-	if v["key"] != "default" || v["name"] == "" || v["description"] == "" {
-		t.Errorf("variant %v", v)
+	for i, key := range []string{"default", "recommended"} {
+		v := variants[i].(map[string]any)
+		if v["key"] != key || v["name"] == "" || v["description"] == "" {
+			t.Errorf("variant %v, want %q", v, key)
+		}
 	}
 	var e apiError
 	if code := b.call(t, "GET", "/v1/admin/integration-catalog/klaviyo", "", &e); code != 404 || e.Error.Code != signal.ENOTFOUND {
@@ -348,5 +351,26 @@ func TestPatchWithMaskedKeyKeepsIt(t *testing.T) {
 	}
 	if stored.ConfigString("api_key") != "real-key-1234567890" || stored.Name != "Renamed" {
 		t.Fatalf("stored key %q name %q: the masked value replaced the key", stored.ConfigString("api_key"), stored.Name)
+	}
+}
+
+// TestInstallRecommended: the recommended variant installs its own
+// blueprint (Omnisend's recommended events).
+func TestInstallRecommended(t *testing.T) {
+	t.Parallel()
+	b := setupWith(t, Deps{})
+	body := strings.Replace(pageInstallBody, `"variant": "default"`, `"variant": "recommended"`, 1)
+	code, answer := b.raw(t, "POST", "/v1/admin/integration-catalog/omnisend/install", body)
+	if code != 201 {
+		t.Fatalf("install: %d %s", code, answer)
+	}
+	var got struct{ ID, Variant string }
+	json.Unmarshal([]byte(answer), &got)
+	in, err := b.db.GetIntegration(context.Background(), store.GetIntegrationParams{ID: got.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Variant != "recommended" || !reflect.DeepEqual(in.Blueprint, omnisend.Recommended()) {
+		t.Fatalf("variant %q, stored blueprint %+v, want the recommended one", got.Variant, in.Blueprint)
 	}
 }

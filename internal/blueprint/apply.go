@@ -1,6 +1,8 @@
 package blueprint
 
 import (
+	"bytes"
+	"encoding/json"
 	"maps"
 	"slices"
 	"time"
@@ -44,6 +46,9 @@ type Result struct {
 	// MaxAge is how long the event is worth delivering; 0 means no limit
 	// beyond the retry window.
 	MaxAge time.Duration
+	// EventVersion is the blueprint event's vendor event version: nil
+	// sends none, "" is sent as "".
+	EventVersion *string
 }
 
 // Apply maps the event src with bp. eventKey is "page" for page calls and
@@ -80,6 +85,7 @@ func Apply(bp signal.Blueprint, eventKey string, src Source) Result {
 		Enabled:         true,
 		VendorEventName: be.VendorEventName,
 		Priority:        signal.PriorityNormal,
+		EventVersion:    be.EventVersion,
 	}
 	if p, ok := signal.PriorityValue(be.Priority); ok {
 		res.Priority = p
@@ -93,32 +99,128 @@ func Apply(bp signal.Blueprint, eventKey string, src Source) Result {
 		res.Properties, res.Order = forwarded(src)
 		return res
 	}
-	res.Properties = make(map[string]any, len(be.Mappings))
-	res.Order = make([]string, 0, len(be.Mappings))
-	for _, m := range be.Mappings {
-		v, ok := resolve(src, m)
-		if !ok {
-			continue
-		}
-		if _, dup := res.Properties[m.Target]; !dup {
-			res.Order = append(res.Order, m.Target)
-		}
-		res.Properties[m.Target] = v
-	}
+	obj := mapAll(src, be.Mappings)
+	res.Properties, res.Order = obj.vals, obj.keys
 	return res
 }
 
-// resolve reads a mapping's source, else its fallbacks in order.
-func resolve(src Source, m signal.Mapping) (any, bool) {
+// ApplyContact maps a person's traits with bp's contact mappings (sources
+// "traits.…") into the vendor's contact fields, in mapping order; nil when
+// bp has none or none found a value.
+func ApplyContact(bp signal.Blueprint, traits map[string]any) *Object {
+	if len(bp.Contact) == 0 || len(traits) == 0 {
+		return nil
+	}
+	obj := mapAll(NewSource(map[string]any{"traits": traits}), bp.Contact)
+	if obj.Len() == 0 {
+		return nil
+	}
+	return obj
+}
+
+// mapAll applies mappings to src. Of two mappings with the same target the
+// last one found wins.
+func mapAll(src Source, mappings []signal.Mapping) *Object {
+	obj := newObject(len(mappings))
+	for _, m := range mappings {
+		v, ok := value(src, m)
+		if !ok {
+			continue
+		}
+		steps, ok := parseTarget(m.Target)
+		if !ok {
+			continue
+		}
+		put(obj, steps, v)
+	}
+	return obj
+}
+
+// value is what one mapping makes of src: its source (else its fallbacks,
+// else its default) or its constant, mapped per item when it has items,
+// then transformed and translated. ok is false when it makes nothing.
+func value(src Source, m signal.Mapping) (any, bool) {
+	if m.Value != nil {
+		v, ok := constant(m.Value)
+		return finish(m, v, ok)
+	}
+	v, path, ok := resolve(src, m)
+	if !ok {
+		if m.Default == nil {
+			return nil, false
+		}
+		v, ok := constant(m.Default)
+		return finish(m, v, ok)
+	}
+	if len(m.Items) > 0 {
+		return items(src, path, v, m.Items)
+	}
+	if len(m.Transform) == 0 && m.Values == nil {
+		return src.verbatim(path, v), true
+	}
+	return finish(m, v, true)
+}
+
+// finish applies m's transforms and values table to v.
+func finish(m signal.Mapping, v any, ok bool) (any, bool) {
+	for _, name := range m.Transform {
+		if !ok {
+			return nil, false
+		}
+		v, ok = transform(name, v)
+	}
+	if ok && m.Values != nil {
+		v, ok = translate(m.Values, v)
+	}
+	return v, ok
+}
+
+// items maps each object of the array v (found at path) with mappings,
+// whose sources are paths inside the element. Elements that are not
+// objects, or that make nothing, are left out; v not an array makes
+// nothing.
+func items(src Source, path string, v any, mappings []signal.Mapping) (any, bool) {
+	arr, ok := v.([]any)
+	if !ok {
+		return nil, false
+	}
+	var raws []json.RawMessage
+	if src.raw != nil {
+		if r, ok := rawAt(src.raw, path); ok {
+			if json.Unmarshal(r, &raws) != nil || len(raws) != len(arr) {
+				raws = nil
+			}
+		}
+	}
+	out := make([]any, 0, len(arr))
+	for i, el := range arr {
+		m, ok := el.(map[string]any)
+		if !ok {
+			continue
+		}
+		item := Source{root: m, eventTime: src.eventTime}
+		if raws != nil {
+			item.raw = bytes.TrimSpace(raws[i])
+		}
+		if obj := mapAll(item, mappings); obj.Len() > 0 {
+			out = append(out, obj)
+		}
+	}
+	return out, true
+}
+
+// resolve reads a mapping's source, else its fallbacks in order, and says
+// which path it found.
+func resolve(src Source, m signal.Mapping) (any, string, bool) {
 	if v, ok := Lookup(src, m.Source); ok {
-		return src.verbatim(m.Source, v), true
+		return v, m.Source, true
 	}
 	for _, p := range m.Else {
 		if v, ok := Lookup(src, p); ok {
-			return src.verbatim(p, v), true
+			return v, p, true
 		}
 	}
-	return nil, false
+	return nil, "", false
 }
 
 // forwarded returns a copy of the event's properties object (objects and

@@ -9,6 +9,12 @@
 // and left out when all are absent (a JSON null counts as absent). Values
 // are copied as sent: numbers stay json.Number with their exact text,
 // objects and arrays are copied whole as their raw JSON, key order kept.
+// A mapping may instead hold a constant ("value"), a "default" for an
+// absent source, "transform"s and a "values" table, and "items" that map
+// each object of a source array into an element of the target array. A
+// target may be a path ("product.id", "discounts[0].code"), whose objects
+// keep their keys in mapping order. The README's "Blueprint format"
+// section describes the format for users.
 //
 // Validation errors are *signal.Error with code signal.EINVALID and a Field
 // naming the bad spot as a path of JSON names: "version",
@@ -16,6 +22,8 @@
 // "events.<key>.vendor_event_name", "events.<key>.priority",
 // "events.<key>.max_age", "events.<key>.mappings[<i>].source",
 // "events.<key>.mappings[<i>].else[<j>]" and
-// "events.<key>.mappings[<i>].target". The event key is written as it is,
+// "events.<key>.mappings[<i>].target" (also .value, .default,
+// .transform[<j>], .values.<k>, .items and .items[<j>].…),
+// "events.<key>.event_version" and "contact[<i>].…". The event key is written as it is,
 // spaces included and unquoted: "events.Order Completed.mappings[0].target".
 package blueprint

@@ -29,6 +29,23 @@ func FuzzDecodeApply(f *testing.F) {
 				{Source: "properties.a.b.0.c", Else: signal.Paths{"context", "traits.x.y"}, Target: "v"},
 			}},
 		}},
+		// Every mapping form: items, nested targets, constants, transforms.
+		{Version: 2, Events: map[string]signal.BlueprintEvent{
+			"Order Completed": {VendorEventName: "placed order", Enabled: true, Mappings: []signal.Mapping{
+				{Source: "properties.total", Else: signal.Paths{"properties.revenue"}, Transform: signal.Paths{"to-number"}, Target: "totalPrice"},
+				{Source: "properties.currency", Transform: signal.Paths{"upper-case"}, Target: "currency"},
+				{Source: "properties.coupon", Transform: signal.Paths{"to-string"}, Target: "discounts[0].code"},
+				{Value: json.RawMessage(`"web"`), Target: "meta.origin"},
+				{Source: "properties.nope", Default: json.RawMessage(`0`), Target: "meta.zero"},
+				{Source: "timestamp", Transform: signal.Paths{"date-time"}, Target: "createdAt"},
+				{Source: "properties.products", Target: "lineItems", Items: []signal.Mapping{
+					{Source: "product_id", Transform: signal.Paths{"to-string"}, Target: "productID"},
+					{Source: "price", Target: "productPrice"},
+					{Source: "category", Target: "productCategories[0].title"},
+					{Source: "tags", Target: "tags", Items: []signal.Mapping{{Source: "n", Target: "name"}}},
+				}},
+			}},
+		}},
 	}
 	f.Fuzz(func(t *testing.T, raw []byte, key string) {
 		src, err := Decode(raw)
@@ -73,6 +90,8 @@ func FuzzDecodeApply(f *testing.F) {
 func FuzzValidate(f *testing.F) {
 	f.Add([]byte(`{"version":2,"defaults":{"action":"drop"},"events":{"Order Completed":{"vendor_event_name":"placed order","enabled":true,"mappings":[{"source":"properties.order_id","target":"orderID"}]}}}`))
 	f.Add([]byte(`{"version":2,"events":{"E":{"enabled":true,"max_age":"-5m","mappings":[{"source":"a..b","else":["x"],"target":"€"}]}}}`))
+	f.Add([]byte(`{"version":2,"contact":[{"source":"traits.a","target":"customProperties.a"}],"events":{"E":{"vendor_event_name":"e","enabled":true,"event_version":"","mappings":[{"value":1,"target":"d[0].x"},{"source":"properties.p","target":"l","items":[{"source":"c","transform":["lower-case","date"],"values":{"a":"b"},"target":"c[0].title"}]}]}}}`))
+	f.Add([]byte(`{"version":2,"events":{"E":{"vendor_event_name":"e","enabled":true,"mappings":[{"source":"properties.a","target":"p.q"},{"source":"properties.b","target":"p[0]"},{"source":"properties.c","target":"x[99].y[1]"}]}}}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		var bp signal.Blueprint
 		if err := json.Unmarshal(raw, &bp); err != nil {

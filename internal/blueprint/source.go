@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/signalhq/signal/internal/jsonscan"
@@ -21,6 +22,19 @@ type Source struct {
 	// raw is the message as received, from which Apply copies objects and
 	// arrays verbatim (key order and number text kept); nil for NewSource.
 	raw []byte
+	// eventTime is the event's time as the pipeline resolved it, read by
+	// the path "event_time" (zero: not known, the path is absent).
+	eventTime time.Time
+}
+
+// EventTimePath is the source path of the event's own time (the instant a
+// vendor is sent as the event's time), RFC 3339 in UTC.
+const EventTimePath = "event_time"
+
+// WithEventTime returns src whose path "event_time" reads t.
+func (s Source) WithEventTime(t time.Time) Source {
+	s.eventTime = t
+	return s
 }
 
 // Decode reads a raw Segment message, a JSON object. Numbers are kept as
@@ -60,6 +74,11 @@ func (s Source) Type() string {
 func Lookup(src Source, path string) (any, bool) {
 	if src.root == nil || path == "" {
 		return nil, false
+	}
+	if path == EventTimePath && !src.eventTime.IsZero() {
+		if _, sent := src.root[EventTimePath]; !sent {
+			return formatTime(src.eventTime), true
+		}
 	}
 	var cur any = src.root
 	for seg := range strings.SplitSeq(path, ".") {

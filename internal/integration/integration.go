@@ -125,6 +125,9 @@ type Event struct {
 	// Order lists Properties' keys in blueprint order, for a payload that
 	// keeps it; keys not listed follow in sorted order.
 	Order []string
+	// EventVersion is the blueprint's vendor event version: nil sends
+	// none, "" is sent as "" (vendors that have versions).
+	EventVersion *string
 }
 
 // Contact identifies the person an event is about, normalised (email trimmed
@@ -136,6 +139,10 @@ type Contact struct {
 	ExternalID string
 	FirstName  string
 	LastName   string
+	// Fields are the blueprint's contact mappings (address, birthdate,
+	// customProperties…), for vendors that keep them; keys in FieldOrder.
+	Fields     map[string]any
+	FieldOrder []string
 }
 
 // OutcomeKind says what to do after an attempt.

@@ -22,19 +22,36 @@ var benchOrder = []byte(`{"type":"track","event":"Order Completed","userId":"use
 	{"product_id":"SKU-1","product_name":"Wool Scarf","price":39.95,"quantity":1},
 	{"product_id":"SKU-2","product_name":"Knit Hat","price":49.95,"quantity":1}]}}`)
 
-func benchIntegration() *signal.Integration {
+func benchIntegration(bp signal.Blueprint) *signal.Integration {
 	return &signal.Integration{ID: "int_bench", CatalogKey: "omnisend", Enabled: true, Status: signal.IntegrationActive,
-		Config: map[string]any{"api_key": "bench-key-0000000000"}, Blueprint: blueprint.Default()}
+		Config: map[string]any{"api_key": "bench-key-0000000000"}, Blueprint: bp}
+}
+
+// benchVariants are the blueprints the benchmarks compare: the default
+// (properties copied verbatim) and recommended (array mappings, nested
+// targets, transforms, contact fields).
+var benchVariants = []struct {
+	name string
+	bp   func() signal.Blueprint
+}{
+	{"default", blueprint.Default},
+	{"recommended", omnisend.Recommended},
 }
 
 // BenchmarkBuild measures the processing step per event on one core, with
 // the identity already resolved: decode the stored message, map it with the
-// default blueprint, normalise the contact, build the Omnisend payload.
+// variant's blueprint, normalise the contact, build the Omnisend payload.
 func BenchmarkBuild(b *testing.B) {
+	for _, v := range benchVariants {
+		b.Run(v.name, func(b *testing.B) { benchBuild(b, benchIntegration(v.bp())) })
+	}
+}
+
+func benchBuild(b *testing.B, in *signal.Integration) {
 	box := benchBox(b)
 	vendor := omnisend.New(omnisend.Options{})
-	in := benchIntegration()
-	traits := map[string]any{"email": "Jane@Example.com", "phone": "+447700900123", "first_name": "Jane"}
+	traits := map[string]any{"email": "Jane@Example.com", "phone": "+447700900123", "first_name": "Jane",
+		"address": map[string]any{"city": "Leeds", "country": "United Kingdom"}, "gender": "female"}
 	raw := []byte(fmt.Sprintf(string(benchOrder), 1, 1))
 	ev := &signal.Event{Seq: 1, MessageID: "m-1", PipelineID: "pip", Type: "track", Event: "Order Completed", Timestamp: time.Now(), ReceivedAt: time.Now(), Payload: raw}
 	now := time.Now()
@@ -67,8 +84,14 @@ func cpuTime() time.Duration {
 // BenchmarkProcessOnce measures whole passes of the processor over a SQLite
 // event log: read and open events, resolve identities (profiles in SQLite),
 // map, build payloads, record deliveries and move the cursor, 500 events a
-// pass, 100 distinct visitors.
+// pass, 100 distinct visitors, per variant.
 func BenchmarkProcessOnce(b *testing.B) {
+	for _, v := range benchVariants {
+		b.Run(v.name, func(b *testing.B) { benchProcessOnce(b, benchIntegration(v.bp())) })
+	}
+}
+
+func benchProcessOnce(b *testing.B, in *signal.Integration) {
 	ctx := context.Background()
 	box := benchBox(b)
 	db, err := sqlite.Open(ctx, sqlite.Options{Path: b.TempDir() + "/bench.db", Cipher: box})
@@ -76,7 +99,7 @@ func BenchmarkProcessOnce(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	if err := db.CreateIntegration(ctx, store.CreateIntegrationParams{Integration: benchIntegration()}); err != nil {
+	if err := db.CreateIntegration(ctx, store.CreateIntegrationParams{Integration: in}); err != nil {
 		b.Fatal(err)
 	}
 	vendors := integration.NewRegistry()

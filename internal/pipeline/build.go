@@ -140,6 +140,7 @@ func build(h Hasher, phones *phoneCache, vendor integration.Vendor, in *signal.I
 		d.Reason = signal.ReasonUnsupportedType
 		return d
 	}
+	src = src.WithEventTime(ev.Timestamp)
 	res := blueprint.Apply(in.Blueprint, key, src)
 	if !res.Enabled {
 		d.Reason = signal.ReasonEventNotEnabled
@@ -150,12 +151,22 @@ func build(h Hasher, phones *phoneCache, vendor integration.Vendor, in *signal.I
 		d.ExpiresAt = ev.ReceivedAt.Add(res.MaxAge)
 	}
 
-	c, notes := contactOf(traits, src, in, phones)
+	c, notes, badEmail := contactOf(traits, src, in, phones)
 	c.ExternalID = ev.UserID
 	d.Note = strings.Join(notes, " ")
 	if !vendor.Identified(c) {
 		d.Reason = signal.ReasonNoIdentifier
+		if badEmail {
+			d.Reason = signal.ReasonInvalidEmail
+		}
 		return d
+	}
+	if obj := blueprint.ApplyContact(in.Blueprint, traits); obj != nil {
+		c.Fields = make(map[string]any, obj.Len())
+		for _, k := range obj.Keys() {
+			c.Fields[k], _ = obj.Get(k)
+		}
+		c.FieldOrder = obj.Keys()
 	}
 	props, order := res.Properties, res.Order
 	if call == integration.CallIdentify {
@@ -164,6 +175,7 @@ func build(h Hasher, phones *phoneCache, vendor integration.Vendor, in *signal.I
 	payload, err := vendor.Payload(&integration.Event{
 		IntegrationID: in.ID, PipelineID: ev.PipelineID, MessageID: ev.MessageID, VendorEventName: res.VendorEventName,
 		Call: call, Timestamp: ev.Timestamp, Contact: c, Consent: Consent(src), Properties: props, Order: order,
+		EventVersion: res.EventVersion,
 	})
 	if err != nil {
 		d.Status, d.Reason = signal.StatusFailed, signal.ReasonPayloadError
@@ -217,42 +229,60 @@ func profileTraits(traits map[string]any) (map[string]any, []string) {
 }
 
 // contactOf builds the contact from the profile's and the event's traits:
-// email trimmed and lower-cased, phone E.164 (national numbers read with
-// the region of context.locale, else the integration's
-// default_phone_region). Unreadable values are left out and noted, without
-// quoting them.
-func contactOf(traits map[string]any, src blueprint.Source, in *signal.Integration, phones *phoneCache) (integration.Contact, []string) {
-	var (
-		c     integration.Contact
-		notes []string
-	)
+// email trimmed and lower-cased, phone E.164. A national number is read
+// with the region of context.locale, then with the integration's
+// default_phone_region (an en-US browser in a GB shop). Unreadable values
+// are left out and noted, without quoting them; badEmail says the email
+// was one.
+func contactOf(traits map[string]any, src blueprint.Source, in *signal.Integration, phones *phoneCache) (c integration.Contact, notes []string, badEmail bool) {
 	if raw := traitString(traits, "email"); raw != "" {
 		e, err := contact.ParseEmail(raw)
 		if err != nil {
+			badEmail = true
 			notes = append(notes, "The email trait is not a valid address and was left out.")
 		}
 		c.Email = e
 	}
 	if raw := traitString(traits, "phone"); raw != "" {
-		region := ""
+		var regions []string
 		if loc, ok := blueprint.Lookup(src, "context.locale"); ok {
 			if s, ok := loc.(string); ok {
-				region = contact.RegionFromLocale(s)
+				if r := contact.RegionFromLocale(s); r != "" {
+					regions = append(regions, r)
+				}
 			}
 		}
-		if region == "" {
-			region = strings.ToUpper(in.ConfigString(integration.ConfigDefaultPhoneRegion))
+		if r := strings.ToUpper(in.ConfigString(integration.ConfigDefaultPhoneRegion)); r != "" && !slices.Contains(regions, r) {
+			regions = append(regions, r)
 		}
-		p, err := phones.normalize(raw, region)
+		if len(regions) == 0 {
+			regions = append(regions, "") // an international number needs none
+		}
+		var err error
+		for _, region := range regions {
+			var p string
+			if p, err = phones.normalize(raw, region); err == nil {
+				c.Phone = p
+				break
+			}
+		}
 		if err != nil {
-			notes = append(notes, "The phone trait could not be read as an international (E.164) number and was left out.")
-		} else {
-			c.Phone = p
+			notes = append(notes, phoneNote(regions))
 		}
 	}
 	c.FirstName = traitString(traits, "first_name", "firstName")
 	c.LastName = traitString(traits, "last_name", "lastName")
-	return c, notes
+	return c, notes, badEmail
+}
+
+// phoneNote says why a phone was left out, naming the regions tried (never
+// the number).
+func phoneNote(regions []string) string {
+	tried := slices.DeleteFunc(slices.Clone(regions), func(r string) bool { return r == "" })
+	if len(tried) == 0 {
+		return "The phone trait could not be read as an international (E.164) number and was left out; set the integration's default_phone_region to read national numbers."
+	}
+	return fmt.Sprintf("The phone trait could not be read as an international (E.164) number, nor as a national number of %s, and was left out.", strings.Join(tried, " or "))
 }
 
 // phoneCache remembers phone normalisations: parsing is the costliest step

@@ -187,9 +187,25 @@ func TestIdentity(t *testing.T) {
 			want: map[string]contactWant{"m1": {reason: signal.ReasonNoIdentifier}},
 		},
 		{
-			name: "an invalid email and no phone is no_identifier",
+			name: "an invalid email and no phone is invalid_email",
 			msgs: []string{
 				`{"type":"identify","messageId":"id-1","userId":"u1","traits":{"email":"not-an-address","first_name":"Ann"}}`,
+				`{"type":"track","event":"Signed Up","messageId":"m1","userId":"u1"}`,
+			},
+			want: map[string]contactWant{"m1": {reason: signal.ReasonInvalidEmail}},
+		},
+		{
+			name: "an invalid email beside a phone is sent with the phone",
+			msgs: []string{
+				`{"type":"identify","messageId":"id-1","userId":"u1","traits":{"email":"not-an-address","phone":"+447700900123"}}`,
+				`{"type":"track","event":"Signed Up","messageId":"m1","userId":"u1"}`,
+			},
+			want: map[string]contactWant{"m1": {phone: "+447700900123"}},
+		},
+		{
+			name: "no email at all is no_identifier",
+			msgs: []string{
+				`{"type":"identify","messageId":"id-1","userId":"u1","traits":{"first_name":"Ann"}}`,
 				`{"type":"track","event":"Signed Up","messageId":"m1","userId":"u1"}`,
 			},
 			want: map[string]contactWant{"m1": {reason: signal.ReasonNoIdentifier}},
@@ -278,6 +294,8 @@ func TestPhone(t *testing.T) {
 		{"default region in lower case", `{"email":"p@example.com","phone":"(415) 555-2671"}`, `{}`, "us", contactWant{email: "p@example.com", phone: "+14155552671"}, false},
 		{"locale wins over default region", `{"email":"p@example.com","phone":"07700 900123"}`, `{"locale":"en-GB"}`, "US", contactWant{email: "p@example.com", phone: "+447700900123"}, false},
 		{"locale without region falls back to default", `{"email":"p@example.com","phone":"07700 900123"}`, `{"locale":"fr"}`, "GB", contactWant{email: "p@example.com", phone: "+447700900123"}, false},
+		{"en-US browser, GB shop: the default region reads it", `{"email":"p@example.com","phone":"07700 900789"}`, `{"locale":"en-US"}`, "GB", contactWant{email: "p@example.com", phone: "+447700900789"}, false},
+		{"neither the locale's nor the default region reads it", `{"email":"p@example.com","phone":"07700 900789"}`, `{"locale":"en-US"}`, "US", contactWant{email: "p@example.com"}, true},
 		{"phone only", `{"phone":"+447700900123","first_name":"Pho"}`, `{}`, "", contactWant{phone: "+447700900123", firstName: "Pho"}, false},
 		{"national without any region", `{"email":"p@example.com","phone":"07700 900123"}`, `{}`, "", contactWant{email: "p@example.com"}, true},
 		{"garbage", `{"email":"p@example.com","phone":"call me maybe"}`, `{"locale":"en-GB"}`, "GB", contactWant{email: "p@example.com"}, true},
@@ -346,4 +364,16 @@ func TestPhoneReadWhereItWasGiven(t *testing.T) {
 		`{"type":"track","event":"Signed Up","messageId":"m1","userId":"u1"}`)
 	b.process(t)
 	checkContact(t, b, "m1", contactWant{phone: "+447700900123"})
+}
+
+// TestPhoneNote: the note names the regions tried, so a marketer sees which
+// setting to change, and suggests default_phone_region when none was.
+func TestPhoneNote(t *testing.T) {
+	t.Parallel()
+	if n := phoneNote([]string{"US", "GB"}); !strings.Contains(n, "US or GB") {
+		t.Errorf("phoneNote(US, GB) = %q, want both regions named", n)
+	}
+	if n := phoneNote([]string{""}); !strings.Contains(n, "default_phone_region") {
+		t.Errorf("phoneNote(none) = %q, want the setting named", n)
+	}
 }

@@ -25,6 +25,7 @@ type Reason string
 const (
 	ReasonNoIntegration       Reason = "no_integration"
 	ReasonNoIdentifier        Reason = "no_identifier"
+	ReasonInvalidEmail        Reason = "invalid_email"
 	ReasonEventNotEnabled     Reason = "event_not_enabled"
 	ReasonConsentDenied       Reason = "consent_denied"
 	ReasonIntegrationDisabled Reason = "integration_disabled"
@@ -50,6 +51,8 @@ func ReasonText(reason Reason) string {
 		return "No integration receives events from this pipeline yet."
 	case ReasonNoIdentifier:
 		return "The visitor had no email or phone yet, so the vendor cannot match a contact. Call identify() before tracking."
+	case ReasonInvalidEmail:
+		return "The visitor's email address is not a valid address and no other identifier was given, so the vendor cannot match a contact. Check the email the site or backend sends."
 	case ReasonEventNotEnabled:
 		return "This event is not enabled in the integration's blueprint."
 	case ReasonConsentDenied:

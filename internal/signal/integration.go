@@ -73,6 +73,10 @@ type Blueprint struct {
 	Version  int                       `json:"version"`
 	Defaults BlueprintDefaults         `json:"defaults"`
 	Events   map[string]BlueprintEvent `json:"events"`
+	// Contact maps the profile's traits (sources "traits.…") into the
+	// vendor's contact fields (address, birthdate, customProperties.…),
+	// for vendors that keep them.
+	Contact []Mapping `json:"contact,omitempty"`
 }
 
 // BlueprintDefaults applies to events the blueprint does not name.
@@ -92,16 +96,34 @@ type BlueprintEvent struct {
 	// MaxAge, a Go duration ("6h"), after which an undelivered event is
 	// filtered as expired.
 	MaxAge string `json:"max_age,omitempty"`
+	// EventVersion is sent as the vendor's event version when set; nil
+	// sends none, and "" is sent as "" (some vendors document it so).
+	EventVersion *string `json:"event_version,omitempty"`
 }
 
 // Mapping copies one value from the source event into a vendor property.
+// See the README's "Blueprint format" for how the fields combine.
 type Mapping struct {
 	// Source is a dotted path into the event ("properties.order_id",
-	// "context.page.url").
-	Source string `json:"source"`
+	// "context.page.url"); inside Items, a path into the array element.
+	Source string `json:"source,omitempty"`
 	// Else lists fallback paths, tried in order when Source is absent.
 	Else Paths `json:"else,omitempty"`
-	// Target is the vendor property name.
+	// Value is a constant sent instead of a source (then Source is empty).
+	Value json.RawMessage `json:"value,omitempty"`
+	// Default is sent when Source and every Else path are absent.
+	Default json.RawMessage `json:"default,omitempty"`
+	// Transform lists per-value transforms applied in order
+	// ("upper-case", "to-number"…); one string or an array.
+	Transform Paths `json:"transform,omitempty"`
+	// Values translates the (transformed) value: a string found as a key
+	// is replaced by its value; one not found is left out.
+	Values map[string]json.RawMessage `json:"values,omitempty"`
+	// Items maps each element of the source array (objects) into an
+	// element of the target array; their sources are paths in the element.
+	Items []Mapping `json:"items,omitempty"`
+	// Target is the vendor property name, or a path of names and indexes
+	// ("product.id", "discounts[0].code").
 	Target string `json:"target"`
 }
 

@@ -26,7 +26,7 @@ func TestEntry(t *testing.T) {
 		{"rate limit", e.RateLimitPerMinute, 400},
 		{"description", e.Description, "Ecommerce-focused email and SMS marketing platform with automation workflows, segmentation, and product-aware campaigns."},
 		{"field count", len(e.ConfigFields), 3},
-		{"variant count", len(e.Variants), 1},
+		{"variant count", len(e.Variants), 2},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
@@ -92,5 +92,33 @@ func TestRegistry(t *testing.T) {
 	r.Register(New(Options{}))
 	if _, ok := r.Vendor("omnisend"); !ok {
 		t.Fatal("omnisend not registered under its key")
+	}
+}
+
+// TestRecommendedVariant: the variant validates against Omnisend's naming
+// rule and sends each recommended event with its documented eventVersion.
+func TestRecommendedVariant(t *testing.T) {
+	t.Parallel()
+	v := New(Options{})
+	rv, ok := v.Entry().Variant(VariantRecommended)
+	if !ok || rv.Name == "" || rv.Description == "" {
+		t.Fatalf("variant recommended = %+v, %v", rv, ok)
+	}
+	if err := blueprint.Validate(rv.Blueprint, v.ValidateTarget); err != nil {
+		t.Fatalf("recommended blueprint: %v", err)
+	}
+	want := map[string][2]string{
+		"Order Completed": {"placed order", "v2"}, "Order Refunded": {"order refunded", "v2"}, "Order Cancelled": {"order canceled", "v2"},
+		"Order Paid": {"paid for order", "v2"}, "Order Fulfilled": {"order fulfilled", "v2"}, "Product Ordered": {"ordered product", "v2"},
+		"Checkout Started": {"started checkout", ""}, "Product Added": {"added product to cart", ""}, "Product Viewed": {"viewed product", "v4"},
+	}
+	for key, w := range want {
+		ev := rv.Blueprint.Events[key]
+		if !ev.Enabled || ev.VendorEventName != w[0] || ev.EventVersion == nil || *ev.EventVersion != w[1] {
+			t.Errorf("%s = %+v, want %q with eventVersion %q", key, ev, w[0], w[1])
+		}
+	}
+	if len(rv.Blueprint.Contact) == 0 {
+		t.Error("no contact mappings")
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/signalhq/signal/internal/blueprint"
 	"github.com/signalhq/signal/internal/integration"
 	"github.com/signalhq/signal/internal/signal"
 )
@@ -100,12 +99,7 @@ func (v *Vendor) Entry() integration.CatalogEntry {
 				HelpText: "Build payloads and show them in Live Events, but send nothing to Omnisend.",
 			},
 		},
-		Variants: []integration.Variant{{
-			Key:         "default",
-			Name:        "Ecommerce (default)",
-			Description: "Page views, sign-ups, product views, add-to-cart, started checkouts and placed orders, mapped to Omnisend custom events for welcome, browse-abandonment, cart-recovery and post-purchase flows. Other events are dropped until enabled.",
-			Blueprint:   blueprint.Default(),
-		}},
+		Variants:           variants(),
 		DeliveryModes:      []string{"server_side"},
 		RateLimitPerMinute: RateLimitPerMinute,
 		SetupSteps: []string{

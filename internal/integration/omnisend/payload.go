@@ -38,12 +38,15 @@ func EventID(integrationID, pipelineID, messageID string) string {
 
 // body is the request body, fields in the order Omnisend documents them.
 type body struct {
-	EventName  string        `json:"eventName"`
-	Origin     string        `json:"origin"`
-	EventID    string        `json:"eventID"`
-	EventTime  string        `json:"eventTime,omitempty"`
-	Contact    contactBody   `json:"contact"`
-	Properties orderedObject `json:"properties"`
+	EventName string `json:"eventName"`
+	Origin    string `json:"origin"`
+	// EventVersion is left out when the blueprint names none; a
+	// recommended event's "" is sent as "".
+	EventVersion *string       `json:"eventVersion,omitempty"`
+	EventID      string        `json:"eventID"`
+	EventTime    string        `json:"eventTime,omitempty"`
+	Contact      contactBody   `json:"contact"`
+	Properties   orderedObject `json:"properties"`
 }
 
 type contactBody struct {
@@ -51,6 +54,46 @@ type contactBody struct {
 	Phone     string `json:"phone,omitempty"`
 	FirstName string `json:"firstName,omitempty"`
 	LastName  string `json:"lastName,omitempty"`
+	// fields are the blueprint's contact mappings (address, birthdate,
+	// customProperties…), written after the identifiers in their order.
+	fields orderedObject
+}
+
+// contactFields are the keys contactBody writes itself; a contact mapping
+// cannot replace them.
+var contactFields = map[string]bool{"email": true, "phone": true, "firstName": true, "lastName": true}
+
+// MarshalJSON writes the identifiers, then the mapped fields.
+func (c contactBody) MarshalJSON() ([]byte, error) {
+	type plain contactBody
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // a name keeps its & as before contact fields
+	if err := enc.Encode(plain(c)); err != nil {
+		return nil, err
+	}
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	if len(c.fields.m) == 0 {
+		return b, nil
+	}
+	m := make(map[string]any, len(c.fields.m))
+	for k, v := range c.fields.m {
+		if !contactFields[k] && v != nil {
+			m[k] = v
+		}
+	}
+	if len(m) == 0 {
+		return b, nil
+	}
+	extra, err := orderedObject{m: m, order: c.fields.order}.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("contact: %w", err)
+	}
+	if len(b) == 2 { // {}
+		return extra, nil
+	}
+	out := append(b[:len(b)-1:len(b)-1], ',')
+	return append(out, extra[1:]...), nil
 }
 
 // Payload builds the JSON body for ev: eventName, origin "api", eventID,
@@ -79,15 +122,17 @@ func (v *Vendor) Payload(ev *integration.Event) (json.RawMessage, error) {
 	}
 	props, order := withConsent(ev)
 	b := body{
-		EventName: ev.VendorEventName,
-		Origin:    origin,
-		EventID:   EventID(ev.IntegrationID, ev.PipelineID, ev.MessageID),
-		EventTime: formatTime(ev.Timestamp),
+		EventName:    ev.VendorEventName,
+		Origin:       origin,
+		EventID:      EventID(ev.IntegrationID, ev.PipelineID, ev.MessageID),
+		EventVersion: ev.EventVersion,
+		EventTime:    formatTime(ev.Timestamp),
 		Contact: contactBody{
 			Email:     ev.Contact.Email,
 			Phone:     ev.Contact.Phone,
 			FirstName: name(ev.Contact.FirstName),
 			LastName:  name(ev.Contact.LastName),
+			fields:    orderedObject{m: ev.Contact.Fields, order: ev.Contact.FieldOrder},
 		},
 		Properties: orderedObject{m: props, order: order},
 	}

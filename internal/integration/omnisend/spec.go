@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/signalhq/signal/internal/blueprint"
 	"github.com/signalhq/signal/internal/integration"
 	"github.com/signalhq/signal/internal/signal"
 )
@@ -115,7 +116,7 @@ func withConsent(ev *integration.Event) (map[string]any, []string) {
 
 func isNested(v any) bool {
 	switch x := v.(type) {
-	case map[string]any, []any:
+	case map[string]any, []any, *blueprint.Object:
 		return true
 	case json.RawMessage:
 		return len(x) > 0 && (x[0] == '{' || x[0] == '[')
