@@ -376,8 +376,10 @@ type ReplayableParams struct {
 	IntegrationID string
 	Status        signal.DeliveryStatus
 	Reasons       []signal.Reason
-	AfterID       int64
-	Limit         int
+	// Since keeps events received at or after it (zero: all).
+	Since   time.Time
+	AfterID int64
+	Limit   int
 	// DeliveryID, when set, selects that delivery alone (the other
 	// filters are ignored). Unknown: an empty result.
 	DeliveryID int64

@@ -20,8 +20,8 @@ func (s *Store) ReplayableDeliveries(ctx context.Context, p store.ReplayablePara
 		q += `id = ?`
 		args = append(args, p.DeliveryID)
 	} else {
-		q += `integration_id = ? AND status = ? AND id > ?`
-		args = append(args, p.IntegrationID, p.Status, p.AfterID)
+		q += `integration_id = ? AND status = ? AND id > ? AND received_at >= ?`
+		args = append(args, p.IntegrationID, p.Status, p.AfterID, MS(p.Since))
 		if len(p.Reasons) > 0 {
 			q += ` AND reason IN (?` + strings.Repeat(",?", len(p.Reasons)-1) + `)`
 			for _, r := range p.Reasons {
