@@ -113,7 +113,7 @@ func TestAPIErrorShown(t *testing.T) {
 func TestViewerSeesNoWriteControls(t *testing.T) {
 	t.Parallel()
 	writeTexts := []string{"Install</a>", "Install Integration", "Send test event</button>", "Replace key", "Disable integration", "Enable integration",
-		"Replay failed events</button>", "Delete integration", "Save blueprint", "Add event</button>", "Add mapping", "Preview</button>",
+		"Replay failed events</button>", "Replay filtered events</button>", "Replay this event</button>", "Delete integration", "Save blueprint", "Add event</button>", "Add mapping", "Preview</button>",
 		"Create pipeline</button>", "Rename pipeline", "Delete pipeline", ">Users</a>", ">Audit log</a>"}
 	for _, pc := range adminPages {
 		if strings.HasPrefix(pc.path, "/users") || strings.HasPrefix(pc.path, "/audit-log") {
