@@ -21,6 +21,7 @@ type Store interface {
 	IntegrationStore
 	ProfileStore
 	DeliveryStore
+	BackfillStore
 	Close() error
 }
 
