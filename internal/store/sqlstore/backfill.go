@@ -180,4 +180,3 @@ func (s *Store) FailBackfill(ctx context.Context, p store.FailBackfillParams) er
 	}
 	return nil
 }
-
