@@ -121,6 +121,12 @@ func (s *Server) rebuild(r *http.Request, it *signal.Integration, p store.Replay
 			was = map[int64]store.DeliveryState{}
 		)
 		for _, row := range rows {
+			if !it.ReceivesPipeline(row.Event.PipelineID) {
+				// The integration no longer takes this pipeline: the
+				// processor would not build a delivery for it now.
+				res.StillFiltered++
+				continue
+			}
 			d, err := pipeline.Rebuild(s.hasher, vendor, it, row.Delivery, &row.Event, row.Processed, now)
 			if err != nil {
 				return res, err

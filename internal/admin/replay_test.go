@@ -122,6 +122,26 @@ func TestReplayFilteredStillFiltered(t *testing.T) {
 	if d := b.liveEvent(t, ids[0]); d.Status != signal.StatusFiltered || d.Reason != signal.ReasonDryRun {
 		t.Fatalf("order after a replay in dry run: %+v", d)
 	}
+
+	// Dry run off, but the integration now takes another pipeline only:
+	// the processor would not send it the event, nor does a replay.
+	var pl struct{ ID string }
+	if code := b.call(t, "POST", "/v1/admin/pipelines", `{"name":"Other"}`, &pl); code != 201 {
+		t.Fatalf("create pipeline: %d", code)
+	}
+	if code := b.call(t, "PATCH", "/v1/admin/integrations/"+v.ID, `{"config":{"dry_run":null},"pipeline_ids":["`+pl.ID+`"]}`, &pv); code != 200 {
+		t.Fatalf("dry run off, other pipeline: %d", code)
+	}
+	if code := b.call(t, "POST", "/v1/admin/integrations/"+v.ID+"/replay", `{"status":"filtered"}`, &got); code != 200 ||
+		got["requeued"] != 0 || got["still_filtered"] != 1 {
+		t.Fatalf("replay for an integration that no longer takes the pipeline: %d %v", code, got)
+	}
+	if code := b.call(t, "PATCH", "/v1/admin/integrations/"+v.ID, `{"pipeline_ids":[]}`, &pv); code != 200 {
+		t.Fatalf("every pipeline: %d", code)
+	}
+	if code := b.call(t, "POST", "/v1/admin/integrations/"+v.ID+"/replay", `{"status":"filtered"}`, &got); code != 200 || got["requeued"] != 1 {
+		t.Fatalf("replay once fixed: %d %v", code, got)
+	}
 }
 
 func TestReplayLiveEvent(t *testing.T) {
