@@ -31,6 +31,8 @@ type Store interface {
 	GetLiveEvent(ctx context.Context, p store.GetLiveEventParams) (*signal.LiveEventDetail, error)
 	IntegrationHealth(ctx context.Context, p store.IntegrationHealthParams) (*store.IntegrationHealth, error)
 	RequeueDeliveries(ctx context.Context, p store.RequeueDeliveriesParams) (int, error)
+	ReplayableDeliveries(ctx context.Context, p store.ReplayableParams) ([]store.Replayable, error)
+	ReplaceDeliveries(ctx context.Context, p store.ReplaceDeliveriesParams) (int, error)
 }
 
 // Tester sends one test event through an integration now.
@@ -173,6 +175,7 @@ func (s *Server) routes() {
 	s.mux.handle("GET /v1/admin/live-events/stream", s.authed(s.handleStreamLiveEvents))
 	s.mux.handle("GET /v1/admin/live-events/counts", s.authed(s.handleCountLiveEvents))
 	s.mux.handle("GET /v1/admin/live-events/{id}", s.authed(s.handleGetLiveEvent))
+	s.mux.handle("POST /v1/admin/live-events/{id}/replay", s.authed(s.handleReplayLiveEvent))
 
 	s.mux.handle("GET /v1/admin/users", s.authed(s.handleListUsers))
 	s.mux.handle("POST /v1/admin/users", s.authed(s.handleCreateUser))

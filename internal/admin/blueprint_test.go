@@ -237,7 +237,9 @@ func TestReplay(t *testing.T) {
 		field            string
 	}{
 		{"status pending", path, `{"status":"pending"}`, 400, "status"},
-		{"status filtered", path, `{"status":"filtered"}`, 400, "status"},
+		{"filtered by the event", path, `{"status":"filtered","reason":"no_identifier"}`, 400, "reason"},
+		{"filtered reasons list", path, `{"status":"filtered","reasons":["dry_run","duplicate"]}`, 400, "reasons"},
+		{"reason with failed", path, `{"status":"failed","reason":"dry_run"}`, 400, "reason"},
 		{"status delivered", path, `{"status":"delivered"}`, 400, "status"},
 		{"bad since", path, `{"status":"failed","since":"yesterday"}`, 400, "since"},
 		{"date-only since", path, `{"status":"failed","since":"2026-11-25"}`, 400, "since"},

@@ -76,45 +76,6 @@ func (s *Server) handleTest(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
-func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Status signal.DeliveryStatus `json:"status"`
-		Since  string                `json:"since"`
-	}
-	if err := decode(r, &in); err != nil {
-		writeErr(w, err)
-		return
-	}
-	if in.Status == "" {
-		in.Status = signal.StatusFailed
-	}
-	if in.Status != signal.StatusFailed {
-		writeError(w, http.StatusBadRequest, signal.EINVALID, "status must be \"failed\": only failed events can be replayed", "status")
-		return
-	}
-	var since time.Time
-	if in.Since != "" {
-		t, err := time.Parse(time.RFC3339Nano, in.Since)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, signal.EINVALID, "since must be an RFC 3339 date-time, e.g. 2026-11-27T00:00:00Z", "since")
-			return
-		}
-		since = t
-	}
-	if _, err := s.store.GetIntegration(r.Context(), store.GetIntegrationParams{ID: r.PathValue("id")}); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	n, err := s.store.RequeueDeliveries(r.Context(), store.RequeueDeliveriesParams{IntegrationID: r.PathValue("id"), Status: in.Status, Since: since, Now: s.now().UTC()})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.changed(r.PathValue("id"))
-	s.audit(r, auditIntegrationReplay, "integration", r.PathValue("id"), "Replayed "+strconv.Itoa(n)+" failed events")
-	writeJSON(w, http.StatusOK, map[string]int{"requeued": n})
-}
-
 // targetRule is the naming rule of an integration's vendor for blueprint
 // targets (nil when the vendor is not registered: generic checks only).
 func (s *Server) targetRule(catalogKey string) blueprint.TargetRule {

@@ -42,10 +42,11 @@ var routeRoles = map[string][3]int{
 	"GET /v1/admin/integrations/{id}/health":             {yes, yes, yes},
 	"POST /v1/admin/integrations/{id}/blueprint/preview": {yes, yes, 403},
 
-	"GET /v1/admin/live-events":        {yes, yes, yes},
-	"GET /v1/admin/live-events/stream": {yes, yes, yes},
-	"GET /v1/admin/live-events/counts": {yes, yes, yes},
-	"GET /v1/admin/live-events/{id}":   {yes, yes, yes},
+	"GET /v1/admin/live-events":              {yes, yes, yes},
+	"GET /v1/admin/live-events/stream":       {yes, yes, yes},
+	"GET /v1/admin/live-events/counts":       {yes, yes, yes},
+	"GET /v1/admin/live-events/{id}":         {yes, yes, yes},
+	"POST /v1/admin/live-events/{id}/replay": {yes, yes, 403},
 
 	"GET /v1/admin/users":         {yes, 403, 403},
 	"POST /v1/admin/users":        {yes, 403, 403},

@@ -21,6 +21,7 @@ type Store interface {
 	IntegrationStore
 	ProfileStore
 	DeliveryStore
+	BackfillStore
 	Close() error
 }
 
@@ -274,6 +275,19 @@ type DeliveryStore interface {
 	// (failed) whose event was received at or after Since back to pending,
 	// with a fresh retry window (replay). It returns how many.
 	RequeueDeliveries(ctx context.Context, p RequeueDeliveriesParams) (int, error)
+	// ReplayableDeliveries returns up to Limit deliveries of an integration
+	// in Status whose reason is one of Reasons (any, when empty), with id
+	// above AfterID, in id order; or, with DeliveryID set, that one delivery
+	// whatever its state. Each comes with its event and processed body
+	// (nil if none): what a replay rebuilds through the current blueprint.
+	ReplayableDeliveries(ctx context.Context, p ReplayableParams) ([]Replayable, error)
+	// ReplaceDeliveries writes rebuilt deliveries over their rows (by ID):
+	// Status, Reason, Note, VendorEventName, Priority, ContactKey, Payload
+	// and ExpiresAt as given, attempts reset, due Now. A row no longer in
+	// the status and reason it was read with (p.Was, by ID) is left alone,
+	// so a replay racing a worker or a second replay sends nothing twice.
+	// It returns how many rows it replaced.
+	ReplaceDeliveries(ctx context.Context, p ReplaceDeliveriesParams) (int, error)
 	// ListLiveEvents lists events and their deliveries, newest first.
 	ListLiveEvents(ctx context.Context, p ListLiveEventsParams) ([]*signal.LiveEvent, string, error)
 	// CountLiveEvents counts the Live Events rows matching the filters by
@@ -357,6 +371,39 @@ type RequeueDeliveriesParams struct {
 	Status        signal.DeliveryStatus
 	Since         time.Time
 	Now           time.Time
+}
+
+type ReplayableParams struct {
+	IntegrationID string
+	Status        signal.DeliveryStatus
+	Reasons       []signal.Reason
+	// Since keeps events received at or after it (zero: all).
+	Since   time.Time
+	AfterID int64
+	Limit   int
+	// DeliveryID, when set, selects that delivery alone (the other
+	// filters are ignored). Unknown: an empty result.
+	DeliveryID int64
+}
+
+// Replayable is a delivery with what rebuilding it needs.
+type Replayable struct {
+	Delivery  *signal.Delivery
+	Event     signal.Event
+	Processed []byte
+}
+
+type ReplaceDeliveriesParams struct {
+	Deliveries []*signal.Delivery
+	// Was is each delivery's status and reason when it was read, by ID.
+	Was map[int64]DeliveryState
+	Now time.Time
+}
+
+// DeliveryState is a delivery's status and reason.
+type DeliveryState struct {
+	Status signal.DeliveryStatus
+	Reason signal.Reason
 }
 
 type PruneParams struct {

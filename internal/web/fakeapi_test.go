@@ -192,6 +192,7 @@ func (f *fakeAPI) routes() {
 		"vendor_event_name":"placed order","payload":{"eventName":"placed order","properties":{"orderID":"ORD-1001"}}}`))
 	m.HandleFunc("POST /v1/admin/integrations/int_1/test", ok(`{"status":"delivered","vendor_status":202,"vendor_response":"{\"eventID\":\"e1\"}"}`))
 	m.HandleFunc("POST /v1/admin/integrations/int_1/replay", ok(`{"requeued":3}`))
+	m.HandleFunc("POST /v1/admin/live-events/dlv_1/replay", ok(`{"requeued":1}`))
 	m.HandleFunc("GET /v1/admin/integration-catalog", ok(`{"data":[`+fakeCatalog+`]}`))
 	m.HandleFunc("GET /v1/admin/integration-catalog/omnisend", ok(fakeCatalog))
 	m.HandleFunc("POST /v1/admin/integration-catalog/omnisend/install", func(w http.ResponseWriter, r *http.Request) {

@@ -184,6 +184,34 @@ func (s *server) handleReplay(c *pageCtx) {
 	s.after(c, res, msg)
 }
 
+// replayReasons are the choices of "Replay filtered events" (empty: every
+// reason a setting causes, the API's default).
+var replayReasons = map[string]bool{"": true, "dry_run": true, "event_not_enabled": true, "integration_disabled": true}
+
+func (s *server) handleReplayFiltered(c *pageCtx) {
+	body := map[string]any{"status": "filtered"}
+	reason := c.r.PostForm.Get("reason")
+	if !replayReasons[reason] {
+		reason = "" // not one of the form's choices: the API's default
+	}
+	if reason != "" {
+		body["reason"] = reason
+	}
+	res := c.send(s, http.MethodPost, integrationPath(c)+"/replay", body)
+	var out struct {
+		Requeued      int `json:"requeued"`
+		StillFiltered int `json:"still_filtered"`
+	}
+	msg := ""
+	if res.err == nil && res.decode(&out) == nil {
+		msg = fmt.Sprintf("%d filtered events queued again.", out.Requeued)
+		if out.StillFiltered > 0 {
+			msg += fmt.Sprintf(" %d are still filtered by the current settings.", out.StillFiltered)
+		}
+	}
+	s.after(c, res, msg)
+}
+
 // handleSendTest shows the vendor's answer on the page itself.
 func (s *server) handleSendTest(c *pageCtx) {
 	email := strings.TrimSpace(c.r.PostForm.Get("email"))

@@ -188,3 +188,15 @@ func (s *server) handleLiveEvent(c *pageCtx) {
 	c.v.Title, c.v.Nav, c.v.Page = "Event: "+name, "live", p
 	s.render(c.w, http.StatusOK, "liveevent", c.v)
 }
+
+// handleReplayLiveEvent replays one event and comes back to its page.
+func (s *server) handleReplayLiveEvent(c *pageCtx) {
+	id := c.r.PathValue("id")
+	res := c.send(s, http.MethodPost, "/v1/admin/live-events/"+url.PathEscape(id)+"/replay", map[string]any{})
+	if res.err != nil {
+		c.v.Nav = "live"
+		s.errorPage(c.w, c.v, res.err.Status, "Event not replayed", res.err.Message)
+		return
+	}
+	redirect(c.w, c.r, "/live-events/"+url.PathEscape(id), "Event queued again.")
+}

@@ -20,7 +20,8 @@ var adminPages = []pageCase{
 	{"/library/omnisend/install", []string{"<h1>Install Omnisend</h1>", ">Name</label>", ">Variant</label>", "API key", "Default phone region", "Install Integration</button>"}},
 	{"/integrations/int_1", []string{"<h1>Omnisend</h1>", "Why:", "Omnisend refused the API key", "Delivered (last hour)", "<dd>120</dd>",
 		"Backlog", "<dd>12</dd>", "Oldest pending", "1m35s", "20 of 400 per minute", "<svg", `class="bar-delivered"`,
-		"Send test event</button>", "Replace key</button>", "Disable integration</button>", "Replay failed events</button>", "Delete integration…"}},
+		"Send test event</button>", "Replace key</button>", "Disable integration</button>", "Replay failed events</button>", "Replay filtered events</button>",
+		`<option value="event_not_enabled">`, "Delete integration…"}},
 	{"/integrations/int_1/delete", []string{"<h1>Delete Omnisend?</h1>", "Delete integration</button>", "Cancel"}},
 	{"/integrations/int_1/blueprint", []string{"<h1>Blueprint: Omnisend</h1>", "<strong>Order Completed</strong>", "<strong>page</strong>",
 		`value="placed order"`, `value="properties.order_id"`, `value="orderID"`, `value="properties.total"`, `<option value="high" selected>`,
@@ -37,7 +38,7 @@ var adminPages = []pageCase{
 	{"/live-events?status=failed&q=jane%40example.com", []string{`<option value="failed" selected>`, `value="jane@example.com"`,
 		`data-stream="/ui/api/live-events/stream?q=jane%40example.com&amp;status=failed"`}},
 	{"/live-events?cursor=c2", []string{"Order Completed", "Older events"}},
-	{"/live-events/dlv_1", []string{"<h1>Event: Order Completed</h1>", "Input as received", "Processed", "Payload sent", "Attempts",
+	{"/live-events/dlv_1", []string{"<h1>Event: Order Completed</h1>", "Replay this event</button>", "Input as received", "Processed", "Payload sent", "Attempts",
 		"&#34;consent&#34;: &#34;subscribed&#34;", "&#34;eventName&#34;: &#34;placed order&#34;", "Vendor status</strong> 400", "missing contact",
 		"Omnisend refused the event as malformed."}},
 	{"/users", []string{"<h1>Users</h1>", "viewer@example.com", "Change role</button>", "Invite user</button>", ">Initial password</label>", "Delete…"}},
@@ -113,7 +114,7 @@ func TestAPIErrorShown(t *testing.T) {
 func TestViewerSeesNoWriteControls(t *testing.T) {
 	t.Parallel()
 	writeTexts := []string{"Install</a>", "Install Integration", "Send test event</button>", "Replace key", "Disable integration", "Enable integration",
-		"Replay failed events</button>", "Delete integration", "Save blueprint", "Add event</button>", "Add mapping", "Preview</button>",
+		"Replay failed events</button>", "Replay filtered events</button>", "Replay this event</button>", "Delete integration", "Save blueprint", "Add event</button>", "Add mapping", "Preview</button>",
 		"Create pipeline</button>", "Rename pipeline", "Delete pipeline", ">Users</a>", ">Audit log</a>"}
 	for _, pc := range adminPages {
 		if strings.HasPrefix(pc.path, "/users") || strings.HasPrefix(pc.path, "/audit-log") {

@@ -27,6 +27,7 @@ func (s *server) routes() {
 	s.mux.HandleFunc("POST /integrations/{id}/enabled", s.page("", s.handleSetEnabled))
 	s.mux.HandleFunc("POST /integrations/{id}/test", s.page("", s.handleSendTest))
 	s.mux.HandleFunc("POST /integrations/{id}/replay", s.page("", s.handleReplay))
+	s.mux.HandleFunc("POST /integrations/{id}/replay-filtered", s.page("", s.handleReplayFiltered))
 	s.mux.HandleFunc("GET /integrations/{id}/delete", s.page("", s.handleDeleteIntegrationPage))
 	s.mux.HandleFunc("POST /integrations/{id}/delete", s.page("", s.handleDeleteIntegration))
 	s.mux.HandleFunc("GET /integrations/{id}/blueprint", s.page("", s.handleBlueprint))
@@ -41,6 +42,7 @@ func (s *server) routes() {
 
 	s.mux.HandleFunc("GET /live-events", s.page("", s.handleLiveEvents))
 	s.mux.HandleFunc("GET /live-events/{id}", s.page("", s.handleLiveEvent))
+	s.mux.HandleFunc("POST /live-events/{id}/replay", s.page("", s.handleReplayLiveEvent))
 
 	s.mux.HandleFunc("GET /users", s.page("admin", s.handleUsers))
 	s.mux.HandleFunc("POST /users", s.page("admin", s.handleInviteUser))
