@@ -2,9 +2,11 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 )
 
 // Backup writes a consistent copy of the database to path with VACUUM INTO,
@@ -23,9 +25,16 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 		return fmt.Errorf("backup: %w", err)
 	}
 	f.Close()
-	// A read connection: query_only refuses writes to this database, not
-	// to the file VACUUM INTO fills.
-	if _, err := db.read.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
+	// A connection of its own, opened read-only: neither the single
+	// writer (appends would wait behind the copy) nor a query_only reader
+	// (which refuses VACUUM INTO).
+	conn, err := sql.Open("sqlite", "file:"+filepath.ToSlash(db.opts.Path)+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("backup: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
 		os.Remove(path)
 		return fmt.Errorf("backup to %s: %w", path, err)
 	}
