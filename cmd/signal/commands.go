@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"runtime/debug"
 	"strings"
 	"text/tabwriter"
@@ -254,4 +256,32 @@ func newUserID() string {
 		b[i] = alphabet[b[i]&31]
 	}
 	return "usr_" + string(b)
+}
+
+// healthcheckCommand asks this machine's admin listener for /readyz: the
+// container's HEALTHCHECK (the image has no curl).
+func healthcheckCommand(ctx context.Context, getenv func(string) string) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	host, port, _ := net.SplitHostPort(cfg.AdminAddr)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1" // listening on every address
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+net.JoinHostPort(host, port)+"/readyz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("not ready: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("not ready: /readyz answered %d", resp.StatusCode)
+	}
+	return nil
 }

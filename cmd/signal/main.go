@@ -50,7 +50,7 @@ func runWithInput(args []string, getenv func(string) string, stdin io.Reader, st
 			return 1
 		}
 		return 0
-	case "migrate", "check", "user", "backup", "restore":
+	case "migrate", "check", "user", "backup", "restore", "healthcheck":
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 		defer stop()
 		var err error
@@ -65,6 +65,8 @@ func runWithInput(args []string, getenv func(string) string, stdin io.Reader, st
 			err = backupCommand(ctx, args[1:], getenv, stdout)
 		case "restore":
 			err = restoreCommand(ctx, args[1:], getenv, stdout)
+		case "healthcheck":
+			err = healthcheckCommand(ctx, getenv)
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "signal %s: %v\n", args[0], err)
@@ -102,6 +104,8 @@ Commands:
               copy the embedded database while it serves (PostgreSQL: pg_dump)
   restore [--force] <file>
               put a backup in place (the server stopped; same ENCRYPTION_KEY)
+  healthcheck exit 0 when this machine's admin listener says /readyz
+              (the container's health check)
   bench       measure this binary under load next to a no-op handler
               (docs/benchmarks.md; signal bench -h for its flags)
   version     print the version and the commit it was built from
