@@ -86,19 +86,30 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		Hasher: box, RateLimits: engine,
 	})
 
-	gwLn, err := net.Listen("tcp", cfg.GatewayAddr)
-	if err != nil {
-		return fmt.Errorf("SIGNAL_GATEWAY_ADDR: %w", err)
+	// A worker takes no events: it does not listen on the gateway's port.
+	runsGateway := cfg.Role != "worker"
+	var gwLn net.Listener
+	gwAddr := "off"
+	if runsGateway {
+		if gwLn, err = net.Listen("tcp", cfg.GatewayAddr); err != nil {
+			return fmt.Errorf("SIGNAL_GATEWAY_ADDR: %w", err)
+		}
+		gwAddr = gwLn.Addr().String()
 	}
 	adminLn, err := net.Listen("tcp", cfg.AdminAddr)
 	if err != nil {
-		gwLn.Close()
+		if gwLn != nil {
+			gwLn.Close()
+		}
 		return fmt.Errorf("SIGNAL_ADMIN_ADDR: %w", err)
 	}
 	// Separate connection caps: a flood on the admin listener cannot use
 	// the descriptors the gateway needs (see listen.go).
 	gwConns, adminConns := connCaps(fileLimit())
-	gwLn, adminLn = limitListener(gwLn, gwConns), limitListener(adminLn, adminConns)
+	adminLn = limitListener(adminLn, adminConns)
+	if runsGateway {
+		gwLn = limitListener(gwLn, gwConns)
+	}
 	gwSrv := &http.Server{Handler: opsHandler(m.Gateway(gw, log), db, nil), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
 	var adminHandler http.Handler = api
 	if getenv("SIGNAL_PPROF") == "1" {
@@ -120,7 +131,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 			}
 		}()
 	}
-	goRun("gateway", func() error { return gwSrv.Serve(gwLn) })
+	if runsGateway {
+		goRun("gateway", func() error { return gwSrv.Serve(gwLn) })
+	}
 	goRun("management API", func() error { return adminSrv.Serve(adminLn) })
 	if cfg.Role == "all" || cfg.Role == "worker" {
 		goRun("processor", func() error { return proc.Run(workCtx) })
@@ -128,7 +141,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		goRun("retention", func() error { return retain(workCtx, db, cfg.Retention, time.Minute, 10*time.Minute, log) })
 	}
 	goRun("metrics", func() error { return m.RunRefresher(workCtx, db, metrics.RefreshEvery, log) })
-	log.Info("signal started", "version", buildVersion(), "role", cfg.Role, "gateway", gwLn.Addr().String(), "admin", adminLn.Addr().String(), "data_dir", cfg.DataDir)
+	log.Info("signal started", "version", buildVersion(), "role", cfg.Role, "gateway", gwAddr, "admin", adminLn.Addr().String(), "data_dir", cfg.DataDir)
 
 	var runErr error
 	select {
