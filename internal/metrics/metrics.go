@@ -27,9 +27,10 @@ type Metrics struct {
 	appendSeconds    prometheus.Histogram
 	appendEvents     prometheus.Histogram
 
-	processorLag     prometheus.Gauge
-	processorCursor  prometheus.Gauge
-	processorSeconds prometheus.Histogram
+	processorLag        prometheus.Gauge
+	processorLagSeconds prometheus.Gauge
+	processorCursor     prometheus.Gauge
+	processorSeconds    prometheus.Histogram
 
 	deliveries      *prometheus.CounterVec
 	retries         *prometheus.CounterVec
@@ -63,6 +64,7 @@ func New() *Metrics {
 	m.appendSeconds = f.histogram("signal_event_append_seconds", "Time to store one request's events durably (group commit: waiting for and sharing one sync).", prometheus.ExponentialBuckets(0.0005, 2, 14))
 	m.appendEvents = f.histogram("signal_event_append_events", "Events stored per request (one group commit shares several requests).", prometheus.ExponentialBuckets(1, 2, 11))
 	m.processorLag = f.gauge("signal_processor_lag_events", "Events appended by this process that the processor has not yet passed.")
+	m.processorLagSeconds = f.gauge("signal_processor_lag_seconds", "Age of the oldest event the processor has not passed (0: it is caught up); read from the store, the same on every node.")
 	m.processorCursor = f.gauge("signal_processor_cursor", "Event log position the processor has reached.")
 	m.processorSeconds = f.histogram("signal_processor_record_seconds", "Time to record one processor pass (deliveries, profiles, cursor).", prometheus.ExponentialBuckets(0.001, 2, 14))
 	m.deliveries = f.counterVec("signal_deliveries_total", "Deliveries that reached a final status, by integration, vendor and status (delivered, failed, filtered).", "integration_id", "vendor", "status")

@@ -21,6 +21,20 @@ import (
 type fakeGauges struct {
 	ins    []*signal.Integration
 	health map[string]*store.IntegrationHealth
+	events []signal.Event // the log; the processor is at cursor
+	cursor int64
+}
+
+func (f *fakeGauges) Cursor(ctx context.Context, name string) (int64, error) { return f.cursor, nil }
+
+func (f *fakeGauges) ListEvents(ctx context.Context, p store.ListEventsParams) ([]signal.Event, error) {
+	var out []signal.Event
+	for _, ev := range f.events {
+		if ev.Seq > p.AfterSeq && len(out) < p.Limit {
+			out = append(out, ev)
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeGauges) ListIntegrations(ctx context.Context, p store.ListParams) ([]*signal.Integration, error) {
@@ -69,6 +83,23 @@ func TestRefresh(t *testing.T) {
 		m.Refresh(context.Background(), st, nil, log)
 		if n := testutil.CollectAndCount(m.backlog); n != 1 {
 			t.Errorf("%d backlog series after int_b was deleted, want 1", n)
+		}
+	})
+
+	t.Run("processor lag is the age of the oldest event not passed", func(t *testing.T) {
+		t.Parallel()
+		m, st, _, log := setup(t)
+		now := time.Now()
+		st.events = []signal.Event{{Seq: 1, ReceivedAt: now.Add(-time.Hour)}, {Seq: 2, ReceivedAt: now.Add(-30 * time.Second)}, {Seq: 3, ReceivedAt: now}}
+		st.cursor = 1
+		m.Refresh(context.Background(), st, nil, log)
+		if got := testutil.ToFloat64(m.processorLagSeconds); got < 29 || got > 40 {
+			t.Errorf("lag %v s, want about 30", got)
+		}
+		st.cursor = 3
+		m.Refresh(context.Background(), st, nil, log)
+		if got := testutil.ToFloat64(m.processorLagSeconds); got != 0 {
+			t.Errorf("lag %v s once caught up, want 0", got)
 		}
 	})
 

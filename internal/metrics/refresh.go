@@ -13,6 +13,8 @@ import (
 type GaugeStore interface {
 	ListIntegrations(ctx context.Context, p store.ListParams) ([]*signal.Integration, error)
 	IntegrationHealth(ctx context.Context, p store.IntegrationHealthParams) (*store.IntegrationHealth, error)
+	Cursor(ctx context.Context, name string) (int64, error)
+	ListEvents(ctx context.Context, p store.ListEventsParams) ([]signal.Event, error)
 }
 
 // RefreshEvery is how often the store gauges are read: the contract wants
@@ -98,6 +100,21 @@ func (m *Metrics) Refresh(ctx context.Context, s GaugeStore, status map[string]s
 		m.oldestPending.WithLabelValues(id).Set(g.oldest)
 		m.integrationUp.WithLabelValues(id, vendors[id]).Set(g.active)
 	}
+	// The processor's lag in time, the same on every node: the age of the
+	// oldest event it has not passed yet.
+	cursor, err := s.Cursor(ctx, store.ProcessorCursor)
+	if err != nil {
+		return err
+	}
+	next, err := s.ListEvents(ctx, store.ListEventsParams{AfterSeq: cursor, Limit: 1})
+	if err != nil {
+		return err
+	}
+	lag := 0.0
+	if len(next) > 0 {
+		lag = max(now.Sub(next[0].ReceivedAt).Seconds(), 0)
+	}
+	m.processorLagSeconds.Set(lag)
 	m.gaugesRefreshed.Set(float64(now.Unix()))
 	return nil
 }
