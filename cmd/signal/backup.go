@@ -106,11 +106,7 @@ func restoreCommand(ctx context.Context, args []string, getenv func(string) stri
 			return err
 		}
 	}
-	data, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	if err := writeFileDurably(dst, data, 0o600); err != nil {
+	if err := copyFileDurably(src, dst); err != nil {
 		return fmt.Errorf("write %s: %w", dst, err)
 	}
 	// Opened once through the store: migrations a newer binary brings are
@@ -145,4 +141,41 @@ func checkBackup(ctx context.Context, path string, c store.Cipher) error {
 		return fmt.Errorf("restore: %s was written with another ENCRYPTION_KEY: set the key it was taken with", path)
 	}
 	return nil
+}
+
+// copyFileDurably copies src to dst (0600) through a temporary file,
+// synced and renamed into place: after a crash dst is absent or whole.
+func copyFileDurably(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp := dst + ".tmp"
+	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		return err
+	}
+	dir, err := os.Open(filepath.Dir(dst))
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	return dir.Sync()
 }
