@@ -126,6 +126,11 @@ func (s *Store) vendor(ctx context.Context, id string) string {
 	}
 	in, err := s.Store.GetIntegration(ctx, id)
 	if err != nil {
+		if signal.ErrorCode(err) == signal.ENOTFOUND {
+			// Deleted: not read again for each of its deliveries (the
+			// Refresher's next map forgets it).
+			s.m.vendors.add(id, "unknown")
+		}
 		return "unknown"
 	}
 	s.m.vendors.add(id, in.CatalogKey)
