@@ -73,7 +73,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	// a crash are freed at once; nodes sharing PostgreSQL let them expire.
 	dcfg.ReleaseLeasesAtStart = cfg.DatabaseURL == ""
 	engine := delivery.New(dcfg, delivery.Deps{Store: work, Vendors: vendors, Hasher: box, Log: log,
-		Client: vendorClient(m.Transport(vendorTransport(dcfg), cfg.VendorURLs))})
+		Client: vendorClient(m.Transport(vendorTransport(dcfg), cfg.VendorURLs)), LimiterWaitFunc: m.LimiterWait})
 	proc = pipeline.New(pipeline.Config{}, pipeline.Deps{Store: work, Hasher: box, Vendors: vendors, Notifier: engine, Log: log})
 
 	gwCfg := gateway.DefaultConfig()

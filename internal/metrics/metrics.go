@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -36,6 +37,7 @@ type Metrics struct {
 	retries         *prometheus.CounterVec
 	pauses          *prometheus.CounterVec
 	claimSeconds    prometheus.Histogram
+	limiterWaits    *prometheus.HistogramVec
 	backlog         *prometheus.GaugeVec
 	oldestPending   *prometheus.GaugeVec
 	integrationUp   *prometheus.GaugeVec
@@ -71,6 +73,7 @@ func New() *Metrics {
 	m.retries = f.counterVec("signal_delivery_retries_total", "Delivery attempts scheduled for a retry, by integration and reason code.", "integration_id", "reason")
 	m.pauses = f.counterVec("signal_integration_pauses_total", "Integrations paused by delivery (a vendor refused the key or the API version).", "integration_id", "reason")
 	m.claimSeconds = f.histogram("signal_delivery_claim_seconds", "Time to claim a round of due deliveries from the store.", prometheus.ExponentialBuckets(0.0005, 2, 14))
+	m.limiterWaits = f.histogramVec("signal_delivery_limiter_wait_seconds", "Waits of an integration's worker for its vendor account's rate limiter (count: how many).", prometheus.ExponentialBuckets(0.01, 2, 14), "integration_id")
 	m.backlog = f.gaugeVec("signal_delivery_backlog", "Pending deliveries of an integration (read from the store every few seconds).", "integration_id")
 	m.oldestPending = f.gaugeVec("signal_delivery_oldest_pending_seconds", "Age of the oldest pending delivery's event (0: none pending).", "integration_id")
 	m.integrationUp = f.gaugeVec("signal_integration_active", "1 while an integration is active, 0 while paused.", "integration_id", "vendor")
@@ -92,6 +95,12 @@ func (m *Metrics) Received(pipelineID string, accepted, rejected int) {
 	if rejected > 0 {
 		m.eventsReceived.WithLabelValues(pipelineID, "rejected").Add(float64(rejected))
 	}
+}
+
+// LimiterWait records a worker waiting for its rate limiter
+// (delivery.Deps.LimiterWaitFunc).
+func (m *Metrics) LimiterWait(integrationID string, d time.Duration) {
+	m.limiterWaits.WithLabelValues(integrationID).Observe(d.Seconds())
 }
 
 // Handler serves the text format; with a token, only to

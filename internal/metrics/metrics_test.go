@@ -223,3 +223,20 @@ func TestSampler(t *testing.T) {
 		t.Error("another key waits for k's period")
 	}
 }
+
+func TestLimiterWait(t *testing.T) {
+	t.Parallel()
+	m := New()
+	m.LimiterWait("int_a", 1500*time.Millisecond)
+	m.LimiterWait("int_a", 500*time.Millisecond)
+	if n := testutil.CollectAndCount(m.limiterWaits); n != 1 {
+		t.Fatalf("%d series, want 1", n)
+	}
+	rec := httptest.NewRecorder()
+	m.Handler("").ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{`signal_delivery_limiter_wait_seconds_count{integration_id="int_a"} 2`, `signal_delivery_limiter_wait_seconds_sum{integration_id="int_a"} 2`} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
