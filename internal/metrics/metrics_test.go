@@ -240,3 +240,30 @@ func TestLimiterWait(t *testing.T) {
 		}
 	}
 }
+
+func TestFinishCountsAndLogsFailures(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	m := New()
+	m.vendors.add("int_a", "omnisend")
+	st := m.WrapStore(nopDeliveries{}, slog.New(slog.NewTextHandler(&logs, nil)))
+	failed := func(status, reason string) *signal.Delivery {
+		return &signal.Delivery{ID: 7, IntegrationID: "int_a", Status: status, Reason: reason, VendorStatus: 400,
+			VendorResponse: `{"error":"invalid email jane@example.com"}`, Attempts: 1, Attempt: &signal.Attempt{}}
+	}
+	ds := []*signal.Delivery{failed(signal.StatusFailed, signal.ReasonVendorRejected), failed(signal.StatusPending, signal.ReasonRetrying),
+		failed(signal.StatusPending, signal.ReasonRetrying), {IntegrationID: "int_a", Status: signal.StatusDelivered, Attempt: &signal.Attempt{}}}
+	if err := st.FinishDeliveries(context.Background(), store.FinishDeliveriesParams{Deliveries: ds}); err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(m.retries.WithLabelValues("int_a", signal.ReasonRetrying)); got != 2 {
+		t.Errorf("retries %v, want 2", got)
+	}
+	if got := testutil.ToFloat64(m.deliveries.WithLabelValues("int_a", "omnisend", signal.StatusFailed)); got != 1 {
+		t.Errorf("failed %v, want 1", got)
+	}
+	if c := strings.Count(logs.String(), "vendor request failed"); c != 1 || !strings.Contains(logs.String(), "integration=int_a") ||
+		!strings.Contains(logs.String(), "delivery=7") || strings.Contains(logs.String(), "jane") {
+		t.Errorf("want one sampled line naming the integration and delivery, no vendor answer: %s", logs.String())
+	}
+}
