@@ -35,28 +35,83 @@ type config struct {
 	Retention    time.Duration
 	LogFormat    string
 	LogLevel     string
+	// Role is what serve runs: all, gateway or worker.
+	Role         string
+	MetricsToken string
+}
+
+// setting is one environment variable: its default and meaning. The table
+// is what loadConfig reads defaults from and what `signal help` prints.
+type setting struct {
+	name, def, meaning string
+}
+
+var settings = []setting{
+	{"SIGNAL_DATA_DIR", "./data", "embedded database and generated secrets"},
+	{"DATABASE_URL", "", "postgres://… : use PostgreSQL instead, so several nodes share the work"},
+	{"SIGNAL_ROLE", "all", "what serve runs: all, gateway (ingestion) or worker (processor and delivery); gateway and worker need DATABASE_URL"},
+	{"SIGNAL_GATEWAY_ADDR", ":8080", "ingestion gateway listen address"},
+	{"SIGNAL_ADMIN_ADDR", ":8084", "management API, UI, /metrics, /healthz, /readyz"},
+	{"SIGNAL_ADMIN_EMAIL", "admin@localhost", "first admin, created when no user exists"},
+	{"SIGNAL_ADMIN_PASSWORD", "(generated, printed once)", "first admin's password; ignored (with a warning) once an admin exists"},
+	{"JWT_SECRET", "(generated into the data dir)", "signs admin tokens; required, shared by all nodes, with DATABASE_URL"},
+	{"ENCRYPTION_KEY", "(generated into the data dir)", "seals keys and personal data at rest; required, shared by all nodes, with DATABASE_URL"},
+	{"SIGNAL_OMNISEND_API_URL", "https://api.omnisend.com", "Omnisend API base URL"},
+	{"SIGNAL_KLAVIYO_API_URL", "https://a.klaviyo.com", "Klaviyo API base URL"},
+	{"CORS_ORIGINS", "*", "comma-separated origins allowed to send events from a browser"},
+	{"MAX_PAYLOAD_SIZE", "524288", "largest request body in bytes, after decompression"},
+	{"MAX_BATCH_SIZE", "500", "most messages in one batch"},
+	{"RATE_LIMIT_RPS", "1000", "requests per second per pipeline at the gateway (0 off)"},
+	{"SIGNAL_TRUSTED_PROXIES", gateway.DefaultTrustedProxies, "peers whose X-Forwarded-For names the client (IPs and CIDRs, or none)"},
+	{"SIGNAL_RETENTION_DAYS", "30", "events older than this are deleted (0 keeps them)"},
+	{"SIGNAL_METRICS_TOKEN", "", "when set, GET /metrics needs Authorization: Bearer <token>"},
+	{"SIGNAL_LOG_FORMAT", "text", "text or json"},
+	{"SIGNAL_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"SIGNAL_PPROF", "", "1 serves /debug/pprof on the admin listener"},
+}
+
+// settingDefault is the table's default of a variable ("" when it has
+// none to apply: a generated value is made elsewhere).
+func settingDefault(name string) string {
+	for _, s := range settings {
+		if s.name == name {
+			if strings.HasPrefix(s.def, "(") {
+				return ""
+			}
+			return s.def
+		}
+	}
+	panic("config: " + name + " is not in the settings table")
 }
 
 // loadConfig reads the environment; every bad value is named in the error.
 func loadConfig(getenv func(string) string) (*config, error) {
-	get := func(k, def string) string {
+	get := func(k string) string {
+		if v := strings.TrimSpace(getenv(k)); v != "" {
+			return v
+		}
+		return settingDefault(k)
+	}
+	getOr := func(k, def string) string {
 		if v := strings.TrimSpace(getenv(k)); v != "" {
 			return v
 		}
 		return def
 	}
 	c := &config{
-		DataDir:       get("SIGNAL_DATA_DIR", "./data"),
-		DatabaseURL:   get("DATABASE_URL", ""),
-		GatewayAddr:   get("SIGNAL_GATEWAY_ADDR", ":8080"),
-		AdminAddr:     get("SIGNAL_ADMIN_ADDR", ":8084"),
-		AdminEmail:    get("SIGNAL_ADMIN_EMAIL", "admin@localhost"),
+		DataDir:       get("SIGNAL_DATA_DIR"),
+		DatabaseURL:   get("DATABASE_URL"),
+		GatewayAddr:   get("SIGNAL_GATEWAY_ADDR"),
+		AdminAddr:     get("SIGNAL_ADMIN_ADDR"),
+		AdminEmail:    get("SIGNAL_ADMIN_EMAIL"),
 		AdminPassword: getenv("SIGNAL_ADMIN_PASSWORD"),
 		JWTSecret:     getenv("JWT_SECRET"),
 		EncryptionKey: getenv("ENCRYPTION_KEY"),
+		Role:          get("SIGNAL_ROLE"),
+		MetricsToken:  getenv("SIGNAL_METRICS_TOKEN"),
 		VendorURLs:    map[string]string{},
-		LogFormat:     get("SIGNAL_LOG_FORMAT", "text"),
-		LogLevel:      get("SIGNAL_LOG_LEVEL", "info"),
+		LogFormat:     get("SIGNAL_LOG_FORMAT"),
+		LogLevel:      get("SIGNAL_LOG_LEVEL"),
 	}
 	var errs []string
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
@@ -72,7 +127,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		bad("SIGNAL_GATEWAY_ADDR and SIGNAL_ADMIN_ADDR are both %q; they must differ", c.GatewayAddr)
 	}
 	for _, s := range vendorSpecs {
-		v := strings.TrimRight(get(s.urlEnv(), s.defaultURL), "/")
+		v := strings.TrimRight(getOr(s.urlEnv(), s.defaultURL), "/")
 		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("%s=%q is not an http(s) URL", s.urlEnv(), v)
 		}
@@ -86,10 +141,19 @@ func loadConfig(getenv func(string) string) (*config, error) {
 			bad("JWT_SECRET and ENCRYPTION_KEY are required with DATABASE_URL: every node must share them")
 		}
 	}
+	switch c.Role {
+	case "all":
+	case "gateway", "worker":
+		if c.DatabaseURL == "" {
+			bad("SIGNAL_ROLE=%s needs DATABASE_URL: the embedded database serves one node, which runs everything (use all)", c.Role)
+		}
+	default:
+		bad("SIGNAL_ROLE must be all, gateway or worker")
+	}
 	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
 		bad("JWT_SECRET must be at least 32 characters (generate one with: openssl rand -hex 32)")
 	}
-	origins := get("CORS_ORIGINS", "*")
+	origins := get("CORS_ORIGINS")
 	for _, o := range strings.Split(origins, ",") {
 		o = strings.TrimSpace(o)
 		if o == "" {
@@ -105,19 +169,19 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		c.CORSOrigins = append(c.CORSOrigins, strings.TrimRight(o, "/"))
 	}
 	var err error
-	if c.MaxPayload, err = strconv.ParseInt(get("MAX_PAYLOAD_SIZE", "524288"), 10, 64); err != nil || c.MaxPayload < 1024 || c.MaxPayload > 64<<20 {
+	if c.MaxPayload, err = strconv.ParseInt(get("MAX_PAYLOAD_SIZE"), 10, 64); err != nil || c.MaxPayload < 1024 || c.MaxPayload > 64<<20 {
 		bad("MAX_PAYLOAD_SIZE must be a number of bytes from 1024 to 67108864")
 	}
-	if c.MaxBatch, err = strconv.Atoi(get("MAX_BATCH_SIZE", "500")); err != nil || c.MaxBatch < 1 || c.MaxBatch > 10000 {
+	if c.MaxBatch, err = strconv.Atoi(get("MAX_BATCH_SIZE")); err != nil || c.MaxBatch < 1 || c.MaxBatch > 10000 {
 		bad("MAX_BATCH_SIZE must be a whole number from 1 to 10000")
 	}
-	if c.RateLimitRPS, err = strconv.ParseFloat(get("RATE_LIMIT_RPS", "1000"), 64); err != nil || c.RateLimitRPS < 0 {
+	if c.RateLimitRPS, err = strconv.ParseFloat(get("RATE_LIMIT_RPS"), 64); err != nil || c.RateLimitRPS < 0 {
 		bad("RATE_LIMIT_RPS must be a number of requests per second per pipeline (0 turns the limit off)")
 	}
-	if c.Proxies, err = gateway.ParsePrefixes(get("SIGNAL_TRUSTED_PROXIES", gateway.DefaultTrustedProxies)); err != nil {
+	if c.Proxies, err = gateway.ParsePrefixes(get("SIGNAL_TRUSTED_PROXIES")); err != nil {
 		bad("SIGNAL_TRUSTED_PROXIES must be a comma-separated list of IPs and CIDR prefixes, or none: %v", err)
 	}
-	if days, err := strconv.Atoi(get("SIGNAL_RETENTION_DAYS", "30")); err != nil || days < 0 || days > 3650 {
+	if days, err := strconv.Atoi(get("SIGNAL_RETENTION_DAYS")); err != nil || days < 0 || days > 3650 {
 		bad("SIGNAL_RETENTION_DAYS must be a whole number of days from 0 (keep forever) to 3650")
 	} else {
 		c.Retention = time.Duration(days) * 24 * time.Hour

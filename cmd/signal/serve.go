@@ -8,19 +8,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/signalhq/signal/internal/admin"
-	"github.com/signalhq/signal/internal/crypt"
 	"github.com/signalhq/signal/internal/delivery"
 	"github.com/signalhq/signal/internal/gateway"
+	"github.com/signalhq/signal/internal/metrics"
 	"github.com/signalhq/signal/internal/pipeline"
-	"github.com/signalhq/signal/internal/store"
-	"github.com/signalhq/signal/internal/store/postgres"
-	"github.com/signalhq/signal/internal/store/sqlite"
-	"github.com/signalhq/signal/internal/token"
 	"github.com/signalhq/signal/internal/web"
 )
 
@@ -33,51 +28,33 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		return err
 	}
 	log := newLogger(cfg, stderr)
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("SIGNAL_DATA_DIR: %w", err)
-	}
-	// MkdirAll leaves an existing dir as it was: tighten it, it holds the
-	// keys and personal data.
-	if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("SIGNAL_DATA_DIR: %w", err)
-	}
-	encKey, err := secret(cfg.DataDir, "encryption.key", cfg.EncryptionKey, crypt.NewKey)
-	if err != nil {
+	if err := prepareDataDir(cfg); err != nil {
 		return err
 	}
-	key, err := crypt.ParseKey(encKey)
-	if err != nil {
-		return fmt.Errorf("ENCRYPTION_KEY: %w", err)
+	if cfg.DatabaseURL == "" {
+		// restore refuses a data dir a server holds.
+		unlock, err := lockDataDir(cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		defer unlock()
 	}
-	box, err := crypt.NewBox(key)
+	box, signer, err := loadSecrets(cfg)
 	if err != nil {
 		return err
-	}
-	jwtSecret, err := secret(cfg.DataDir, "jwt.secret", cfg.JWTSecret, crypt.NewKey)
-	if err != nil {
-		return err
-	}
-	signer, err := token.NewSigner([]byte(jwtSecret), nil)
-	if err != nil {
-		return fmt.Errorf("JWT_SECRET: %w", err)
 	}
 
 	var proc *pipeline.Processor
 	onAppend := func() { proc.Wake() }
-	var db store.Store
-	if cfg.DatabaseURL != "" {
-		db, err = postgres.Open(ctx, postgres.Options{URL: cfg.DatabaseURL, Cipher: box, OnAppend: onAppend})
-		if err != nil {
-			return fmt.Errorf("DATABASE_URL: %w", err)
-		}
-	} else {
-		db, err = sqlite.Open(ctx, sqlite.Options{Path: cfg.DataDir + "/signal.db", Cipher: box, OnAppend: onAppend})
-		if err != nil {
-			return fmt.Errorf("open the database in %s: %w", cfg.DataDir, err)
-		}
+	db, err := openStore(ctx, cfg, box, onAppend)
+	if err != nil {
+		return err
 	}
 	defer db.Close()
 
+	if n, err := db.CountUsers(ctx); err == nil && n > 0 && cfg.AdminPassword != "" {
+		log.Warn("SIGNAL_ADMIN_PASSWORD is ignored: an admin already exists (change a password with: signal user reset-password --email <email>)")
+	}
 	generated, err := admin.Bootstrap(ctx, db, admin.BootstrapParams{Email: cfg.AdminEmail, Password: cfg.AdminPassword})
 	if err != nil {
 		return fmt.Errorf("create the first admin: %w", err)
@@ -86,50 +63,71 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		fmt.Fprintf(stdout, "Created the first admin user.\n  email:    %s\n  password: %s\nThis password is shown once; keep it somewhere safe.\n", cfg.AdminEmail, generated)
 	}
 
+	m := metrics.New()
+	// The processor, the delivery engine and the gateway work through the
+	// instrumented store; the API reads the store itself.
+	work := m.WrapStore(db, log)
 	vendors := newRegistry(cfg.VendorURLs, version)
 
 	dcfg := delivery.DefaultConfig()
 	// One node owns every lease of the embedded database, so leases left by
 	// a crash are freed at once; nodes sharing PostgreSQL let them expire.
 	dcfg.ReleaseLeasesAtStart = cfg.DatabaseURL == ""
-	engine := delivery.New(dcfg, delivery.Deps{Store: db, Vendors: vendors, Hasher: box, Log: log})
-	proc = pipeline.New(pipeline.Config{}, pipeline.Deps{Store: db, Hasher: box, Vendors: vendors, Notifier: engine, Log: log})
+	engine := delivery.New(dcfg, delivery.Deps{Store: work, Vendors: vendors, Hasher: box, Log: log,
+		Client: vendorClient(m.Transport(vendorTransport(dcfg), cfg.VendorURLs)), LimiterWaitFunc: m.LimiterWait})
+	proc = pipeline.New(pipeline.Config{}, pipeline.Deps{Store: work, Hasher: box, Vendors: vendors, Notifier: engine, Log: log})
 
 	gwCfg := gateway.DefaultConfig()
 	gwCfg.MaxPayloadSize, gwCfg.MaxBatchSize, gwCfg.CORSOrigins, gwCfg.RateLimitRPS = cfg.MaxPayload, cfg.MaxBatch, cfg.CORSOrigins, cfg.RateLimitRPS
 	gwCfg.TrustedProxies = cfg.Proxies
-	gw := gateway.New(gwCfg, db, db, log, nil)
+	gwCfg.ReceivedFunc = m.Received
+	gw := gateway.New(gwCfg, work, db, log, nil)
 	api := admin.New(admin.Config{}, admin.Deps{
 		Store: db, Signer: signer, Catalog: vendors, Tester: tester{engine: engine, vendors: vendors}, Notifier: engine, Keys: gw, Log: log,
 		Hasher: box, RateLimits: engine,
 	})
 
-	gwLn, err := net.Listen("tcp", cfg.GatewayAddr)
-	if err != nil {
-		return fmt.Errorf("SIGNAL_GATEWAY_ADDR: %w", err)
+	// A worker takes no events: it does not listen on the gateway's port.
+	runsGateway := cfg.Role != "worker"
+	var gwLn net.Listener
+	gwAddr := "off"
+	if runsGateway {
+		if gwLn, err = net.Listen("tcp", cfg.GatewayAddr); err != nil {
+			return fmt.Errorf("SIGNAL_GATEWAY_ADDR: %w", err)
+		}
+		gwAddr = gwLn.Addr().String()
 	}
 	adminLn, err := net.Listen("tcp", cfg.AdminAddr)
 	if err != nil {
-		gwLn.Close()
+		if gwLn != nil {
+			gwLn.Close()
+		}
 		return fmt.Errorf("SIGNAL_ADMIN_ADDR: %w", err)
 	}
 	// Separate connection caps: a flood on the admin listener cannot use
 	// the descriptors the gateway needs (see listen.go).
 	gwConns, adminConns := connCaps(fileLimit())
-	gwLn, adminLn = limitListener(gwLn, gwConns), limitListener(adminLn, adminConns)
-	gwSrv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
-	ui := web.New(web.Config{GatewayURL: gatewayURL(gwLn.Addr(), cfg.GatewayAddr), GatewayPort: portOf(gwLn.Addr())}, web.Deps{API: api, Log: log})
+	adminLn = limitListener(adminLn, adminConns)
+	if runsGateway {
+		gwLn = limitListener(gwLn, gwConns)
+	}
+	gwSrv := &http.Server{Handler: opsHandler(m.Gateway(gw, log), db, nil), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	var gwURL, gwPort string
+	if gwLn != nil {
+		gwURL, gwPort = gatewayURL(gwLn.Addr(), cfg.GatewayAddr), portOf(gwLn.Addr())
+	}
+	ui := web.New(web.Config{GatewayURL: gwURL, GatewayPort: gwPort}, web.Deps{API: api, Log: log})
 	adminH := adminHandler(api, ui)
 	if getenv("SIGNAL_PPROF") == "1" {
 		adminH = withPprof(adminH)
 		log.Warn("profiling endpoints enabled on the admin listener (SIGNAL_PPROF=1)")
 	}
-	adminSrv := adminServer(adminH, adminReadTimeout)
+	adminSrv := adminServer(opsHandler(adminH, db, m.Handler(cfg.MetricsToken)), adminReadTimeout)
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	errc := make(chan error, 8)
 	goRun := func(name string, f func() error) {
 		wg.Add(1)
 		go func() {
@@ -139,12 +137,17 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 			}
 		}()
 	}
-	goRun("gateway", func() error { return gwSrv.Serve(gwLn) })
+	if runsGateway {
+		goRun("gateway", func() error { return gwSrv.Serve(gwLn) })
+	}
 	goRun("management API", func() error { return adminSrv.Serve(adminLn) })
-	goRun("processor", func() error { return proc.Run(workCtx) })
-	goRun("delivery", func() error { return engine.Run(workCtx) })
-	goRun("retention", func() error { return retain(workCtx, db, cfg.Retention, time.Minute, 10*time.Minute, log) })
-	log.Info("signal started", "version", version, "gateway", gwLn.Addr().String(), "admin", adminLn.Addr().String(), "data_dir", cfg.DataDir)
+	if cfg.Role == "all" || cfg.Role == "worker" {
+		goRun("processor", func() error { return proc.Run(workCtx) })
+		goRun("delivery", func() error { return engine.Run(workCtx) })
+		goRun("retention", func() error { return retain(workCtx, db, cfg.Retention, time.Minute, 10*time.Minute, log) })
+	}
+	goRun("metrics", func() error { return m.RunRefresher(workCtx, db, metrics.RefreshEvery, log) })
+	log.Info("signal started", "version", buildVersion(), "role", cfg.Role, "gateway", gwAddr, "admin", adminLn.Addr().String(), "data_dir", cfg.DataDir)
 
 	var runErr error
 	select {
@@ -180,6 +183,21 @@ func newLogger(cfg *config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// vendorTransport is the delivery engine's own transport settings.
+func vendorTransport(dcfg delivery.Config) *http.Transport {
+	return &http.Transport{
+		MaxIdleConnsPerHost: dcfg.MaxInFlight * dcfg.Rounds, IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: true}
+}
+
+// vendorClient never follows a redirect, as the engine's default client:
+// Go would carry the API key (and on 307/308 the contact's data) to
+// whatever host it names. No client-wide timeout: each request carries its
+// vendor's.
+func vendorClient(rt http.RoundTripper) *http.Client {
+	return &http.Client{Transport: rt,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // adminHandler serves the Management API under /v1/admin/ and /healthz on

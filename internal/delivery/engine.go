@@ -78,6 +78,10 @@ type Deps struct {
 	Log    *slog.Logger
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
+	// LimiterWaitFunc, when set, is told each time an integration's worker
+	// waits for its rate limiter, and for how long (metrics; must not
+	// block).
+	LimiterWaitFunc func(integrationID string, d time.Duration)
 }
 
 // Engine runs one worker per integration.
@@ -90,6 +94,8 @@ type Engine struct {
 	log      *slog.Logger
 	now      func() time.Time
 	limiters limiters
+	// limiterWait: Deps.LimiterWaitFunc, never nil.
+	limiterWait func(string, time.Duration)
 
 	mu sync.Mutex
 	// workers: one per installed integration (admin-created, not from
@@ -139,7 +145,11 @@ func New(cfg Config, deps Deps) *Engine {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{cfg: cfg, store: deps.Store, vendors: deps.Vendors, hasher: deps.Hasher, client: client, log: log, now: now, workers: map[string]*worker{}}
+	limiterWait := deps.LimiterWaitFunc
+	if limiterWait == nil {
+		limiterWait = func(string, time.Duration) {}
+	}
+	return &Engine{limiterWait: limiterWait, cfg: cfg, store: deps.Store, vendors: deps.Vendors, hasher: deps.Hasher, client: client, log: log, now: now, workers: map[string]*worker{}}
 }
 
 // timeout is how long one request to vendor may take.

@@ -57,6 +57,8 @@ type bundleOpts struct {
 	// perMinute, if set, is both vendors' default request budget.
 	perMinute int
 	window    time.Duration
+	// limiterWait is the engine's LimiterWaitFunc.
+	limiterWait func(string, time.Duration)
 }
 
 func newTestBundle(t *testing.T, o bundleOpts) *testBundle {
@@ -83,7 +85,7 @@ func newTestBundle(t *testing.T, o bundleOpts) *testBundle {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	t.Cleanup(client.CloseIdleConnections)
 	b.engine = delivery.New(o.cfg, delivery.Deps{Store: countingStore{DB: db, claims: b.claims}, Vendors: reg, Hasher: plainHasher{},
-		Client: client, Log: slog.New(slog.DiscardHandler)})
+		Client: client, Log: slog.New(slog.DiscardHandler), LimiterWaitFunc: o.limiterWait})
 	return b
 }
 

@@ -95,6 +95,7 @@ func (w *worker) run(ctx context.Context) {
 		n, delay := lim.reserve(e.now(), e.cfg.MaxInFlight)
 		if n == 0 {
 			release()
+			e.limiterWait(w.id, delay)
 			w.wait(ctx, delay)
 			continue
 		}

@@ -51,6 +51,9 @@ type Config struct {
 	// TrustedProxies are the peers whose X-Forwarded-For names the client,
 	// for the per-IP rate limit (SIGNAL_TRUSTED_PROXIES).
 	TrustedProxies []netip.Prefix
+	// ReceivedFunc, when set, is told how many events of a request for a
+	// pipeline were stored and refused (metrics; it must not block).
+	ReceivedFunc func(pipelineID string, accepted, rejected int)
 }
 
 // DefaultConfig returns the limits Datafly uses.
@@ -210,6 +213,7 @@ func (s *Server) ingest(rt route) http.Handler {
 			if err != nil {
 				if !fields.batch {
 					// One event, not a batch: refused as a whole.
+					s.received(pl.ID, 0, 1)
 					s.fail(w, err)
 					return
 				}
@@ -230,6 +234,7 @@ func (s *Server) ingest(rt route) http.Handler {
 			writeError(w, http.StatusServiceUnavailable, "STORAGE_UNAVAILABLE", "events could not be stored; nothing was accepted, retry", "")
 			return
 		}
+		s.received(pl.ID, len(events), len(rejected))
 		if newCookie != "" {
 			http.SetCookie(w, &http.Cookie{Name: "_dfid", Value: newCookie, Path: "/", MaxAge: 2 * 365 * 24 * 3600,
 				HttpOnly: true, Secure: s.cfg.SecureCookie, SameSite: http.SameSiteLaxMode})
@@ -245,6 +250,12 @@ func (s *Server) ingest(rt route) http.Handler {
 			Rejected []rejection `json:"rejected"`
 		}{true, len(events), rejected})
 	})
+}
+
+func (s *Server) received(pipelineID string, accepted, rejected int) {
+	if s.cfg.ReceivedFunc != nil {
+		s.cfg.ReceivedFunc(pipelineID, accepted, rejected)
+	}
 }
 
 // split returns the raw messages of a body and its top-level fields. The
