@@ -21,6 +21,7 @@ type Store interface {
 	IntegrationStore
 	ProfileStore
 	DeliveryStore
+	AlertStore
 	Close() error
 }
 
@@ -76,6 +77,18 @@ type PipelineStore interface {
 	ListPipelines(ctx context.Context, p ListParams) ([]*signal.Pipeline, error)
 	UpdatePipeline(ctx context.Context, p UpdatePipelineParams) (*signal.Pipeline, error)
 	DeletePipeline(ctx context.Context, p DeletePipelineParams) error
+	// RotatePipeline gives a pipeline a new key and signing secret; the
+	// current ones become the previous ones, accepted until PreviousUntil
+	// (GetPipeline by Key finds the pipeline by either key meanwhile).
+	RotatePipeline(ctx context.Context, p RotatePipelineParams) (*signal.Pipeline, error)
+}
+
+type RotatePipelineParams struct {
+	ID            string
+	Key           string
+	SigningSecret string
+	PreviousUntil time.Time
+	Now           time.Time
 }
 
 type DeletePipelineParams struct {
@@ -90,16 +103,21 @@ type CreatePipelineParams struct {
 	Now           time.Time
 }
 
-// GetPipelineParams finds a pipeline by ID or by Key (one of them).
+// GetPipelineParams finds a pipeline by ID or by Key (one of them). By
+// Key, a rotated-out key finds its pipeline while its overlap lasts at Now
+// (zero: the wall clock).
 type GetPipelineParams struct {
 	ID  string
 	Key string
+	Now time.Time
 }
 
+// UpdatePipelineParams changes the non-nil fields of pipeline ID.
 type UpdatePipelineParams struct {
-	ID   string
-	Name *string
-	Now  time.Time
+	ID               string
+	Name             *string
+	SignedOnlyEvents *[]string
+	Now              time.Time
 }
 
 // ListParams pages a list: items after the cursor ID, in ID order.
@@ -375,6 +393,42 @@ type PruneResult struct {
 	// or disabled integration's, or one retrying) and ended filtered,
 	// expired.
 	Expired int
+}
+
+// AlertStore keeps the alert settings and the open alert incidents.
+type AlertStore interface {
+	// GetAlertSettings returns the settings (ENOTFOUND when never set).
+	GetAlertSettings(ctx context.Context) (*signal.AlertSettings, error)
+	// PutAlertSettings replaces the settings (stored sealed).
+	PutAlertSettings(ctx context.Context, p PutAlertSettingsParams) error
+	// ListAlertIncidents lists the open incidents.
+	ListAlertIncidents(ctx context.Context) ([]AlertIncident, error)
+	// OpenAlertIncident records an incident; false if it was already open
+	// (then nobody posts it again, on any node).
+	OpenAlertIncident(ctx context.Context, p AlertIncident) (bool, error)
+	// CloseAlertIncident removes an incident; false if it was not open.
+	CloseAlertIncident(ctx context.Context, p AlertIncident) (bool, error)
+	// RecentAttempts counts the integration's last Limit attempts and how
+	// many of them failed (a transport error or a non-2xx answer).
+	RecentAttempts(ctx context.Context, p RecentAttemptsParams) (total, failed int, err error)
+}
+
+type PutAlertSettingsParams struct {
+	Settings signal.AlertSettings
+	Now      time.Time
+}
+
+// AlertIncident is one open alert: Kind (integration_paused,
+// backlog_stale, delivery_failing) of one integration.
+type AlertIncident struct {
+	IntegrationID string
+	Kind          string
+	OpenedAt      time.Time
+}
+
+type RecentAttemptsParams struct {
+	IntegrationID string
+	Limit         int
 }
 
 // Cipher seals sensitive columns (config, payloads, traits) at rest.

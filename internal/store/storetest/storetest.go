@@ -47,6 +47,8 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Users", exerciseUsers},
 		{"UserManagement", exerciseUserManagement},
 		{"Audit", exerciseAudit},
+		{"Alerts", exerciseAlerts},
+		{"PipelineKeys", exercisePipelineKeys},
 	}
 	for _, area := range areas {
 		t.Run(area.name, func(t *testing.T) {
