@@ -31,6 +31,8 @@ type Store interface {
 	GetLiveEvent(ctx context.Context, p store.GetLiveEventParams) (*signal.LiveEventDetail, error)
 	IntegrationHealth(ctx context.Context, p store.IntegrationHealthParams) (*store.IntegrationHealth, error)
 	RequeueDeliveries(ctx context.Context, p store.RequeueDeliveriesParams) (int, error)
+	GetAlertSettings(ctx context.Context) (*signal.AlertSettings, error)
+	PutAlertSettings(ctx context.Context, p store.PutAlertSettingsParams) error
 }
 
 // Tester sends one test event through an integration now.
@@ -179,6 +181,9 @@ func (s *Server) routes() {
 	s.mux.handle("PATCH /v1/admin/users/{id}", s.authed(s.handleUpdateUser))
 	s.mux.handle("DELETE /v1/admin/users/{id}", s.authed(s.handleDeleteUser))
 	s.mux.handle("GET /v1/admin/audit-log", s.authed(s.handleListAudit))
+	s.mux.handle("GET /v1/admin/alerts", s.authed(s.handleGetAlerts))
+	s.mux.handle("PUT /v1/admin/alerts", s.authed(s.handlePutAlerts))
+	s.mux.handle("POST /v1/admin/pipelines/{id}/rotate", s.authed(s.handleRotatePipeline))
 
 	s.mux.handle("/v1/admin/", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := s.authenticate(r); err != nil {

@@ -22,6 +22,8 @@ const (
 	auditUserCreate        = "user.create"
 	auditUserUpdate        = "user.update"
 	auditUserDelete        = "user.delete"
+	auditAlertsUpdate      = "alerts.update"
+	auditPipelineRotate    = "pipeline.rotate"
 )
 
 // audit records a change the request made, after it succeeded. summary is
