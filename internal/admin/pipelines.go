@@ -15,10 +15,10 @@ import (
 // pipelineView is a pipeline as the API shows it: the signing secret only
 // on creation.
 type pipelineView struct {
-	ID            string    `json:"id"`
-	Name          string    `json:"name"`
-	Key           string    `json:"pipeline_key"`
-	SigningSecret string    `json:"signing_secret,omitempty"`
+	ID            string `json:"id"`
+	Name          string `json:"name"`
+	Key           string `json:"pipeline_key"`
+	SigningSecret string `json:"signing_secret,omitempty"`
 	// SignedOnlyEvents are accepted only from signed /v1/events requests.
 	SignedOnlyEvents []string `json:"signed_only_events"`
 	// PreviousKeyUntil is when the key and secret rotated out stop working

@@ -56,7 +56,7 @@ var routeRoles = map[string][3]int{
 	"PUT /v1/admin/alerts":        {yes, 403, 403},
 
 	"POST /v1/admin/pipelines/{id}/rotate": {yes, yes, 403},
-	"/v1/admin/":                  {404, 404, 404},
+	"/v1/admin/":                           {404, 404, 404},
 }
 
 // status sends one request as tok and returns the status only (it does not
