@@ -81,7 +81,9 @@ func TestRotatedKeyOverlap(t *testing.T) {
 		{"OldKeyDuringOverlap", 30 * time.Second, func(time.Time) req { return req{path: "/v1/t", body: body, header: bearer(testKey)} }, 200},
 		{"OldKeyAfterOverlap", 61 * time.Second, func(time.Time) req { return req{path: "/v1/t", body: body, header: bearer(testKey)} }, 401},
 		{"NewKeyAfterOverlap", 61 * time.Second, func(time.Time) req { return req{path: "/v1/t", body: body, header: bearer(newKey)} }, 200},
-		{"NewSecret", 0, func(at time.Time) req { return req{path: "/v1/events", body: body, header: signedBy(newKey, newSecret, at)} }, 200},
+		{"NewSecret", 0, func(at time.Time) req {
+			return req{path: "/v1/events", body: body, header: signedBy(newKey, newSecret, at)}
+		}, 200},
 		{"OldSecretDuringOverlap", 30 * time.Second, func(at time.Time) req {
 			return req{path: "/v1/events", body: body, header: signedBy(newKey, testSecret, at)}
 		}, 200},
@@ -151,4 +153,3 @@ func TestSignedOnlyEvents(t *testing.T) {
 		})
 	}
 }
-
