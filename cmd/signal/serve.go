@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/signalhq/signal/internal/admin"
+	"github.com/signalhq/signal/internal/alert"
 	"github.com/signalhq/signal/internal/crypt"
 	"github.com/signalhq/signal/internal/delivery"
 	"github.com/signalhq/signal/internal/gateway"
@@ -144,6 +145,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	goRun("processor", func() error { return proc.Run(workCtx) })
 	goRun("delivery", func() error { return engine.Run(workCtx) })
 	goRun("retention", func() error { return retain(workCtx, db, cfg.Retention, time.Minute, 10*time.Minute, log) })
+	goRun("alerts", func() error { return alert.New(alert.Config{}, alert.Deps{Store: db, Log: log}).Run(workCtx) })
 	log.Info("signal started", "version", version, "gateway", gwLn.Addr().String(), "admin", adminLn.Addr().String(), "data_dir", cfg.DataDir)
 
 	var runErr error
