@@ -215,7 +215,9 @@ func TestIncidentPostedOnceWithItsRecovery(t *testing.T) {
 	}{
 		{"Paused", func(b *testBundle) {
 			b.store.set(func(in *signal.Integration) { in.Status, in.StatusReason = "paused", signal.ReasonAuthFailed })
-		}, func(b *testBundle) { b.store.set(func(in *signal.Integration) { in.Status, in.StatusReason = "active", "" }) }, Paused, Resumed},
+		}, func(b *testBundle) {
+			b.store.set(func(in *signal.Integration) { in.Status, in.StatusReason = "active", "" })
+		}, Paused, Resumed},
 		{"BacklogStale", func(b *testBundle) { b.store.oldest["int_1"] = b.now.Add(-16 * time.Minute) },
 			func(b *testBundle) { b.store.oldest["int_1"] = b.now.Add(-time.Minute) }, BacklogStale, BacklogRecovered},
 		{"DeliveryFailing", func(b *testBundle) { b.store.attempts["int_1"] = [2]int{50, 26} },
