@@ -33,6 +33,7 @@ type Store interface {
 	RequeueDeliveries(ctx context.Context, p store.RequeueDeliveriesParams) (int, error)
 	GetAlertSettings(ctx context.Context) (*signal.AlertSettings, error)
 	PutAlertSettings(ctx context.Context, p store.PutAlertSettingsParams) error
+	store.ContactStore
 }
 
 // Tester sends one test event through an integration now.
@@ -184,6 +185,8 @@ func (s *Server) routes() {
 	s.mux.handle("GET /v1/admin/alerts", s.authed(s.handleGetAlerts))
 	s.mux.handle("PUT /v1/admin/alerts", s.authed(s.handlePutAlerts))
 	s.mux.handle("POST /v1/admin/pipelines/{id}/rotate", s.authed(s.handleRotatePipeline))
+	s.mux.handle("POST /v1/admin/contacts/export", s.authed(s.handleExportContact))
+	s.mux.handle("POST /v1/admin/contacts/erase", s.authed(s.handleEraseContact))
 
 	s.mux.handle("/v1/admin/", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := s.authenticate(r); err != nil {

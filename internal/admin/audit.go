@@ -24,6 +24,8 @@ const (
 	auditUserDelete        = "user.delete"
 	auditAlertsUpdate      = "alerts.update"
 	auditPipelineRotate    = "pipeline.rotate"
+	auditContactExport     = "contact.export"
+	auditContactErase      = "contact.erase"
 )
 
 // audit records a change the request made, after it succeeded. summary is

@@ -55,6 +55,9 @@ var routeRoles = map[string][3]int{
 	"GET /v1/admin/alerts":        {yes, 403, 403},
 	"PUT /v1/admin/alerts":        {yes, 403, 403},
 
+	"POST /v1/admin/contacts/export": {yes, 403, 403},
+	"POST /v1/admin/contacts/erase":  {yes, 403, 403},
+
 	"POST /v1/admin/pipelines/{id}/rotate": {yes, yes, 403},
 	"/v1/admin/":                           {404, 404, 404},
 }
