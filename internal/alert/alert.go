@@ -209,7 +209,9 @@ func (e *Evaluator) conditions(ctx context.Context, in *signal.Integration, a *s
 	if err != nil {
 		return nil, fmt.Errorf("alert: attempts of %s: %w", in.ID, err)
 	}
-	conds = append(conds, condition{kind: Failing, on: total > 0 && 2*failed > total, reason: "attempts_failing",
+	// While paused, the attempts that paused it (a 401) are the pause's
+	// incident, not a second one.
+	conds = append(conds, condition{kind: Failing, on: total > 0 && 2*failed > total && !paused && in.Enabled, reason: "attempts_failing",
 		reasonText: fmt.Sprintf("%d of the last %d attempts to send to the vendor failed.", failed, total)})
 	return conds, nil
 }

@@ -306,6 +306,21 @@ func TestRetriedWhileWebhookFails(t *testing.T) {
 	}
 }
 
+// A pause whose attempts failed (the 401 that paused it) is one incident,
+// not also delivery_failing or backlog_stale.
+func TestPauseIsOneIncident(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.store.attempts["int_1"] = [2]int{1, 1}
+	b.store.oldest["int_1"] = b.now.Add(-time.Hour)
+	b.store.set(func(in *signal.Integration) { in.Status, in.StatusReason = "paused", signal.ReasonAuthFailed })
+	b.evaluate(t)
+	ps := b.waitPosts(t, 1)
+	if len(ps) != 1 || decodePost(t, ps[0]).Alert != Paused || len(b.store.incidents) != 1 {
+		t.Fatalf("%d posts, incidents %v; want only integration_paused", len(ps), b.store.incidents)
+	}
+}
+
 func TestNothingWithoutWebhook(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
