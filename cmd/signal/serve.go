@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/signalhq/signal/internal/admin"
+	"github.com/signalhq/signal/internal/alert"
 	"github.com/signalhq/signal/internal/delivery"
 	"github.com/signalhq/signal/internal/gateway"
 	"github.com/signalhq/signal/internal/metrics"
@@ -145,6 +146,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		goRun("processor", func() error { return proc.Run(workCtx) })
 		goRun("delivery", func() error { return engine.Run(workCtx) })
 		goRun("retention", func() error { return retain(workCtx, db, cfg.Retention, time.Minute, 10*time.Minute, log) })
+		goRun("alerts", func() error { return alert.New(alert.Config{}, alert.Deps{Store: db, Log: log}).Run(workCtx) })
 	}
 	goRun("metrics", func() error { return m.RunRefresher(workCtx, db, metrics.RefreshEvery, log) })
 	log.Info("signal started", "version", buildVersion(), "role", cfg.Role, "gateway", gwAddr, "admin", adminLn.Addr().String(), "data_dir", cfg.DataDir)

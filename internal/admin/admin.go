@@ -33,6 +33,9 @@ type Store interface {
 	RequeueDeliveries(ctx context.Context, p store.RequeueDeliveriesParams) (int, error)
 	ReplayableDeliveries(ctx context.Context, p store.ReplayableParams) ([]store.Replayable, error)
 	ReplaceDeliveries(ctx context.Context, p store.ReplaceDeliveriesParams) (int, error)
+	GetAlertSettings(ctx context.Context) (*signal.AlertSettings, error)
+	PutAlertSettings(ctx context.Context, p store.PutAlertSettingsParams) error
+	store.ContactStore
 }
 
 // Tester sends one test event through an integration now.
@@ -182,6 +185,11 @@ func (s *Server) routes() {
 	s.mux.handle("PATCH /v1/admin/users/{id}", s.authed(s.handleUpdateUser))
 	s.mux.handle("DELETE /v1/admin/users/{id}", s.authed(s.handleDeleteUser))
 	s.mux.handle("GET /v1/admin/audit-log", s.authed(s.handleListAudit))
+	s.mux.handle("GET /v1/admin/alerts", s.authed(s.handleGetAlerts))
+	s.mux.handle("PUT /v1/admin/alerts", s.authed(s.handlePutAlerts))
+	s.mux.handle("POST /v1/admin/pipelines/{id}/rotate", s.authed(s.handleRotatePipeline))
+	s.mux.handle("POST /v1/admin/contacts/export", s.authed(s.handleExportContact))
+	s.mux.handle("POST /v1/admin/contacts/erase", s.authed(s.handleEraseContact))
 
 	s.mux.handle("/v1/admin/", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := s.authenticate(r); err != nil {

@@ -22,6 +22,10 @@ const (
 	auditUserCreate        = "user.create"
 	auditUserUpdate        = "user.update"
 	auditUserDelete        = "user.delete"
+	auditAlertsUpdate      = "alerts.update"
+	auditPipelineRotate    = "pipeline.rotate"
+	auditContactExport     = "contact.export"
+	auditContactErase      = "contact.erase"
 )
 
 // audit records a change the request made, after it succeeded. summary is

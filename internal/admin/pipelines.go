@@ -15,16 +15,28 @@ import (
 // pipelineView is a pipeline as the API shows it: the signing secret only
 // on creation.
 type pipelineView struct {
-	ID            string    `json:"id"`
-	Name          string    `json:"name"`
-	Key           string    `json:"pipeline_key"`
-	SigningSecret string    `json:"signing_secret,omitempty"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	ID            string `json:"id"`
+	Name          string `json:"name"`
+	Key           string `json:"pipeline_key"`
+	SigningSecret string `json:"signing_secret,omitempty"`
+	// SignedOnlyEvents are accepted only from signed /v1/events requests.
+	SignedOnlyEvents []string `json:"signed_only_events"`
+	// PreviousKeyUntil is when the key and secret rotated out stop working
+	// (omitted when none still works).
+	PreviousKeyUntil *time.Time `json:"previous_key_until,omitempty"`
+	CreatedAt        time.Time  `json:"created_at"`
+	UpdatedAt        time.Time  `json:"updated_at"`
 }
 
-func viewPipeline(p *signal.Pipeline, withSecret bool) pipelineView {
-	v := pipelineView{ID: p.ID, Name: p.Name, Key: p.Key, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+func (s *Server) viewPipeline(p *signal.Pipeline, withSecret bool) pipelineView {
+	v := pipelineView{ID: p.ID, Name: p.Name, Key: p.Key, SignedOnlyEvents: p.SignedOnlyEvents, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+	if v.SignedOnlyEvents == nil {
+		v.SignedOnlyEvents = []string{}
+	}
+	if p.PreviousKey != "" && p.PreviousUntil.After(s.now()) {
+		until := p.PreviousUntil
+		v.PreviousKeyUntil = &until
+	}
 	if withSecret {
 		v.SigningSecret = p.SigningSecret
 	}
@@ -64,8 +76,8 @@ func (s *Server) handleCreatePipeline(w http.ResponseWriter, r *http.Request) {
 	p, err := s.store.CreatePipeline(r.Context(), store.CreatePipelineParams{
 		ID:            newID("pip_", 16),
 		Name:          name,
-		Key:           "dk_live_" + strings.NewReplacer("-", "", "_", "").Replace(randomToken(24)),
-		SigningSecret: "whsec_" + randomToken(32),
+		Key:           newPipelineKey(),
+		SigningSecret: newSigningSecret(),
 		Now:           s.now().UTC(),
 	})
 	if err != nil {
@@ -73,7 +85,7 @@ func (s *Server) handleCreatePipeline(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.audit(r, auditPipelineCreate, "pipeline", p.ID, "Created pipeline "+strconv.Quote(p.Name))
-	writeJSON(w, http.StatusCreated, viewPipeline(p, true))
+	writeJSON(w, http.StatusCreated, s.viewPipeline(p, true))
 }
 
 func (s *Server) handleListPipelines(w http.ResponseWriter, r *http.Request) {
@@ -93,7 +105,7 @@ func (s *Server) handleListPipelines(w http.ResponseWriter, r *http.Request) {
 			out.HasMore, out.NextCursor = true, ps[limit-1].ID
 			break
 		}
-		out.Data = append(out.Data, viewPipeline(p, false))
+		out.Data = append(out.Data, s.viewPipeline(p, false))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -104,16 +116,25 @@ func (s *Server) handleGetPipeline(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewPipeline(p, false))
+	writeJSON(w, http.StatusOK, s.viewPipeline(p, false))
 }
 
 func (s *Server) handleUpdatePipeline(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		Name *string `json:"name"`
+		Name             *string   `json:"name"`
+		SignedOnlyEvents *[]string `json:"signed_only_events"`
 	}
 	if err := decode(r, &in); err != nil {
 		writeErr(w, err)
 		return
+	}
+	if in.SignedOnlyEvents != nil {
+		names, err := validEventNames(*in.SignedOnlyEvents)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		in.SignedOnlyEvents = &names
 	}
 	if in.Name != nil {
 		name, err := validName(*in.Name)
@@ -123,7 +144,7 @@ func (s *Server) handleUpdatePipeline(w http.ResponseWriter, r *http.Request) {
 		}
 		in.Name = &name
 	}
-	p, err := s.store.UpdatePipeline(r.Context(), store.UpdatePipelineParams{ID: r.PathValue("id"), Name: in.Name, Now: s.now().UTC()})
+	p, err := s.store.UpdatePipeline(r.Context(), store.UpdatePipelineParams{ID: r.PathValue("id"), Name: in.Name, SignedOnlyEvents: in.SignedOnlyEvents, Now: s.now().UTC()})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -131,8 +152,93 @@ func (s *Server) handleUpdatePipeline(w http.ResponseWriter, r *http.Request) {
 	if in.Name != nil {
 		s.audit(r, auditPipelineUpdate, "pipeline", p.ID, "Renamed pipeline to "+strconv.Quote(p.Name))
 	}
-	writeJSON(w, http.StatusOK, viewPipeline(p, false))
+	if in.SignedOnlyEvents != nil {
+		s.audit(r, auditPipelineUpdate, "pipeline", p.ID, "Set the events accepted only when signed to "+strconv.Itoa(len(p.SignedOnlyEvents))+" names")
+		if s.keys != nil {
+			s.keys.ForgetPipelineKey(p.Key) // the gateway reads the new list now
+		}
+	}
+	writeJSON(w, http.StatusOK, s.viewPipeline(p, false))
 }
+
+// validEventNames trims, deduplicates and bounds the signed-only names.
+func validEventNames(in []string) ([]string, error) {
+	if len(in) > 100 {
+		return nil, signal.FieldErrorf(signal.EINVALID, "signed_only_events", "signed_only_events holds at most 100 event names")
+	}
+	out, seen := []string{}, map[string]bool{}
+	for i, n := range in {
+		n = strings.TrimSpace(n)
+		if n == "" || len(n) > 200 {
+			return nil, signal.FieldErrorf(signal.EINVALID, "signed_only_events["+strconv.Itoa(i)+"]", "an event name must be 1 to 200 characters")
+		}
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// Rotation overlaps: a day by default, at most 30 days.
+const (
+	defaultRotateOverlap = 24 * time.Hour
+	maxRotateOverlap     = 30 * 24 * time.Hour
+)
+
+// handleRotatePipeline gives the pipeline a new key and signing secret,
+// shown once; the old ones keep working for overlap_seconds, time to
+// deploy the new ones to the site and servers.
+func (s *Server) handleRotatePipeline(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		OverlapSeconds *int `json:"overlap_seconds"`
+	}
+	if err := decode(r, &in); err != nil {
+		writeErr(w, err)
+		return
+	}
+	overlap := defaultRotateOverlap
+	if in.OverlapSeconds != nil {
+		if *in.OverlapSeconds < 0 || time.Duration(*in.OverlapSeconds)*time.Second > maxRotateOverlap {
+			writeErr(w, signal.FieldErrorf(signal.EINVALID, "overlap_seconds", "overlap_seconds must be between 0 and %d (30 days)", int(maxRotateOverlap/time.Second)))
+			return
+		}
+		overlap = time.Duration(*in.OverlapSeconds) * time.Second
+	}
+	old, err := s.store.GetPipeline(r.Context(), store.GetPipelineParams{ID: r.PathValue("id")})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	now := s.now().UTC()
+	p, err := s.store.RotatePipeline(r.Context(), store.RotatePipelineParams{
+		ID:            old.ID,
+		Key:           newPipelineKey(),
+		SigningSecret: newSigningSecret(),
+		PreviousUntil: now.Add(overlap),
+		Now:           now,
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if s.keys != nil {
+		// The cached old key holds the pipeline as it was: read again, it
+		// carries the overlap's end, which the gateway then enforces.
+		s.keys.ForgetPipelineKey(old.Key)
+		if old.PreviousKey != "" {
+			s.keys.ForgetPipelineKey(old.PreviousKey) // replaced: ends now
+		}
+	}
+	s.audit(r, auditPipelineRotate, "pipeline", p.ID, "Rotated the key and signing secret of pipeline "+strconv.Quote(p.Name)+"; the old ones work for "+overlap.String())
+	writeJSON(w, http.StatusOK, s.viewPipeline(p, true))
+}
+
+func newPipelineKey() string {
+	return "dk_live_" + strings.NewReplacer("-", "", "_", "").Replace(randomToken(24))
+}
+
+func newSigningSecret() string { return "whsec_" + randomToken(32) }
 
 func (s *Server) handleDeletePipeline(w http.ResponseWriter, r *http.Request) {
 	p, err := s.store.GetPipeline(r.Context(), store.GetPipelineParams{ID: r.PathValue("id")})

@@ -53,7 +53,14 @@ var routeRoles = map[string][3]int{
 	"PATCH /v1/admin/users/{id}":  {yes, 403, 403},
 	"DELETE /v1/admin/users/{id}": {yes, 403, 403},
 	"GET /v1/admin/audit-log":     {yes, 403, 403},
-	"/v1/admin/":                  {404, 404, 404},
+	"GET /v1/admin/alerts":        {yes, 403, 403},
+	"PUT /v1/admin/alerts":        {yes, 403, 403},
+
+	"POST /v1/admin/contacts/export": {yes, 403, 403},
+	"POST /v1/admin/contacts/erase":  {yes, 403, 403},
+
+	"POST /v1/admin/pipelines/{id}/rotate": {yes, yes, 403},
+	"/v1/admin/":                           {404, 404, 404},
 }
 
 // status sends one request as tok and returns the status only (it does not

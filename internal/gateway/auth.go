@@ -117,7 +117,21 @@ func (s *Server) pipelineByKey(ctx context.Context, key string) (*signal.Pipelin
 	if signal.ErrorCode(err) == signal.ENOTFOUND {
 		return nil, signal.Errorf(codeBadKey, "unknown pipeline key")
 	}
+	if err == nil && key != pl.Key && (key != pl.PreviousKey || !s.now().Before(pl.PreviousUntil)) {
+		// A rotated-out key whose overlap ended while the lookup was
+		// cached: refused from the overlap's end, whatever the cache.
+		return nil, signal.Errorf(codeBadKey, "this pipeline key was rotated out and no longer works; use the pipeline's new key")
+	}
 	return pl, err
+}
+
+// secrets are the signing secrets a request may be signed with: the
+// pipeline's, and the one rotated out while its overlap lasts.
+func (s *Server) secrets(pl *signal.Pipeline, now time.Time) []string {
+	if pl.PreviousSigningSecret != "" && now.Before(pl.PreviousUntil) {
+		return []string{pl.SigningSecret, pl.PreviousSigningSecret}
+	}
+	return []string{pl.SigningSecret}
 }
 
 // verifySignature checks X-Signature: sha256=<hex HMAC-SHA256(signing secret,
@@ -165,13 +179,15 @@ func (s *Server) checkSignature(r *http.Request, pl *signal.Pipeline, wire, body
 	if err != nil {
 		return nil, 0, signal.Errorf(codeBadSignature, "X-Signature must be sha256=<hex>")
 	}
-	for _, signed := range [][]byte{wire, body} {
-		m := hmac.New(sha256.New, []byte(pl.SigningSecret))
-		m.Write([]byte(tsHeader))
-		m.Write([]byte("."))
-		m.Write(signed)
-		if hmac.Equal(m.Sum(nil), sig) {
-			return sig, tsMS, nil
+	for _, secret := range s.secrets(pl, now) {
+		for _, signed := range [][]byte{wire, body} {
+			m := hmac.New(sha256.New, []byte(secret))
+			m.Write([]byte(tsHeader))
+			m.Write([]byte("."))
+			m.Write(signed)
+			if hmac.Equal(m.Sum(nil), sig) {
+				return sig, tsMS, nil
+			}
 		}
 	}
 	return nil, 0, signal.Errorf(codeBadSignature, "X-Signature does not match: sign X-Timestamp + \".\" + the body with the pipeline's signing secret")

@@ -210,6 +210,9 @@ func (s *Server) ingest(rt route) http.Handler {
 		var rejected []rejection
 		for i, raw := range raws {
 			ev, _, err := decodeMessage(raw, d)
+			if err == nil && !rt.signed {
+				err = signedOnly(pl, ev)
+			}
 			if err != nil {
 				if !fields.batch {
 					// One event, not a batch: refused as a whole.
@@ -361,10 +364,28 @@ func (s *Server) bodyFailed(w http.ResponseWriter, be *bodyError) {
 // bodyLogEvery spaces the log lines about incomplete bodies.
 const bodyLogEvery = time.Minute
 
+// codeSignedOnly refuses an event the pipeline accepts only when signed.
+const codeSignedOnly = "SIGNED_ONLY_EVENT"
+
+// signedOnly refuses, on an unsigned route, an event the pipeline accepts
+// only from signed /v1/events requests: the browser key is public, so
+// anyone holding it could otherwise start order or sign-up flows for any
+// email.
+func signedOnly(pl *signal.Pipeline, ev *signal.Event) error {
+	for _, name := range pl.SignedOnlyEvents {
+		if ev.Event == name {
+			return signal.FieldErrorf(codeSignedOnly, "event", "event %q is accepted only from signed server requests (POST /v1/events); this pipeline refuses it from browser and Segment routes", clip(name))
+		}
+	}
+	return nil
+}
+
 func (s *Server) fail(w http.ResponseWriter, err error) {
 	code := signal.ErrorCode(err)
 	status := http.StatusBadRequest
 	switch code {
+	case codeSignedOnly:
+		status = http.StatusForbidden
 	case signal.EUNAUTHORIZED, codeBadKey, codeBadSignature:
 		status = http.StatusUnauthorized
 	case signal.EINTERNAL:

@@ -5,13 +5,32 @@ import "time"
 // Pipeline is a source of events: a website or a backend, identified by its
 // public pipeline key and, for server-side events, a signing secret.
 type Pipeline struct {
-	ID            string    `json:"id"`
-	Name          string    `json:"name"`
-	Key           string    `json:"pipeline_key"`
-	SigningSecret string    `json:"signing_secret,omitempty"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	ID            string `json:"id"`
+	Name          string `json:"name"`
+	Key           string `json:"pipeline_key"`
+	SigningSecret string `json:"signing_secret,omitempty"`
+	// SignedOnlyEvents are event names accepted only from signed requests
+	// (/v1/events): the browser key is public.
+	SignedOnlyEvents []string `json:"signed_only_events"`
+	// PreviousKey and PreviousSigningSecret, after a rotation, keep working
+	// until PreviousUntil.
+	PreviousKey           string    `json:"-"`
+	PreviousSigningSecret string    `json:"-"`
+	PreviousUntil         time.Time `json:"-"`
+	CreatedAt             time.Time `json:"created_at"`
+	UpdatedAt             time.Time `json:"updated_at"`
 }
+
+// AlertSettings say where operational alerts are posted.
+type AlertSettings struct {
+	WebhookURL        string `json:"webhook_url"`
+	Secret            string `json:"secret,omitempty"`
+	BacklogAgeSeconds int    `json:"backlog_age_seconds"`
+}
+
+// DefaultBacklogAgeSeconds is how old the oldest pending event may get
+// before backlog_stale fires, unless the settings say otherwise.
+const DefaultBacklogAgeSeconds = 900
 
 // User is a person who signs in to the Management API.
 type User struct {

@@ -42,6 +42,7 @@ const (
 	ReasonUnreadableEvent     Reason = "unreadable_event"
 	ReasonRetrying            Reason = "retrying"
 	ReasonRateLimited         Reason = "rate_limited"
+	ReasonContactErased       Reason = "contact_erased"
 )
 
 // ReasonText explains a reason code to a marketer.
@@ -85,6 +86,8 @@ func ReasonText(reason Reason) string {
 		return "The vendor failed to answer; Signal retries with back-off."
 	case ReasonRateLimited:
 		return "The vendor's rate limit was reached; the event waits its turn."
+	case ReasonContactErased:
+		return "The contact's data was erased on request before this event was sent, so it was not sent."
 	}
 	return ""
 }

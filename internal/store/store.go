@@ -22,6 +22,8 @@ type Store interface {
 	ProfileStore
 	DeliveryStore
 	BackfillStore
+	AlertStore
+	ContactStore
 	Close() error
 }
 
@@ -77,6 +79,18 @@ type PipelineStore interface {
 	ListPipelines(ctx context.Context, p ListParams) ([]*signal.Pipeline, error)
 	UpdatePipeline(ctx context.Context, p UpdatePipelineParams) (*signal.Pipeline, error)
 	DeletePipeline(ctx context.Context, p DeletePipelineParams) error
+	// RotatePipeline gives a pipeline a new key and signing secret; the
+	// current ones become the previous ones, accepted until PreviousUntil
+	// (GetPipeline by Key finds the pipeline by either key meanwhile).
+	RotatePipeline(ctx context.Context, p RotatePipelineParams) (*signal.Pipeline, error)
+}
+
+type RotatePipelineParams struct {
+	ID            string
+	Key           string
+	SigningSecret string
+	PreviousUntil time.Time
+	Now           time.Time
 }
 
 type DeletePipelineParams struct {
@@ -91,16 +105,21 @@ type CreatePipelineParams struct {
 	Now           time.Time
 }
 
-// GetPipelineParams finds a pipeline by ID or by Key (one of them).
+// GetPipelineParams finds a pipeline by ID or by Key (one of them). By
+// Key, a rotated-out key finds its pipeline while its overlap lasts at Now
+// (zero: the wall clock).
 type GetPipelineParams struct {
 	ID  string
 	Key string
+	Now time.Time
 }
 
+// UpdatePipelineParams changes the non-nil fields of pipeline ID.
 type UpdatePipelineParams struct {
-	ID   string
-	Name *string
-	Now  time.Time
+	ID               string
+	Name             *string
+	SignedOnlyEvents *[]string
+	Now              time.Time
 }
 
 // ListParams pages a list: items after the cursor ID, in ID order.
@@ -422,6 +441,110 @@ type PruneResult struct {
 	// or disabled integration's, or one retrying) and ended filtered,
 	// expired.
 	Expired int
+}
+
+// AlertStore keeps the alert settings and the open alert incidents.
+type AlertStore interface {
+	// GetAlertSettings returns the settings (ENOTFOUND when never set).
+	GetAlertSettings(ctx context.Context) (*signal.AlertSettings, error)
+	// PutAlertSettings replaces the settings (stored sealed).
+	PutAlertSettings(ctx context.Context, p PutAlertSettingsParams) error
+	// ListAlertIncidents lists the open incidents.
+	ListAlertIncidents(ctx context.Context) ([]AlertIncident, error)
+	// OpenAlertIncident records an incident; false if it was already open
+	// (then nobody posts it again, on any node).
+	OpenAlertIncident(ctx context.Context, p AlertIncident) (bool, error)
+	// CloseAlertIncident removes an incident; false if it was not open.
+	CloseAlertIncident(ctx context.Context, p AlertIncident) (bool, error)
+	// RecentAttempts counts the integration's last Limit attempts and how
+	// many of them failed (a transport error or a non-2xx answer).
+	RecentAttempts(ctx context.Context, p RecentAttemptsParams) (total, failed int, err error)
+}
+
+type PutAlertSettingsParams struct {
+	Settings signal.AlertSettings
+	Now      time.Time
+}
+
+// AlertIncident is one open alert: Kind (integration_paused,
+// backlog_stale, delivery_failing) of one integration.
+type AlertIncident struct {
+	IntegrationID string
+	Kind          string
+	OpenedAt      time.Time
+}
+
+type RecentAttemptsParams struct {
+	IntegrationID string
+	Limit         int
+}
+
+// ContactStore finds and erases everything held about one person (privacy
+// requests). Ids are stored only as keyed hashes and values sealed, so the
+// caller says how to recognise the person: the hashes of their ids and
+// matchers run on opened profiles and events.
+type ContactStore interface {
+	// FindContact returns the person's profiles and events (events already
+	// erased are not theirs any more).
+	FindContact(ctx context.Context, p FindContactParams) (*Contact, error)
+	// EraseContact deletes the person's profiles and their keys, empties
+	// their events (the rows stay, without payload, for Live Events'
+	// counts), deletes their search keys, processed events and attempts,
+	// drops payloads and vendor responses from their deliveries and ends
+	// the pending ones filtered, contact_erased, stamped Now.
+	EraseContact(ctx context.Context, p FindContactParams) (EraseResult, error)
+}
+
+// FindContactParams says who the person is.
+type FindContactParams struct {
+	// ProfileKeys are keyed hashes of the person's ids ("u:"+user id,
+	// "a:"+anonymous id), as profiles are keyed.
+	ProfileKeys []string
+	// SearchKeys are keyed hashes Live Events finds their events by
+	// ("u:"+user id, "e:"+email).
+	SearchKeys []string
+	// MatchProfile, if set, reports whether a profile's traits are the
+	// person's (an email or phone, which no key indexes).
+	MatchProfile func(traits map[string]any) bool
+	// EventKeys returns the profile keys of an event's ids: an event
+	// whose keys meet the person's profile keys is theirs.
+	EventKeys func(payload []byte) []string
+	// MatchEvent, if set, reports whether an event names the person
+	// itself (an email or phone in its traits or properties).
+	MatchEvent func(payload []byte) bool
+	Now        time.Time
+}
+
+// Contact is what Signal holds about one person.
+type Contact struct {
+	Profiles []ContactProfile
+	Events   []ContactEvent
+}
+
+// ContactProfile is one of the person's profiles.
+type ContactProfile struct {
+	ID     int64
+	Traits map[string]any
+}
+
+// ContactEvent is one of the person's events and its deliveries.
+type ContactEvent struct {
+	Event      signal.Event
+	Deliveries []ContactDelivery
+}
+
+// ContactDelivery is where one of the person's events went.
+type ContactDelivery struct {
+	IntegrationID string
+	Status        signal.DeliveryStatus
+	Reason        signal.Reason
+}
+
+// EraseResult counts what an erasure removed.
+type EraseResult struct {
+	Profiles   int `json:"profiles"`
+	Events     int `json:"events"`
+	Deliveries int `json:"deliveries"`
 }
 
 // Cipher seals sensitive columns (config, payloads, traits) at rest.

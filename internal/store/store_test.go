@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/signalhq/signal/internal/crypt"
+	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
 	"github.com/signalhq/signal/internal/store/postgres"
 	"github.com/signalhq/signal/internal/store/postgres/postgrestest"
@@ -161,4 +163,49 @@ func TestWrongKeyIsRefused(t *testing.T) {
 			t.Fatalf("open with another key: %v, want ErrWrongKey", err)
 		}
 	})
+}
+
+// TestSQLiteEraseLeavesNoKeysOnDisk: after an erasure, the keyed hashes of
+// the person's ids (the only values stored in clear; everything else is
+// sealed) are in no database file: freed pages are zeroed and the WAL is
+// checkpointed.
+func TestSQLiteEraseLeavesNoKeysOnDisk(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := openSQLite(t, dir)
+	ctx, now := t.Context(), time.Now().UTC()
+	userKey, searchKey := "u-hash-5f1e0c2b9a7d", "e-hash-8c3d2a1f0e9b"
+	ev := &signal.Event{MessageID: "m1", PipelineID: "pip_1", Type: signal.TypeTrack, Event: "Order Completed", Timestamp: now, ReceivedAt: now,
+		Payload: []byte(`{"type":"track","userId":"u1"}`)}
+	requireNoError(t, db.AppendEvents(ctx, store.AppendEventsParams{Events: []*signal.Event{ev}}))
+	_, err := db.ResolveProfiles(ctx, store.ResolveProfilesParams{Now: now, Items: []store.ProfileUpdate{{Keys: []string{userKey}, Traits: map[string]any{"plan": "gold"}}}})
+	requireNoError(t, err)
+	requireNoError(t, db.RecordProcessed(ctx, store.RecordProcessedParams{UpToSeq: ev.Seq, Now: now, SearchKeys: []store.SearchKey{{EventSeq: ev.Seq, Key: searchKey}}}))
+
+	onDisk := func() []string {
+		var found []string
+		files, err := os.ReadDir(dir)
+		requireNoError(t, err)
+		for _, f := range files {
+			b, err := os.ReadFile(filepath.Join(dir, f.Name()))
+			requireNoError(t, err)
+			for _, k := range []string{userKey, searchKey} {
+				if bytes.Contains(b, []byte(k)) {
+					found = append(found, f.Name()+": "+k)
+				}
+			}
+		}
+		return found
+	}
+	if len(onDisk()) == 0 {
+		t.Fatal("the keys are not on disk before the erasure: the test proves nothing")
+	}
+	res, err := db.EraseContact(ctx, store.FindContactParams{ProfileKeys: []string{userKey}, SearchKeys: []string{searchKey}, Now: now})
+	requireNoError(t, err)
+	if res.Profiles != 1 || res.Events != 1 {
+		t.Fatalf("erased %+v", res)
+	}
+	if found := onDisk(); len(found) > 0 {
+		t.Fatalf("after the erasure the data dir still holds %v", found)
+	}
 }

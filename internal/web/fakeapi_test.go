@@ -203,6 +203,10 @@ func (f *fakeAPI) routes() {
 	m.HandleFunc("GET /v1/admin/pipelines/pip_1", ok(pipeline))
 	m.HandleFunc("PATCH /v1/admin/pipelines/pip_1", ok(pipeline))
 	m.HandleFunc("DELETE /v1/admin/pipelines/pip_1", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
+	m.HandleFunc("POST /v1/admin/pipelines/pip_1/rotate", ok(`{"id":"pip_1","name":"Web shop","pipeline_key":"dk_live_rotated","signing_secret":"whsec_rotated_once",
+		"signed_only_events":[],"previous_key_until":"2026-12-01T09:00:00Z","created_at":"2026-11-30T09:00:00Z"}`))
+	m.HandleFunc("GET /v1/admin/alerts", ok(`{"webhook_url":"https://hooks.example.com/T1","secret_set":true,"backlog_age_seconds":900}`))
+	m.HandleFunc("PUT /v1/admin/alerts", ok(`{"webhook_url":"https://hooks.example.com/T1","secret_set":true,"backlog_age_seconds":600}`))
 	m.HandleFunc("POST /v1/admin/pipelines", func(w http.ResponseWriter, r *http.Request) {
 		writeFakeJSON(w, 201, `{"id":"pip_2","name":"New","pipeline_key":"dk_live_new","signing_secret":"whsec_once","created_at":"2026-11-30T09:00:00Z"}`)
 	})

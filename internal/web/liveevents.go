@@ -18,7 +18,7 @@ var (
 	liveReasons  = []string{
 		string(signal.ReasonNoIdentifier), string(signal.ReasonEventNotEnabled), string(signal.ReasonConsentDenied), string(signal.ReasonIntegrationDisabled),
 		string(signal.ReasonVendorRejected), string(signal.ReasonAuthFailed), string(signal.ReasonRetriesExhausted), string(signal.ReasonRetrying),
-		string(signal.ReasonRateLimited), string(signal.ReasonExpired), string(signal.ReasonDuplicate), string(signal.ReasonDryRun), string(signal.ReasonNoIntegration),
+		string(signal.ReasonRateLimited), string(signal.ReasonContactErased), string(signal.ReasonExpired), string(signal.ReasonDuplicate), string(signal.ReasonDryRun), string(signal.ReasonNoIntegration),
 		string(signal.ReasonIntegrationDeleted), string(signal.ReasonUnsupportedType), string(signal.ReasonPayloadError),
 	}
 	liveTypes = []string{"track", "page", "identify", "group", "alias", "screen"}

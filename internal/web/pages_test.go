@@ -44,6 +44,7 @@ var adminPages = []pageCase{
 	{"/users", []string{"<h1>Users</h1>", "viewer@example.com", "Change role</button>", "Invite user</button>", ">Initial password</label>", "Delete…"}},
 	{"/users/usr_viewer/delete", []string{"<h1>Delete viewer@example.com?</h1>", "Delete user</button>"}},
 	{"/audit-log", []string{"<h1>Audit log</h1>", "admin@example.com", "integration.install", "installed Omnisend", "Older entries</a>"}},
+	{"/settings/alerts", []string{"<h1>Settings: Alerts</h1>", `value="https://hooks.example.com/T1"`, `value="15"`, "A secret is set.", "Save alert settings</button>", `aria-current="page">Settings</a>`}},
 }
 
 func TestPagesRender(t *testing.T) {
@@ -115,9 +116,9 @@ func TestViewerSeesNoWriteControls(t *testing.T) {
 	t.Parallel()
 	writeTexts := []string{"Install</a>", "Install Integration", "Send test event</button>", "Replace key", "Disable integration", "Enable integration",
 		"Replay failed events</button>", "Replay filtered events</button>", "Replay this event</button>", "Delete integration", "Save blueprint", "Add event</button>", "Add mapping", "Preview</button>",
-		"Create pipeline</button>", "Rename pipeline", "Delete pipeline", ">Users</a>", ">Audit log</a>"}
+		"Create pipeline</button>", "Rename pipeline", "Delete pipeline", ">Users</a>", ">Audit log</a>", ">Settings</a>", "Rotate key</button>", "Save signed-only events"}
 	for _, pc := range adminPages {
-		if strings.HasPrefix(pc.path, "/users") || strings.HasPrefix(pc.path, "/audit-log") {
+		if strings.HasPrefix(pc.path, "/users") || strings.HasPrefix(pc.path, "/audit-log") || strings.HasPrefix(pc.path, "/settings") {
 			continue
 		}
 		t.Run(pc.path, func(t *testing.T) {
@@ -149,7 +150,7 @@ func TestViewerRefused(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	br := b.signIn(t, "viewer")
-	for _, path := range []string{"/users", "/audit-log"} {
+	for _, path := range []string{"/users", "/audit-log", "/settings/alerts"} {
 		if p := br.get(path); p.status != 403 || !strings.Contains(p.body, "Admins only") {
 			t.Errorf("%s: status %d", path, p.status)
 		}
@@ -226,6 +227,19 @@ func equalJSON(a, b any) bool {
 	if aok && bok {
 		for k, v := range bm {
 			if !equalJSON(am[k], v) {
+				return false
+			}
+		}
+		return true
+	}
+	as, aok2 := a.([]any)
+	bs, bok2 := b.([]any)
+	if aok2 || bok2 {
+		if len(as) != len(bs) || !aok2 || !bok2 {
+			return false
+		}
+		for i := range as {
+			if !equalJSON(as[i], bs[i]) {
 				return false
 			}
 		}

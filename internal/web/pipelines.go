@@ -17,8 +17,13 @@ type pipelinesPage struct {
 type pipelinePage struct {
 	P         pipelineJSON
 	Created   bool
+	Rotated   bool
 	Snippets  []snippet
 	RenameErr string
+	// SignedOnly is the signed-only list as edited (one name a line).
+	SignedOnly    string
+	SignedOnlyErr string
+	RotateErr     string
 }
 
 type snippet struct {
@@ -90,6 +95,9 @@ func (s *server) handlePipeline(c *pageCtx) {
 }
 
 func (s *server) showPipeline(c *pageCtx, p *pipelinePage, status int) {
+	if p.SignedOnly == "" && p.SignedOnlyErr == "" {
+		p.SignedOnly = strings.Join(p.P.SignedOnlyEvents, "\n")
+	}
 	p.Snippets = snippets(s.gatewayURL(c.r), p.P.Key)
 	c.v.Title, c.v.Nav, c.v.Page = p.P.Name, "pipelines", p
 	s.render(c.w, status, "pipeline", c.v)
@@ -169,4 +177,59 @@ func (s *server) handleDeletePipeline(c *pageCtx) {
 		return
 	}
 	redirect(c.w, c.r, "/pipelines", "Pipeline deleted.")
+}
+
+// handleSignedOnly saves the events accepted only when signed, one name a
+// line.
+func (s *server) handleSignedOnly(c *pageCtx) {
+	raw := c.r.PostForm.Get("events")
+	names := []string{}
+	for _, line := range strings.Split(raw, "\n") {
+		if n := strings.TrimSpace(line); n != "" {
+			names = append(names, n)
+		}
+	}
+	res := c.send(s, http.MethodPatch, pipelinePath(c), map[string][]string{"signed_only_events": names})
+	if res.err == nil {
+		redirect(c.w, c.r, "/pipelines/"+url.PathEscape(c.r.PathValue("id")), "Signed-only events saved.")
+		return
+	}
+	p, ok := s.loadPipeline(c)
+	if !ok {
+		return
+	}
+	p.SignedOnly, p.SignedOnlyErr = raw, res.err.Message
+	s.showPipeline(c, p, res.err.Status)
+}
+
+// rotateOverlaps are the overlaps the page offers, in seconds.
+var rotateOverlaps = map[string]int{"0": 0, "3600": 3600, "86400": 86400, "604800": 604800}
+
+// handleRotate answers with the pipeline page itself, like creation: the
+// new signing secret is in this answer only.
+func (s *server) handleRotate(c *pageCtx) {
+	overlap, ok := rotateOverlaps[c.r.PostForm.Get("overlap")]
+	if !ok {
+		overlap = 86400
+	}
+	res := c.send(s, http.MethodPost, pipelinePath(c)+"/rotate", map[string]int{"overlap_seconds": overlap})
+	var p pipelineJSON
+	if res.err == nil && res.decode(&p) == nil {
+		c.v.Flash = "New pipeline key and signing secret created."
+		s.showPipeline(c, &pipelinePage{P: p, Rotated: true}, http.StatusOK)
+		return
+	}
+	page, ok := s.loadPipeline(c)
+	if !ok {
+		return
+	}
+	page.RotateErr = "The key could not be rotated."
+	if res.err != nil {
+		page.RotateErr = res.err.Message
+	}
+	status := http.StatusBadGateway
+	if res.err != nil {
+		status = res.err.Status
+	}
+	s.showPipeline(c, page, status)
 }

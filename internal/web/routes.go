@@ -37,6 +37,8 @@ func (s *server) routes() {
 	s.mux.HandleFunc("POST /pipelines", s.page("", s.handleCreatePipeline))
 	s.mux.HandleFunc("GET /pipelines/{id}", s.page("", s.handlePipeline))
 	s.mux.HandleFunc("POST /pipelines/{id}/rename", s.page("", s.handleRenamePipeline))
+	s.mux.HandleFunc("POST /pipelines/{id}/signed-only", s.page("", s.handleSignedOnly))
+	s.mux.HandleFunc("POST /pipelines/{id}/rotate", s.page("", s.handleRotate))
 	s.mux.HandleFunc("GET /pipelines/{id}/delete", s.page("", s.handleDeletePipelinePage))
 	s.mux.HandleFunc("POST /pipelines/{id}/delete", s.page("", s.handleDeletePipeline))
 
@@ -50,6 +52,11 @@ func (s *server) routes() {
 	s.mux.HandleFunc("GET /users/{id}/delete", s.page("admin", s.handleDeleteUserPage))
 	s.mux.HandleFunc("POST /users/{id}/delete", s.page("admin", s.handleDeleteUser))
 	s.mux.HandleFunc("GET /audit-log", s.page("admin", s.handleAuditLog))
+	s.mux.HandleFunc("GET /settings", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/settings/alerts", http.StatusSeeOther)
+	})
+	s.mux.HandleFunc("GET /settings/alerts", s.page("admin", s.handleAlerts))
+	s.mux.HandleFunc("POST /settings/alerts", s.page("admin", s.handleSaveAlerts))
 
 	s.mux.HandleFunc("/", s.page("", func(c *pageCtx) {
 		s.errorPage(c.w, c.v, http.StatusNotFound, "Page not found", "There is no page at this address. Use the menu to find your way.")

@@ -61,6 +61,10 @@ type pipelineJSON struct {
 	Key           string    `json:"pipeline_key"`
 	SigningSecret string    `json:"signing_secret"`
 	CreatedAt     time.Time `json:"created_at"`
+	// SignedOnlyEvents are accepted only from signed /v1/events requests.
+	SignedOnlyEvents []string `json:"signed_only_events"`
+	// PreviousKeyUntil: the rotated-out key works until then (nil: none).
+	PreviousKeyUntil *time.Time `json:"previous_key_until"`
 }
 
 type liveEvent struct {

@@ -33,6 +33,10 @@ var dialect = sqlstore.Dialect{
 	QueueIndex: " INDEXED BY deliveries_queue",
 	JSONParam:  "?",
 	IsUnique:   isUnique,
+	// Checkpoint so the WAL's old page versions are overwritten by the
+	// zeroed ones (secure_delete) in the database file and the WAL is
+	// emptied.
+	AfterErase: []string{`PRAGMA wal_checkpoint(TRUNCATE)`},
 }
 
 // Options configure a DB.
@@ -98,7 +102,9 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		return "file:" + filepath.ToSlash(opts.Path) + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 			"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)" + extra
 	}
-	write, err := sql.Open("sqlite", dsn("&_txlock=immediate"))
+	// secure_delete: deleted content is zeroed, so that an erased
+	// contact's keyed hashes (and sealed values) do not stay in free pages.
+	write, err := sql.Open("sqlite", dsn("&_txlock=immediate&_pragma=secure_delete(1)"))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", opts.Path, err)
 	}

@@ -49,6 +49,9 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Audit", exerciseAudit},
 		{"Rebuild", exerciseRebuild},
 		{"Backfills", exerciseBackfills},
+		{"Alerts", exerciseAlerts},
+		{"PipelineKeys", exercisePipelineKeys},
+		{"Contacts", exerciseContacts},
 	}
 	for _, area := range areas {
 		t.Run(area.name, func(t *testing.T) {

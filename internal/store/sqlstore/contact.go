@@ -1,0 +1,278 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
+)
+
+// erasedPayload is what an erased event's payload becomes: the row stays
+// for Live Events (status, reason, counts) but holds nothing of the
+// person.
+var erasedPayload = []byte(`{}`)
+
+// contactBatch is how many rows a scan reads, and how many ids an IN list
+// holds, at a time.
+const contactBatch = 500
+
+// FindContact finds the person's profiles (by key, then by MatchProfile
+// over every profile) and events (by search key, or by their ids' keys
+// meeting the profiles' keys, or by MatchEvent, over the whole log: ids
+// are only stored hashed inside sealed payloads, and a privacy request is
+// rare enough to afford a scan).
+func (s *Store) FindContact(ctx context.Context, p store.FindContactParams) (*store.Contact, error) {
+	c, _, err := s.findContact(ctx, p)
+	return c, err
+}
+
+func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*store.Contact, []int64, error) {
+	out := &store.Contact{Profiles: []store.ContactProfile{}, Events: []store.ContactEvent{}}
+	ids := map[int64]bool{}
+	if err := s.inChunks(ctx, anyStrings(p.ProfileKeys), `SELECT profile_id FROM profile_keys WHERE key IN (%s)`, func(scan func(...any) error) error {
+		var id int64
+		err := scan(&id)
+		ids[id] = true
+		return err
+	}); err != nil {
+		return nil, nil, fmt.Errorf("find contact: profiles by key: %w", err)
+	}
+	// Every profile is read (by id pages) when a trait must match; else
+	// only those found by key.
+	var last int64 = -1
+	for {
+		q, args := `SELECT id, traits, trait_trust, updated_at FROM profiles WHERE id > ? ORDER BY id LIMIT ?`, []any{last, contactBatch}
+		if p.MatchProfile == nil {
+			if len(ids) == 0 {
+				break
+			}
+			q, args = `SELECT id, traits, trait_trust, updated_at FROM profiles WHERE id IN (`+placeholders(len(ids))+`)`, nil
+			for id := range ids {
+				args = append(args, id)
+			}
+		}
+		n := 0
+		err := s.each(ctx, q, args, func(scan func(...any) error) error {
+			var (
+				id            int64
+				traits, trust []byte
+				updated       int64
+			)
+			if err := scan(&id, &traits, &trust, &updated); err != nil {
+				return err
+			}
+			n, last = n+1, id
+			pr, err := store.OpenProfile(id, traits, trust, FromMS(updated), s.Open)
+			if err != nil {
+				return err
+			}
+			if ids[id] || (p.MatchProfile != nil && p.MatchProfile(pr.Traits)) {
+				ids[id] = true
+				out.Profiles = append(out.Profiles, store.ContactProfile{ID: id, Traits: pr.Traits})
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("find contact: profiles: %w", err)
+		}
+		if p.MatchProfile == nil || n < contactBatch {
+			break
+		}
+	}
+	keys := map[string]bool{}
+	for _, k := range p.ProfileKeys {
+		keys[k] = true
+	}
+	idList := make([]any, 0, len(ids))
+	for id := range ids {
+		idList = append(idList, id)
+	}
+	if err := s.inChunks(ctx, idList, `SELECT key FROM profile_keys WHERE profile_id IN (%s)`, func(scan func(...any) error) error {
+		var k string
+		err := scan(&k)
+		keys[k] = true
+		return err
+	}); err != nil {
+		return nil, nil, fmt.Errorf("find contact: profile keys: %w", err)
+	}
+	searched := map[int64]bool{}
+	if err := s.inChunks(ctx, anyStrings(p.SearchKeys), `SELECT event_seq FROM event_search WHERE key IN (%s)`, func(scan func(...any) error) error {
+		var seq int64
+		err := scan(&seq)
+		searched[seq] = true
+		return err
+	}); err != nil {
+		return nil, nil, fmt.Errorf("find contact: searched events: %w", err)
+	}
+	var seqs []int64
+	index := map[int64]int{}
+	for after := int64(0); ; {
+		evs, err := queryAll(ctx, s.X, s.ScanEvent, `SELECT `+EventCols+` FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, after, contactBatch)
+		if err != nil {
+			return nil, nil, fmt.Errorf("find contact: events: %w", err)
+		}
+		for _, ev := range evs {
+			after = ev.Seq
+			if string(ev.Payload) == string(erasedPayload) || !s.belongs(p, ev, keys, searched) {
+				continue
+			}
+			index[ev.Seq] = len(out.Events)
+			seqs = append(seqs, ev.Seq)
+			out.Events = append(out.Events, store.ContactEvent{Event: ev, Deliveries: []store.ContactDelivery{}})
+		}
+		if len(evs) < contactBatch {
+			break
+		}
+	}
+	if err := s.inChunks(ctx, anyInts(seqs), `SELECT event_seq, integration_id, status, reason FROM deliveries WHERE event_seq IN (%s) AND integration_id <> '' ORDER BY id`, func(scan func(...any) error) error {
+		var (
+			seq int64
+			d   store.ContactDelivery
+		)
+		if err := scan(&seq, &d.IntegrationID, &d.Status, &d.Reason); err != nil {
+			return err
+		}
+		ce := &out.Events[index[seq]]
+		ce.Deliveries = append(ce.Deliveries, d)
+		return nil
+	}); err != nil {
+		return nil, nil, fmt.Errorf("find contact: deliveries: %w", err)
+	}
+	profileIDs := make([]int64, 0, len(ids))
+	for id := range ids {
+		profileIDs = append(profileIDs, id)
+	}
+	return out, profileIDs, nil
+}
+
+func (s *Store) belongs(p store.FindContactParams, ev signal.Event, keys map[string]bool, searched map[int64]bool) bool {
+	if searched[ev.Seq] {
+		return true
+	}
+	if p.EventKeys != nil {
+		for _, k := range p.EventKeys(ev.Payload) {
+			if keys[k] {
+				return true
+			}
+		}
+	}
+	return p.MatchEvent != nil && p.MatchEvent(ev.Payload)
+}
+
+// EraseContact finds the person, then erases in one transaction.
+func (s *Store) EraseContact(ctx context.Context, p store.FindContactParams) (store.EraseResult, error) {
+	c, profileIDs, err := s.findContact(ctx, p)
+	if err != nil {
+		return store.EraseResult{}, err
+	}
+	res := store.EraseResult{Profiles: len(profileIDs), Events: len(c.Events)}
+	sealed, err := s.Seal(erasedPayload)
+	if err != nil {
+		return res, fmt.Errorf("erase contact: %w", err)
+	}
+	now := MS(p.Now)
+	err = s.X.InTx(ctx, func(tx *Tx) error {
+		for start := 0; start < len(profileIDs); start += contactBatch {
+			chunk := anyInts(profileIDs[start:min(start+contactBatch, len(profileIDs))])
+			in := placeholders(len(chunk))
+			if _, err := tx.Exec(ctx, `DELETE FROM profile_keys WHERE profile_id IN (`+in+`)`, chunk...); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM profiles WHERE id IN (`+in+`)`, chunk...); err != nil {
+				return err
+			}
+		}
+		for start := 0; start < len(c.Events); start += contactBatch {
+			var seqs []int64
+			for _, ce := range c.Events[start:min(start+contactBatch, len(c.Events))] {
+				seqs = append(seqs, ce.Event.Seq)
+			}
+			chunk := anyInts(seqs)
+			in := placeholders(len(chunk))
+			if _, err := tx.Exec(ctx, `UPDATE events SET payload = ? WHERE seq IN (`+in+`)`, append([]any{sealed}, chunk...)...); err != nil {
+				return err
+			}
+			for _, q := range []string{
+				`DELETE FROM event_search WHERE event_seq IN (%s)`,
+				`DELETE FROM event_processed WHERE event_seq IN (%s)`,
+				`DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_seq IN (%s))`,
+			} {
+				if _, err := tx.Exec(ctx, fmt.Sprintf(q, in), chunk...); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.Exec(ctx, `UPDATE deliveries SET status = `+Filtered+`, reason = ?, next_attempt_at = 0, lease_until = 0, updated_at = ?
+				WHERE status = `+Pending+` AND event_seq IN (`+in+`)`, append([]any{string(signal.ReasonContactErased), now}, chunk...)...); err != nil {
+				return err
+			}
+			n, err := tx.Exec(ctx, `UPDATE deliveries SET payload = NULL, vendor_response = NULL, note = '', contact_key = '' WHERE event_seq IN (`+in+`) AND integration_id <> ''`, chunk...)
+			if err != nil {
+				return err
+			}
+			res.Deliveries += int(n)
+			// Rows of events no integration received hold nothing either.
+			if _, err := tx.Exec(ctx, `UPDATE deliveries SET payload = NULL, vendor_response = NULL, note = '', contact_key = '' WHERE event_seq IN (`+in+`) AND integration_id = ''`, chunk...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return store.EraseResult{}, fmt.Errorf("erase contact: %w", err)
+	}
+	// Freed pages and old page versions must not keep clear text (keyed
+	// hashes of the person's ids): the dialect's clean-up, best effort.
+	for _, q := range s.X.d.AfterErase {
+		if _, err := s.X.Exec(ctx, q); err != nil {
+			return res, fmt.Errorf("erase contact: clean up: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// inChunks runs q (one %s for an IN list) for args, contactBatch at a time.
+func (s *Store) inChunks(ctx context.Context, args []any, q string, row func(scan func(...any) error) error) error {
+	for start := 0; start < len(args); start += contactBatch {
+		chunk := args[start:min(start+contactBatch, len(args))]
+		if err := s.each(ctx, fmt.Sprintf(q, placeholders(len(chunk))), chunk, row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) each(ctx context.Context, q string, args []any, row func(scan func(...any) error) error) error {
+	rows, err := s.X.Query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+func anyStrings(v []string) []any {
+	out := make([]any, len(v))
+	for i, x := range v {
+		out[i] = x
+	}
+	return out
+}
+
+func anyInts(v []int64) []any {
+	out := make([]any, len(v))
+	for i, x := range v {
+		out[i] = x
+	}
+	return out
+}

@@ -1,0 +1,179 @@
+package storetest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
+)
+
+// The suite's "hash" of an id is readable ("U:"+user id, "A:"+anonymous
+// id, "E:"+email): the store only compares keys.
+const (
+	janeUser, janeAnon, janeEmail = "u-jane", "a-jane", "jane.erase@shop.example"
+	bobUser                       = "u-bob"
+)
+
+func eventKeys(payload []byte) []string {
+	var m struct{ UserID, AnonymousID string }
+	json.Unmarshal(payload, &m)
+	var keys []string
+	if m.UserID != "" {
+		keys = append(keys, "U:"+m.UserID)
+	}
+	if m.AnonymousID != "" {
+		keys = append(keys, "A:"+m.AnonymousID)
+	}
+	return keys
+}
+
+func contactBy(kind, value string) store.FindContactParams {
+	p := store.FindContactParams{EventKeys: eventKeys, Now: testNow()}
+	switch kind {
+	case "user_id":
+		p.ProfileKeys, p.SearchKeys = []string{"U:" + value}, []string{"U:" + value}
+	case "anonymous_id":
+		p.ProfileKeys = []string{"A:" + value}
+	case "email":
+		p.SearchKeys = []string{"E:" + value}
+		p.MatchProfile = func(traits map[string]any) bool { return traits["email"] == value }
+		p.MatchEvent = func(payload []byte) bool { return bytes.Contains(payload, []byte(value)) }
+	}
+	return p
+}
+
+func exerciseContacts(t *testing.T, newStore func(t *testing.T) store.Store) {
+	t.Helper()
+
+	type testBundle struct {
+		store store.Store
+		jane  []*signal.Event // anonymous page, identify, order
+		bob   *signal.Event
+	}
+	setup := func(t *testing.T) *testBundle {
+		t.Helper()
+		ctx, now, s := t.Context(), testNow(), newStore(t)
+		requireNoError(t, s.CreateIntegration(ctx, store.CreateIntegrationParams{Integration: newIntegration("int_1", now)}))
+		ev := func(typ, name, body string) *signal.Event {
+			e := newEvent(now)
+			e.Type, e.Event, e.Payload = typ, name, json.RawMessage(body)
+			return e
+		}
+		b := &testBundle{store: s, jane: []*signal.Event{
+			ev(signal.TypePage, "Home", `{"type":"page","anonymousId":"`+janeAnon+`"}`),
+			ev(signal.TypeIdentify, "", `{"type":"identify","userId":"`+janeUser+`","anonymousId":"`+janeAnon+`","traits":{"email":"`+janeEmail+`"}}`),
+			ev(signal.TypeTrack, "Order Completed", `{"type":"track","event":"Order Completed","userId":"`+janeUser+`"}`),
+		}, bob: ev(signal.TypeTrack, "Order Completed", `{"type":"track","event":"Order Completed","userId":"`+bobUser+`"}`)}
+		appendEvents(ctx, t, s, append(append([]*signal.Event{}, b.jane...), b.bob)...)
+		_, err := s.ResolveProfiles(ctx, store.ResolveProfilesParams{Now: now, Items: []store.ProfileUpdate{
+			{Keys: []string{"U:" + janeUser, "A:" + janeAnon}, Traits: map[string]any{"email": janeEmail}},
+			{Keys: []string{"U:" + bobUser}, Traits: map[string]any{"email": "bob@shop.example"}},
+		}})
+		requireNoError(t, err)
+		var ds []*signal.Delivery
+		for _, e := range []*signal.Event{b.jane[1], b.jane[2], b.bob} {
+			d := pendingDelivery(e, "int_1")
+			d.Payload = json.RawMessage(`{"email":"` + janeEmail + `"}`)
+			ds = append(ds, d)
+		}
+		err = s.RecordProcessed(ctx, store.RecordProcessedParams{UpToSeq: b.bob.Seq, Deliveries: ds, DedupeWindow: time.Hour, Now: now,
+			SearchKeys: []store.SearchKey{{EventSeq: b.jane[2].Seq, Key: "E:" + janeEmail}, {EventSeq: b.jane[2].Seq, Key: "U:" + janeUser}},
+			Processed:  []store.ProcessedEvent{{EventSeq: b.jane[2].Seq, Body: []byte(`{"traits":{"email":"` + janeEmail + `"}}`)}}})
+		requireNoError(t, err)
+		return b
+	}
+	seqs := func(c *store.Contact) string {
+		var out []string
+		for _, e := range c.Events {
+			out = append(out, fmt.Sprint(e.Event.Seq))
+		}
+		return strings.Join(out, ",")
+	}
+
+	for _, by := range []struct{ kind, value string }{{"user_id", janeUser}, {"anonymous_id", janeAnon}, {"email", janeEmail}} {
+		t.Run("ExportEraseExport/"+by.kind, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			ctx, s := t.Context(), b.store
+			c, err := s.FindContact(ctx, contactBy(by.kind, by.value))
+			requireNoError(t, err)
+			want := fmt.Sprintf("%d,%d,%d", b.jane[0].Seq, b.jane[1].Seq, b.jane[2].Seq)
+			if len(c.Profiles) != 1 || c.Profiles[0].Traits["email"] != janeEmail || seqs(c) != want {
+				t.Fatalf("export = %d profiles %v, events %s; want Jane's profile and events %s", len(c.Profiles), c.Profiles, seqs(c), want)
+			}
+			if d := c.Events[2].Deliveries; len(d) != 1 || d[0].IntegrationID != "int_1" || d[0].Status != signal.StatusPending {
+				t.Fatalf("order's deliveries = %+v, want its pending delivery to int_1", d)
+			}
+
+			res, err := s.EraseContact(ctx, contactBy(by.kind, by.value))
+			requireNoError(t, err)
+			if res != (store.EraseResult{Profiles: 1, Events: 3, Deliveries: 2}) {
+				t.Fatalf("erased %+v, want 1 profile, 3 events, 2 deliveries", res)
+			}
+			for _, again := range []struct{ kind, value string }{{"user_id", janeUser}, {"anonymous_id", janeAnon}, {"email", janeEmail}} {
+				c, err := s.FindContact(ctx, contactBy(again.kind, again.value))
+				requireNoError(t, err)
+				if len(c.Profiles) != 0 || len(c.Events) != 0 {
+					t.Fatalf("export by %s after erase = %+v, want nothing", again.kind, c)
+				}
+			}
+			// Bob is untouched.
+			c, err = s.FindContact(ctx, contactBy("user_id", bobUser))
+			requireNoError(t, err)
+			if len(c.Profiles) != 1 || seqs(c) != fmt.Sprint(b.bob.Seq) {
+				t.Fatalf("Bob after Jane's erasure = %+v", c)
+			}
+			// Live Events rows keep status and reason, nothing of Jane.
+			rows := liveEvents(ctx, t, s, store.ListLiveEventsParams{Limit: 100})
+			for _, r := range rows {
+				raw, _ := json.Marshal(r)
+				if r.MessageID == b.bob.MessageID {
+					continue
+				}
+				if bytes.Contains(raw, []byte("jane")) {
+					t.Fatalf("Live Events row %s holds Jane's data", raw)
+				}
+				if r.IntegrationID == "int_1" && (r.Status != signal.StatusFiltered || r.Reason != signal.ReasonContactErased) {
+					t.Fatalf("row %s = %s/%s, want filtered/contact_erased", r.MessageID, r.Status, r.Reason)
+				}
+			}
+			detail, err := s.GetLiveEvent(ctx, store.GetLiveEventParams{ID: fmt.Sprintf("evt_%d", b.jane[2].Seq)})
+			if err == nil && bytes.Contains(detail.Processed, []byte("jane")) {
+				t.Fatalf("processed event after erase = %s", detail.Processed)
+			}
+			// The pending delivery is not claimed any more.
+			claimed, err := s.ClaimDeliveries(ctx, store.ClaimDeliveriesParams{IntegrationID: "int_1", Limit: 10, Now: testNow().Add(time.Minute), LeaseUntil: testNow().Add(2 * time.Minute)})
+			requireNoError(t, err)
+			if len(claimed) != 1 || claimed[0].EventSeq != b.bob.Seq {
+				t.Fatalf("claimed %d deliveries, want only Bob's", len(claimed))
+			}
+			// Later events from Jane make a new profile.
+			ps, err := s.ResolveProfiles(ctx, store.ResolveProfilesParams{Now: testNow(), Items: []store.ProfileUpdate{{Keys: []string{"U:" + janeUser}, Traits: map[string]any{"plan": "new"}}}})
+			requireNoError(t, err)
+			if len(ps) != 1 || ps[0] == nil || len(ps[0].Traits) != 1 || ps[0].Traits["email"] != nil {
+				t.Fatalf("Jane's next profile = %+v, want a new empty one", ps)
+			}
+			// Retention still removes the erased events.
+			pr, err := s.Prune(ctx, store.PruneParams{Before: testNow().Add(time.Hour), DedupeBefore: testNow().Add(time.Hour), Limit: 100, Now: testNow()})
+			requireNoError(t, err)
+			if pr.Events != 4 {
+				t.Fatalf("prune after erase deleted %d events, want all 4", pr.Events)
+			}
+		})
+	}
+
+	t.Run("UnknownPersonFindsNothing", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		res, err := b.store.EraseContact(t.Context(), contactBy("email", "nobody@shop.example"))
+		requireNoError(t, err)
+		if res != (store.EraseResult{}) {
+			t.Fatalf("erase of nobody = %+v", res)
+		}
+	})
+}
