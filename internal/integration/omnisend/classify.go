@@ -34,7 +34,8 @@ const (
 //   - 2xx: Delivered;
 //   - 400, 422 and any other 4xx not below: Drop, vendor_rejected (body kept);
 //   - 401, 403: Pause, auth_failed;
-//   - 410: Pause, api_version_retired;
+//   - 410: Pause, api_version_retired (the API version in use is retired:
+//     the admin switches api_version, which lets the events flow again);
 //   - 429: RateLimited, waiting X-Rate-Limit-Reset, else Retry-After, else
 //     60 s (at least 1 s, at most 1 h);
 //   - 408, 5xx and anything unexpected (1xx, 3xx): Retry, with Retry-After
@@ -50,6 +51,11 @@ func (v *Vendor) Classify(resp *http.Response, body []byte, err error) integrati
 		// integration until it is replaced; anything else is this event's.
 		if integration.ConfigFieldError(err, "config."+ConfigAPIKey) {
 			return integration.Outcome{Kind: integration.Pause, Reason: signal.ReasonAuthFailed, Body: err.Error()}
+		}
+		if integration.ConfigFieldError(err, "config."+ConfigAPIVersion) {
+			// Only a config written before api_version was checked can
+			// get here; its cure is the same as a retired version's.
+			return integration.Outcome{Kind: integration.Pause, Reason: signal.ReasonAPIVersionRetired, Body: err.Error()}
 		}
 		return integration.Outcome{Kind: integration.Drop, Reason: signal.ReasonPayloadError, Body: err.Error()}
 	}
