@@ -90,7 +90,7 @@ func (v *Vendor) Entry() integration.CatalogEntry {
 				Type:        "secret",
 				Required:    true,
 				Placeholder: "Paste the key exactly as Omnisend shows it",
-				HelpText:    "Your Omnisend API key with Events write permission. Sent as the X-API-KEY header on every request (with a dated API version: as Authorization: Omnisend-API-Key).",
+				HelpText:    "Your Omnisend API key with Events write permission. Sent as the X-API-KEY header on every request.",
 			},
 			{
 				Key:         ConfigDefaultPhoneRegion,
