@@ -190,7 +190,7 @@ func (w *worker) round(ctx context.Context, in *signal.Integration, vendor integ
 		if drained && o.Status == 0 && o.Kind == integration.Retry {
 			continue
 		}
-		lim.observe(now, o.Limit)
+		lim.observe(starts[i], o.Limit) // as of the request's start
 		if o.Kind == integration.RateLimited {
 			// The vendor says how long (e.g. until its window resets).
 			lim.block(now, max(o.RetryAfter, 10*time.Millisecond))
@@ -349,7 +349,8 @@ func (e *Engine) SendTest(ctx context.Context, in *signal.Integration, ev *integ
 		case <-t.C:
 		}
 	}
+	sent := e.now()
 	o := e.attempt(ctx, in, vendor, payload)
-	lim.observe(e.now(), o.Limit)
+	lim.observe(sent, o.Limit)
 	return o, payload, nil
 }

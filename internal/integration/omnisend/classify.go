@@ -14,8 +14,6 @@ import (
 const (
 	// maxBody is how much of Omnisend's answer an outcome keeps.
 	maxBody = 4 << 10
-	// rateWindow is the window Omnisend's rate limit counts over.
-	rateWindow = time.Minute
 	// defaultRateLimitWait is the wait after a 429 that says nothing.
 	defaultRateLimitWait = time.Minute
 	// minRateLimitWait keeps a 429 with a zero reset from retrying hot.
@@ -128,7 +126,9 @@ func rateLimit(h http.Header) *integration.RateLimit {
 	if !ok {
 		return nil
 	}
-	rl := &integration.RateLimit{Remaining: remaining, Window: rateWindow}
+	// Window stays 0: Omnisend's headers do not say how long the window
+	// is (an account's may differ from a minute), so delivery learns it.
+	rl := &integration.RateLimit{Remaining: remaining}
 	if n, ok := parseCount(h.Get("X-Rate-Limit-Limit")); ok {
 		rl.Limit = n
 	}
