@@ -33,6 +33,9 @@ func TestKeyLimiterState(t *testing.T) {
 			l.reserve(t0, 1)
 			l.observe(t0, &integration.RateLimit{Limit: 100, Remaining: 42, Reset: 20 * time.Second, Window: 30 * time.Second})
 		}, t0.Add(time.Second), signal.RateLimitState{Limit: 100, Remaining: 42, WindowSeconds: 30, UsedLastMinute: 1}},
+		{"VendorSaidWithoutTheWindow", func(l *keyLimiter) {
+			l.observe(t0, &integration.RateLimit{Limit: 40, Remaining: 39, Reset: 9980 * time.Millisecond})
+		}, t0.Add(time.Second), signal.RateLimitState{Limit: 40, Remaining: 39, WindowSeconds: 10}},
 		{"Blocked", func(l *keyLimiter) {
 			l.block(t0, 10*time.Second)
 		}, t0.Add(time.Second), signal.RateLimitState{Limit: 400, Remaining: 0, WindowSeconds: 60}},

@@ -160,7 +160,7 @@ func (w *worker) run(ctx context.Context) {
 // round sends claimed deliveries and records what happened. Requests in
 // flight are not cancelled when ctx is done: they finish (bounded by the
 // request timeout) and are recorded, so a shutdown leaves nothing half done.
-func (w *worker) round(ctx context.Context, in *signal.Integration, vendor integration.Vendor, lim *keyLimiter, ds []*signal.Delivery) {
+func (w *worker) round(ctx context.Context, in *signal.Integration, vendor integration.Vendor, lim budget, ds []*signal.Delivery) {
 	e := w.e
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.DrainTimeout)
 	defer cancel()
