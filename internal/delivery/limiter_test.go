@@ -77,10 +77,12 @@ func TestKeyLimiterObserve(t *testing.T) {
 		}},
 		{"InFlightAcrossAReset", []step{
 			{observe: perSecond(60, 0, 100*ms)},
-			{at: 101 * ms, drain: 102 * ms, wantMin: 32, wantMax: 32},
-			// The vendor has counted 10 of the 32 so far.
-			{at: 120 * ms, observe: perSecond(60, 50, 980*ms)},
-			{at: 120 * ms, drain: 1090 * ms, wantMin: 28, wantMax: 28},
+			// The next window is assumed: one request at a time (16.7 ms
+			// apart) until an answer confirms it.
+			{at: 101 * ms, drain: 160 * ms, wantMin: 4, wantMax: 4},
+			// The first answer: the vendor has counted 1 of the 4 so far.
+			{at: 101 * ms, observe: perSecond(60, 59, 999*ms)},
+			{at: 161 * ms, drain: 1090 * ms, wantMin: 56, wantMax: 56},
 		}},
 		{"WindowSpentWaitsForReset", []step{
 			{observe: rl(3, 10*time.Second)},
