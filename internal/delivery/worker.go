@@ -193,14 +193,7 @@ func (w *worker) round(ctx context.Context, in *signal.Integration, vendor integ
 		lim.observe(starts[i], o.Limit) // as of the request's start
 		if o.Kind == integration.RateLimited {
 			// The vendor says how long (e.g. until its window resets).
-			// When its headers said when the window resets, the limiter
-			// holds until then (observe): a vendor's floor on the wait
-			// (Omnisend's second) would idle a short window.
-			wait := o.RetryAfter
-			if o.Limit != nil && o.Limit.Reset > 0 {
-				wait = min(wait, o.Limit.Reset)
-			}
-			lim.block(now, max(wait, 10*time.Millisecond))
+			lim.block(now, max(o.RetryAfter, 10*time.Millisecond))
 		}
 		if o.Kind == integration.Pause && pause == nil {
 			pause = &outcomes[i]

@@ -16,8 +16,11 @@ const (
 	maxBody = 4 << 10
 	// defaultRateLimitWait is the wait after a 429 that says nothing.
 	defaultRateLimitWait = time.Minute
-	// minRateLimitWait keeps a 429 with a zero reset from retrying hot.
+	// minRateLimitWait keeps a 429 with a zero reset (or none) from
+	// retrying hot.
 	minRateLimitWait = time.Second
+	// minResetWait is the least wait after a 429 whose reset is positive.
+	minResetWait = 10 * time.Millisecond
 	// maxWait caps any wait Omnisend asks for, so a bad header cannot stall
 	// an integration for days.
 	maxWait = time.Hour
@@ -35,7 +38,7 @@ const (
 //   - 410: Pause, api_version_retired (the API version in use is retired:
 //     the admin switches api_version, which lets the events flow again);
 //   - 429: RateLimited, waiting X-Rate-Limit-Reset, else Retry-After, else
-//     60 s (at least 1 s, at most 1 h);
+//     60 s (at most 1 h; at least 10 ms after a positive reset, else 1 s);
 //   - 408, 5xx and anything unexpected (1xx, 3xx): Retry, with Retry-After
 //     as RetryAfter when given.
 //
@@ -89,8 +92,13 @@ func (v *Vendor) Classify(resp *http.Response, body []byte, err error) integrati
 // rateLimitWait is how long to wait after a 429.
 func (v *Vendor) rateLimitWait(h http.Header) time.Duration {
 	d := defaultRateLimitWait
-	if reset, ok := parseSeconds(h.Get("X-Rate-Limit-Reset")); ok {
-		d = reset
+	if reset, ok := parseSeconds(h.Get("X-Rate-Limit-Reset")); ok && reset > 0 {
+		// A window that resets in a fraction of a second (a short
+		// window, or its last moment) is waited for exactly: a floor of
+		// a second would idle a 10 s window a tenth of its length.
+		return min(max(reset, minResetWait), maxWait)
+	} else if ok {
+		d = 0 // "0": resetting now, or rounded down; the floor applies
 	} else if ra, ok := v.retryAfter(h.Get("Retry-After")); ok {
 		d = ra
 	}

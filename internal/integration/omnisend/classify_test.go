@@ -64,6 +64,7 @@ func TestClassify(t *testing.T) {
 		{name: "429 malformed reset falls back", status: 429, header: h("X-Rate-Limit-Reset", "soon", "Retry-After", "7"), wantKind: integration.RateLimited, wantReason: signal.ReasonRateLimited, wantAfter: 7 * time.Second},
 		{name: "429 no headers", status: 429, wantKind: integration.RateLimited, wantReason: signal.ReasonRateLimited, wantAfter: time.Minute},
 		{name: "429 malformed everything", status: 429, header: h("X-Rate-Limit-Reset", "-3", "Retry-After", "tomorrow"), wantKind: integration.RateLimited, wantReason: signal.ReasonRateLimited, wantAfter: time.Minute},
+		{name: "429 reset within the second", status: 429, header: h("X-Rate-Limit-Reset", "0.25"), wantKind: integration.RateLimited, wantReason: signal.ReasonRateLimited, wantAfter: 250 * time.Millisecond},
 		{name: "429 zero reset waits a second", status: 429, header: h("X-Rate-Limit-Reset", "0"), wantKind: integration.RateLimited, wantReason: signal.ReasonRateLimited, wantAfter: time.Second},
 		{name: "429 huge Retry-After capped", status: 429, header: h("Retry-After", "999999999999999999999"), wantKind: integration.RateLimited, wantReason: signal.ReasonRateLimited, wantAfter: time.Hour},
 		{name: "500", status: 500, wantKind: integration.Retry, wantReason: signal.ReasonRetrying},
@@ -221,7 +222,7 @@ func FuzzClassify(f *testing.F) {
 		if out.RetryAfter < 0 || out.RetryAfter > time.Hour {
 			t.Fatalf("RetryAfter = %v", out.RetryAfter)
 		}
-		if out.Kind == integration.RateLimited && out.RetryAfter < time.Second {
+		if out.Kind == integration.RateLimited && out.RetryAfter < 10*time.Millisecond {
 			t.Fatalf("429 RetryAfter = %v", out.RetryAfter)
 		}
 		if len(out.Body) > 4096 || out.Status != status {
