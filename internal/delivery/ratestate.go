@@ -27,8 +27,22 @@ func (u *usage) add(now time.Time, n int) {
 
 // undo takes back n slots refunded after the last add (the limiter's
 // clock is not at hand there; refunds follow their reservation closely).
+// A reservation made in an earlier second than the last add (a round that
+// claimed while another reserved) is taken back from the seconds before,
+// newest first, rather than lost to a bucket that holds fewer.
 func (u *usage) undo(n int) {
-	u.n[u.last] = max(u.n[u.last]-n, 0)
+	for i, s := u.last, u.sec[u.last]; n > 0; i = (i + 59) % 60 {
+		if u.sec[i] > s || u.sec[i] <= s-60 {
+			break // not a second of the last minute before the last add
+		}
+		take := min(u.n[i], n)
+		u.n[i] -= take
+		n -= take
+		s = u.sec[i] - 1
+		if i == (u.last+1)%60 {
+			break // walked the whole ring
+		}
+	}
 }
 
 func (u *usage) lastMinute(now time.Time) int {

@@ -25,6 +25,13 @@ func TestKeyLimiterState(t *testing.T) {
 			n, _ := l.reserve(t0, 5)
 			l.refund(n - 2)
 		}, t0.Add(time.Second), signal.RateLimitState{Limit: 400, Remaining: 398, WindowSeconds: 60, UsedLastMinute: 2}},
+		{"RefundAfterAnotherSecondsReserve", func(l *keyLimiter) {
+			// A round reserves 3, another reserves 1 a second later, then
+			// the first gives its 3 back (its claim found nothing).
+			l.reserve(t0, 3)
+			l.reserve(t0.Add(time.Second), 1)
+			l.refund(3)
+		}, t0.Add(2 * time.Second), signal.RateLimitState{Limit: 400, Remaining: 399, WindowSeconds: 60, UsedLastMinute: 1}},
 		{"OlderThanAMinuteForgotten", func(l *keyLimiter) {
 			l.reserve(t0, 3)
 			l.reserve(t0.Add(30*time.Second), 1)
