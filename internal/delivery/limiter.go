@@ -66,11 +66,18 @@ func (l *keyLimiter) setRate(perMinute int) {
 // pace is the interval to the slot after l.next: what remains of the
 // window spread evenly over the time left in it (so the last request of a
 // window goes just before it resets), else the vendor's limit over its
-// window, else the configured rate.
+// window, else the configured rate. Catching up on a window left unspent
+// goes at most twice the vendor's average rate: a vendor may also limit
+// bursts without saying so (Klaviyo's one-second window), and 3,000 left
+// in a 5 s tail would be 600 requests a second.
 func (l *keyLimiter) pace() time.Duration {
 	switch {
 	case l.remaining > 0 && l.next.Before(l.windowEnd):
-		return l.windowEnd.Sub(l.next) / time.Duration(l.remaining)
+		d := l.windowEnd.Sub(l.next) / time.Duration(l.remaining)
+		if l.limit > 0 && l.window > 0 {
+			d = max(d, l.window/time.Duration(2*l.limit))
+		}
+		return d
 	case l.limit > 0 && l.window > 0:
 		return l.window / time.Duration(l.limit)
 	}

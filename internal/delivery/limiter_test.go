@@ -84,6 +84,12 @@ func TestKeyLimiterObserve(t *testing.T) {
 			{at: 101 * ms, observe: perSecond(60, 59, 999*ms)},
 			{at: 161 * ms, drain: 1090 * ms, wantMin: 56, wantMax: 56},
 		}},
+		{"CatchingUpAtMostTwiceTheAverageRate", []step{
+			// 3,000 of 3,500 a minute left with 5 s to go: at most 117
+			// a second (twice 3,500/60) plus a round taken ahead, not 600.
+			{observe: &integration.RateLimit{Limit: 3500, Remaining: 3000, Reset: 5 * time.Second, Window: time.Minute}},
+			{drain: time.Second, wantMin: 110, wantMax: 150}, // with the burst allowance
+		}},
 		{"WindowSpentWaitsForReset", []step{
 			{observe: rl(3, 10*time.Second)},
 			{drain: 9900 * ms, wantMin: 3, wantMax: 3},
