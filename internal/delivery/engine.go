@@ -166,7 +166,7 @@ func (e *Engine) timeout(vendor integration.Vendor) time.Duration {
 // limiter is the rate limiter of the vendor account an integration sends
 // with: its vendor names the secret that identifies the account; only a
 // keyed hash of it is kept.
-func (e *Engine) limiter(in *signal.Integration, vendor integration.Vendor) *keyLimiter {
+func (e *Engine) limiter(in *signal.Integration, vendor integration.Vendor) budget {
 	return e.limiters.get(e.hasher.Hash(in.CatalogKey+"\x00"+vendor.RateLimitKey(in)), vendor.Entry().RateLimitPerMinute)
 }
 

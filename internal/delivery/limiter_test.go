@@ -7,10 +7,25 @@ import (
 	"github.com/signalhq/signal/internal/integration"
 )
 
+// drain asks l for slots from `from` until `until`, as a worker would
+// (asking again when told to wait), and returns how many it got.
+func drain(l *keyLimiter, from, until time.Time) int {
+	total := 0
+	for t := from; !t.After(until); {
+		n, wait := l.reserve(t, 32)
+		total += n
+		if n == 0 {
+			t = t.Add(max(wait, time.Millisecond))
+		}
+	}
+	return total
+}
+
 // TestKeyLimiterObserve pins how the limiter believes a vendor's counts when
 // answers of one window come back out of order, or while other requests of
 // the key are still in flight (concurrent rounds, integrations sharing a
-// key): the lowest count of a window wins; a new window is believed.
+// key): the lowest count of a window wins; a new window is believed. Each
+// drain counts the slots the limiter hands out over a span of virtual time.
 func TestKeyLimiterObserve(t *testing.T) {
 	t.Parallel()
 
@@ -18,59 +33,67 @@ func TestKeyLimiterObserve(t *testing.T) {
 		at time.Duration // since start
 		// observe, if set, is an answer's account of the limit.
 		observe *integration.RateLimit
-		// reserve asks for slots; wantMax caps how many it may take,
-		// wantMin how few.
-		reserve          int
+		// drain, if set, asks for slots from at until drain;
+		// wantMin and wantMax bound how many it gets.
+		drain            time.Duration
 		wantMin, wantMax int
 	}
 	rl := func(remaining int, reset time.Duration) *integration.RateLimit {
-		// 6000 a minute: 10ms apart, so pacing never caps these reserves.
 		return &integration.RateLimit{Limit: 6000, Remaining: remaining, Reset: reset, Window: time.Minute}
 	}
 	perSecond := func(limit, remaining int, reset time.Duration) *integration.RateLimit {
 		return &integration.RateLimit{Limit: limit, Remaining: remaining, Reset: reset, Window: time.Second}
 	}
+	ms := time.Millisecond
 	tests := []struct {
 		name  string
 		steps []step
 	}{
 		{"AnswersOfOneRoundOutOfOrder", []step{
 			{observe: rl(10, 30*time.Second)},
-			{observe: rl(40, 30*time.Second+100*time.Millisecond)},
-			{reserve: 32, wantMin: 10, wantMax: 10},
+			{observe: rl(40, 30*time.Second+100*ms)},
+			{drain: 29900 * ms, wantMin: 10, wantMax: 10},
 		}},
 		{"OtherRoundStillInFlight", []step{
 			{observe: rl(50, 30*time.Second)},
-			{reserve: 32, wantMin: 32, wantMax: 32}, // in flight, not yet counted by the vendor
-			{at: 10 * time.Millisecond, observe: rl(45, 30*time.Second)},
-			{at: 400 * time.Millisecond, reserve: 32, wantMin: 18, wantMax: 18},
+			// 50 spread over 30 s: 0.6 s apart, plus the burst allowance.
+			{drain: 10 * time.Second, wantMin: 17, wantMax: 19},
+			// The vendor has counted 5; the rest are in flight.
+			{at: 10*time.Second + 10*ms, observe: rl(45, 19990*ms)},
+			{at: 10*time.Second + 10*ms, drain: 29900 * ms, wantMin: 31, wantMax: 33},
 		}},
 		{"NewWindowIsBelieved", []step{
 			{observe: rl(0, time.Second)},
-			{at: 500 * time.Millisecond, reserve: 1, wantMin: 0, wantMax: 0},
-			{at: 1100 * time.Millisecond, observe: rl(59, 58*time.Second)},
-			{at: 1100 * time.Millisecond, reserve: 32, wantMin: 32, wantMax: 32},
+			{at: 500 * ms, drain: 900 * ms, wantMin: 0, wantMax: 0},
+			{at: 1100 * ms, observe: rl(59, 58*time.Second)},
+			{at: 1100 * ms, drain: 59 * time.Second, wantMin: 59, wantMax: 59},
 		}},
 		{"LateAnswerOfAnEndedWindowIsIgnored", []step{
 			{observe: rl(5, time.Second)},
-			{at: 1100 * time.Millisecond, observe: rl(50, 59*time.Second)},
+			{at: 1100 * ms, observe: rl(50, 59*time.Second)},
 			// Answered at 0.95s, read at 1.1s: about the window that ended.
-			{at: 1100 * time.Millisecond, observe: rl(0, 50*time.Millisecond)},
-			{at: 1100 * time.Millisecond, reserve: 32, wantMin: 32, wantMax: 32},
-			{at: 1500 * time.Millisecond, reserve: 32, wantMin: 18, wantMax: 18},
+			{at: 1100 * ms, observe: rl(0, 50*ms)},
+			{at: 1100 * ms, drain: 59 * time.Second, wantMin: 50, wantMax: 50},
 		}},
 		{"InFlightAcrossAReset", []step{
-			{observe: perSecond(60, 0, 100*time.Millisecond)},
-			{at: 101 * time.Millisecond, reserve: 32, wantMin: 32, wantMax: 32},
-			// The vendor has counted 10 of the 32 so far.
-			{at: 120 * time.Millisecond, observe: perSecond(60, 50, 980*time.Millisecond)},
-			{at: 700 * time.Millisecond, reserve: 32, wantMin: 28, wantMax: 28},
+			{observe: perSecond(60, 0, 100*ms)},
+			// The next window is assumed: one request at a time (16.7 ms
+			// apart) until an answer confirms it.
+			{at: 101 * ms, drain: 160 * ms, wantMin: 4, wantMax: 4},
+			// The first answer: the vendor has counted 1 of the 4 so far.
+			{at: 101 * ms, observe: perSecond(60, 59, 999*ms)},
+			{at: 161 * ms, drain: 1090 * ms, wantMin: 56, wantMax: 56},
+		}},
+		{"CatchingUpAtMostTwiceTheAverageRate", []step{
+			// 3,000 of 3,500 a minute left with 5 s to go: at most 117
+			// a second (twice 3,500/60) plus a round taken ahead, not 600.
+			{observe: &integration.RateLimit{Limit: 3500, Remaining: 3000, Reset: 5 * time.Second, Window: time.Minute}},
+			{drain: time.Second, wantMin: 110, wantMax: 150}, // with the burst allowance
 		}},
 		{"WindowSpentWaitsForReset", []step{
 			{observe: rl(3, 10*time.Second)},
-			{reserve: 32, wantMin: 3, wantMax: 3},
-			{at: 5 * time.Second, reserve: 1, wantMin: 0, wantMax: 0},
-			{at: 10*time.Second + time.Millisecond, reserve: 1, wantMin: 1, wantMax: 1},
+			{drain: 9900 * ms, wantMin: 3, wantMax: 3},
+			{at: 10*time.Second + ms, drain: 10*time.Second + 2*ms, wantMin: 1, wantMax: 32},
 		}},
 	}
 	for _, tc := range tests {
@@ -83,9 +106,9 @@ func TestKeyLimiterObserve(t *testing.T) {
 				if s.observe != nil {
 					l.observe(now, s.observe)
 				}
-				if s.reserve > 0 {
-					if n, _ := l.reserve(now, s.reserve); n < s.wantMin || n > s.wantMax {
-						t.Fatalf("step %d: reserve(%d) took %d slots, want %d to %d", i, s.reserve, n, s.wantMin, s.wantMax)
+				if s.drain > 0 {
+					if n := drain(l, now, start.Add(s.drain)); n < s.wantMin || n > s.wantMax {
+						t.Fatalf("step %d: drain took %d slots, want %d to %d", i, n, s.wantMin, s.wantMax)
 					}
 				}
 			}

@@ -40,8 +40,10 @@ func (l *keyLimiter) state(now time.Time) signal.RateLimitState {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	st := signal.RateLimitState{UsedLastMinute: l.used.lastMinute(now)}
-	if l.limit > 0 {
-		st.Limit, st.WindowSeconds = l.limit, int(l.window/time.Second)
+	if l.limit > 0 && l.window > 0 {
+		// A learned window is the longest Reset seen: a whole second
+		// less a request's latency.
+		st.Limit, st.WindowSeconds = l.limit, int(l.window.Round(time.Second)/time.Second)
 	} else {
 		st.Limit, st.WindowSeconds = int(time.Minute/l.interval), 60
 	}

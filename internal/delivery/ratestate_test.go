@@ -37,6 +37,15 @@ func TestKeyLimiterState(t *testing.T) {
 			l.refund(b - 2)
 			l.refund(a - 1)
 		}, t0.Add(2 * time.Second), signal.RateLimitState{Limit: 400, Remaining: 397, WindowSeconds: 60, UsedLastMinute: 3}},
+		{"RefundAfterAnotherSecondsReserve", func(l *keyLimiter) {
+			// A round reserves 3, another reserves 1 a second later and
+			// sends it, then the first gives its 3 back (its claim found
+			// nothing).
+			l.reserve(t0, 3)
+			l.reserve(t0.Add(time.Second), 1)
+			l.sent(t0.Add(time.Second), 1)
+			l.refund(3)
+		}, t0.Add(2 * time.Second), signal.RateLimitState{Limit: 400, Remaining: 399, WindowSeconds: 60, UsedLastMinute: 1}},
 		{"OlderThanAMinuteForgotten", func(l *keyLimiter) {
 			l.reserve(t0, 3)
 			l.sent(t0, 3)
@@ -48,6 +57,9 @@ func TestKeyLimiterState(t *testing.T) {
 			l.sent(t0, 1)
 			l.observe(t0, &integration.RateLimit{Limit: 100, Remaining: 42, Reset: 20 * time.Second, Window: 30 * time.Second})
 		}, t0.Add(time.Second), signal.RateLimitState{Limit: 100, Remaining: 42, WindowSeconds: 30, UsedLastMinute: 1}},
+		{"VendorSaidWithoutTheWindow", func(l *keyLimiter) {
+			l.observe(t0, &integration.RateLimit{Limit: 40, Remaining: 39, Reset: 9980 * time.Millisecond})
+		}, t0.Add(time.Second), signal.RateLimitState{Limit: 40, Remaining: 39, WindowSeconds: 10}},
 		{"Blocked", func(l *keyLimiter) {
 			l.block(t0, 10*time.Second)
 		}, t0.Add(time.Second), signal.RateLimitState{Limit: 400, Remaining: 0, WindowSeconds: 60}},

@@ -161,7 +161,7 @@ func (w *worker) run(ctx context.Context) {
 // round sends claimed deliveries and records what happened. Requests in
 // flight are not cancelled when ctx is done: they finish (bounded by the
 // request timeout) and are recorded, so a shutdown leaves nothing half done.
-func (w *worker) round(ctx context.Context, in *signal.Integration, vendor integration.Vendor, lim *keyLimiter, ds []*signal.Delivery) {
+func (w *worker) round(ctx context.Context, in *signal.Integration, vendor integration.Vendor, lim budget, ds []*signal.Delivery) {
 	e := w.e
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.DrainTimeout)
 	defer cancel()
@@ -192,7 +192,7 @@ func (w *worker) round(ctx context.Context, in *signal.Integration, vendor integ
 		if drained && o.Status == 0 && o.Kind == integration.Retry {
 			continue
 		}
-		lim.observe(now, o.Limit)
+		lim.observe(starts[i], o.Limit) // as of the request's start
 		if o.Kind == integration.RateLimited {
 			// The vendor says how long (e.g. until its window resets).
 			lim.block(now, max(o.RetryAfter, 10*time.Millisecond))
@@ -352,7 +352,8 @@ func (e *Engine) SendTest(ctx context.Context, in *signal.Integration, ev *integ
 		case <-t.C:
 		}
 	}
+	sent := e.now()
 	o := e.attempt(ctx, in, vendor, payload)
-	lim.observe(e.now(), o.Limit)
+	lim.observe(sent, o.Limit)
 	return o, payload, nil
 }

@@ -201,7 +201,9 @@ type RateLimit struct {
 	Remaining int
 	// Reset is the time until the window resets.
 	Reset time.Duration
-	// Window is the length of the window the limit counts over.
+	// Window is the length of the window the limit counts over, when the
+	// vendor states it; 0 when its headers do not say (Omnisend's), and
+	// delivery learns it from the answers.
 	Window time.Duration
 }
 

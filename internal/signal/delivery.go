@@ -69,7 +69,7 @@ func ReasonText(reason Reason) string {
 	case ReasonRetriesExhausted:
 		return "The vendor was unreachable or failing for 24 hours. The event can be replayed."
 	case ReasonAPIVersionRetired:
-		return "The vendor retired the API version Signal uses. Events wait until Signal is upgraded."
+		return "The vendor retired the API version this integration uses (it answered 410 Gone). Switch the integration's api_version setting to a current dated version, such as 2026-03-15, in its settings; no reinstall is needed. Events wait, spending no attempts, and flow again once it is changed."
 	case ReasonDryRun:
 		return "Dry run: the payload was built but not sent."
 	case ReasonDuplicate:

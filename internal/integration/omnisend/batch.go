@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/signalhq/signal/internal/integration"
 	"github.com/signalhq/signal/internal/signal"
@@ -34,7 +33,7 @@ func (v *Vendor) MaxBatchItems() int { return MaxBatchItems }
 // batchesURL is {base}/v5/batches: batches are a v5 endpoint whatever the
 // events endpoint is.
 func (v *Vendor) batchesURL() string {
-	return strings.TrimSuffix(v.eventsURL, EventsPath) + BatchesPath
+	return v.base + BatchesPath
 }
 
 // BatchRequest creates a batch of event bodies.

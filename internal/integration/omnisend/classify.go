@@ -14,12 +14,13 @@ import (
 const (
 	// maxBody is how much of Omnisend's answer an outcome keeps.
 	maxBody = 4 << 10
-	// rateWindow is the window Omnisend's rate limit counts over.
-	rateWindow = time.Minute
 	// defaultRateLimitWait is the wait after a 429 that says nothing.
 	defaultRateLimitWait = time.Minute
-	// minRateLimitWait keeps a 429 with a zero reset from retrying hot.
+	// minRateLimitWait keeps a 429 with a zero reset (or none) from
+	// retrying hot.
 	minRateLimitWait = time.Second
+	// minResetWait is the least wait after a 429 whose reset is positive.
+	minResetWait = 10 * time.Millisecond
 	// maxWait caps any wait Omnisend asks for, so a bad header cannot stall
 	// an integration for days.
 	maxWait = time.Hour
@@ -34,9 +35,10 @@ const (
 //   - 2xx: Delivered;
 //   - 400, 422 and any other 4xx not below: Drop, vendor_rejected (body kept);
 //   - 401, 403: Pause, auth_failed;
-//   - 410: Pause, api_version_retired;
+//   - 410: Pause, api_version_retired (the API version in use is retired:
+//     the admin switches api_version, which lets the events flow again);
 //   - 429: RateLimited, waiting X-Rate-Limit-Reset, else Retry-After, else
-//     60 s (at least 1 s, at most 1 h);
+//     60 s (at most 1 h; at least 10 ms after a positive reset, else 1 s);
 //   - 408, 5xx and anything unexpected (1xx, 3xx): Retry, with Retry-After
 //     as RetryAfter when given.
 //
@@ -50,6 +52,11 @@ func (v *Vendor) Classify(resp *http.Response, body []byte, err error) integrati
 		// integration until it is replaced; anything else is this event's.
 		if integration.ConfigFieldError(err, "config."+ConfigAPIKey) {
 			return integration.Outcome{Kind: integration.Pause, Reason: signal.ReasonAuthFailed, Body: err.Error()}
+		}
+		if integration.ConfigFieldError(err, "config."+ConfigAPIVersion) {
+			// Only a config written before api_version was checked can
+			// get here; its cure is the same as a retired version's.
+			return integration.Outcome{Kind: integration.Pause, Reason: signal.ReasonAPIVersionRetired, Body: err.Error()}
 		}
 		return integration.Outcome{Kind: integration.Drop, Reason: signal.ReasonPayloadError, Body: err.Error()}
 	}
@@ -85,8 +92,13 @@ func (v *Vendor) Classify(resp *http.Response, body []byte, err error) integrati
 // rateLimitWait is how long to wait after a 429.
 func (v *Vendor) rateLimitWait(h http.Header) time.Duration {
 	d := defaultRateLimitWait
-	if reset, ok := parseSeconds(h.Get("X-Rate-Limit-Reset")); ok {
-		d = reset
+	if reset, ok := parseSeconds(h.Get("X-Rate-Limit-Reset")); ok && reset > 0 {
+		// A window that resets in a fraction of a second (a short
+		// window, or its last moment) is waited for exactly: a floor of
+		// a second would idle a 10 s window a tenth of its length.
+		return min(max(reset, minResetWait), maxWait)
+	} else if ok {
+		d = 0 // "0": resetting now, or rounded down; the floor applies
 	} else if ra, ok := v.retryAfter(h.Get("Retry-After")); ok {
 		d = ra
 	}
@@ -122,7 +134,9 @@ func rateLimit(h http.Header) *integration.RateLimit {
 	if !ok {
 		return nil
 	}
-	rl := &integration.RateLimit{Remaining: remaining, Window: rateWindow}
+	// Window stays 0: Omnisend's headers do not say how long the window
+	// is (an account's may differ from a minute), so delivery learns it.
+	rl := &integration.RateLimit{Remaining: remaining}
 	if n, ok := parseCount(h.Get("X-Rate-Limit-Limit")); ok {
 		rl.Limit = n
 	}

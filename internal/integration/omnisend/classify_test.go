@@ -32,7 +32,7 @@ func TestClassify(t *testing.T) {
 		return hd
 	}
 	limit := func(l, r int, reset time.Duration) *integration.RateLimit {
-		return &integration.RateLimit{Limit: l, Remaining: r, Reset: reset, Window: time.Minute}
+		return &integration.RateLimit{Limit: l, Remaining: r, Reset: reset}
 	}
 	omnisend400 := `{"error":"validation failed","fields":{"contact":"email or phone is required"}}`
 	tests := []struct {
@@ -64,6 +64,7 @@ func TestClassify(t *testing.T) {
 		{name: "429 malformed reset falls back", status: 429, header: h("X-Rate-Limit-Reset", "soon", "Retry-After", "7"), wantKind: integration.RateLimited, wantReason: signal.ReasonRateLimited, wantAfter: 7 * time.Second},
 		{name: "429 no headers", status: 429, wantKind: integration.RateLimited, wantReason: signal.ReasonRateLimited, wantAfter: time.Minute},
 		{name: "429 malformed everything", status: 429, header: h("X-Rate-Limit-Reset", "-3", "Retry-After", "tomorrow"), wantKind: integration.RateLimited, wantReason: signal.ReasonRateLimited, wantAfter: time.Minute},
+		{name: "429 reset within the second", status: 429, header: h("X-Rate-Limit-Reset", "0.25"), wantKind: integration.RateLimited, wantReason: signal.ReasonRateLimited, wantAfter: 250 * time.Millisecond},
 		{name: "429 zero reset waits a second", status: 429, header: h("X-Rate-Limit-Reset", "0"), wantKind: integration.RateLimited, wantReason: signal.ReasonRateLimited, wantAfter: time.Second},
 		{name: "429 huge Retry-After capped", status: 429, header: h("Retry-After", "999999999999999999999"), wantKind: integration.RateLimited, wantReason: signal.ReasonRateLimited, wantAfter: time.Hour},
 		{name: "500", status: 500, wantKind: integration.Retry, wantReason: signal.ReasonRetrying},
@@ -221,13 +222,13 @@ func FuzzClassify(f *testing.F) {
 		if out.RetryAfter < 0 || out.RetryAfter > time.Hour {
 			t.Fatalf("RetryAfter = %v", out.RetryAfter)
 		}
-		if out.Kind == integration.RateLimited && out.RetryAfter < time.Second {
+		if out.Kind == integration.RateLimited && out.RetryAfter < 10*time.Millisecond {
 			t.Fatalf("429 RetryAfter = %v", out.RetryAfter)
 		}
 		if len(out.Body) > 4096 || out.Status != status {
 			t.Fatalf("Body %d bytes, Status %d", len(out.Body), out.Status)
 		}
-		if l := out.Limit; l != nil && (l.Limit < 0 || l.Remaining < 0 || l.Reset < 0 || l.Reset > 24*time.Hour || l.Window != time.Minute) {
+		if l := out.Limit; l != nil && (l.Limit < 0 || l.Remaining < 0 || l.Reset < 0 || l.Reset > 24*time.Hour || l.Window != 0) {
 			t.Fatalf("Limit = %+v", l)
 		}
 	})

@@ -12,7 +12,7 @@ import (
 const maxAPIKeyLen = 512
 
 // ValidateConfig checks an integration's config: api_key (required),
-// default_phone_region and dry_run (optional). Unknown keys are refused.
+// api_version, default_phone_region and dry_run (optional). Unknown keys are refused.
 // Errors name the field ("config.api_key") and never quote the key.
 func (v *Vendor) ValidateConfig(cfg map[string]any) error {
 	if err := checkAPIKey(cfg[ConfigAPIKey]); err != nil {
@@ -27,6 +27,10 @@ func (v *Vendor) ValidateConfig(cfg map[string]any) error {
 		val := cfg[k]
 		switch k {
 		case ConfigAPIKey:
+		case ConfigAPIVersion:
+			if _, err := apiVersion(val); err != nil {
+				return err
+			}
 		default:
 			if common, err := integration.CheckCommonConfig(k, val); common {
 				if err != nil {
@@ -34,7 +38,7 @@ func (v *Vendor) ValidateConfig(cfg map[string]any) error {
 				}
 				continue
 			}
-			return signal.FieldErrorf(signal.EINVALID, "config."+k, "is not an Omnisend setting (expected api_key, default_phone_region or dry_run)")
+			return signal.FieldErrorf(signal.EINVALID, "config."+k, "is not an Omnisend setting (expected api_key, api_version, default_phone_region or dry_run)")
 		}
 	}
 	return nil

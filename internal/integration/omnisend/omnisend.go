@@ -19,8 +19,13 @@ const (
 	Key = "omnisend"
 	// DefaultBaseURL is Omnisend's API; SIGNAL_OMNISEND_API_URL overrides it.
 	DefaultBaseURL = "https://api.omnisend.com"
-	// EventsPath is appended to the base URL.
+	// EventsPath is appended to the base URL under API version v5.
 	EventsPath = "/v5/events"
+	// DatedEventsPath is appended to the base URL under a dated API
+	// version (api_version "2026-03-15").
+	DatedEventsPath = "/api/events"
+	// APIVersionV5 is the default api_version: the integration page's API.
+	APIVersionV5 = "v5"
 	// IntegrationName is sent as X-INTEGRATION-NAME.
 	IntegrationName = "Datafly Signal"
 	// RateLimitPerMinute is the store's request budget until Omnisend's
@@ -34,6 +39,7 @@ const (
 // Config keys.
 const (
 	ConfigAPIKey             = "api_key"
+	ConfigAPIVersion         = "api_version"
 	ConfigDefaultPhoneRegion = integration.ConfigDefaultPhoneRegion
 	ConfigDryRun             = signal.ConfigDryRun
 )
@@ -50,9 +56,9 @@ type Options struct {
 
 // Vendor is Omnisend, an integration.Vendor.
 type Vendor struct {
-	eventsURL string
-	version   string
-	now       func() time.Time
+	base    string
+	version string
+	now     func() time.Time
 }
 
 var _ integration.Vendor = (*Vendor)(nil)
@@ -63,7 +69,7 @@ func New(opts Options) *Vendor {
 	if base == "" {
 		base = DefaultBaseURL
 	}
-	return &Vendor{eventsURL: base + EventsPath, version: opts.Version, now: time.Now}
+	return &Vendor{base: base, version: opts.Version, now: time.Now}
 }
 
 // Entry describes Omnisend for the catalog, after its integration page.
@@ -97,6 +103,13 @@ func (v *Vendor) Entry() integration.CatalogEntry {
 				Label:    "Dry run",
 				Type:     "boolean",
 				HelpText: "Build payloads and show them in Live Events, but send nothing to Omnisend.",
+			},
+			{
+				Key:         ConfigAPIVersion,
+				Label:       "API version",
+				Type:        "string",
+				Placeholder: APIVersionV5,
+				HelpText:    "v5 (default) sends to /v5/events with X-API-KEY; a dated version such as 2026-03-15 sends to Omnisend's dated API (/api/events, Omnisend-Version header). Switch when Omnisend retires v5; no reinstall needed.",
 			},
 		},
 		Variants:           variants(),
