@@ -142,3 +142,15 @@ func PriorityValue(name string) (int, bool) {
 	}
 	return 0, false
 }
+
+// BlueprintVersion is one saved blueprint of an integration: every save
+// (install, PUT, PATCH of an event, rollback, reset) adds the next version.
+type BlueprintVersion struct {
+	IntegrationID string     `json:"integration_id"`
+	Version       int        `json:"version"`
+	Blueprint     Blueprint  `json:"blueprint"`
+	Author        AuditActor `json:"author"`
+	// Summary says what the save was ("rolled back to version 3").
+	Summary   string    `json:"summary"`
+	CreatedAt time.Time `json:"created_at"`
+}

@@ -47,6 +47,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Users", exerciseUsers},
 		{"UserManagement", exerciseUserManagement},
 		{"Audit", exerciseAudit},
+		{"BlueprintVersions", exerciseBlueprintVersions},
 	}
 	for _, area := range areas {
 		t.Run(area.name, func(t *testing.T) {
