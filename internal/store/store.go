@@ -237,6 +237,12 @@ type BlueprintStore interface {
 	// returns the stored types of the given properties: the first type
 	// written wins, on every node.
 	RememberPropertyTypes(ctx context.Context, p RememberPropertyTypesParams) (map[PropertyKey]string, error)
+	// PropertyTypes returns every stored property type of an integration.
+	PropertyTypes(ctx context.Context, p PropertyTypesParams) (map[PropertyKey]string, error)
+}
+
+type PropertyTypesParams struct {
+	IntegrationID string
 }
 
 type SaveBlueprintParams struct {

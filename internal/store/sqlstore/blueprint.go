@@ -134,3 +134,24 @@ func (s *Store) RememberPropertyTypes(ctx context.Context, p store.RememberPrope
 	}
 	return out, nil
 }
+
+// PropertyTypes returns the stored property types of an integration.
+func (s *Store) PropertyTypes(ctx context.Context, p store.PropertyTypesParams) (map[store.PropertyKey]string, error) {
+	rows, err := s.X.Query(ctx, `SELECT vendor_event_name, property, json_type FROM property_types WHERE integration_id = ?`, p.IntegrationID)
+	if err != nil {
+		return nil, fmt.Errorf("property types: %w", err)
+	}
+	defer rows.Close()
+	out := map[store.PropertyKey]string{}
+	for rows.Next() {
+		k, typ := store.PropertyKey{IntegrationID: p.IntegrationID}, ""
+		if err := rows.Scan(&k.VendorEventName, &k.Property, &typ); err != nil {
+			return nil, fmt.Errorf("property types: %w", err)
+		}
+		out[k] = typ
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("property types: %w", err)
+	}
+	return out, nil
+}

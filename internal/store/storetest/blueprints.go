@@ -153,5 +153,10 @@ func exerciseBlueprintVersions(t *testing.T, newStore func(t *testing.T) store.S
 			requireNoError(t, err)
 			requireSameJSON(t, tt.name, fmt.Sprint(got), fmt.Sprint(tt.want))
 		}
+		all, err := bundle.store.PropertyTypes(bundle.ctx, store.PropertyTypesParams{IntegrationID: "int_1"})
+		requireNoError(t, err)
+		want := map[store.PropertyKey]string{key("value"): "number", key("currency"): "string",
+			{IntegrationID: "int_1", VendorEventName: "started checkout", Property: "value"}: "string"}
+		requireSameJSON(t, "all types", fmt.Sprint(all), fmt.Sprint(want))
 	})
 }
