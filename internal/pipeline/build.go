@@ -124,8 +124,10 @@ func blueprintKey(ev *signal.Event) (string, integration.CallType, bool) {
 }
 
 // build decides what one event means for one integration: a filtered row
-// with its reason, or a pending delivery with the vendor payload.
-func build(h Hasher, phones *phoneCache, vendor integration.Vendor, in *signal.Integration, ev *signal.Event, src blueprint.Source, traits map[string]any, now time.Time) *signal.Delivery {
+// with its reason, or a pending delivery with the vendor payload. guard,
+// when not nil, checks the properties' types (the processor's; a preview
+// has none: it must not remember types).
+func build(h Hasher, phones *phoneCache, guard *typeGuard, vendor integration.Vendor, in *signal.Integration, ev *signal.Event, src blueprint.Source, traits map[string]any, now time.Time) *signal.Delivery {
 	d := &signal.Delivery{
 		EventSeq: ev.Seq, MessageID: ev.MessageID, PipelineID: ev.PipelineID, IntegrationID: in.ID,
 		Type: ev.Type, Event: ev.Event, Status: signal.StatusFiltered, Priority: signal.PriorityNormal,
@@ -161,6 +163,10 @@ func build(h Hasher, phones *phoneCache, vendor integration.Vendor, in *signal.I
 	if call == integration.CallIdentify {
 		props, order = profileTraits(traits)
 	}
+	var learn func()
+	if guard != nil {
+		props, d.Warnings, learn = guard.check(in, res.VendorEventName, props)
+	}
 	payload, err := vendor.Payload(&integration.Event{
 		IntegrationID: in.ID, PipelineID: ev.PipelineID, MessageID: ev.MessageID, VendorEventName: res.VendorEventName,
 		Call: call, Timestamp: ev.Timestamp, Contact: c, Consent: Consent(src), Properties: props, Order: order,
@@ -177,6 +183,9 @@ func build(h Hasher, phones *phoneCache, vendor integration.Vendor, in *signal.I
 	}
 	d.Status = signal.StatusPending
 	d.ContactKey = h.Hash("c:" + contactID(c))
+	if learn != nil {
+		learn() // types are those of payloads that are sent
+	}
 	return d
 }
 
