@@ -207,7 +207,10 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 		// The trust of the source decides whether its traits may replace
 		// ones already set (a browser call cannot redirect a customer's
 		// orders by sending their userId with another email).
-		items[i] = store.ProfileUpdate{Keys: profileKeys(p.hasher, ev, src), Traits: traits, Trust: signal.TrustRank(ev.Trust)}
+		// The consent it states is remembered on the profile, for later
+		// events that state none (server-side ones).
+		items[i] = store.ProfileUpdate{Keys: profileKeys(p.hasher, ev, src), Traits: traits, Trust: signal.TrustRank(ev.Trust),
+			Consent: consentWord(Consent(src))}
 	}
 	profiles, err := p.store.ResolveProfiles(ctx, store.ResolveProfilesParams{Items: items, Now: now})
 	if err != nil {
@@ -229,12 +232,15 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 			continue
 		}
 		deliveries = append(deliveries, p.deliveriesFor(&events[i], srcs[i], profiles[i], ins, now)...)
-		var traits map[string]any
+		var (
+			traits     map[string]any
+			remembered string
+		)
 		if profiles[i] != nil {
-			traits = profiles[i].Traits
+			traits, remembered = profiles[i].Traits, profiles[i].Consent
 		}
 		keys = append(keys, searchKeys(p.hasher, &events[i], srcs[i], traits)...)
-		body, err := processedBody(&events[i], srcs[i], traits)
+		body, err := processedBody(&events[i], traits, effectiveConsent(srcs[i], remembered))
 		if err != nil {
 			return 0, fmt.Errorf("processed event %d: %w", events[i].Seq, err)
 		}
@@ -312,10 +318,14 @@ func (p *Processor) integrations(ctx context.Context) ([]*signal.Integration, er
 // deliveriesFor returns one row per integration that receives the event's
 // pipeline, or a single no_integration row when none does.
 func (p *Processor) deliveriesFor(ev *signal.Event, src blueprint.Source, prof *signal.Profile, ins []*signal.Integration, now time.Time) []*signal.Delivery {
-	var traits map[string]any
+	var (
+		traits     map[string]any
+		remembered string
+	)
 	if prof != nil {
-		traits = prof.Traits
+		traits, remembered = prof.Traits, prof.Consent
 	}
+	consent := effectiveConsent(src, remembered)
 	var out []*signal.Delivery
 	for _, in := range ins {
 		if !in.ReceivesPipeline(ev.PipelineID) {
@@ -325,7 +335,7 @@ func (p *Processor) deliveriesFor(ev *signal.Event, src blueprint.Source, prof *
 		if !ok {
 			continue
 		}
-		out = append(out, build(p.hasher, &p.phones, p.types, vendor, in, ev, src, traits, now))
+		out = append(out, build(p.hasher, &p.phones, p.types, vendor, in, ev, src, traits, consent, now))
 	}
 	if len(out) == 0 {
 		out = append(out, &signal.Delivery{

@@ -304,6 +304,10 @@ type ProfileUpdate struct {
 	Keys   []string
 	Traits map[string]any
 	Trust  int
+	// Consent is the marketing consent the event states
+	// (signal.ConsentGranted, signal.ConsentDenied), "" when it states
+	// none: the profile keeps the last one stated.
+	Consent string
 }
 
 // DeliveryStore keeps deliveries: the per-integration queue and Live Events.

@@ -48,6 +48,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"UserManagement", exerciseUserManagement},
 		{"Audit", exerciseAudit},
 		{"BlueprintVersions", exerciseBlueprintVersions},
+		{"ProfileConsent", exerciseProfileConsent},
 	}
 	for _, area := range areas {
 		t.Run(area.name, func(t *testing.T) {
