@@ -188,6 +188,12 @@ func (f *fakeAPI) routes() {
 		 {"source":"properties.order_id","target":"orderID"},{"source":"properties.revenue","else":["properties.total"],"target":"value"}]},
 		"page":{"vendor_event_name":"page viewed","enabled":true}}}`))
 	m.HandleFunc("PUT /v1/admin/integrations/int_1/blueprint", ok(`{}`))
+	m.HandleFunc("GET /v1/admin/integrations/int_1/blueprint/versions", ok(`{"data":[
+		{"version":2,"blueprint":{},"author":{"id":"usr_editor","email":"editor@example.com"},"summary":"Replaced the blueprint","created_at":"2026-11-30T11:00:00.000Z"},
+		{"version":1,"blueprint":{},"author":{"id":"usr_admin","email":"admin@example.com"},"summary":"Installed with the default blueprint of variant \"default\"","created_at":"2026-11-30T10:00:00.000Z"}],
+		"next_cursor":"","has_more":false}`))
+	m.HandleFunc("POST /v1/admin/integrations/int_1/blueprint/versions/1/rollback", ok(`{"version":3,"blueprint":{},"author":{},"summary":"","created_at":"2026-11-30T12:00:00.000Z"}`))
+	m.HandleFunc("POST /v1/admin/integrations/int_1/blueprint/reset", ok(`{"version":3,"blueprint":{},"author":{},"summary":"","created_at":"2026-11-30T12:00:00.000Z"}`))
 	m.HandleFunc("POST /v1/admin/integrations/int_1/blueprint/preview", ok(`{"status":"pending","reason":"","reason_text":"",
 		"vendor_event_name":"placed order","payload":{"eventName":"placed order","properties":{"orderID":"ORD-1001"}}}`))
 	m.HandleFunc("POST /v1/admin/integrations/int_1/test", ok(`{"status":"delivered","vendor_status":202,"vendor_response":"{\"eventID\":\"e1\"}"}`))

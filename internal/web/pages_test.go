@@ -25,7 +25,10 @@ var adminPages = []pageCase{
 	{"/integrations/int_1/blueprint", []string{"<h1>Blueprint: Omnisend</h1>", "<strong>Order Completed</strong>", "<strong>page</strong>",
 		`value="placed order"`, `value="properties.order_id"`, `value="orderID"`, `value="properties.total"`, `<option value="high" selected>`,
 		">Enabled</label>", ">Vendor event name</label>", ">Priority</label>", ">Max age</label>", "Add mapping</button>", ">Remove</button>",
-		"Add event</button>", "Save blueprint</button>", "Sample event (JSON)", "Preview</button>"}},
+		"Add event</button>", "Save blueprint</button>", "Sample event (JSON)", "Preview</button>",
+		`<h2 id="h-versions">Versions</h2>`, "editor@example.com", `datetime="2026-11-30T11:00:00Z"`, "Replaced the blueprint", ">current</span>",
+		`aria-label="Roll back to version 1">Roll back</button>`, ">Reset to default</a>"}},
+	{"/integrations/int_1/blueprint/reset", []string{"<h1>Reset the blueprint of Omnisend?</h1>", "default of the default variant", "Reset to default</button>", "Cancel"}},
 	{"/pipelines", []string{"<h1>Pipelines</h1>", "Web shop", "dk_live_abc", "Create pipeline</button>", ">Pipeline name</label>"}},
 	{"/pipelines/pip_1", []string{"<h1>Web shop</h1>", `id="pipeline-key">dk_live_abc`, ">Copy</button>", "Datafly.js tag", "curl", "Segment SDK configuration",
 		"http://example.com:8080/d.js", "data-pipeline-key=&#34;dk_live_abc&#34;", "Rename pipeline</button>", "Delete pipeline…"}},
@@ -114,6 +117,7 @@ func TestViewerSeesNoWriteControls(t *testing.T) {
 	t.Parallel()
 	writeTexts := []string{"Install</a>", "Install Integration", "Send test event</button>", "Replace key", "Disable integration", "Enable integration",
 		"Replay failed events</button>", "Delete integration", "Save blueprint", "Add event</button>", "Add mapping", "Preview</button>",
+		"Roll back</button>", "Reset to default</a>", "Reset to default</button>",
 		"Create pipeline</button>", "Rename pipeline", "Delete pipeline", ">Users</a>", ">Audit log</a>"}
 	for _, pc := range adminPages {
 		if strings.HasPrefix(pc.path, "/users") || strings.HasPrefix(pc.path, "/audit-log") {
