@@ -154,7 +154,8 @@ const fakeCatalog = `{"key":"omnisend","name":"Omnisend","description":"Ecommerc
 const fakeLiveEvent = `{"id":"dlv_1","message_id":"m1","received_at":"2026-11-30T10:01:00Z","pipeline_id":"pip_1","type":"track",
  "event":"Order Completed","integration_id":"int_1","status":"failed","reason":"vendor_rejected",
  "reason_text":"Omnisend refused the event as malformed.","vendor_event_name":"placed order","attempts":1,
- "vendor_status":400,"vendor_response":"{\"error\":\"bad\"}","payload":{"eventName":"placed order"},"updated_at":"2026-11-30T10:01:01Z"}`
+ "vendor_status":400,"vendor_response":"{\"error\":\"bad\"}","payload":{"eventName":"placed order"},"updated_at":"2026-11-30T10:01:01Z",
+ "warnings":[{"code":"property_type_changed","message":"property \"value\" was a number, now a string"}]}`
 
 const fakeRetrying = `{"id":"dlv_2","message_id":"m2","received_at":"2026-11-30T10:02:00Z","pipeline_id":"pip_1","type":"page",
  "event":"","integration_id":"int_1","status":"pending","reason":"retrying","reason_text":"Omnisend did not answer; Signal retries.",
