@@ -314,14 +314,16 @@ func OpenProfile(id int64, traits, trust []byte, updatedAt time.Time, open func(
 	return p, nil
 }
 
-// ReadOnlyProfiles reports whether applying items cannot change anything:
-// each names at most one key and brings no traits and no consent (an
-// anonymous page view without a consent context), so its visitor's
-// profile, if any, is only read. A backend then loads without taking its
-// write lock.
+// ReadOnlyProfiles reports whether applying items can change at most a
+// remembered consent: each names at most one key and brings no traits (an
+// anonymous page view). A backend then loads without taking its write lock
+// and returns at once unless the pass Changed (a consent stated for the
+// first time, or changed: rare, since Datafly.js states the same one on
+// every event); only then does it resolve again, from a fresh read under
+// the lock, and write.
 func ReadOnlyProfiles(items []ProfileUpdate) bool {
 	for _, it := range items {
-		if len(it.Keys) > 1 || len(it.Traits) > 0 || it.Consent != "" {
+		if len(it.Keys) > 1 || len(it.Traits) > 0 {
 			return false
 		}
 	}
