@@ -214,3 +214,30 @@ func TestDefaultsDisabledWarning(t *testing.T) {
 		})
 	}
 }
+
+// coerce_property_types is a setting of any integration: a boolean.
+func TestCoercePropertyTypesConfig(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, value string
+		status      int
+		field       string
+	}{
+		{"On", `true`, 200, ""},
+		{"Off", `false`, 200, ""},
+		{"Removed", `null`, 200, ""},
+		{"NotABoolean", `"yes"`, 400, "config.coerce_property_types"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			v := b.install(t, pageInstallBody)
+			var e apiError
+			code := b.call(t, "PATCH", "/v1/admin/integrations/"+v.ID, `{"config":{"coerce_property_types":`+tt.value+`}}`, &e)
+			if code != tt.status || e.Error.Field != tt.field {
+				t.Fatalf("PATCH = %d field %q, want %d field %q", code, e.Error.Field, tt.status, tt.field)
+			}
+		})
+	}
+}
