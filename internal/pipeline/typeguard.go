@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -151,7 +152,7 @@ func (g *typeGuard) check(in *signal.Integration, name string, props map[string]
 
 // jsonType is the JSON type of a decoded value ("" for null).
 func jsonType(v any) string {
-	switch v.(type) {
+	switch x := v.(type) {
 	case nil:
 		return ""
 	case string:
@@ -164,6 +165,25 @@ func jsonType(v any) string {
 		return "object"
 	case []any:
 		return "array"
+	case json.RawMessage:
+		// The engine keeps objects and arrays as their raw JSON.
+		b := bytes.TrimLeft(x, " \t\r\n")
+		if len(b) == 0 {
+			return ""
+		}
+		switch b[0] {
+		case '{':
+			return "object"
+		case '[':
+			return "array"
+		case '"':
+			return "string"
+		case 't', 'f':
+			return "boolean"
+		case 'n':
+			return ""
+		}
+		return "number"
 	}
 	return "other"
 }

@@ -105,3 +105,30 @@ func TestTypeGuardRemembers(t *testing.T) {
 		t.Fatalf("other integration's m2 warnings = %+v, want value's change (it was sent the same first order)", w)
 	}
 }
+
+func TestJSONType(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		v    any
+		want string
+	}{
+		{nil, ""},
+		{"x", "string"},
+		{true, "boolean"},
+		{json.Number("1.5"), "number"},
+		{12.0, "number"},
+		{map[string]any{}, "object"},
+		{[]any{}, "array"},
+		{json.RawMessage(` [{"a":1}]`), "array"},
+		{json.RawMessage(`{"a":1}`), "object"},
+		{json.RawMessage(`"s"`), "string"},
+		{json.RawMessage(`false`), "boolean"},
+		{json.RawMessage(`-3`), "number"},
+		{json.RawMessage(`null`), ""},
+	}
+	for _, tt := range tests {
+		if got := jsonType(tt.v); got != tt.want {
+			t.Errorf("jsonType(%#v) = %q, want %q", tt.v, got, tt.want)
+		}
+	}
+}
