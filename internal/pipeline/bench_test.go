@@ -47,7 +47,7 @@ func BenchmarkBuild(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		d := build(box, &phones, nil, vendor, in, ev, src, traits, Consent(src), now)
+		d := build(box, &phones, vendor, in, ev, src, traits, now)
 		if d.Status != signal.StatusPending {
 			b.Fatalf("status %s/%s", d.Status, d.Reason)
 		}

@@ -151,11 +151,17 @@ func blueprintKey(ev *signal.Event) (string, integration.CallType, bool) {
 }
 
 // build decides what one event means for one integration: a filtered row
-// with its reason, or a pending delivery with the vendor payload. guard,
-// when not nil, checks the properties' types (the processor's; a preview
-// has none: it must not remember types). consent is the event's
-// effective consent (effectiveConsent).
-func build(h Hasher, phones *phoneCache, guard *typeGuard, vendor integration.Vendor, in *signal.Integration, ev *signal.Event, src blueprint.Source, traits map[string]any, consent integration.Consent, now time.Time) *signal.Delivery {
+// with its reason, or a pending delivery with the vendor payload, with the
+// event's own consent and no type guard (a preview must not remember
+// types).
+func build(h Hasher, phones *phoneCache, vendor integration.Vendor, in *signal.Integration, ev *signal.Event, src blueprint.Source, traits map[string]any, now time.Time) *signal.Delivery {
+	return buildGuarded(h, phones, nil, vendor, in, ev, src, traits, Consent(src), now)
+}
+
+// buildGuarded is build with the processor's type guard (nil for none) and
+// the event's effective consent (effectiveConsent: the profile's
+// remembered one when the event states none).
+func buildGuarded(h Hasher, phones *phoneCache, guard *typeGuard, vendor integration.Vendor, in *signal.Integration, ev *signal.Event, src blueprint.Source, traits map[string]any, consent integration.Consent, now time.Time) *signal.Delivery {
 	d := &signal.Delivery{
 		EventSeq: ev.Seq, MessageID: ev.MessageID, PipelineID: ev.PipelineID, IntegrationID: in.ID,
 		Type: ev.Type, Event: ev.Event, Status: signal.StatusFiltered, Priority: signal.PriorityNormal,

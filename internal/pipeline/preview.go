@@ -50,5 +50,5 @@ func Preview(h Hasher, vendor integration.Vendor, in *signal.Integration, msg js
 	}
 	traits := eventTraits(src, m.Type)
 	var phones phoneCache
-	return build(h, &phones, nil, vendor, in, ev, src, traits, Consent(src), now), nil
+	return build(h, &phones, vendor, in, ev, src, traits, now), nil
 }

@@ -335,7 +335,7 @@ func (p *Processor) deliveriesFor(ev *signal.Event, src blueprint.Source, prof *
 		if !ok {
 			continue
 		}
-		out = append(out, build(p.hasher, &p.phones, p.types, vendor, in, ev, src, traits, consent, now))
+		out = append(out, buildGuarded(p.hasher, &p.phones, p.types, vendor, in, ev, src, traits, consent, now))
 	}
 	if len(out) == 0 {
 		out = append(out, &signal.Delivery{
