@@ -26,6 +26,7 @@ type Store interface {
 	store.UserStore
 	store.AuditStore
 	store.IntegrationStore
+	store.BlueprintStore
 	ListLiveEvents(ctx context.Context, p store.ListLiveEventsParams) ([]*signal.LiveEvent, string, error)
 	CountLiveEvents(ctx context.Context, p store.ListLiveEventsParams) (store.LiveCounts, error)
 	GetLiveEvent(ctx context.Context, p store.GetLiveEventParams) (*signal.LiveEventDetail, error)
@@ -173,6 +174,10 @@ func (s *Server) routes() {
 	s.mux.handle("POST /v1/admin/integrations/{id}/replay", s.authed(s.handleReplay))
 	s.mux.handle("GET /v1/admin/integrations/{id}/health", s.authed(s.handleIntegrationHealth))
 	s.mux.handle("POST /v1/admin/integrations/{id}/blueprint/preview", s.authed(s.handlePreviewBlueprint))
+	s.mux.handle("GET /v1/admin/integrations/{id}/blueprint/versions", s.authed(s.handleListBlueprintVersions))
+	s.mux.handle("POST /v1/admin/integrations/{id}/blueprint/versions/{n}/rollback", s.authed(s.handleRollbackBlueprint))
+	s.mux.handle("POST /v1/admin/integrations/{id}/blueprint/reset", s.authed(s.handleResetBlueprint))
+	s.mux.handle("PATCH /v1/admin/integrations/{id}/blueprint/events/{name}", s.authed(s.handlePatchBlueprintEvent))
 
 	s.mux.handle("GET /v1/admin/live-events", s.authed(s.handleListLiveEvents))
 	s.mux.handle("GET /v1/admin/live-events/stream", s.authed(s.handleStreamLiveEvents))

@@ -83,7 +83,7 @@ func TestAuditLog(t *testing.T) {
 		{"pipeline.delete", "pipeline", pip.ID, `Deleted pipeline "Web shop"`},
 		{"integration.delete", "integration", in.ID, "Deleted integration " + in.ID},
 		{"integration.replay", "integration", in.ID, "Replayed 0 failed events"},
-		{"blueprint.update", "integration", in.ID, `Updated the blueprint of integration "Omnisend"`},
+		{"blueprint.update", "integration", in.ID, `Replaced the blueprint (integration "Omnisend", version 2)`},
 		{"integration.update", "integration", in.ID, `Updated integration "Omnisend": API key replaced, disabled`},
 		{"integration.install", "integration", in.ID, `Installed "Omnisend" (omnisend, variant default)`},
 		{"pipeline.update", "pipeline", pip.ID, `Renamed pipeline to "Web shop"`},

@@ -2,8 +2,6 @@ package admin
 
 import (
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/signalhq/signal/internal/blueprint"
 	"github.com/signalhq/signal/internal/signal"
@@ -32,19 +30,12 @@ func (s *Server) handlePutBlueprint(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := blueprint.Validate(bp, s.targetRule(in.CatalogKey)); err != nil {
-		writeErr(w, err)
-		return
-	}
-	in.Blueprint = bp
-	in.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
-	if err := s.store.UpdateIntegration(r.Context(), store.UpdateIntegrationParams{Integration: in}); err != nil {
+	v, err := s.saveBlueprint(r, in, bp, "Replaced the blueprint")
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.changed(in.ID)
-	s.audit(r, auditBlueprintUpdate, "integration", in.ID, "Updated the blueprint of integration "+strconv.Quote(in.Name))
-	writeJSON(w, http.StatusOK, in.Blueprint)
+	writeJSON(w, http.StatusOK, blueprintAnswer{Blueprint: v.Blueprint, Warnings: s.defaultsWarnings(in, v.Blueprint)})
 }
 
 func (s *Server) handleTest(w http.ResponseWriter, r *http.Request) {

@@ -210,6 +210,12 @@ func (s *Server) handleInstall(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	// The installed blueprint is version 1, so a later change can be
+	// rolled back to it. Not worth refusing the install over.
+	if _, err := s.store.SaveBlueprint(r.Context(), store.SaveBlueprintParams{IntegrationID: it.ID, Blueprint: it.Blueprint,
+		Author: actorOf(r), Summary: "Installed with the default blueprint of variant " + strconv.Quote(it.Variant), Now: now}); err != nil {
+		s.log.Error("admin: first blueprint version not kept", "integration_id", it.ID, "err", err)
+	}
 	s.changed(it.ID)
 	summary := "Installed " + strconv.Quote(it.Name) + " (" + it.CatalogKey + ", variant " + it.Variant + ")"
 	if duplicate != nil {

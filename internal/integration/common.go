@@ -15,7 +15,7 @@ import (
 const ConfigDefaultPhoneRegion = "default_phone_region"
 
 // CheckCommonConfig checks a config key every vendor accepts
-// (default_phone_region, dry_run). It reports false for a key that is not
+// (default_phone_region, dry_run, coerce_property_types). It reports false for a key that is not
 // one of them, so the vendor checks it.
 func CheckCommonConfig(k string, val any) (bool, error) {
 	switch k {
@@ -31,7 +31,7 @@ func CheckCommonConfig(k string, val any) (bool, error) {
 			return true, signal.FieldErrorf(signal.EINVALID, "config."+k, "must be a two-letter region code with a phone numbering plan, such as \"GB\" or \"US\"")
 		}
 		return true, nil
-	case signal.ConfigDryRun:
+	case signal.ConfigDryRun, signal.ConfigCoercePropertyTypes:
 		if val == nil {
 			return true, nil
 		}

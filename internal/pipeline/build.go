@@ -40,6 +40,33 @@ func Consent(src blueprint.Source) integration.Consent {
 	return integration.ConsentUnknown
 }
 
+// consentWord is how a profile remembers a stated consent ("" for none).
+func consentWord(c integration.Consent) string {
+	switch c {
+	case integration.ConsentGranted:
+		return signal.ConsentGranted
+	case integration.ConsentDenied:
+		return signal.ConsentDenied
+	}
+	return ""
+}
+
+// effectiveConsent is the event's own consent or, when it states none (a
+// server-side order), the last one the visitor's profile heard
+// (remembered: signal.ConsentGranted or ConsentDenied, "" unknown).
+func effectiveConsent(src blueprint.Source, remembered string) integration.Consent {
+	if c := Consent(src); c != integration.ConsentUnknown {
+		return c
+	}
+	switch remembered {
+	case signal.ConsentGranted:
+		return integration.ConsentGranted
+	case signal.ConsentDenied:
+		return integration.ConsentDenied
+	}
+	return integration.ConsentUnknown
+}
+
 // eventTraits returns the traits an event carries: identify's traits, and
 // context.traits on any call (identify's own traits win).
 func eventTraits(src blueprint.Source, typ string) map[string]any {
@@ -124,8 +151,17 @@ func blueprintKey(ev *signal.Event) (string, integration.CallType, bool) {
 }
 
 // build decides what one event means for one integration: a filtered row
-// with its reason, or a pending delivery with the vendor payload.
+// with its reason, or a pending delivery with the vendor payload, with the
+// event's own consent and no type guard (a preview must not remember
+// types).
 func build(h Hasher, phones *phoneCache, vendor integration.Vendor, in *signal.Integration, ev *signal.Event, src blueprint.Source, traits map[string]any, now time.Time) *signal.Delivery {
+	return buildGuarded(h, phones, nil, vendor, in, ev, src, traits, Consent(src), now)
+}
+
+// buildGuarded is build with the processor's type guard (nil for none) and
+// the event's effective consent (effectiveConsent: the profile's
+// remembered one when the event states none).
+func buildGuarded(h Hasher, phones *phoneCache, guard *typeGuard, vendor integration.Vendor, in *signal.Integration, ev *signal.Event, src blueprint.Source, traits map[string]any, consent integration.Consent, now time.Time) *signal.Delivery {
 	d := &signal.Delivery{
 		EventSeq: ev.Seq, MessageID: ev.MessageID, PipelineID: ev.PipelineID, IntegrationID: in.ID,
 		Type: ev.Type, Event: ev.Event, Status: signal.StatusFiltered, Priority: signal.PriorityNormal,
@@ -172,9 +208,13 @@ func build(h Hasher, phones *phoneCache, vendor integration.Vendor, in *signal.I
 	if call == integration.CallIdentify {
 		props, order = profileTraits(traits)
 	}
+	var learn func()
+	if guard != nil {
+		props, d.Warnings, learn = guard.check(in, res.VendorEventName, props)
+	}
 	payload, err := vendor.Payload(&integration.Event{
 		IntegrationID: in.ID, PipelineID: ev.PipelineID, MessageID: ev.MessageID, VendorEventName: res.VendorEventName,
-		Call: call, Timestamp: ev.Timestamp, Contact: c, Consent: Consent(src), Properties: props, Order: order,
+		Call: call, Timestamp: ev.Timestamp, Contact: c, Consent: consent, Properties: props, Order: order,
 		EventVersion: res.EventVersion,
 	})
 	if err != nil {
@@ -189,6 +229,9 @@ func build(h Hasher, phones *phoneCache, vendor integration.Vendor, in *signal.I
 	}
 	d.Status = signal.StatusPending
 	d.ContactKey = h.Hash("c:" + contactID(c))
+	if learn != nil {
+		learn() // types are those of payloads that are sent
+	}
 	return d
 }
 

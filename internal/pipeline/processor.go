@@ -20,6 +20,7 @@ type Store interface {
 	ResolveProfiles(ctx context.Context, p store.ResolveProfilesParams) ([]*signal.Profile, error)
 	RecordProcessed(ctx context.Context, p store.RecordProcessedParams) error
 	ListIntegrations(ctx context.Context, p store.ListParams) ([]*signal.Integration, error)
+	TypeStore
 }
 
 // Notifier is told which integrations have new pending deliveries.
@@ -57,6 +58,7 @@ type Processor struct {
 	now      func() time.Time
 	wake     chan struct{}
 	phones   phoneCache
+	types    *typeGuard
 	// cursor is where this processor last moved the log's cursor, so a
 	// pass need not read it back (valid while haveCursor). Another node
 	// moving it meanwhile is caught by RecordProcessed's FromSeq check.
@@ -96,7 +98,7 @@ func New(cfg Config, d Deps) *Processor {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Processor{cfg: cfg, store: d.Store, hasher: d.Hasher, vendors: d.Vendors, notifier: d.Notifier, log: d.Log, now: d.Now,
-		wake: make(chan struct{}, 1)}
+		wake: make(chan struct{}, 1), types: newTypeGuard(d.Store)}
 }
 
 // Wake tells the processor that new events were stored. It never blocks.
@@ -174,6 +176,9 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	now := p.now().UTC()
+	if err := p.types.load(ctx, ins); err != nil {
+		return 0, err
+	}
 
 	srcs := make([]blueprint.Source, len(events))
 	items := make([]store.ProfileUpdate, len(events))
@@ -202,7 +207,10 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 		// The trust of the source decides whether its traits may replace
 		// ones already set (a browser call cannot redirect a customer's
 		// orders by sending their userId with another email).
-		items[i] = store.ProfileUpdate{Keys: profileKeys(p.hasher, ev, src), Traits: traits, Trust: signal.TrustRank(ev.Trust)}
+		// The consent it states is remembered on the profile, for later
+		// events that state none (server-side ones).
+		items[i] = store.ProfileUpdate{Keys: profileKeys(p.hasher, ev, src), Traits: traits, Trust: signal.TrustRank(ev.Trust),
+			Consent: consentWord(Consent(src))}
 	}
 	profiles, err := p.store.ResolveProfiles(ctx, store.ResolveProfilesParams{Items: items, Now: now})
 	if err != nil {
@@ -224,16 +232,25 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 			continue
 		}
 		deliveries = append(deliveries, p.deliveriesFor(&events[i], srcs[i], profiles[i], ins, now)...)
-		var traits map[string]any
+		var (
+			traits     map[string]any
+			remembered string
+		)
 		if profiles[i] != nil {
-			traits = profiles[i].Traits
+			traits, remembered = profiles[i].Traits, profiles[i].Consent
 		}
 		keys = append(keys, searchKeys(p.hasher, &events[i], srcs[i], traits)...)
-		body, err := processedBody(&events[i], srcs[i], traits)
+		body, err := processedBody(&events[i], traits, effectiveConsent(srcs[i], remembered))
 		if err != nil {
 			return 0, fmt.Errorf("processed event %d: %w", events[i].Seq, err)
 		}
 		processed = append(processed, store.ProcessedEvent{EventSeq: events[i].Seq, Body: body})
+	}
+	// The types first seen are stored before the deliveries built with
+	// them: a crash between leaves types a rerun finds equal, never a
+	// payload sent without its types remembered.
+	if err := p.types.flush(ctx, now); err != nil {
+		return 0, fmt.Errorf("remember property types: %w", err)
 	}
 	err = p.store.RecordProcessed(ctx, store.RecordProcessedParams{
 		FromSeq: &cursor, UpToSeq: events[len(events)-1].Seq, Deliveries: deliveries, DedupeWindow: p.cfg.DedupeWindow, Now: now,
@@ -301,10 +318,14 @@ func (p *Processor) integrations(ctx context.Context) ([]*signal.Integration, er
 // deliveriesFor returns one row per integration that receives the event's
 // pipeline, or a single no_integration row when none does.
 func (p *Processor) deliveriesFor(ev *signal.Event, src blueprint.Source, prof *signal.Profile, ins []*signal.Integration, now time.Time) []*signal.Delivery {
-	var traits map[string]any
+	var (
+		traits     map[string]any
+		remembered string
+	)
 	if prof != nil {
-		traits = prof.Traits
+		traits, remembered = prof.Traits, prof.Consent
 	}
+	consent := effectiveConsent(src, remembered)
 	var out []*signal.Delivery
 	for _, in := range ins {
 		if !in.ReceivesPipeline(ev.PipelineID) {
@@ -314,7 +335,7 @@ func (p *Processor) deliveriesFor(ev *signal.Event, src blueprint.Source, prof *
 		if !ok {
 			continue
 		}
-		out = append(out, build(p.hasher, &p.phones, vendor, in, ev, src, traits, now))
+		out = append(out, buildGuarded(p.hasher, &p.phones, p.types, vendor, in, ev, src, traits, consent, now))
 	}
 	if len(out) == 0 {
 		out = append(out, &signal.Delivery{

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/signalhq/signal/internal/blueprint"
+	"github.com/signalhq/signal/internal/integration"
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
 )
@@ -45,9 +46,9 @@ func SearchHashes(h Hasher, q string) []string {
 // processedBody is the event after identity and consent, as Live Events
 // shows it: kept (sealed) when processed, because the profile it was built
 // with changes afterwards.
-func processedBody(ev *signal.Event, src blueprint.Source, traits map[string]any) ([]byte, error) {
+func processedBody(ev *signal.Event, traits map[string]any, consent integration.Consent) ([]byte, error) {
 	if traits == nil {
 		traits = map[string]any{}
 	}
-	return json.Marshal(signal.Processed{UserID: ev.UserID, AnonymousID: ev.AnonymousID, Traits: traits, Consent: Consent(src).String()})
+	return json.Marshal(signal.Processed{UserID: ev.UserID, AnonymousID: ev.AnonymousID, Traits: traits, Consent: consent.String()})
 }

@@ -95,16 +95,19 @@ func ReasonText(reason Reason) string {
 // Delivery is one event on its way to one integration: the row Live Events
 // shows.
 type Delivery struct {
-	ID              int64
-	EventSeq        int64
-	MessageID       string
-	PipelineID      string
-	IntegrationID   string
-	Type            string
-	Event           string
-	Status          DeliveryStatus
-	Reason          Reason
-	Note            string
+	ID            int64
+	EventSeq      int64
+	MessageID     string
+	PipelineID    string
+	IntegrationID string
+	Type          string
+	Event         string
+	Status        DeliveryStatus
+	Reason        Reason
+	Note          string
+	// Warnings say what was noticed but did not stop the delivery (a
+	// property whose type changed). Property names only, never values.
+	Warnings        []Warning
 	VendorEventName string
 	Priority        int
 	// ContactKey identifies the contact (a keyed hash, never the address)
@@ -131,6 +134,17 @@ type Delivery struct {
 	// given back).
 	Attempt *Attempt
 }
+
+// Warning is something a Live Events row says beside its status and
+// reason: the event was still sent.
+type Warning struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// WarningPropertyTypeChanged: a property's JSON type differs from the one
+// it was first sent with (vendors such as Omnisend refuse the change).
+const WarningPropertyTypeChanged = "property_type_changed"
 
 // Attempt is one vendor request of a delivery, as Live Events shows it.
 // Error says why no answer came (a transport failure); VendorResponse is
@@ -175,6 +189,7 @@ type LiveEvent struct {
 	Reason          Reason          `json:"reason"`
 	ReasonText      string          `json:"reason_text,omitempty"`
 	Note            string          `json:"note,omitempty"`
+	Warnings        []Warning       `json:"warnings,omitempty"`
 	VendorEventName string          `json:"vendor_event_name"`
 	Attempts        int             `json:"attempts"`
 	VendorStatus    int             `json:"vendor_status"`

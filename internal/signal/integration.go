@@ -38,6 +38,11 @@ type Integration struct {
 // so installs and scripts that set config.dry_run keep working.
 const ConfigDryRun = "dry_run"
 
+// ConfigCoercePropertyTypes, when true, makes the type guard convert a
+// property whose JSON type changed back to its first type where nothing is
+// lost (a setting of the integration, whatever its vendor).
+const ConfigCoercePropertyTypes = "coerce_property_types"
+
 // DryRun reports whether the integration builds payloads (shown on Live
 // Events) without sending them. Vendors neither read nor declare it.
 func (i *Integration) DryRun() bool { return i.ConfigBool(ConfigDryRun) }
@@ -163,4 +168,16 @@ func PriorityValue(name string) (int, bool) {
 		return PriorityHigh, true
 	}
 	return 0, false
+}
+
+// BlueprintVersion is one saved blueprint of an integration: every save
+// (install, PUT, PATCH of an event, rollback, reset) adds the next version.
+type BlueprintVersion struct {
+	IntegrationID string     `json:"integration_id"`
+	Version       int        `json:"version"`
+	Blueprint     Blueprint  `json:"blueprint"`
+	Author        AuditActor `json:"author"`
+	// Summary says what the save was ("rolled back to version 3").
+	Summary   string    `json:"summary"`
+	CreatedAt time.Time `json:"created_at"`
 }

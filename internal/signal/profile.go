@@ -12,5 +12,15 @@ type Profile struct {
 	// the source that set it, when above 0 (browser): a less trusted
 	// source never overwrites it (see store.MergeTraits).
 	TraitTrust map[string]int
-	UpdatedAt  time.Time
+	// Consent is the visitor's last known marketing consent
+	// (ConsentGranted, ConsentDenied; "" unknown), from the last event
+	// that stated it: an event that does not (a server-side order) uses it.
+	Consent   string
+	UpdatedAt time.Time
 }
+
+// A profile's remembered marketing consent.
+const (
+	ConsentGranted = "granted"
+	ConsentDenied  = "denied"
+)

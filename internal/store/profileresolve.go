@@ -150,7 +150,7 @@ func (r *resolver) apply(it ProfileUpdate, now time.Time) *signal.Profile {
 		}
 	}
 	slices.Sort(ids)
-	if len(ids) == 0 && len(it.Traits) == 0 && len(it.Keys) == 1 {
+	if len(ids) == 0 && len(it.Traits) == 0 && len(it.Keys) == 1 && it.Consent == "" {
 		return nil // an unknown visitor with nothing to remember
 	}
 
@@ -177,6 +177,12 @@ func (r *resolver) apply(it ProfileUpdate, now time.Time) *signal.Profile {
 			byUpdate := append([]*signal.Profile(nil), profiles...)
 			sort.SliceStable(byUpdate, func(i, j int) bool { return byUpdate[i].UpdatedAt.Before(byUpdate[j].UpdatedAt) })
 			target.Traits, target.TraitTrust = MergeProfiles(byUpdate)
+			// The consent stated last, whichever profile heard it.
+			for _, p := range byUpdate {
+				if p.Consent != "" {
+					target.Consent = p.Consent
+				}
+			}
 		}
 		for _, o := range others {
 			for k, id := range r.keys {
@@ -198,6 +204,10 @@ func (r *resolver) apply(it ProfileUpdate, now time.Time) *signal.Profile {
 		r.linked[k] = true
 	}
 	if MergeTraits(target, it.Traits, it.Trust) {
+		changed = true
+	}
+	if it.Consent != "" && it.Consent != target.Consent {
+		target.Consent = it.Consent
 		changed = true
 	}
 	if changed {
@@ -237,10 +247,27 @@ func (r *resolver) pass(out []*signal.Profile) *ProfilePass {
 	return p
 }
 
-// SealProfile encodes a profile's traits and trait trust for storage with
-// seal; trust is nil (NULL) when every key was browser-set.
+// consentTrait is the key the profile's remembered consent is sealed under,
+// inside the traits' JSON: sealed like them, in every backend, with no
+// column of its own. SealProfile drops a visitor's own trait of that name.
+const consentTrait = "$signal_consent"
+
+// SealProfile encodes a profile's traits (and its remembered consent) and
+// trait trust for storage with seal; trust is nil (NULL) when every key was
+// browser-set.
 func SealProfile(p *signal.Profile, seal func([]byte) ([]byte, error)) (traits, trust []byte, err error) {
-	b, err := json.Marshal(p.Traits)
+	stored := p.Traits
+	if _, clash := stored[consentTrait]; clash || p.Consent != "" {
+		stored = maps.Clone(p.Traits)
+		if stored == nil {
+			stored = map[string]any{}
+		}
+		delete(stored, consentTrait)
+		if p.Consent != "" {
+			stored[consentTrait] = p.Consent
+		}
+	}
+	b, err := json.Marshal(stored)
 	if err != nil {
 		return nil, nil, fmt.Errorf("profile %d traits: %w", p.ID, err)
 	}
@@ -270,6 +297,10 @@ func OpenProfile(id int64, traits, trust []byte, updatedAt time.Time, open func(
 		if err := json.Unmarshal(b, &p.Traits); err != nil {
 			return nil, fmt.Errorf("profile %d: %w", id, err)
 		}
+		if c, ok := p.Traits[consentTrait].(string); ok {
+			p.Consent = c
+		}
+		delete(p.Traits, consentTrait)
 	}
 	if len(trust) > 0 {
 		b, err := open(trust)
@@ -283,10 +314,13 @@ func OpenProfile(id int64, traits, trust []byte, updatedAt time.Time, open func(
 	return p, nil
 }
 
-// ReadOnlyProfiles reports whether applying items cannot change anything:
-// each names at most one key and brings no traits (an anonymous page view),
-// so its visitor's profile, if any, is only read. A backend then loads
-// without taking its write lock.
+// ReadOnlyProfiles reports whether applying items can change at most a
+// remembered consent: each names at most one key and brings no traits (an
+// anonymous page view). A backend then loads without taking its write lock
+// and returns at once unless the pass Changed (a consent stated for the
+// first time, or changed: rare, since Datafly.js states the same one on
+// every event); only then does it resolve again, from a fresh read under
+// the lock, and write.
 func ReadOnlyProfiles(items []ProfileUpdate) bool {
 	for _, it := range items {
 		if len(it.Keys) > 1 || len(it.Traits) > 0 {

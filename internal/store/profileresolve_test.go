@@ -44,6 +44,16 @@ func TestResolveProfilesWrites(t *testing.T) {
 			readOnly: true,
 		},
 		{
+			// Read first; only a consent stated for the first time (or
+			// changed) makes the pass write.
+			name: "page views stating a consent write only a new one",
+			items: []ProfileUpdate{{Keys: []string{"a:known"}, Consent: signal.ConsentGranted}, {Keys: []string{"a:known"}, Consent: signal.ConsentGranted},
+				{Keys: []string{"a:unknown"}, Consent: signal.ConsentDenied}},
+			readOnly: true,
+			ids:      []int64{20},
+			want:     ProfilePass{Created: 1, Links: []ProfileLink{{Key: "a:unknown", ProfileID: 20}}, Upserts: []*signal.Profile{{ID: 7}, {ID: 20}}},
+		},
+		{
 			name:  "known ids already linked, no traits: nothing",
 			items: []ProfileUpdate{{Keys: []string{"a:known", "u:jane"}}},
 		},

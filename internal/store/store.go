@@ -19,6 +19,7 @@ type Store interface {
 	UserStore
 	AuditStore
 	IntegrationStore
+	BlueprintStore
 	ProfileStore
 	DeliveryStore
 	BackfillStore
@@ -237,6 +238,64 @@ type PauseIntegrationParams struct {
 	Now         time.Time
 }
 
+// BlueprintStore keeps every blueprint an integration was given, as
+// numbered versions, and the property types its vendor events were first
+// built with.
+type BlueprintStore interface {
+	// SaveBlueprint sets the integration's blueprint and keeps it as its
+	// next version (1 for the first), atomically: two saves at once get
+	// two versions. Unknown integration: ENOTFOUND.
+	SaveBlueprint(ctx context.Context, p SaveBlueprintParams) (*signal.BlueprintVersion, error)
+	// ListBlueprintVersions lists an integration's versions newest first,
+	// Limit at a time; it returns the cursor of the next page ("" at the
+	// end).
+	ListBlueprintVersions(ctx context.Context, p ListBlueprintVersionsParams) ([]*signal.BlueprintVersion, string, error)
+	// GetBlueprintVersion returns one version. Unknown: ENOTFOUND.
+	GetBlueprintVersion(ctx context.Context, p GetBlueprintVersionParams) (*signal.BlueprintVersion, error)
+	// RememberPropertyTypes stores each given property's type unless one
+	// is already stored for its (integration, vendor event, property), and
+	// returns the stored types of the given properties: the first type
+	// written wins, on every node.
+	RememberPropertyTypes(ctx context.Context, p RememberPropertyTypesParams) (map[PropertyKey]string, error)
+	// PropertyTypes returns every stored property type of an integration.
+	PropertyTypes(ctx context.Context, p PropertyTypesParams) (map[PropertyKey]string, error)
+}
+
+type PropertyTypesParams struct {
+	IntegrationID string
+}
+
+type SaveBlueprintParams struct {
+	IntegrationID string
+	Blueprint     signal.Blueprint
+	Author        signal.AuditActor
+	Summary       string
+	Now           time.Time
+}
+
+type ListBlueprintVersionsParams struct {
+	IntegrationID string
+	Cursor        string
+	Limit         int
+}
+
+type GetBlueprintVersionParams struct {
+	IntegrationID string
+	Version       int
+}
+
+// PropertyKey names one property of one integration's vendor event.
+type PropertyKey struct {
+	IntegrationID   string
+	VendorEventName string
+	Property        string
+}
+
+type RememberPropertyTypesParams struct {
+	Types map[PropertyKey]string
+	Now   time.Time
+}
+
 // ProfileStore keeps visitor profiles. Keys are keyed hashes of the ids a
 // visitor was seen with ("u:"+userId, "a:"+anonymousId), never the ids.
 type ProfileStore interface {
@@ -265,6 +324,10 @@ type ProfileUpdate struct {
 	Keys   []string
 	Traits map[string]any
 	Trust  int
+	// Consent is the marketing consent the event states
+	// (signal.ConsentGranted, signal.ConsentDenied), "" when it states
+	// none: the profile keeps the last one stated.
+	Consent string
 }
 
 // DeliveryStore keeps deliveries: the per-integration queue and Live Events.

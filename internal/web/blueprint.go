@@ -58,6 +58,10 @@ type blueprintPage struct {
 	Sample   string
 	Preview  *previewResult
 	PrevErr  string
+	// Versions are the saved versions, newest first (VersionsErr when
+	// they could not be read).
+	Versions    []versionJSON
+	VersionsErr string
 }
 
 type previewResult struct {
@@ -206,6 +210,7 @@ func (s *server) handleBlueprint(c *pageCtx) {
 }
 
 func (s *server) showBlueprint(c *pageCtx, bp *blueprintPage, status int) {
+	s.loadVersions(c, bp)
 	c.v.Title, c.v.Nav, c.v.Page = "Blueprint: "+bp.In.Name, "integrations", bp
 	s.render(c.w, status, "blueprint", c.v)
 }
@@ -246,7 +251,7 @@ func (s *server) handleSaveBlueprint(c *pageCtx) {
 	default:
 		res := c.send(s, http.MethodPut, integrationPath(c)+"/blueprint", toJSON(version, bp.Defaults, bp.Events))
 		if res.err == nil {
-			redirect(c.w, c.r, c.r.URL.Path, "Blueprint saved.")
+			redirect(c.w, c.r, c.r.URL.Path, "Blueprint saved."+warningsText(res))
 			return
 		}
 		c.v.FlashErr = "Not saved: " + res.err.Message

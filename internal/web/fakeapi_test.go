@@ -154,7 +154,8 @@ const fakeCatalog = `{"key":"omnisend","name":"Omnisend","description":"Ecommerc
 const fakeLiveEvent = `{"id":"dlv_1","message_id":"m1","received_at":"2026-11-30T10:01:00Z","pipeline_id":"pip_1","type":"track",
  "event":"Order Completed","integration_id":"int_1","status":"failed","reason":"vendor_rejected",
  "reason_text":"Omnisend refused the event as malformed.","vendor_event_name":"placed order","attempts":1,
- "vendor_status":400,"vendor_response":"{\"error\":\"bad\"}","payload":{"eventName":"placed order"},"updated_at":"2026-11-30T10:01:01Z"}`
+ "vendor_status":400,"vendor_response":"{\"error\":\"bad\"}","payload":{"eventName":"placed order"},"updated_at":"2026-11-30T10:01:01Z",
+ "warnings":[{"code":"property_type_changed","message":"property \"value\" was a number, now a string"}]}`
 
 const fakeRetrying = `{"id":"dlv_2","message_id":"m2","received_at":"2026-11-30T10:02:00Z","pipeline_id":"pip_1","type":"page",
  "event":"","integration_id":"int_1","status":"pending","reason":"retrying","reason_text":"Omnisend did not answer; Signal retries.",
@@ -188,6 +189,12 @@ func (f *fakeAPI) routes() {
 		 {"source":"properties.order_id","target":"orderID"},{"source":"properties.revenue","else":["properties.total"],"target":"value"}]},
 		"page":{"vendor_event_name":"page viewed","enabled":true}}}`))
 	m.HandleFunc("PUT /v1/admin/integrations/int_1/blueprint", ok(`{}`))
+	m.HandleFunc("GET /v1/admin/integrations/int_1/blueprint/versions", ok(`{"data":[
+		{"version":2,"blueprint":{},"author":{"id":"usr_editor","email":"editor@example.com"},"summary":"Replaced the blueprint","created_at":"2026-11-30T11:00:00.000Z"},
+		{"version":1,"blueprint":{},"author":{"id":"usr_admin","email":"admin@example.com"},"summary":"Installed with the default blueprint of variant \"default\"","created_at":"2026-11-30T10:00:00.000Z"}],
+		"next_cursor":"","has_more":false}`))
+	m.HandleFunc("POST /v1/admin/integrations/int_1/blueprint/versions/1/rollback", ok(`{"version":3,"blueprint":{},"author":{},"summary":"","created_at":"2026-11-30T12:00:00.000Z"}`))
+	m.HandleFunc("POST /v1/admin/integrations/int_1/blueprint/reset", ok(`{"version":3,"blueprint":{},"author":{},"summary":"","created_at":"2026-11-30T12:00:00.000Z"}`))
 	m.HandleFunc("POST /v1/admin/integrations/int_1/blueprint/preview", ok(`{"status":"pending","reason":"","reason_text":"",
 		"vendor_event_name":"placed order","payload":{"eventName":"placed order","properties":{"orderID":"ORD-1001"}}}`))
 	m.HandleFunc("POST /v1/admin/integrations/int_1/test", ok(`{"status":"delivered","vendor_status":202,"vendor_response":"{\"eventID\":\"e1\"}"}`))

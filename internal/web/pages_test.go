@@ -26,19 +26,22 @@ var adminPages = []pageCase{
 	{"/integrations/int_1/blueprint", []string{"<h1>Blueprint: Omnisend</h1>", "<strong>Order Completed</strong>", "<strong>page</strong>",
 		`value="placed order"`, `value="properties.order_id"`, `value="orderID"`, `value="properties.total"`, `<option value="high" selected>`,
 		">Enabled</label>", ">Vendor event name</label>", ">Priority</label>", ">Max age</label>", "Add mapping</button>", ">Remove</button>",
-		"Add event</button>", "Save blueprint</button>", "Sample event (JSON)", "Preview</button>"}},
+		"Add event</button>", "Save blueprint</button>", "Sample event (JSON)", "Preview</button>",
+		`<h2 id="h-versions">Versions</h2>`, "editor@example.com", `datetime="2026-11-30T11:00:00Z"`, "Replaced the blueprint", ">current</span>",
+		`aria-label="Roll back to version 1">Roll back</button>`, ">Reset to default</a>"}},
+	{"/integrations/int_1/blueprint/reset", []string{"<h1>Reset the blueprint of Omnisend?</h1>", "default of the default variant", "Reset to default</button>", "Cancel"}},
 	{"/pipelines", []string{"<h1>Pipelines</h1>", "Web shop", "dk_live_abc", "Create pipeline</button>", ">Pipeline name</label>"}},
 	{"/pipelines/pip_1", []string{"<h1>Web shop</h1>", `id="pipeline-key">dk_live_abc`, ">Copy</button>", "Datafly.js tag", "curl", "Segment SDK configuration",
 		"http://example.com:8080/d.js", "data-pipeline-key=&#34;dk_live_abc&#34;", "Rename pipeline</button>", "Delete pipeline…"}},
 	{"/pipelines/pip_1/delete", []string{"<h1>Delete Web shop?</h1>", "Delete pipeline</button>"}},
 	{"/live-events", []string{"<h1>Live Events</h1>", ">Integration</label>", ">Pipeline</label>", ">Status</label>", ">Reason</label>", ">Type</label>",
 		">Event name</label>", `placeholder="User id, email or order id"`, "Apply filters</button>", `data-count="delivered">5<`,
-		"Order Completed", "Omnisend refused the event as malformed.", "Next attempt", `datetime="2026-11-30T10:05:00Z"`,
+		"Order Completed", "Omnisend refused the event as malformed.", `Warning: property &#34;value&#34; was a number, now a string`, "Next attempt", `datetime="2026-11-30T10:05:00Z"`,
 		">Pause</button>", "Load older</a>", "cursor=c2", `data-stream="/ui/api/live-events/stream"`}},
 	{"/live-events?status=failed&q=jane%40example.com", []string{`<option value="failed" selected>`, `value="jane@example.com"`,
 		`data-stream="/ui/api/live-events/stream?q=jane%40example.com&amp;status=failed"`}},
 	{"/live-events?cursor=c2", []string{"Order Completed", "Older events"}},
-	{"/live-events/dlv_1", []string{"<h1>Event: Order Completed</h1>", "Replay this event</button>", "Input as received", "Processed", "Payload sent", "Attempts",
+	{"/live-events/dlv_1", []string{"<h1>Event: Order Completed</h1>", "Replay this event</button>", `<strong>Warning:</strong> property &#34;value&#34; was a number, now a string`, "Input as received", "Processed", "Payload sent", "Attempts",
 		"&#34;consent&#34;: &#34;subscribed&#34;", "&#34;eventName&#34;: &#34;placed order&#34;", "Vendor status</strong> 400", "missing contact",
 		"Omnisend refused the event as malformed."}},
 	{"/users", []string{"<h1>Users</h1>", "viewer@example.com", "Change role</button>", "Invite user</button>", ">Initial password</label>", "Delete…"}},
@@ -116,7 +119,7 @@ func TestViewerSeesNoWriteControls(t *testing.T) {
 	t.Parallel()
 	writeTexts := []string{"Install</a>", "Install Integration", "Send test event</button>", "Replace key", "Disable integration", "Enable integration",
 		"Replay failed events</button>", "Replay filtered events</button>", "Replay this event</button>", "Delete integration", "Save blueprint", "Add event</button>", "Add mapping", "Preview</button>",
-		"Create pipeline</button>", "Rename pipeline", "Delete pipeline", ">Users</a>", ">Audit log</a>", ">Settings</a>", "Rotate key</button>", "Save signed-only events"}
+		"Create pipeline</button>", "Rename pipeline", "Delete pipeline", ">Users</a>", ">Audit log</a>", ">Settings</a>", "Rotate key</button>", "Save signed-only events", "Roll back</button>", "Reset to default</a>", "Reset to default</button>"}
 	for _, pc := range adminPages {
 		if strings.HasPrefix(pc.path, "/users") || strings.HasPrefix(pc.path, "/audit-log") || strings.HasPrefix(pc.path, "/settings") {
 			continue

@@ -32,6 +32,9 @@ func (s *server) routes() {
 	s.mux.HandleFunc("POST /integrations/{id}/delete", s.page("", s.handleDeleteIntegration))
 	s.mux.HandleFunc("GET /integrations/{id}/blueprint", s.page("", s.handleBlueprint))
 	s.mux.HandleFunc("POST /integrations/{id}/blueprint", s.page("", s.handleSaveBlueprint))
+	s.mux.HandleFunc("POST /integrations/{id}/blueprint/rollback", s.page("", s.handleRollbackBlueprint))
+	s.mux.HandleFunc("GET /integrations/{id}/blueprint/reset", s.page("", s.handleResetBlueprintPage))
+	s.mux.HandleFunc("POST /integrations/{id}/blueprint/reset", s.page("", s.handleResetBlueprint))
 
 	s.mux.HandleFunc("GET /pipelines", s.page("", s.handlePipelines))
 	s.mux.HandleFunc("POST /pipelines", s.page("", s.handleCreatePipeline))

@@ -68,17 +68,21 @@ type pipelineJSON struct {
 }
 
 type liveEvent struct {
-	ID              string          `json:"id"`
-	MessageID       string          `json:"message_id"`
-	ReceivedAt      time.Time       `json:"received_at"`
-	PipelineID      string          `json:"pipeline_id"`
-	Type            string          `json:"type"`
-	Event           string          `json:"event"`
-	IntegrationID   string          `json:"integration_id"`
-	Status          string          `json:"status"`
-	Reason          string          `json:"reason"`
-	ReasonText      string          `json:"reason_text"`
-	Note            string          `json:"note"`
+	ID            string    `json:"id"`
+	MessageID     string    `json:"message_id"`
+	ReceivedAt    time.Time `json:"received_at"`
+	PipelineID    string    `json:"pipeline_id"`
+	Type          string    `json:"type"`
+	Event         string    `json:"event"`
+	IntegrationID string    `json:"integration_id"`
+	Status        string    `json:"status"`
+	Reason        string    `json:"reason"`
+	ReasonText    string    `json:"reason_text"`
+	Note          string    `json:"note"`
+	Warnings      []struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"warnings"`
 	VendorEventName string          `json:"vendor_event_name"`
 	Attempts        json.RawMessage `json:"attempts"`
 	VendorStatus    int             `json:"vendor_status"`

@@ -36,7 +36,10 @@ func (db *DB) ResolveProfiles(ctx context.Context, p store.ResolveProfilesParams
 		if err != nil {
 			return nil, fmt.Errorf("resolve profiles: %w", err)
 		}
-		return pass.Out, nil
+		if !pass.Changed() {
+			return pass.Out, nil
+		}
+		// A consent to remember: resolve again under the lock.
 	}
 	var out []*signal.Profile
 	err := db.inTx(ctx, func(tx pgx.Tx) error {

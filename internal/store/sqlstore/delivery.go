@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -148,4 +149,30 @@ func prunable(ctx context.Context, tx *Tx, p store.PruneParams) ([]any, error) {
 		seqs = append(seqs, seq)
 	}
 	return seqs, rows.Err()
+}
+
+// WarningsText is how a delivery's warnings are stored: a JSON list, or ""
+// for none (most rows).
+func WarningsText(ws []signal.Warning) string {
+	if len(ws) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(ws)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// ParseWarnings reads what WarningsText wrote (nil for none or unreadable:
+// warnings are advice, never worth failing a read over).
+func ParseWarnings(s string) []signal.Warning {
+	if s == "" {
+		return nil
+	}
+	var ws []signal.Warning
+	if json.Unmarshal([]byte(s), &ws) != nil {
+		return nil
+	}
+	return ws
 }

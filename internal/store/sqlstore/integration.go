@@ -95,6 +95,13 @@ func (s *Store) DeleteIntegration(ctx context.Context, p store.DeleteIntegration
 		if n == 0 {
 			return NotFound("integration", id)
 		}
+		// Its blueprint history and property types go with it (ids are
+		// never reused).
+		for _, q := range []string{`DELETE FROM blueprint_versions WHERE integration_id = ?`, `DELETE FROM property_types WHERE integration_id = ?`} {
+			if _, err := tx.Exec(ctx, q, id); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO deleted_integrations (id, deleted_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`, id, now); err != nil {
 			return err
 		}

@@ -20,7 +20,7 @@ func (s *Store) liveDialect(args *[]any) LiveDialect {
 
 const liveCols = `SELECT e.seq, e.message_id, e.received_at, e.pipeline_id, e.type, e.event, e.payload,
 	d.id, d.integration_id, d.status, d.reason, d.note, d.vendor_event_name, d.attempts, d.vendor_status, d.vendor_response,
-	d.payload, d.updated_at, d.next_attempt_at, i.status, i.status_reason, i.enabled`
+	d.payload, d.updated_at, d.next_attempt_at, d.warnings, i.status, i.status_reason, i.enabled`
 
 // ListLiveEvents lists events joined with their deliveries, newest first. An
 // event not yet processed shows as pending with no integration; a pending
@@ -75,6 +75,7 @@ func (s *Store) queryLive(ctx context.Context, q string, args []any) ([]*signal.
 			input                           []byte
 			did, attempts, vstatus, updated sql.NullInt64
 			nextAt                          sql.NullInt64
+			warnings                        sql.NullString
 			intID, status, reason, note     sql.NullString
 			vname, istatus, ireason         sql.NullString
 			ienabled                        sql.NullBool
@@ -82,7 +83,7 @@ func (s *Store) queryLive(ctx context.Context, q string, args []any) ([]*signal.
 			le                              signal.LiveEvent
 		)
 		if err := rows.Scan(&seq, &le.MessageID, &recv, &le.PipelineID, &le.Type, &le.Event, &input,
-			&did, &intID, &status, &reason, &note, &vname, &attempts, &vstatus, &resp, &payload, &updated, &nextAt,
+			&did, &intID, &status, &reason, &note, &vname, &attempts, &vstatus, &resp, &payload, &updated, &nextAt, &warnings,
 			&istatus, &ireason, &ienabled); err != nil {
 			return nil, nil, err
 		}
@@ -94,6 +95,7 @@ func (s *Store) queryLive(ctx context.Context, q string, args []any) ([]*signal.
 			le.IntegrationID, le.Status, le.Reason, le.Note = intID.String, signal.DeliveryStatus(status.String), signal.Reason(reason.String), note.String
 			le.VendorEventName, le.Attempts, le.VendorStatus = vname.String, int(attempts.Int64), int(vstatus.Int64)
 			le.UpdatedAt = FromMS(updated.Int64)
+			le.Warnings = ParseWarnings(warnings.String)
 			if nextAt.Int64 > 0 {
 				t := FromMS(nextAt.Int64)
 				le.NextAttemptAt = &t

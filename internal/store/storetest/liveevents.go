@@ -72,6 +72,7 @@ func exerciseLiveEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 
 		events := seedEvents(bundle.ctx, t, bundle.store, bundle.now, 2)
 		da, db := pendingDelivery(events[0], "int_a"), pendingDelivery(events[0], "int_b")
+		da.Warnings = []signal.Warning{{Code: signal.WarningPropertyTypeChanged, Message: "property value was a number, now a string"}}
 		db.Status, db.Reason, db.Note = signal.StatusFiltered, signal.ReasonNoIdentifier, "no email"
 		db.Payload = nil
 		recordProcessed(bundle.ctx, t, bundle.store, bundle.now, da, db)
@@ -102,6 +103,10 @@ func exerciseLiveEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 			requireJSON(t, "Input", r.Input, events[0].Payload)
 		}
 		requireJSON(t, "Payload", got[da.MessageID+"/int_a"].Payload, da.Payload)
+		requireSameJSON(t, "Warnings", got[da.MessageID+"/int_a"].Warnings, da.Warnings)
+		if w := got[db.MessageID+"/int_b"].Warnings; w != nil {
+			t.Fatalf("row without warnings shows %+v", w)
+		}
 	})
 
 	t.Run("Filters", func(t *testing.T) {

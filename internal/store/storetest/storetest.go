@@ -52,6 +52,8 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Alerts", exerciseAlerts},
 		{"PipelineKeys", exercisePipelineKeys},
 		{"Contacts", exerciseContacts},
+		{"BlueprintVersions", exerciseBlueprintVersions},
+		{"ProfileConsent", exerciseProfileConsent},
 	}
 	for _, area := range areas {
 		t.Run(area.name, func(t *testing.T) {

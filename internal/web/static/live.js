@@ -39,6 +39,9 @@
       n.appendChild(timeEl(ev.next_attempt_at));
       td.appendChild(n);
     }
+    (ev.warnings || []).forEach(function (w) {
+      td.appendChild(el("span", "warning", " Warning: " + w.message));
+    });
     tr.appendChild(td);
     for (var i = 0; i < tr.children.length; i++) tr.children[i].setAttribute("data-label", labels[i]);
     return tr;
