@@ -116,15 +116,18 @@ func TestAnswers(t *testing.T) {
 		reply reply
 		// wantBody is part of the failure kept on the live event.
 		wantBody string
+		// horizon is the retry window: long enough for a few attempts
+		// (a timeout takes the request timeout, 1.5 s, each).
+		horizon time.Duration
 	}{
-		{"ServiceUnavailable", reply{status: 503, body: `{"error":"maintenance"}`}, "maintenance"},
-		{"Timeouts", reply{delay: 2 * time.Second}, "timeout"},
-		{"ConnectionResets", reply{reset: true}, "connection"},
+		{"ServiceUnavailable", reply{status: 503, body: `{"error":"maintenance"}`}, "maintenance", 1200 * time.Millisecond},
+		{"Timeouts", reply{delay: 2 * time.Second}, "timeout", 4 * time.Second},
+		{"ConnectionResets", reply{reset: true}, "connection", 1200 * time.Millisecond},
 	}
 	for _, tc := range exhausted {
 		t.Run("RetriesExhausted/"+tc.name, func(t *testing.T) {
 			t.Parallel()
-			b := setup(t, 1200*time.Millisecond)
+			b := setup(t, tc.horizon)
 			b.fake.always("key-a", tc.reply)
 			q := b.enqueue(t, "int_a", ev{contact: "c1"})[0]
 			b.run(t)
