@@ -248,7 +248,7 @@ func (b *bench) setup(ctx context.Context) error {
 	}
 	b.key = p.Key
 	return b.adminCall(ctx, "POST", "/v1/admin/integration-catalog/omnisend/install",
-		`{"name":"Omnisend","variant":"default","config":{"api_key":"AjWvksZpTG4JZBdc4xxxxxxxx","dry_run":true},"delivery_mode":"server_side"}`, nil)
+		`{"name":"Omnisend","variant":"default","config":{"api_key":"bench-dry-run-key","dry_run":true},"delivery_mode":"server_side"}`, nil)
 }
 
 func (b *bench) adminCall(ctx context.Context, method, path, body string, out any) error {

@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"time"
+
 	"context"
 	"errors"
 	"net/http"
@@ -72,4 +74,22 @@ func ConfigFieldError(err error, field string) bool {
 // the key.
 type KeyChecker interface {
 	CheckKey(ctx context.Context, client *http.Client, cfg map[string]any) error
+}
+
+// NewTestEvent is the test event a vendor sends for POST …/test: a track
+// call named name for the person c, with one property (source "signal").
+// It belongs to no pipeline: the marker "test" keeps its eventID apart from
+// any real pipeline's (their ids are pip_…).
+func NewTestEvent(in *signal.Integration, c Contact, name string, now time.Time) *Event {
+	return &Event{
+		IntegrationID:   in.ID,
+		PipelineID:      "test",
+		MessageID:       "test-" + now.UTC().Format("20060102T150405.000000000"),
+		VendorEventName: name,
+		Call:            CallTrack,
+		Timestamp:       now.UTC(),
+		Contact:         c,
+		Properties:      map[string]any{"source": "signal"},
+		Order:           []string{"source"},
+	}
 }

@@ -160,15 +160,5 @@ func (v *Vendor) Timeout() time.Duration { return Timeout }
 
 // TestEvent is a "Signal Test Event" metric for the person c.
 func (v *Vendor) TestEvent(in *signal.Integration, c integration.Contact, now time.Time) *integration.Event {
-	return &integration.Event{
-		IntegrationID:   in.ID,
-		PipelineID:      "test",
-		MessageID:       "test-" + now.UTC().Format("20060102T150405.000000000"),
-		VendorEventName: "Signal Test Event",
-		Call:            integration.CallTrack,
-		Timestamp:       now.UTC(),
-		Contact:         c,
-		Properties:      map[string]any{"source": "signal"},
-		Order:           []string{"source"},
-	}
+	return integration.NewTestEvent(in, c, "Signal Test Event", now)
 }

@@ -72,19 +72,7 @@ func (v *Vendor) Timeout() time.Duration { return Timeout }
 
 // TestEvent is a custom "signal test event" for the person c.
 func (v *Vendor) TestEvent(in *signal.Integration, c integration.Contact, now time.Time) *integration.Event {
-	return &integration.Event{
-		IntegrationID: in.ID,
-		// A test event belongs to no pipeline; this marker keeps its
-		// eventID apart from any real pipeline's (ids are pip_…).
-		PipelineID:      "test",
-		MessageID:       "test-" + now.UTC().Format("20060102T150405.000000000"),
-		VendorEventName: "signal test event",
-		Call:            integration.CallTrack,
-		Timestamp:       now.UTC(),
-		Contact:         c,
-		Properties:      map[string]any{"source": "signal"},
-		Order:           []string{"source"},
-	}
+	return integration.NewTestEvent(in, c, "signal test event", now)
 }
 
 // withConsent returns ev's properties with marketing_consent, placed after
