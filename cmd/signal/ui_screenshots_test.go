@@ -68,6 +68,7 @@ func TestUIScreenshots(t *testing.T) {
 		{"event-detail", []chromedp.Action[chromedp.Void]{u.open("/live-events"), clickIn(delivered, "Order Completed")}, h2("Payload sent")},
 		{"users", []chromedp.Action[chromedp.Void]{u.open("/users")}, `//main//*[normalize-space()="viewer@example.com"]`},
 		{"audit-log", []chromedp.Action[chromedp.Void]{u.open("/audit-log")}, `//main//*[contains(normalize-space(), "pipeline.create")]`},
+		{"settings-alerts", []chromedp.Action[chromedp.Void]{u.open("/settings/alerts")}, h1("Settings: Alerts")},
 	}
 	u.shoot(signIn, update)
 	u.signIn(adminEmail, adminPassword)
