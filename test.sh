@@ -79,12 +79,35 @@ go test -race -count=1 -timeout 15m ./...
 # messages and bodies, gzip, JSON scans, blueprints, emails, phones…) runs
 # for a short budget, FUZZTIME each (default 5s): ~1-2 min in all.
 say "fuzz (${FUZZTIME:-5s} per target)"
+# fuzz_one runs one target. A failure with a failing input (written to the
+# package's testdata/fuzz/<target>/) fails the run at once; a failure without
+# one (the fuzzing engine itself stopping, as a loaded machine can make it) is
+# shown and tried once more.
+fuzz_one() {
+  local target=$1 pkg=$2 out corpus="$2/testdata/fuzz/$1"
+  out=$(mktemp)
+  for attempt in 1 2; do
+    local before=0
+    [ -d "$corpus" ] && before=$(ls "$corpus" | wc -l)
+    if go test -run '^$' -fuzz "^${target}\$" -fuzztime "${FUZZTIME:-5s}" "$pkg" >"$out" 2>&1; then
+      rm -f "$out"; return 0
+    fi
+    tail -n 30 "$out"
+    local after=0
+    [ -d "$corpus" ] && after=$(ls "$corpus" | wc -l)
+    if [ "$after" != "$before" ] || [ "$attempt" = 2 ]; then
+      echo "fuzz target $target in $pkg failed: rerun with go test -run '^$' -fuzz '^${target}\$' $pkg"
+      rm -f "$out"; exit 1
+    fi
+    echo "fuzz target $target stopped without a failing input; trying it once more"
+  done
+}
+
 fuzzed=0
 while read -r file; do
   pkg="./$(dirname "${file#./}")"
   for target in $(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$file"); do
-    go test -run '^$' -fuzz "^${target}\$" -fuzztime "${FUZZTIME:-5s}" "$pkg" >/dev/null || {
-      echo "fuzz target $target in $pkg failed: rerun with go test -run '^$' -fuzz '^${target}\$' $pkg"; exit 1; }
+    fuzz_one "$target" "$pkg"
     fuzzed=$((fuzzed + 1))
   done
 done < <(grep -rl --include='*_test.go' '^func Fuzz' . | sort)
