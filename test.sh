@@ -80,13 +80,15 @@ go test -race -count=1 -timeout 15m ./...
 # for a short budget, FUZZTIME each (default 5s): ~1-2 min in all.
 say "fuzz (${FUZZTIME:-5s} per target)"
 # fuzz_one runs one target. A failure with a failing input (written to the
-# package's testdata/fuzz/<target>/) fails the run at once; a failure without
-# one (the fuzzing engine itself stopping, as a loaded machine can make it) is
-# shown and tried once more.
+# package's testdata/fuzz/<target>/) fails the run at once. A failure without
+# one is the fuzzing engine's own: Go's fuzzer sometimes ends a run with
+# "context deadline exceeded" when -fuzztime runs out while a worker is busy
+# (seen here about one run in six for FuzzElements); it is shown and the
+# target tried again, up to three runs.
 fuzz_one() {
   local target=$1 pkg=$2 out corpus="$2/testdata/fuzz/$1"
   out=$(mktemp)
-  for attempt in 1 2; do
+  for attempt in 1 2 3; do
     local before=0
     [ -d "$corpus" ] && before=$(ls "$corpus" | wc -l)
     if go test -run '^$' -fuzz "^${target}\$" -fuzztime "${FUZZTIME:-5s}" "$pkg" >"$out" 2>&1; then
@@ -95,11 +97,11 @@ fuzz_one() {
     tail -n 30 "$out"
     local after=0
     [ -d "$corpus" ] && after=$(ls "$corpus" | wc -l)
-    if [ "$after" != "$before" ] || [ "$attempt" = 2 ]; then
+    if [ "$after" != "$before" ] || [ "$attempt" = 3 ]; then
       echo "fuzz target $target in $pkg failed: rerun with go test -run '^$' -fuzz '^${target}\$' $pkg"
       rm -f "$out"; exit 1
     fi
-    echo "fuzz target $target stopped without a failing input; trying it once more"
+    echo "fuzz target $target stopped without a failing input (the engine's own stop); trying it again"
   done
 }
 
