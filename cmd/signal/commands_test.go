@@ -2,14 +2,11 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -42,51 +39,13 @@ func TestBackupUnderLoadThenRestore(t *testing.T) {
 	tok := n.login(t)
 	key := n.pipeline(t, tok)
 
-	var (
-		mu    sync.Mutex
-		acked []string
-		wg    sync.WaitGroup
-		stop  = make(chan struct{})
-	)
-	client := &http.Client{Timeout: 5 * time.Second}
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				id := fmt.Sprintf("b-%d-%d", w, i)
-				req, _ := http.NewRequest("POST", "http://"+n.gateway+"/v1/t", strings.NewReader(`{"event":"Order Completed","userId":"u`+id+`","messageId":"`+id+`"}`))
-				req.Header.Set("Authorization", "Bearer "+key)
-				resp, err := client.Do(req)
-				if err != nil {
-					return
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					mu.Lock()
-					acked = append(acked, id)
-					mu.Unlock()
-				}
-			}
-		}()
-	}
+	load := startOrderLoad(n, key, "b", 8)
 	time.Sleep(700 * time.Millisecond)
-	mu.Lock()
-	before := append([]string(nil), acked...)
-	mu.Unlock()
+	before := load.ackedIDs()
 	backup := filepath.Join(t.TempDir(), "signal-backup.db")
 	code, out := runBinary(t, dir, "", nil, "backup", backup)
-	mu.Lock()
-	during := len(acked) - len(before)
-	mu.Unlock()
-	close(stop)
-	wg.Wait()
+	during := len(load.ackedIDs()) - len(before)
+	load.halt()
 	if code != 0 {
 		t.Fatalf("signal backup: exit %d: %s", code, out)
 	}

@@ -198,45 +198,11 @@ func TestAcknowledgedEventsSurviveSIGKILL(t *testing.T) {
 	tok := n.login(t)
 	key := n.pipeline(t, tok)
 
-	var (
-		mu    sync.Mutex
-		acked []string
-		wg    sync.WaitGroup
-		stop  = make(chan struct{})
-	)
-	client := &http.Client{Timeout: 5 * time.Second}
-	for w := 0; w < 16; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				id := fmt.Sprintf("m-%d-%d", w, i)
-				req, _ := http.NewRequest("POST", "http://"+n.gateway+"/v1/t", strings.NewReader(`{"event":"Order Completed","userId":"u`+id+`","messageId":"`+id+`"}`))
-				req.Header.Set("Authorization", "Bearer "+key)
-				resp, err := client.Do(req)
-				if err != nil {
-					return // killed
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					mu.Lock()
-					acked = append(acked, id)
-					mu.Unlock()
-				}
-			}
-		}()
-	}
+	load := startOrderLoad(n, key, "m", 16)
 	time.Sleep(1500 * time.Millisecond)
 	n.cmd.Process.Signal(syscall.SIGKILL)
 	n.wait()
-	close(stop)
-	wg.Wait()
+	acked := load.halt()
 	if len(acked) < 100 {
 		t.Fatalf("only %d events acknowledged before the kill; the test proves nothing", len(acked))
 	}
@@ -393,4 +359,60 @@ func TestCommands(t *testing.T) {
 			t.Errorf("signal %v: exit %d, output %q", tt.args, code, stdout.String()+stderr.String())
 		}
 	}
+}
+
+// orderLoad posts Order Completed events from several goroutines until
+// halted, and keeps the message ids the gateway acknowledged with 200.
+type orderLoad struct {
+	mu    sync.Mutex
+	acked []string
+	wg    sync.WaitGroup
+	stop  chan struct{}
+}
+
+func startOrderLoad(n *node, key, prefix string, workers int) *orderLoad {
+	l := &orderLoad{stop: make(chan struct{})}
+	client := &http.Client{Timeout: 5 * time.Second}
+	for w := 0; w < workers; w++ {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-l.stop:
+					return
+				default:
+				}
+				id := fmt.Sprintf("%s-%d-%d", prefix, w, i)
+				req, _ := http.NewRequest("POST", "http://"+n.gateway+"/v1/t", strings.NewReader(`{"event":"Order Completed","userId":"u`+id+`","messageId":"`+id+`"}`))
+				req.Header.Set("Authorization", "Bearer "+key)
+				resp, err := client.Do(req)
+				if err != nil {
+					return // the server is gone (killed)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					l.mu.Lock()
+					l.acked = append(l.acked, id)
+					l.mu.Unlock()
+				}
+			}
+		}()
+	}
+	return l
+}
+
+// ackedIDs is a copy of the ids acknowledged so far.
+func (l *orderLoad) ackedIDs() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.acked...)
+}
+
+// halt stops the load and returns every acknowledged id.
+func (l *orderLoad) halt() []string {
+	close(l.stop)
+	l.wg.Wait()
+	return l.ackedIDs()
 }
