@@ -334,6 +334,21 @@ type page[T any] struct {
 	HasMore    bool   `json:"has_more"`
 }
 
+// pageOf makes the list answer from items fetched with Limit: limit+1: at
+// most limit views, and when there were more, the cursor after the last one
+// shown.
+func pageOf[T, V any](items []T, limit int, id func(T) string, view func(T) V) page[V] {
+	out := page[V]{Data: make([]V, 0, min(len(items), limit))}
+	for i, it := range items {
+		if i == limit {
+			out.HasMore, out.NextCursor = true, id(items[limit-1])
+			break
+		}
+		out.Data = append(out.Data, view(it))
+	}
+	return out
+}
+
 // pageParams reads ?cursor=&limit= (default 50, max 100).
 func pageParams(r *http.Request) (string, int, error) {
 	q := r.URL.Query()

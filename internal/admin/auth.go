@@ -95,19 +95,29 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, pair)
 }
 
-func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
+// readRefreshToken reads {"refresh_token"} from the body; on a bad body it
+// writes the error and reports false.
+func readRefreshToken(w http.ResponseWriter, r *http.Request) (string, bool) {
 	var in struct {
 		RefreshToken string `json:"refresh_token"`
 	}
 	if err := decode(r, &in); err != nil {
 		writeErr(w, err)
-		return
+		return "", false
 	}
 	if in.RefreshToken == "" {
 		writeError(w, http.StatusBadRequest, signal.EINVALID, "refresh_token is required", "refresh_token")
+		return "", false
+	}
+	return in.RefreshToken, true
+}
+
+func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
+	refresh, ok := readRefreshToken(w, r)
+	if !ok {
 		return
 	}
-	t, err := s.store.ConsumeRefreshToken(r.Context(), consumeParams(hashToken(in.RefreshToken), s.now()))
+	t, err := s.store.ConsumeRefreshToken(r.Context(), consumeParams(hashToken(refresh), s.now()))
 	if signal.ErrorCode(err) == signal.ENOTFOUND {
 		writeError(w, http.StatusUnauthorized, signal.EUNAUTHORIZED, "refresh token is unknown, already used or expired; log in again", "refresh_token")
 		return
@@ -134,18 +144,11 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 // call says nothing about which tokens exist. The access token expires by
 // itself (AccessTTL).
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		RefreshToken string `json:"refresh_token"`
-	}
-	if err := decode(r, &in); err != nil {
-		writeErr(w, err)
+	refresh, ok := readRefreshToken(w, r)
+	if !ok {
 		return
 	}
-	if in.RefreshToken == "" {
-		writeError(w, http.StatusBadRequest, signal.EINVALID, "refresh_token is required", "refresh_token")
-		return
-	}
-	_, err := s.store.ConsumeRefreshToken(r.Context(), consumeParams(hashToken(in.RefreshToken), s.now()))
+	_, err := s.store.ConsumeRefreshToken(r.Context(), consumeParams(hashToken(refresh), s.now()))
 	if err != nil && signal.ErrorCode(err) != signal.ENOTFOUND {
 		s.fail(w, r, err)
 		return

@@ -244,15 +244,7 @@ func (s *Server) handleListIntegrations(w http.ResponseWriter, r *http.Request) 
 		s.fail(w, r, err)
 		return
 	}
-	out := page[integrationView]{Data: []integrationView{}}
-	for i, in := range ins {
-		if i == limit {
-			out.HasMore, out.NextCursor = true, ins[limit-1].ID
-			break
-		}
-		out.Data = append(out.Data, s.view(in))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, pageOf(ins, limit, func(in *signal.Integration) string { return in.ID }, s.view))
 }
 
 func (s *Server) handleGetIntegration(w http.ResponseWriter, r *http.Request) {

@@ -99,15 +99,7 @@ func (s *Server) handleListPipelines(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := page[pipelineView]{Data: []pipelineView{}}
-	for i, p := range ps {
-		if i == limit {
-			out.HasMore, out.NextCursor = true, ps[limit-1].ID
-			break
-		}
-		out.Data = append(out.Data, s.viewPipeline(p, false))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, pageOf(ps, limit, func(p *signal.Pipeline) string { return p.ID }, func(p *signal.Pipeline) pipelineView { return s.viewPipeline(p, false) }))
 }
 
 func (s *Server) handleGetPipeline(w http.ResponseWriter, r *http.Request) {

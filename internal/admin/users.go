@@ -89,15 +89,7 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := page[userView]{Data: []userView{}}
-	for i, u := range us {
-		if i == limit {
-			out.HasMore, out.NextCursor = true, us[limit-1].ID
-			break
-		}
-		out.Data = append(out.Data, viewUser(u))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, pageOf(us, limit, func(u *signal.User) string { return u.ID }, viewUser))
 }
 
 func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
