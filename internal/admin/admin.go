@@ -102,6 +102,7 @@ type Server struct {
 	mux        *router
 	logins     loginThrottle
 	users      userCache
+	sessions   sessionCache
 }
 
 // Deps are the Server's collaborators; Tester, Notifier, Keys, Hasher and
@@ -226,6 +227,9 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		u, err := s.user(r.Context(), c.Subject)
+		if err == nil {
+			err = s.checkSession(r.Context(), c.SessionID)
+		}
 		if err != nil {
 			s.fail(w, r, err)
 			return

@@ -87,7 +87,12 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.logins.succeeded(in.Email, source)
-	pair, err := s.issue(r.Context(), u)
+	sid, err := newSessionID()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	pair, err := s.issue(r.Context(), u, sid)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -131,7 +136,14 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, signal.EUNAUTHORIZED, "the token's user no longer exists", "refresh_token")
 		return
 	}
-	pair, err := s.issue(r.Context(), u)
+	sid := t.SessionID
+	if sid == "" { // a token from before sessions: the login goes on as a new one
+		if sid, err = newSessionID(); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	pair, err := s.issue(r.Context(), u, sid)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -139,19 +151,26 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, pair)
 }
 
-// handleLogout revokes a refresh token (signing out): it can no longer be
-// exchanged. Unknown or already used tokens answer the same 204, so the
-// call says nothing about which tokens exist. The access token expires by
-// itself (AccessTTL).
+// handleLogout signs a session out: its refresh token can no longer be
+// exchanged and every access token of the session is refused (on every
+// node within UserCheckTTL, on this one at once). Unknown or already used
+// tokens answer the same 204, so the call says nothing about which tokens
+// exist.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	refresh, ok := readRefreshToken(w, r)
 	if !ok {
 		return
 	}
-	_, err := s.store.ConsumeRefreshToken(r.Context(), consumeParams(hashToken(refresh), s.now()))
+	t, err := s.store.ConsumeRefreshToken(r.Context(), consumeParams(hashToken(refresh), s.now()))
 	if err != nil && signal.ErrorCode(err) != signal.ENOTFOUND {
 		s.fail(w, r, err)
 		return
+	}
+	if t != nil {
+		if err := s.revokeSession(r.Context(), t.SessionID); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -167,8 +186,8 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 }
 
 // issue makes an access token and a new refresh token (stored hashed).
-func (s *Server) issue(ctx context.Context, u *signal.User) (*tokenPair, error) {
-	access, err := s.signer.Issue(u.ID, u.Role, s.cfg.AccessTTL)
+func (s *Server) issue(ctx context.Context, u *signal.User, sessionID string) (*tokenPair, error) {
+	access, err := s.signer.Issue(token.IssueParams{Subject: u.ID, Role: u.Role, SessionID: sessionID, TTL: s.cfg.AccessTTL})
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +196,7 @@ func (s *Server) issue(ctx context.Context, u *signal.User) (*tokenPair, error) 
 		return nil, fmt.Errorf("refresh token: %w", err)
 	}
 	refresh := "rt_" + base64.RawURLEncoding.EncodeToString(raw)
-	if err := s.store.CreateRefreshToken(ctx, store.CreateRefreshTokenParams{Token: signal.RefreshToken{Hash: hashToken(refresh), UserID: u.ID, ExpiresAt: s.now().Add(s.cfg.RefreshTTL)}}); err != nil {
+	if err := s.store.CreateRefreshToken(ctx, store.CreateRefreshTokenParams{Token: signal.RefreshToken{Hash: hashToken(refresh), UserID: u.ID, SessionID: sessionID, ExpiresAt: s.now().Add(s.cfg.RefreshTTL)}}); err != nil {
 		return nil, err
 	}
 	return &tokenPair{AccessToken: access, RefreshToken: refresh, TokenType: "Bearer", ExpiresIn: int(s.cfg.AccessTTL.Seconds())}, nil

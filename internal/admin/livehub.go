@@ -195,10 +195,11 @@ func (s *Server) handleStreamLiveEvents(w http.ResponseWriter, r *http.Request) 
 	keepalive := time.NewTicker(15 * time.Second)
 	defer keepalive.Stop()
 	// The stream outlives the request's checks: it ends once its user is
-	// deleted (seen within UserCheckTTL; the cache makes each check cheap).
+	// deleted or its session signed out (seen within UserCheckTTL; the
+	// cache makes each check cheap).
 	recheck := time.NewTicker(s.cfg.StreamPoll)
 	defer recheck.Stop()
-	subject := r.Context().Value(ctxKey{}).(*token.Claims).Subject
+	claims := r.Context().Value(ctxKey{}).(*token.Claims)
 	for {
 		select {
 		case <-r.Context().Done():
@@ -206,7 +207,11 @@ func (s *Server) handleStreamLiveEvents(w http.ResponseWriter, r *http.Request) 
 		case <-sub.gone:
 			return
 		case <-recheck.C:
-			if _, err := s.user(r.Context(), subject); signal.ErrorCode(err) == signal.EUNAUTHORIZED {
+			_, err := s.user(r.Context(), claims.Subject)
+			if err == nil {
+				err = s.checkSession(r.Context(), claims.SessionID)
+			}
+			if signal.ErrorCode(err) == signal.EUNAUTHORIZED {
 				return
 			}
 			continue

@@ -80,7 +80,11 @@ type AuditTarget struct {
 
 // RefreshToken is a rotating refresh token, stored by its hash.
 type RefreshToken struct {
-	Hash      string
-	UserID    string
+	Hash   string
+	UserID string
+	// SessionID names the login the token belongs to; every refresh
+	// token and access token of one login carries it, so signing out ends
+	// them all.
+	SessionID string
 	ExpiresAt time.Time
 }

@@ -148,6 +148,24 @@ type UserStore interface {
 	// ConsumeRefreshToken deletes the token and returns it; a token can be
 	// consumed once (rotation). Unknown or expired: ENOTFOUND.
 	ConsumeRefreshToken(ctx context.Context, p ConsumeRefreshTokenParams) (*signal.RefreshToken, error)
+	// RevokeSession records a signed-out session until Until (when its
+	// last access token expires), so every node refuses its tokens;
+	// sessions revoked longer ago are forgotten.
+	RevokeSession(ctx context.Context, p RevokeSessionParams) error
+	// SessionRevoked reports whether a session was signed out (and its
+	// record has not yet expired at Now).
+	SessionRevoked(ctx context.Context, p SessionRevokedParams) (bool, error)
+}
+
+type RevokeSessionParams struct {
+	SessionID string
+	Until     time.Time
+	Now       time.Time
+}
+
+type SessionRevokedParams struct {
+	SessionID string
+	Now       time.Time
 }
 
 type CreateUserParams struct {

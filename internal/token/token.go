@@ -15,9 +15,12 @@ import (
 
 // Claims are what an access token says.
 type Claims struct {
-	Subject   string `json:"sub"`
-	Role      string `json:"role"`
-	Type      string `json:"typ"`
+	Subject string `json:"sub"`
+	Role    string `json:"role"`
+	Type    string `json:"typ"`
+	// SessionID names the login the token was issued in (sign-out ends
+	// the session's tokens); empty in tokens issued before sessions.
+	SessionID string `json:"sid,omitempty"`
 	IssuedAt  int64  `json:"iat"`
 	ExpiresAt int64  `json:"exp"`
 }
@@ -44,10 +47,18 @@ func NewSigner(secret []byte, now func() time.Time) (*Signer, error) {
 	return &Signer{secret: secret, now: now}, nil
 }
 
-// Issue signs an access token for subject with the given lifetime.
-func (s *Signer) Issue(subject, role string, ttl time.Duration) (string, error) {
+// IssueParams is what an access token is issued for.
+type IssueParams struct {
+	Subject   string
+	Role      string
+	SessionID string
+	TTL       time.Duration
+}
+
+// Issue signs an access token for p.Subject with lifetime p.TTL.
+func (s *Signer) Issue(p IssueParams) (string, error) {
 	now := s.now()
-	body, err := json.Marshal(Claims{Subject: subject, Role: role, Type: "access", IssuedAt: now.Unix(), ExpiresAt: now.Add(ttl).Unix()})
+	body, err := json.Marshal(Claims{Subject: p.Subject, Role: p.Role, Type: "access", SessionID: p.SessionID, IssuedAt: now.Unix(), ExpiresAt: now.Add(p.TTL).Unix()})
 	if err != nil {
 		return "", fmt.Errorf("issue token: %w", err)
 	}

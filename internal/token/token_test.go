@@ -29,7 +29,7 @@ func TestSigner(t *testing.T) {
 	t.Run("RoundTrip", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
-		tok, err := b.s.Issue("usr_1", "admin", 15*time.Minute)
+		tok, err := b.s.Issue(IssueParams{Subject: "usr_1", Role: "admin", SessionID: "ses_1", TTL: 15 * time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -37,7 +37,7 @@ func TestSigner(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.Subject != "usr_1" || c.Role != "admin" {
+		if c.Subject != "usr_1" || c.Role != "admin" || c.SessionID != "ses_1" {
 			t.Fatalf("claims = %+v", c)
 		}
 	})
@@ -45,7 +45,7 @@ func TestSigner(t *testing.T) {
 	t.Run("Expired", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
-		tok, _ := b.s.Issue("usr_1", "admin", 15*time.Minute)
+		tok, _ := b.s.Issue(IssueParams{Subject: "usr_1", Role: "admin", SessionID: "ses_1", TTL: 15 * time.Minute})
 		*b.now = b.now.Add(15 * time.Minute)
 		if _, err := b.s.Verify(tok); err != ErrInvalid {
 			t.Fatalf("expired token: err = %v", err)
@@ -55,7 +55,7 @@ func TestSigner(t *testing.T) {
 	t.Run("Forged", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
-		tok, _ := b.s.Issue("usr_1", "admin", time.Hour)
+		tok, _ := b.s.Issue(IssueParams{Subject: "usr_1", Role: "admin", TTL: time.Hour})
 		other, _ := NewSigner(bytes.Repeat([]byte("x"), 32), nil)
 		parts := strings.Split(tok, ".")
 		none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`))
@@ -82,7 +82,7 @@ func TestSigner(t *testing.T) {
 
 func mustIssue(t *testing.T, s *Signer) string {
 	t.Helper()
-	tok, err := s.Issue("usr_1", "admin", time.Hour)
+	tok, err := s.Issue(IssueParams{Subject: "usr_1", Role: "admin", TTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

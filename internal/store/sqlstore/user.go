@@ -152,8 +152,8 @@ func (s *Store) DeleteUser(ctx context.Context, p store.DeleteUserParams) error 
 // CreateRefreshToken stores a refresh token's hash.
 func (s *Store) CreateRefreshToken(ctx context.Context, p store.CreateRefreshTokenParams) error {
 	t := p.Token
-	if _, err := s.X.Exec(ctx, `INSERT INTO refresh_tokens (hash, user_id, expires_at) VALUES (?, ?, ?)`,
-		t.Hash, t.UserID, MS(t.ExpiresAt)); err != nil {
+	if _, err := s.X.Exec(ctx, `INSERT INTO refresh_tokens (hash, user_id, session_id, expires_at) VALUES (?, ?, ?, ?)`,
+		t.Hash, t.UserID, t.SessionID, MS(t.ExpiresAt)); err != nil {
 		return fmt.Errorf("create refresh token: %w", err)
 	}
 	return nil
@@ -170,7 +170,7 @@ func (s *Store) ConsumeRefreshToken(ctx context.Context, p store.ConsumeRefreshT
 		if _, err := tx.Exec(ctx, `DELETE FROM refresh_tokens WHERE expires_at <= ?`, MS(p.Now)); err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, `DELETE FROM refresh_tokens WHERE hash = ? RETURNING hash, user_id, expires_at`, p.Hash).Scan(&t.Hash, &t.UserID, &exp)
+		return tx.QueryRow(ctx, `DELETE FROM refresh_tokens WHERE hash = ? RETURNING hash, user_id, session_id, expires_at`, p.Hash).Scan(&t.Hash, &t.UserID, &t.SessionID, &exp)
 	})
 	if NoRows(err) {
 		return nil, signal.Errorf(signal.ENOTFOUND, "refresh token is unknown, used or expired")
@@ -180,6 +180,36 @@ func (s *Store) ConsumeRefreshToken(ctx context.Context, p store.ConsumeRefreshT
 	}
 	t.ExpiresAt = FromMS(exp)
 	return &t, nil
+}
+
+// RevokeSession records a signed-out session (again: the later Until
+// stays) and forgets sessions whose record has expired.
+func (s *Store) RevokeSession(ctx context.Context, p store.RevokeSessionParams) error {
+	if p.SessionID == "" {
+		return signal.Errorf(signal.EINVALID, "revoke session: no session id")
+	}
+	err := s.X.InTx(ctx, func(tx *Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM revoked_sessions WHERE expires_at <= ?`, MS(p.Now)); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO revoked_sessions (session_id, expires_at) VALUES (?, ?)
+			ON CONFLICT (session_id) DO UPDATE SET expires_at = `+s.X.d.Greatest+`(revoked_sessions.expires_at, excluded.expires_at)`, p.SessionID, MS(p.Until))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("revoke session: %w", err)
+	}
+	return nil
+}
+
+// SessionRevoked reports whether a session is recorded as signed out.
+func (s *Store) SessionRevoked(ctx context.Context, p store.SessionRevokedParams) (bool, error) {
+	var n int
+	err := s.X.QueryRow(ctx, `SELECT COUNT(*) FROM revoked_sessions WHERE session_id = ? AND expires_at > ?`, p.SessionID, MS(p.Now)).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("session revoked: %w", err)
+	}
+	return n > 0, nil
 }
 
 // AppendAudit stores an audit entry.

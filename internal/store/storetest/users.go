@@ -109,6 +109,61 @@ func exerciseUsers(t *testing.T, newStore func(t *testing.T) store.Store) {
 		requireTime(t, "ExpiresAt", got.ExpiresAt, expires)
 	})
 
+	t.Run("RefreshTokenKeepsSession", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+
+		requireNoError(t, bundle.store.CreateRefreshToken(bundle.ctx, store.CreateRefreshTokenParams{Token: signal.RefreshToken{Hash: "hash-s", UserID: bundle.user.ID, SessionID: "ses_1", ExpiresAt: bundle.now.Add(time.Hour)}}))
+		got, err := consume(bundle, "hash-s", bundle.now)
+		requireNoError(t, err)
+		if got.SessionID != "ses_1" {
+			t.Fatalf("SessionID = %q, want ses_1", got.SessionID)
+		}
+	})
+
+	t.Run("RevokeSession", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		revoked := func(id string, at time.Time) bool {
+			t.Helper()
+			ok, err := bundle.store.SessionRevoked(bundle.ctx, store.SessionRevokedParams{SessionID: id, Now: at})
+			requireNoError(t, err)
+			return ok
+		}
+		revoke := func(id string, until, at time.Time) {
+			t.Helper()
+			requireNoError(t, bundle.store.RevokeSession(bundle.ctx, store.RevokeSessionParams{SessionID: id, Until: until, Now: at}))
+		}
+
+		if revoked("ses_1", bundle.now) {
+			t.Fatal("a session never signed out is revoked")
+		}
+		revoke("ses_1", bundle.now.Add(time.Hour), bundle.now)
+		revoke("ses_1", bundle.now.Add(time.Minute), bundle.now) // again, earlier: the later end stays
+		revoke("ses_2", bundle.now.Add(time.Minute), bundle.now)
+		for _, tt := range []struct {
+			id   string
+			at   time.Time
+			want bool
+		}{
+			{"ses_1", bundle.now, true},
+			{"ses_1", bundle.now.Add(30 * time.Minute), true},
+			{"ses_1", bundle.now.Add(time.Hour), false},
+			{"ses_2", bundle.now.Add(30 * time.Second), true},
+			{"ses_3", bundle.now, false},
+		} {
+			if got := revoked(tt.id, tt.at); got != tt.want {
+				t.Errorf("SessionRevoked(%s, +%s) = %v, want %v", tt.id, tt.at.Sub(bundle.now), got, tt.want)
+			}
+		}
+		// A later revocation forgets the expired ones; ses_1 is still held.
+		revoke("ses_4", bundle.now.Add(3*time.Hour), bundle.now.Add(2*time.Minute))
+		if !revoked("ses_1", bundle.now.Add(2*time.Minute)) || !revoked("ses_4", bundle.now.Add(2*time.Hour)) {
+			t.Fatal("a revocation in force was forgotten")
+		}
+		requireCode(t, bundle.store.RevokeSession(bundle.ctx, store.RevokeSessionParams{Until: bundle.now.Add(time.Hour), Now: bundle.now}), signal.EINVALID)
+	})
+
 	t.Run("ConsumeRefreshTokenNotFound", func(t *testing.T) {
 		t.Parallel()
 
