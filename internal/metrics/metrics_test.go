@@ -243,6 +243,22 @@ func TestLimiterWait(t *testing.T) {
 	}
 }
 
+func TestGroupCommit(t *testing.T) {
+	t.Parallel()
+	m := New()
+	m.GroupCommit(1, 2*time.Millisecond, nil)
+	m.GroupCommit(40, 8*time.Millisecond, nil)
+	m.GroupCommit(5, time.Second, errors.New("disk full"))
+	rec := httptest.NewRecorder()
+	m.Handler("").ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{"signal_group_commit_events_count 2", "signal_group_commit_events_sum 41",
+		"signal_group_commit_seconds_count 3", "signal_group_commit_failures_total 1"} {
+		if !strings.Contains(rec.Body.String(), want+"\n") {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
 func TestFinishCountsAndLogsFailures(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
