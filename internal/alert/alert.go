@@ -292,4 +292,3 @@ func newMessage(name string, in *signal.Integration, c condition, now time.Time)
 	return message{Alert: name, Integration: integration{ID: in.ID, Name: in.Name, CatalogKey: in.CatalogKey},
 		Reason: c.reason, ReasonText: c.reasonText, At: now, Text: text}
 }
-
