@@ -32,6 +32,11 @@ type Store interface {
 // RecordProcessed.
 const ProcessorCursor = "processor"
 
+// ContactIndexCursor is where the processor started indexing every event
+// by the ids, emails and phone numbers it holds (migration 015): a privacy
+// request reads the events up to it whole, and finds later ones by key.
+const ContactIndexCursor = "contact_index"
+
 // EventStore is the durable event log.
 type EventStore interface {
 	// AppendEvents stores events durably (committed and synced) before it
@@ -602,8 +607,9 @@ type FindContactParams struct {
 	// ProfileKeys are keyed hashes of the person's ids ("u:"+user id,
 	// "a:"+anonymous id), as profiles are keyed.
 	ProfileKeys []string
-	// SearchKeys are keyed hashes Live Events finds their events by
-	// ("u:"+user id, "e:"+email).
+	// SearchKeys are keyed hashes the person's events are indexed by
+	// ("u:"+user id, "e:"+email, "p:"+phone digits); the profile keys of
+	// the person's profiles are looked up in the same index.
 	SearchKeys []string
 	// MatchProfile, if set, reports whether a profile's traits are the
 	// person's (an email or phone, which no key indexes).
