@@ -60,7 +60,9 @@ func seedContact(t *testing.T, b *testBundle) {
 // contactKeys are the keys the processor indexes the seeded events by
 // (pipeline.searchKeys): ids, the profile's email, every email and phone.
 func contactKeys(b *testBundle, evs []*signal.Event) []store.SearchKey {
-	key := func(e *signal.Event, k string) store.SearchKey { return store.SearchKey{EventSeq: e.Seq, Key: b.box.Hash(k)} }
+	key := func(e *signal.Event, k string) store.SearchKey {
+		return store.SearchKey{EventSeq: e.Seq, Key: b.box.Hash(k)}
+	}
 	email := "e:" + pipeline.SearchEmail(contactEmail)
 	return []store.SearchKey{
 		key(evs[0], "u:"+contactUser), key(evs[0], "a:"+contactAnon), key(evs[0], email), key(evs[0], "p:14155550199"),
