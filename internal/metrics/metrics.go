@@ -9,6 +9,7 @@ package metrics
 
 import (
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -17,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/signalhq/signal/internal/store"
 )
 
 // Metrics holds every series of one process.
@@ -70,7 +73,7 @@ func New() *Metrics {
 	m.appendEvents = f.histogram("signal_event_append_events", "Events stored per request (one group commit shares several requests).", prometheus.ExponentialBuckets(1, 2, 11))
 	m.commitEvents = f.histogram("signal_group_commit_events", "Events written per group commit: one transaction and one sync shared by the concurrent requests.", prometheus.ExponentialBuckets(1, 2, 13))
 	m.commitSeconds = f.histogram("signal_group_commit_seconds", "Duration of one group commit (the transaction and its sync), failed ones included.", prometheus.ExponentialBuckets(0.0002, 2, 16))
-	m.commitFailures = f.counter("signal_group_commit_failures_total", "Group commits the database refused (their requests are retried alone, or answered 5xx).")
+	m.commitFailures = f.counter("signal_group_commit_failures_total", "Group commits the database refused, replayed signed requests aside (the group's requests are then committed one by one; those still refused are answered 5xx).")
 	m.processorLag = f.gauge("signal_processor_lag_events", "Events appended by this process that the processor has not yet passed.")
 	m.processorLagSeconds = f.gauge("signal_processor_lag_seconds", "Age of the oldest event the processor has not passed (0: it is caught up); read from the store, the same on every node.")
 	m.processorCursor = f.gauge("signal_processor_cursor", "Event log position the processor has reached.")
@@ -104,10 +107,14 @@ func (m *Metrics) Received(pipelineID string, accepted, rejected int) {
 }
 
 // GroupCommit records one group commit of events (the store's OnCommit).
+// A commit refused for a replayed signed request is no failure: the group
+// is then committed request by request and only the replay is refused.
 func (m *Metrics) GroupCommit(events int, took time.Duration, err error) {
 	m.commitSeconds.Observe(took.Seconds())
 	if err != nil {
-		m.commitFailures.Inc()
+		if !errors.Is(err, store.ErrReplayed) {
+			m.commitFailures.Inc()
+		}
 		return
 	}
 	m.commitEvents.Observe(float64(events))
