@@ -111,7 +111,7 @@ func restoreCommand(ctx context.Context, args []string, getenv func(string) stri
 	}
 	// Opened once through the store: migrations a newer binary brings are
 	// applied, and the key is checked again on the file in place.
-	db, err := openStore(ctx, cfg, box, nil)
+	db, err := openStore(ctx, cfg, box, storeHooks{})
 	if err != nil {
 		return err
 	}

@@ -124,7 +124,7 @@ func openForCommand(ctx context.Context, getenv func(string) string) (*config, s
 	if err != nil {
 		return nil, nil, err
 	}
-	db, err := openStore(ctx, cfg, box, nil)
+	db, err := openStore(ctx, cfg, box, storeHooks{})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -108,6 +108,8 @@ func TestMetricsMoveWithEvents(t *testing.T) {
 		{"signal_delivery_backlog", map[string]string{"integration_id": authID}, 1},
 		{"signal_delivery_oldest_pending_seconds", map[string]string{"integration_id": okID}, 0},
 		{"signal_event_append_seconds_count", nil, 3},
+		{"signal_group_commit_events_sum", nil, 3},
+		{"signal_group_commit_seconds_count", nil, 1},
 		{"signal_gateway_responses_total", map[string]string{"code": "200"}, 3},
 	}
 	var text string

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/signalhq/signal/internal/crypt"
 	"github.com/signalhq/signal/internal/store"
@@ -55,16 +56,24 @@ func loadSecrets(cfg *config) (*crypt.Box, *token.Signer, error) {
 	return box, signer, nil
 }
 
+// storeHooks are the store's callbacks (nil: none): onAppend after each
+// commit of new events (the processor wakes), onCommit with each group
+// commit's size and duration (metrics).
+type storeHooks struct {
+	onAppend func()
+	onCommit func(events int, took time.Duration, err error)
+}
+
 // openStore opens the configured store, applying migrations.
-func openStore(ctx context.Context, cfg *config, box store.Cipher, onAppend func()) (store.Store, error) {
+func openStore(ctx context.Context, cfg *config, box store.Cipher, hooks storeHooks) (store.Store, error) {
 	if cfg.DatabaseURL != "" {
-		db, err := postgres.Open(ctx, postgres.Options{URL: cfg.DatabaseURL, Cipher: box, OnAppend: onAppend})
+		db, err := postgres.Open(ctx, postgres.Options{URL: cfg.DatabaseURL, Cipher: box, OnAppend: hooks.onAppend, OnCommit: hooks.onCommit})
 		if err != nil {
 			return nil, fmt.Errorf("DATABASE_URL: %w", err)
 		}
 		return db, nil
 	}
-	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.DataDir, dbFile), Cipher: box, OnAppend: onAppend})
+	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.DataDir, dbFile), Cipher: box, OnAppend: hooks.onAppend, OnCommit: hooks.onCommit})
 	if err != nil {
 		return nil, fmt.Errorf("open the database in %s: %w", cfg.DataDir, err)
 	}

@@ -46,8 +46,8 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	}
 
 	var proc *pipeline.Processor
-	onAppend := func() { proc.Wake() }
-	db, err := openStore(ctx, cfg, box, onAppend)
+	m := metrics.New()
+	db, err := openStore(ctx, cfg, box, storeHooks{onAppend: func() { proc.Wake() }, onCommit: m.GroupCommit})
 	if err != nil {
 		return err
 	}
@@ -64,7 +64,6 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		fmt.Fprintf(stdout, "Created the first admin user.\n  email:    %s\n  password: %s\nThis password is shown once; keep it somewhere safe.\n", cfg.AdminEmail, generated)
 	}
 
-	m := metrics.New()
 	// The processor, the delivery engine and the gateway work through the
 	// instrumented store; the API reads the store itself.
 	work := m.WrapStore(db, log)

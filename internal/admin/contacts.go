@@ -75,7 +75,9 @@ func (s *Server) contactParams(r *http.Request) (store.FindContactParams, error)
 		if len(digits) < 6 {
 			return p, signal.FieldErrorf(signal.EINVALID, "phone", "phone must hold at least 6 digits")
 		}
-		// Exact digits, so that no one else's number is erased.
+		// Exact digits, so that no one else's number is erased; processed
+		// events are found by the same digits' key.
+		p.SearchKeys = []string{h("p:" + digits)}
 		same := func(v string) bool { return phoneDigits(v) == digits }
 		p.MatchProfile = func(traits map[string]any) bool { return anyString(traits, same) }
 		p.MatchEvent = func(payload []byte) bool { return payloadHas(payload, same) }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signalhq/signal/internal/pipeline"
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
 )
@@ -51,8 +52,22 @@ func seedContact(t *testing.T, b *testBundle) {
 			ReceivedAt: *b.now, Payload: json.RawMessage(`{"email":"` + contactEmail + `"}`)})
 	}
 	if err := b.db.RecordProcessed(ctx, store.RecordProcessedParams{UpToSeq: evs[2].Seq, Deliveries: ds, Now: *b.now, DedupeWindow: time.Hour,
-		SearchKeys: []store.SearchKey{{EventSeq: evs[1].Seq, Key: b.box.Hash("u:" + contactUser)}}}); err != nil {
+		SearchKeys: contactKeys(b, evs)}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// contactKeys are the keys the processor indexes the seeded events by
+// (pipeline.searchKeys): ids, the profile's email, every email and phone.
+func contactKeys(b *testBundle, evs []*signal.Event) []store.SearchKey {
+	key := func(e *signal.Event, k string) store.SearchKey {
+		return store.SearchKey{EventSeq: e.Seq, Key: b.box.Hash(k)}
+	}
+	email := "e:" + pipeline.SearchEmail(contactEmail)
+	return []store.SearchKey{
+		key(evs[0], "u:"+contactUser), key(evs[0], "a:"+contactAnon), key(evs[0], email), key(evs[0], "p:14155550199"),
+		key(evs[1], "u:"+contactUser), key(evs[1], email),
+		key(evs[2], "u:someone-else"),
 	}
 }
 

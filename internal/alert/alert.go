@@ -2,21 +2,17 @@
 // evaluates every integration every few seconds and posts to the alert
 // webhook once when an incident opens (paused, backlog stale, delivery
 // failing) and once when it recovers. Open incidents are kept in the store,
-// so a restart, or a second node, never posts an open incident again.
+// so a restart, or a second node, never posts an open incident again; each
+// post is queued in the store with the change it announces and retried from
+// there, so a restart while the webhook is down does not lose it either.
 package alert
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -58,7 +54,8 @@ type Config struct {
 	FirstRetry   time.Duration
 	MaxRetryWait time.Duration
 	RetryFor     time.Duration
-	// Timeout bounds one post (10 s).
+	// Timeout bounds one post (10 s); a post being sent is leased for
+	// twice as long (a node that died sending it leaves it to the others).
 	Timeout time.Duration
 }
 
@@ -77,7 +74,8 @@ type Evaluator struct {
 	client *http.Client
 	log    *slog.Logger
 	now    func() time.Time
-	posts  sync.WaitGroup
+	// kick wakes the sender when a post was queued.
+	kick chan struct{}
 }
 
 // New returns an evaluator.
@@ -106,15 +104,17 @@ func New(cfg Config, d Deps) *Evaluator {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Evaluator{cfg: cfg, store: d.Store, client: d.Client, log: d.Log, now: d.Now}
+	return &Evaluator{cfg: cfg, store: d.Store, client: d.Client, log: d.Log, now: d.Now, kick: make(chan struct{}, 1)}
 }
 
-// Run evaluates every Interval until ctx is done, then waits for posts in
-// flight to give up.
+// Run evaluates every Interval and sends the queued posts until ctx is
+// done, then waits for the post in flight to give up.
 func (e *Evaluator) Run(ctx context.Context) error {
 	t := time.NewTicker(e.cfg.Interval)
 	defer t.Stop()
-	defer e.posts.Wait()
+	var sender sync.WaitGroup
+	sender.Go(func() { e.sendLoop(ctx) })
+	defer sender.Wait()
 	for {
 		if err := e.Evaluate(ctx); err != nil && ctx.Err() == nil {
 			e.log.Error("alert: evaluate", "err", err)
@@ -169,7 +169,7 @@ func (e *Evaluator) Evaluate(ctx context.Context) error {
 				return err
 			}
 			for _, c := range conds {
-				if err := e.apply(ctx, in, c, isOpen[[2]string{in.ID, c.kind}], settings, now); err != nil {
+				if err := e.apply(ctx, in, c, isOpen[[2]string{in.ID, c.kind}], now); err != nil {
 					return err
 				}
 			}
@@ -216,21 +216,13 @@ func (e *Evaluator) conditions(ctx context.Context, in *signal.Integration, a *s
 	return conds, nil
 }
 
-// apply opens or closes one incident; the store decides which node posts.
-func (e *Evaluator) apply(ctx context.Context, in *signal.Integration, c condition, open bool, a *signal.AlertSettings, now time.Time) error {
-	inc := store.AlertIncident{IntegrationID: in.ID, Kind: c.kind, OpenedAt: now}
+// apply opens or closes one incident and queues its post in the same
+// transaction; the store decides which node posts.
+func (e *Evaluator) apply(ctx context.Context, in *signal.Integration, c condition, open bool, now time.Time) error {
 	name := c.kind
 	switch {
 	case c.on && !open:
-		changed, err := e.store.OpenAlertIncident(ctx, inc)
-		if err != nil || !changed {
-			return err
-		}
 	case !c.on && open:
-		changed, err := e.store.CloseAlertIncident(ctx, inc)
-		if err != nil || !changed {
-			return err
-		}
 		name = recoveryOf[c.kind]
 		c.reason, c.reasonText = "", recoveredText[name]
 	default:
@@ -240,12 +232,21 @@ func (e *Evaluator) apply(ctx context.Context, in *signal.Integration, c conditi
 	if err != nil {
 		return fmt.Errorf("alert: encode: %w", err)
 	}
-	e.log.Info("alert: posting", "alert", name, "integration_id", in.ID)
-	e.posts.Add(1)
-	go func() {
-		defer e.posts.Done()
-		e.post(ctx, a.WebhookURL, a.Secret, name, in.ID, body)
-	}()
+	inc := store.AlertIncident{IntegrationID: in.ID, Kind: c.kind, OpenedAt: now,
+		Post: &store.AlertPost{Alert: name, IntegrationID: in.ID, Body: body, CreatedAt: now}}
+	change := e.store.OpenAlertIncident
+	if !c.on {
+		change = e.store.CloseAlertIncident
+	}
+	changed, err := change(ctx, inc)
+	if err != nil || !changed {
+		return err
+	}
+	e.log.Info("alert: queued", "alert", name, "integration_id", in.ID)
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
 	return nil
 }
 
@@ -290,59 +291,4 @@ func newMessage(name string, in *signal.Integration, c condition, now time.Time)
 	text := fmt.Sprintf("Signal: the %s integration %q %s%s.", in.CatalogKey, in.Name, headline[name], strings.ReplaceAll(detail, ". ", "; "))
 	return message{Alert: name, Integration: integration{ID: in.ID, Name: in.Name, CatalogKey: in.CatalogKey},
 		Reason: c.reason, ReasonText: c.reasonText, At: now, Text: text}
-}
-
-// post sends body until the webhook answers 2xx, waiting FirstRetry, then
-// twice as long each time (at most MaxRetryWait), for RetryFor; stop ends
-// them and the post in flight (shutdown).
-func (e *Evaluator) post(ctx context.Context, to, secret, name, integrationID string, body []byte) {
-	start, wait := e.now(), e.cfg.FirstRetry
-	for attempt := 1; ; attempt++ {
-		err := e.send(ctx, to, secret, body)
-		if err == nil {
-			return
-		}
-		if e.now().Sub(start)+wait > e.cfg.RetryFor {
-			e.log.Error("alert: webhook failed for too long; alert dropped", "alert", name, "integration_id", integrationID, "attempts", attempt, "err", err)
-			return
-		}
-		e.log.Warn("alert: webhook failed; retrying", "alert", name, "integration_id", integrationID, "attempt", attempt, "retry_in", wait, "err", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, e.cfg.MaxRetryWait)
-	}
-}
-
-func (e *Evaluator) send(ctx context.Context, to, secret string, body []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, to, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "Signal-Alerts")
-	if secret != "" {
-		m := hmac.New(sha256.New, []byte(secret))
-		m.Write(body)
-		req.Header.Set("X-Signal-Signature", "sha256="+hex.EncodeToString(m.Sum(nil)))
-	}
-	resp, err := e.client.Do(req)
-	if err != nil {
-		// Not the *url.Error: its text holds the URL, and a Slack
-		// webhook URL is a credential.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fmt.Errorf("post: %w", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("webhook answered %d", resp.StatusCode)
-	}
-	return nil
 }

@@ -27,6 +27,13 @@ type fakeStore struct {
 	attempts  map[string][2]int // total, failed
 	settings  *signal.AlertSettings
 	incidents map[[2]string]bool
+	posts     []*fakePost
+	lastPost  int64
+}
+
+type fakePost struct {
+	store.AlertPost
+	next time.Time
 }
 
 func (f *fakeStore) ListIntegrations(ctx context.Context, p store.ListParams) ([]*signal.Integration, error) {
@@ -83,6 +90,7 @@ func (f *fakeStore) OpenAlertIncident(ctx context.Context, p store.AlertIncident
 		return false, nil
 	}
 	f.incidents[k] = true
+	f.queue(p)
 	return true, nil
 }
 
@@ -94,7 +102,45 @@ func (f *fakeStore) CloseAlertIncident(ctx context.Context, p store.AlertInciden
 		return false, nil
 	}
 	delete(f.incidents, k)
+	f.queue(p)
 	return true, nil
+}
+
+func (f *fakeStore) queue(p store.AlertIncident) {
+	if p.Post != nil {
+		f.lastPost++
+		post := *p.Post
+		post.ID = f.lastPost
+		f.posts = append(f.posts, &fakePost{AlertPost: post, next: post.CreatedAt})
+	}
+}
+
+func (f *fakeStore) ClaimAlertPosts(ctx context.Context, p store.ClaimAlertPostsParams) ([]store.AlertPost, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []store.AlertPost
+	for _, fp := range f.posts {
+		if !fp.next.After(p.Now) && len(out) < p.Limit {
+			fp.next = p.LeaseUntil
+			out = append(out, fp.AlertPost)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeStore) FinishAlertPost(ctx context.Context, p store.FinishAlertPostParams) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, fp := range f.posts {
+		if fp.ID == p.ID {
+			if p.Done {
+				f.posts = append(f.posts[:i], f.posts[i+1:]...)
+			} else {
+				fp.next, fp.Attempts = p.NextAt, p.Attempts
+			}
+		}
+	}
+	return nil
 }
 
 func (f *fakeStore) RecentAttempts(ctx context.Context, p store.RecentAttemptsParams) (int, int, error) {
@@ -147,7 +193,28 @@ type testBundle struct {
 	hook  *hook
 	eval  *Evaluator
 	now   time.Time
+	clock *clock
 	newEv func() *Evaluator
+}
+
+// clock is the evaluators' time: it moves only when a test moves it.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.After(c.t) {
+		c.t = t
+	}
 }
 
 const (
@@ -168,33 +235,43 @@ func setup(t *testing.T) *testBundle {
 		oldest: map[string]time.Time{}, attempts: map[string][2]int{}, incidents: map[[2]string]bool{},
 		settings: &signal.AlertSettings{WebhookURL: srv.URL, Secret: testSecret, BacklogAgeSeconds: 900},
 	}
-	b := &testBundle{store: st, hook: h, now: now}
+	b := &testBundle{store: st, hook: h, now: now, clock: &clock{t: now}}
 	b.newEv = func() *Evaluator {
-		return New(Config{FirstRetry: 10 * time.Millisecond, MaxRetryWait: 20 * time.Millisecond}, Deps{Store: st, Now: func() time.Time { return now }})
+		return New(Config{FirstRetry: 10 * time.Millisecond, MaxRetryWait: 20 * time.Millisecond}, Deps{Store: st, Now: b.clock.now})
 	}
 	b.eval = b.newEv()
 	return b
 }
 
-// waitPosts waits for n successful posts (posting is asynchronous).
-func (b *testBundle) waitPosts(t *testing.T, n int) []posted {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		ps, _ := b.hook.got()
-		if len(ps) >= n || time.Now().After(deadline) {
-			return ps
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
+// evaluate runs one evaluation, then sends what it queued, moving the
+// clock to each retry until nothing is left to retry.
 func (b *testBundle) evaluate(t *testing.T) {
 	t.Helper()
 	if err := b.eval.Evaluate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	b.eval.posts.Wait()
+	b.sendAll(t, b.eval)
+}
+
+func (b *testBundle) sendAll(t *testing.T, e *Evaluator) {
+	t.Helper()
+	for range 100 {
+		next, err := e.SendDue(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next.IsZero() {
+			return
+		}
+		b.clock.set(next)
+	}
+	t.Fatal("posts still retried after 100 rounds")
+}
+
+func (b *testBundle) posted(t *testing.T) []posted {
+	t.Helper()
+	ps, _ := b.hook.got()
+	return ps
 }
 
 func decodePost(t *testing.T, p posted) message {
@@ -239,7 +316,7 @@ func TestIncidentPostedOnceWithItsRecovery(t *testing.T) {
 			for range 3 {
 				b.evaluate(t)
 			}
-			ps := b.waitPosts(t, 2)
+			ps := b.posted(t)
 			if len(ps) != 2 {
 				t.Fatalf("%d posts, want 2 (the incident, then its recovery)", len(ps))
 			}
@@ -264,7 +341,7 @@ func TestPostSignedWithoutPersonalData(t *testing.T) {
 	b := setup(t)
 	b.store.set(func(in *signal.Integration) { in.Status, in.StatusReason = "paused", signal.ReasonAuthFailed })
 	b.evaluate(t)
-	ps := b.waitPosts(t, 1)
+	ps := b.posted(t)
 	if len(ps) != 1 {
 		t.Fatalf("%d posts, want 1", len(ps))
 	}
@@ -286,7 +363,7 @@ func TestUnsignedWithoutSecret(t *testing.T) {
 	b.store.settings.Secret = ""
 	b.store.set(func(in *signal.Integration) { in.Status = "paused" })
 	b.evaluate(t)
-	if ps := b.waitPosts(t, 1); len(ps) != 1 || ps[0].sig != "" {
+	if ps := b.posted(t); len(ps) != 1 || ps[0].sig != "" {
 		t.Fatalf("posts = %d, signature %q; want one unsigned post", len(ps), ps[0].sig)
 	}
 }
@@ -315,7 +392,7 @@ func TestPauseIsOneIncident(t *testing.T) {
 	b.store.oldest["int_1"] = b.now.Add(-time.Hour)
 	b.store.set(func(in *signal.Integration) { in.Status, in.StatusReason = "paused", signal.ReasonAuthFailed })
 	b.evaluate(t)
-	ps := b.waitPosts(t, 1)
+	ps := b.posted(t)
 	if len(ps) != 1 || decodePost(t, ps[0]).Alert != Paused || len(b.store.incidents) != 1 {
 		t.Fatalf("%d posts, incidents %v; want only integration_paused", len(ps), b.store.incidents)
 	}

@@ -128,6 +128,24 @@ type Event struct {
 	// EventVersion is the blueprint's vendor event version: nil sends
 	// none, "" is sent as "" (vendors that have versions).
 	EventVersion *string
+	// Source says where the event came from, for vendors that record a
+	// consent on the contact.
+	Source EventSource
+	// Config is the integration's config, for vendor options that shape
+	// the payload (Omnisend's sync_consent). Read only.
+	Config map[string]any
+}
+
+// EventSource is where and how an event was sent.
+type EventSource struct {
+	// Name is the sender's event name ("Signed Up"; "" for a page call).
+	Name string
+	// StatedConsent is the consent the event itself stated (Consent may
+	// be one remembered from an earlier event).
+	StatedConsent Consent
+	// IP and UserAgent are the visitor's, from the event's context.ip and
+	// context.userAgent ("" when absent).
+	IP, UserAgent string
 }
 
 // Contact identifies the person an event is about, normalised (email trimmed

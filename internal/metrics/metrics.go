@@ -9,6 +9,7 @@ package metrics
 
 import (
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -17,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/signalhq/signal/internal/store"
 )
 
 // Metrics holds every series of one process.
@@ -27,6 +30,9 @@ type Metrics struct {
 	gatewayResponses *prometheus.CounterVec
 	appendSeconds    prometheus.Histogram
 	appendEvents     prometheus.Histogram
+	commitEvents     prometheus.Histogram
+	commitSeconds    prometheus.Histogram
+	commitFailures   prometheus.Counter
 
 	processorLag        prometheus.Gauge
 	processorLagSeconds prometheus.Gauge
@@ -65,6 +71,9 @@ func New() *Metrics {
 	m.gatewayResponses = f.counterVec("signal_gateway_responses_total", "Gateway answers to ingestion requests by HTTP status code.", "code")
 	m.appendSeconds = f.histogram("signal_event_append_seconds", "Time to store one request's events durably (group commit: waiting for and sharing one sync).", prometheus.ExponentialBuckets(0.0005, 2, 14))
 	m.appendEvents = f.histogram("signal_event_append_events", "Events stored per request (one group commit shares several requests).", prometheus.ExponentialBuckets(1, 2, 11))
+	m.commitEvents = f.histogram("signal_group_commit_events", "Events written per group commit: one transaction and one sync shared by the concurrent requests.", prometheus.ExponentialBuckets(1, 2, 13))
+	m.commitSeconds = f.histogram("signal_group_commit_seconds", "Duration of one group commit (the transaction and its sync), failed ones included.", prometheus.ExponentialBuckets(0.0002, 2, 16))
+	m.commitFailures = f.counter("signal_group_commit_failures_total", "Group commits the database refused, replayed signed requests aside (the group's requests are then committed one by one; those still refused are answered 5xx).")
 	m.processorLag = f.gauge("signal_processor_lag_events", "Events appended by this process that the processor has not yet passed.")
 	m.processorLagSeconds = f.gauge("signal_processor_lag_seconds", "Age of the oldest event the processor has not passed (0: it is caught up); read from the store, the same on every node.")
 	m.processorCursor = f.gauge("signal_processor_cursor", "Event log position the processor has reached.")
@@ -95,6 +104,20 @@ func (m *Metrics) Received(pipelineID string, accepted, rejected int) {
 	if rejected > 0 {
 		m.eventsReceived.WithLabelValues(pipelineID, "rejected").Add(float64(rejected))
 	}
+}
+
+// GroupCommit records one group commit of events (the store's OnCommit).
+// A commit refused for a replayed signed request is no failure: the group
+// is then committed request by request and only the replay is refused.
+func (m *Metrics) GroupCommit(events int, took time.Duration, err error) {
+	m.commitSeconds.Observe(took.Seconds())
+	if err != nil {
+		if !errors.Is(err, store.ErrReplayed) {
+			m.commitFailures.Inc()
+		}
+		return
+	}
+	m.commitEvents.Observe(float64(events))
 }
 
 // LimiterWait records a worker waiting for its rate limiter
@@ -140,6 +163,12 @@ func (f factory) register(name string, c prometheus.Collector) {
 
 func (f factory) counterVec(name, help string, labels ...string) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+	f.register(name, c)
+	return c
+}
+
+func (f factory) counter(name, help string) prometheus.Counter {
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
 	f.register(name, c)
 	return c
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -238,6 +239,23 @@ func TestLimiterWait(t *testing.T) {
 	m.Handler("").ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	for _, want := range []string{`signal_delivery_limiter_wait_seconds_count{integration_id="int_a"} 2`, `signal_delivery_limiter_wait_seconds_sum{integration_id="int_a"} 2`} {
 		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+func TestGroupCommit(t *testing.T) {
+	t.Parallel()
+	m := New()
+	m.GroupCommit(1, 2*time.Millisecond, nil)
+	m.GroupCommit(40, 8*time.Millisecond, nil)
+	m.GroupCommit(5, time.Second, errors.New("disk full"))
+	m.GroupCommit(3, time.Millisecond, fmt.Errorf("append: %w", store.ErrReplayed))
+	rec := httptest.NewRecorder()
+	m.Handler("").ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{"signal_group_commit_events_count 2", "signal_group_commit_events_sum 41",
+		"signal_group_commit_seconds_count 4", "signal_group_commit_failures_total 1"} {
+		if !strings.Contains(rec.Body.String(), want+"\n") {
 			t.Errorf("metrics lack %s", want)
 		}
 	}

@@ -40,6 +40,17 @@ func Consent(src blueprint.Source) integration.Consent {
 	return integration.ConsentUnknown
 }
 
+// eventSource is where ev came from: its name, its own consent and the
+// visitor's IP and user agent from its context.
+func eventSource(ev *signal.Event, src blueprint.Source) integration.EventSource {
+	str := func(path string) string {
+		v, _ := blueprint.Lookup(src, path)
+		s, _ := v.(string)
+		return strings.TrimSpace(s)
+	}
+	return integration.EventSource{Name: ev.Event, StatedConsent: Consent(src), IP: str("context.ip"), UserAgent: str("context.userAgent")}
+}
+
 // consentWord is how a profile remembers a stated consent ("" for none).
 func consentWord(c integration.Consent) string {
 	switch c {
@@ -215,7 +226,7 @@ func buildGuarded(h Hasher, phones *phoneCache, guard *typeGuard, vendor integra
 	payload, err := vendor.Payload(&integration.Event{
 		IntegrationID: in.ID, PipelineID: ev.PipelineID, MessageID: ev.MessageID, VendorEventName: res.VendorEventName,
 		Call: call, Timestamp: ev.Timestamp, Contact: c, Consent: consent, Properties: props, Order: order,
-		EventVersion: res.EventVersion,
+		EventVersion: res.EventVersion, Config: in.Config, Source: eventSource(ev, src),
 	})
 	if err != nil {
 		d.Status, d.Reason = signal.StatusFailed, signal.ReasonPayloadError

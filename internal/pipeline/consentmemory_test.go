@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/signalhq/signal/internal/integration/omnisend"
@@ -46,5 +47,33 @@ func TestConsentMemory(t *testing.T) {
 				t.Fatalf("marketing_consent %v, want %s (payload %s)", got, tt.want, le.Payload)
 			}
 		})
+	}
+}
+
+// TestSyncConsentFromContext: with Omnisend's sync_consent, a sign-up's
+// own consent reaches the contact with the IP and user agent of the
+// event's context; the processor passes them, the vendor decides.
+func TestSyncConsentFromContext(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.install(t, withConfig(map[string]any{omnisend.ConfigSyncConsent: true}))
+	b.send(t, `{"type":"track","event":"Signed Up","messageId":"s1","anonymousId":"a1","properties":{"method":"email"},
+		"context":{"ip":"203.0.113.7","userAgent":"Mozilla/5.0 Test","consent":{"canonical":{"marketing":true}},"traits":{"email":"c@example.com"}}}`)
+	b.process(t)
+	le := b.row(t, "s1")
+	wantStatus(t, le, signal.StatusPending, "")
+	var p struct {
+		Contact struct {
+			Consents []struct{ Channel, Source, IP, UserAgent string }
+			OptIns   []struct{ Channel string }
+		}
+	}
+	if err := json.Unmarshal(le.Payload, &p); err != nil {
+		t.Fatal(err)
+	}
+	c := p.Contact
+	if len(c.Consents) != 1 || c.Consents[0].Channel != "email" || c.Consents[0].IP != "203.0.113.7" || c.Consents[0].UserAgent != "Mozilla/5.0 Test" ||
+		c.Consents[0].Source != "Signal: Signed Up" || len(c.OptIns) != 1 {
+		t.Fatalf("contact = %+v, want the email consent with the context's IP and user agent (payload %s)", c, le.Payload)
 	}
 }

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/signalhq/signal/internal/blueprint"
@@ -10,24 +11,75 @@ import (
 	"github.com/signalhq/signal/internal/store"
 )
 
-// searchKeys returns the keyed hashes Live Events finds an event by: its
-// user id, the email of the profile it was processed with and its order id,
-// each only when present. The admin hashes a search the same three ways.
+// searchKeys returns the keyed hashes an event is found by. Live Events
+// searches by its user id, the email of the profile it was processed with
+// and its order id (the admin hashes a search the same three ways). A
+// privacy request (contacts export and erase) finds a person's events by
+// their user and anonymous ids, and by every email or phone number written
+// anywhere in the event, so that it reads no event outside the index.
 func searchKeys(h Hasher, ev *signal.Event, src blueprint.Source, traits map[string]any) []store.SearchKey {
-	var out []store.SearchKey
-	add := func(k string) { out = append(out, store.SearchKey{EventSeq: ev.Seq, Key: h.Hash(k)}) }
+	raw := make([]string, 0, 8)
 	if ev.UserID != "" {
-		add("u:" + ev.UserID)
+		raw = append(raw, "u:"+ev.UserID)
+	}
+	if ev.AnonymousID != "" {
+		raw = append(raw, "a:"+ev.AnonymousID)
 	}
 	if email := SearchEmail(traitString(traits, "email")); email != "" {
-		add("e:" + email)
+		raw = append(raw, "e:"+email)
 	}
 	if v, ok := blueprint.Lookup(src, "properties.order_id"); ok {
 		if id := idString(v); id != "" {
-			add("o:" + id)
+			raw = append(raw, "o:"+id)
+		}
+	}
+	blueprint.EachString(src, func(v string) {
+		if strings.Contains(v, "@") {
+			raw = append(raw, "e:"+SearchEmail(v))
+		} else if d, ok := PhoneDigits(v); ok {
+			raw = append(raw, "p:"+d)
+		}
+	})
+	out := make([]store.SearchKey, 0, len(raw))
+	for i, k := range raw {
+		if !slices.Contains(raw[:i], k) { // an event holds a few keys: no map
+			out = append(out, store.SearchKey{EventSeq: ev.Seq, Key: h.Hash(k)})
 		}
 	}
 	return out
+}
+
+// PhoneDigits returns the digits of s when s reads as a phone number: 6 to
+// 15 digits, with nothing else but spaces, "+", "-", ".", "/" and
+// parentheses, after an optional "tel:". A privacy request by phone matches
+// these digits exactly.
+func PhoneDigits(s string) (string, bool) {
+	if len(s) > 4 && strings.EqualFold(s[:4], "tel:") {
+		s = s[4:]
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			n++
+		case c == ' ' || c == '+' || c == '-' || c == '.' || c == '/' || c == '(' || c == ')':
+		default:
+			return "", false
+		}
+	}
+	if n < 6 || n > 15 {
+		return "", false
+	}
+	if n == len(s) {
+		return s, true
+	}
+	b := make([]byte, 0, n)
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			b = append(b, s[i])
+		}
+	}
+	return string(b), true
 }
 
 // SearchEmail is the form an email is searched by: trimmed, lower-cased.

@@ -82,3 +82,57 @@ func TestProcessedIsKept(t *testing.T) {
 		t.Fatalf("processed = %+v, want anon-1's profile as it was (jane@example.com), subscribed", got)
 	}
 }
+
+// TestPersonKeys: every event is also indexed by its anonymous id and by
+// every email and phone number in it, so a privacy request finds it
+// without reading the log.
+func TestPersonKeys(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.install(t)
+	b.send(t,
+		`{"type":"page","messageId":"m-anon","anonymousId":"anon-8"}`,
+		`{"type":"track","event":"Referred","messageId":"m-ref","anonymousId":"anon-7","properties":{"friend":{"emails":[" Friend@Example.com "]},"sms":"tel:+44 7700 900789"}}`,
+	)
+	b.process(t)
+	tests := []struct {
+		key  string
+		want string
+	}{
+		{"a:anon-8", "m-anon"},
+		{"e:friend@example.com", "m-ref"},
+		{"p:447700900789", "m-ref"},
+	}
+	for _, tt := range tests {
+		rows, _, err := b.db.ListLiveEvents(context.Background(), store.ListLiveEventsParams{SearchKeys: []string{b.box.Hash(tt.key)}, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) == 0 || rows[0].MessageID != tt.want {
+			t.Errorf("key %s found %d rows, want %s", tt.key, len(rows), tt.want)
+		}
+	}
+}
+
+func TestPhoneDigits(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want string
+		ok   bool
+	}{
+		{"+44 7700 900789", "447700900789", true},
+		{"(020) 7946-0958", "02079460958", true},
+		{"TEL:07700900789", "07700900789", true},
+		{"12345", "", false},            // too short for a phone
+		{"1234567890123456", "", false}, // longer than E.164
+		{"2026-11-30T10:00:00Z", "", false},
+		{"order 7731234", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := PhoneDigits(tt.in)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("PhoneDigits(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}

@@ -32,6 +32,11 @@ type Store interface {
 // RecordProcessed.
 const ProcessorCursor = "processor"
 
+// ContactIndexCursor is where the processor started indexing every event
+// by the ids, emails and phone numbers it holds (migration 015): a privacy
+// request reads the events up to it whole, and finds later ones by key.
+const ContactIndexCursor = "contact_index"
+
 // EventStore is the durable event log.
 type EventStore interface {
 	// AppendEvents stores events durably (committed and synced) before it
@@ -540,6 +545,13 @@ type AlertStore interface {
 	// RecentAttempts counts the integration's last Limit attempts and how
 	// many of them failed (a transport error or a non-2xx answer).
 	RecentAttempts(ctx context.Context, p RecentAttemptsParams) (total, failed int, err error)
+	// ClaimAlertPosts leases up to Limit queued posts due at Now (oldest
+	// first) until LeaseUntil: no other claim returns them before then, on
+	// any node.
+	ClaimAlertPosts(ctx context.Context, p ClaimAlertPostsParams) ([]AlertPost, error)
+	// FinishAlertPost removes a post (Done: sent, or given up) or schedules
+	// its next attempt.
+	FinishAlertPost(ctx context.Context, p FinishAlertPostParams) error
 }
 
 type PutAlertSettingsParams struct {
@@ -553,6 +565,38 @@ type AlertIncident struct {
 	IntegrationID string
 	Kind          string
 	OpenedAt      time.Time
+	// Post, if set, is queued in the same transaction that opens (or
+	// closes) the incident, so that a change is never made without its
+	// post, nor posted twice (ID, Attempts and NextAt are the store's).
+	Post *AlertPost
+}
+
+// AlertPost is one webhook post waiting to be sent: queued with the
+// incident change it announces, kept until the webhook takes it or its
+// retries run out, so a restart neither loses nor repeats it.
+type AlertPost struct {
+	ID            int64
+	Alert         string
+	IntegrationID string
+	// Body is the JSON posted (ids, names and reasons, no personal data).
+	Body      []byte
+	CreatedAt time.Time
+	// Attempts counts the failed sends so far.
+	Attempts int
+}
+
+type ClaimAlertPostsParams struct {
+	Now, LeaseUntil time.Time
+	Limit           int
+}
+
+type FinishAlertPostParams struct {
+	ID int64
+	// Done removes the post; else it is due again at NextAt, after
+	// Attempts failed sends.
+	Done     bool
+	NextAt   time.Time
+	Attempts int
 }
 
 type RecentAttemptsParams struct {
@@ -581,8 +625,9 @@ type FindContactParams struct {
 	// ProfileKeys are keyed hashes of the person's ids ("u:"+user id,
 	// "a:"+anonymous id), as profiles are keyed.
 	ProfileKeys []string
-	// SearchKeys are keyed hashes Live Events finds their events by
-	// ("u:"+user id, "e:"+email).
+	// SearchKeys are keyed hashes the person's events are indexed by
+	// ("u:"+user id, "e:"+email, "p:"+phone digits); the profile keys of
+	// the person's profiles are looked up in the same index.
 	SearchKeys []string
 	// MatchProfile, if set, reports whether a profile's traits are the
 	// person's (an email or phone, which no key indexes).

@@ -12,7 +12,7 @@ import (
 const maxAPIKeyLen = 512
 
 // ValidateConfig checks an integration's config: api_key (required),
-// api_version, default_phone_region and dry_run (optional). Unknown keys are refused.
+// api_version, default_phone_region, dry_run and sync_consent (optional). Unknown keys are refused.
 // Errors name the field ("config.api_key") and never quote the key.
 func (v *Vendor) ValidateConfig(cfg map[string]any) error {
 	if err := checkAPIKey(cfg[ConfigAPIKey]); err != nil {
@@ -31,6 +31,10 @@ func (v *Vendor) ValidateConfig(cfg map[string]any) error {
 			if _, err := apiVersion(val); err != nil {
 				return err
 			}
+		case ConfigSyncConsent:
+			if _, ok := val.(bool); val != nil && !ok {
+				return signal.FieldErrorf(signal.EINVALID, "config."+k, "must be true or false")
+			}
 		default:
 			if common, err := integration.CheckCommonConfig(k, val); common {
 				if err != nil {
@@ -38,7 +42,7 @@ func (v *Vendor) ValidateConfig(cfg map[string]any) error {
 				}
 				continue
 			}
-			return signal.FieldErrorf(signal.EINVALID, "config."+k, "is not an Omnisend setting (expected api_key, api_version, default_phone_region or dry_run)")
+			return signal.FieldErrorf(signal.EINVALID, "config."+k, "is not an Omnisend setting (expected api_key, api_version, default_phone_region, dry_run or sync_consent)")
 		}
 	}
 	return nil

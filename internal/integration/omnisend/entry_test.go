@@ -25,7 +25,7 @@ func TestEntry(t *testing.T) {
 		{"delivery modes", strings.Join(e.DeliveryModes, ","), "server_side"},
 		{"rate limit", e.RateLimitPerMinute, 400},
 		{"description", e.Description, "Ecommerce-focused email and SMS marketing platform with automation workflows, segmentation, and product-aware campaigns."},
-		{"field count", len(e.ConfigFields), 4},
+		{"field count", len(e.ConfigFields), 5},
 		{"variant count", len(e.Variants), 2},
 	}
 	for _, c := range checks {
@@ -43,6 +43,7 @@ func TestEntry(t *testing.T) {
 			{Key: "default_phone_region", Type: "string"},
 			{Key: "dry_run", Type: "boolean"},
 			{Key: "api_version", Type: "string"},
+			{Key: "sync_consent", Type: "boolean"},
 		}
 		for i, w := range want {
 			f := e.ConfigFields[i]

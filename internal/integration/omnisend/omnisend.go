@@ -111,6 +111,12 @@ func (v *Vendor) Entry() integration.CatalogEntry {
 				Placeholder: APIVersionV5,
 				HelpText:    "v5 (default) sends to /v5/events with X-API-KEY; a dated version such as 2026-03-15 sends to Omnisend's dated API (/api/events, Omnisend-Version header). Switch when Omnisend retires v5; no reinstall needed.",
 			},
+			{
+				Key:      ConfigSyncConsent,
+				Label:    "Sync consent to contacts",
+				Type:     "boolean",
+				HelpText: "Off by default. When a Signed Up, Checkout Started or Order Completed event states the visitor's marketing consent, record it on the Omnisend contact: consent given subscribes email (and SMS when a phone was given) with the event's time, IP and user agent as proof; consent refused unsubscribes them. Signal cannot prove consent: your site must collect it lawfully.",
+			},
 		},
 		Variants:           variants(),
 		DeliveryModes:      []string{"server_side"},

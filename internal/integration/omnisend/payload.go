@@ -54,6 +54,11 @@ type contactBody struct {
 	Phone     string `json:"phone,omitempty"`
 	FirstName string `json:"firstName,omitempty"`
 	LastName  string `json:"lastName,omitempty"`
+	// Consents, OptIns and OptOuts record the visitor's marketing
+	// consent on the contact (sync_consent; see syncConsent).
+	Consents []consentBody `json:"consents,omitempty"`
+	OptIns   []optBody     `json:"optIns,omitempty"`
+	OptOuts  []optBody     `json:"optOuts,omitempty"`
 	// fields are the blueprint's contact mappings (address, birthdate,
 	// customProperties…), written after the identifiers in their order.
 	fields orderedObject
@@ -61,7 +66,8 @@ type contactBody struct {
 
 // contactFields are the keys contactBody writes itself; a contact mapping
 // cannot replace them.
-var contactFields = map[string]bool{"email": true, "phone": true, "firstName": true, "lastName": true}
+var contactFields = map[string]bool{"email": true, "phone": true, "firstName": true, "lastName": true,
+	"consents": true, "optIns": true, "optOuts": true}
 
 // MarshalJSON writes the identifiers, then the mapped fields.
 func (c contactBody) MarshalJSON() ([]byte, error) {
@@ -136,6 +142,7 @@ func (v *Vendor) Payload(ev *integration.Event) (json.RawMessage, error) {
 		},
 		Properties: orderedObject{m: props, order: order},
 	}
+	syncConsent(&b.Contact, ev)
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

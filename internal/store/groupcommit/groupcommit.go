@@ -182,3 +182,19 @@ func (r *request) guards() []Guard {
 	}
 	return []Guard{*r.guard}
 }
+
+// Observe returns commit reporting every call to f: how many events it
+// wrote, how long it took (the transaction and its sync) and its error. A
+// call is one shared commit, or one request of a group retried alone after
+// the group failed. With f nil it returns commit itself.
+func Observe(commit CommitFunc, f func(events int, took time.Duration, err error)) CommitFunc {
+	if f == nil {
+		return commit
+	}
+	return func(events []*signal.Event, sealed [][]byte, guards []Guard) error {
+		start := time.Now()
+		err := commit(events, sealed, guards)
+		f(len(events), time.Since(start), err)
+		return err
+	}
+}

@@ -162,3 +162,51 @@ func TestOneBadRequestFailsOnlyItself(t *testing.T) {
 		t.Fatalf("%d appends failed and %d events stored; want only the poisoned one to fail", failed, stored)
 	}
 }
+
+// Observe reports each shared commit with its size: the metric of events
+// per sync, not per request.
+func TestObserveReportsEachSharedCommit(t *testing.T) {
+	t.Parallel()
+	var (
+		mu      sync.Mutex
+		sizes   []int
+		release = make(chan struct{})
+		started atomic.Bool
+	)
+	commit := func(events []*signal.Event, _ [][]byte, _ []Guard) error {
+		if started.CompareAndSwap(false, true) {
+			<-release
+		}
+		return nil
+	}
+	g := Start(func(p []byte) ([]byte, error) { return p, nil }, Observe(commit, func(events int, took time.Duration, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil || took < 0 {
+			t.Errorf("observed err %v, took %v", err, took)
+		}
+		sizes = append(sizes, events)
+	}), 1000)
+	defer g.Stop()
+	go g.Append(context.Background(), []*signal.Event{{Payload: []byte("first")}})
+	eventually.True(t, 10*time.Second, "the first commit", started.Load)
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			if err := g.Append(context.Background(), []*signal.Event{{}, {}}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	eventually.True(t, 10*time.Second, "10 appends queued", func() bool { return len(g.reqc) == 10 })
+	close(release)
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(sizes) != 2 || sizes[0] != 1 || sizes[1] != 20 {
+		t.Fatalf("observed commits of %v events, want [1 20] (the held one, then the 10 queued requests in one)", sizes)
+	}
+	if Observe(commit, nil) == nil {
+		t.Fatal("Observe with no observer returned nil")
+	}
+}

@@ -48,6 +48,10 @@ type Options struct {
 	Cipher store.Cipher
 	// OnAppend, if set, is called after every commit of new events.
 	OnAppend func()
+	// OnCommit, if set, is called after every group commit of events (one
+	// transaction and sync shared by concurrent appends) with its size, its
+	// duration and its error (metrics).
+	OnCommit func(events int, took time.Duration, err error)
 	// MaxGroupEvents caps the events of one group commit (default 4096).
 	MaxGroupEvents int
 }
@@ -106,7 +110,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		db.closeConns()
 		return nil, err
 	}
-	db.appends = groupcommit.Start(db.cipher.Seal, db.commitGroup, opts.MaxGroupEvents)
+	db.appends = groupcommit.Start(db.cipher.Seal, groupcommit.Observe(db.commitGroup, opts.OnCommit), opts.MaxGroupEvents)
 	return db, nil
 }
 

@@ -72,24 +72,102 @@ func (s *Store) ListAlertIncidents(ctx context.Context) ([]store.AlertIncident, 
 }
 
 // OpenAlertIncident inserts the incident unless it is open: the unique key
-// decides, so two nodes cannot both open (and post) it.
+// decides, so two nodes cannot both open (and post) it. Its post is queued
+// in the same transaction.
 func (s *Store) OpenAlertIncident(ctx context.Context, p store.AlertIncident) (bool, error) {
-	n, err := s.X.Exec(ctx, `INSERT INTO alert_incidents (integration_id, kind, opened_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+	changed, err := s.changeIncident(ctx, p, `INSERT INTO alert_incidents (integration_id, kind, opened_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
 		p.IntegrationID, p.Kind, MS(p.OpenedAt))
 	if err != nil {
 		return false, fmt.Errorf("open alert incident: %w", err)
 	}
-	return n == 1, nil
+	return changed, nil
 }
 
 // CloseAlertIncident deletes the incident; only the node that deleted it
-// posts the recovery.
+// queues the recovery's post.
 func (s *Store) CloseAlertIncident(ctx context.Context, p store.AlertIncident) (bool, error) {
-	n, err := s.X.Exec(ctx, `DELETE FROM alert_incidents WHERE integration_id = ? AND kind = ?`, p.IntegrationID, p.Kind)
+	changed, err := s.changeIncident(ctx, p, `DELETE FROM alert_incidents WHERE integration_id = ? AND kind = ?`, p.IntegrationID, p.Kind)
 	if err != nil {
 		return false, fmt.Errorf("close alert incident: %w", err)
 	}
-	return n == 1, nil
+	return changed, nil
+}
+
+// changeIncident runs q (one row changed, or none) and, when it changed
+// one, queues p.Post, in one transaction.
+func (s *Store) changeIncident(ctx context.Context, p store.AlertIncident, q string, args ...any) (bool, error) {
+	var changed bool
+	err := s.X.InTx(ctx, func(tx *Tx) error {
+		n, err := tx.Exec(ctx, q, args...)
+		if err != nil || n != 1 {
+			return err
+		}
+		changed = true
+		if p.Post == nil {
+			return nil
+		}
+		at := MS(p.Post.CreatedAt)
+		_, err = tx.Exec(ctx, `INSERT INTO alert_posts (alert, integration_id, body, created_at, next_at, attempts) VALUES (?, ?, ?, ?, ?, 0)`,
+			p.Post.Alert, p.IntegrationID, p.Post.Body, at, at)
+		return err
+	})
+	return changed, err
+}
+
+// ClaimAlertPosts leases the due posts, oldest first; rows another node is
+// claiming are skipped (the dialect's SkipLocked).
+func (s *Store) ClaimAlertPosts(ctx context.Context, p store.ClaimAlertPostsParams) ([]store.AlertPost, error) {
+	if p.Limit <= 0 {
+		p.Limit = 20
+	}
+	var out []store.AlertPost
+	err := s.X.InTx(ctx, func(tx *Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id, alert, integration_id, body, created_at, attempts FROM alert_posts
+			WHERE next_at <= ? ORDER BY next_at, id LIMIT ?`+s.X.d.SkipLocked, MS(p.Now), p.Limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				a       store.AlertPost
+				created int64
+			)
+			if err := rows.Scan(&a.ID, &a.Alert, &a.IntegrationID, &a.Body, &created, &a.Attempts); err != nil {
+				return err
+			}
+			a.CreatedAt = FromMS(created)
+			out = append(out, a)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		for _, a := range out {
+			if _, err := tx.Exec(ctx, `UPDATE alert_posts SET next_at = ? WHERE id = ?`, MS(p.LeaseUntil), a.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim alert posts: %w", err)
+	}
+	return out, nil
+}
+
+// FinishAlertPost deletes a post or schedules its next attempt.
+func (s *Store) FinishAlertPost(ctx context.Context, p store.FinishAlertPostParams) error {
+	var err error
+	if p.Done {
+		_, err = s.X.Exec(ctx, `DELETE FROM alert_posts WHERE id = ?`, p.ID)
+	} else {
+		_, err = s.X.Exec(ctx, `UPDATE alert_posts SET next_at = ?, attempts = ? WHERE id = ?`, MS(p.NextAt), p.Attempts, p.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("finish alert post %d: %w", p.ID, err)
+	}
+	return nil
 }
 
 // RecentAttempts reads the integration's last attempts (newest first, by

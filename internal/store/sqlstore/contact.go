@@ -1,8 +1,10 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/signalhq/signal/internal/signal"
@@ -19,10 +21,8 @@ var erasedPayload = []byte(`{}`)
 const contactBatch = 500
 
 // FindContact finds the person's profiles (by key, then by MatchProfile
-// over every profile) and events (by search key, or by their ids' keys
-// meeting the profiles' keys, or by MatchEvent, over the whole log: ids
-// are only stored hashed inside sealed payloads, and a privacy request is
-// rare enough to afford a scan).
+// over every profile) and events (by the keys the processor indexed, see
+// contactEvents; ids are only stored hashed or inside sealed payloads).
 func (s *Store) FindContact(ctx context.Context, p store.FindContactParams) (*store.Contact, error) {
 	c, _, err := s.findContact(ctx, p)
 	return c, err
@@ -97,34 +97,16 @@ func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*st
 	}); err != nil {
 		return nil, nil, fmt.Errorf("find contact: profile keys: %w", err)
 	}
-	searched := map[int64]bool{}
-	if err := s.inChunks(ctx, anyStrings(p.SearchKeys), `SELECT event_seq FROM event_search WHERE key IN (%s)`, func(scan func(...any) error) error {
-		var seq int64
-		err := scan(&seq)
-		searched[seq] = true
-		return err
-	}); err != nil {
-		return nil, nil, fmt.Errorf("find contact: searched events: %w", err)
+	evs, err := s.contactEvents(ctx, p, keys)
+	if err != nil {
+		return nil, nil, err
 	}
 	var seqs []int64
 	index := map[int64]int{}
-	for after := int64(0); ; {
-		evs, err := queryAll(ctx, s.X, s.ScanEvent, `SELECT `+EventCols+` FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, after, contactBatch)
-		if err != nil {
-			return nil, nil, fmt.Errorf("find contact: events: %w", err)
-		}
-		for _, ev := range evs {
-			after = ev.Seq
-			if string(ev.Payload) == string(erasedPayload) || !s.belongs(p, ev, keys, searched) {
-				continue
-			}
-			index[ev.Seq] = len(out.Events)
-			seqs = append(seqs, ev.Seq)
-			out.Events = append(out.Events, store.ContactEvent{Event: ev, Deliveries: []store.ContactDelivery{}})
-		}
-		if len(evs) < contactBatch {
-			break
-		}
+	for _, ev := range evs {
+		index[ev.Seq] = len(out.Events)
+		seqs = append(seqs, ev.Seq)
+		out.Events = append(out.Events, store.ContactEvent{Event: ev, Deliveries: []store.ContactDelivery{}})
 	}
 	if err := s.inChunks(ctx, anyInts(seqs), `SELECT event_seq, integration_id, status, reason FROM deliveries WHERE event_seq IN (%s) AND integration_id <> '' ORDER BY id`, func(scan func(...any) error) error {
 		var (
@@ -147,10 +129,93 @@ func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*st
 	return out, profileIDs, nil
 }
 
-func (s *Store) belongs(p store.FindContactParams, ev signal.Event, keys map[string]bool, searched map[int64]bool) bool {
-	if searched[ev.Seq] {
-		return true
+// contactEvents returns the person's events in log order. Those the
+// processor indexed are found by their keys (event_search: the keys of the
+// person's ids, emails and phone numbers, see pipeline.searchKeys) without
+// reading any other event; only two ranges are read whole: the events not
+// processed yet (after the processor's cursor, read first, so an event
+// indexed meanwhile is read rather than missed) and those processed before
+// the index held every id (up to the ContactIndexCursor migration 015 set).
+func (s *Store) contactEvents(ctx context.Context, p store.FindContactParams, keys map[string]bool) ([]signal.Event, error) {
+	processed, err := s.Cursor(ctx, store.CursorParams{Name: store.ProcessorCursor})
+	if err != nil {
+		return nil, fmt.Errorf("find contact: %w", err)
 	}
+	before, err := s.Cursor(ctx, store.CursorParams{Name: store.ContactIndexCursor})
+	if err != nil {
+		return nil, fmt.Errorf("find contact: %w", err)
+	}
+	indexKeys := append([]string(nil), p.SearchKeys...)
+	for k := range keys {
+		indexKeys = append(indexKeys, k)
+	}
+	found := map[int64]bool{}
+	if err := s.inChunks(ctx, anyStrings(indexKeys), `SELECT DISTINCT event_seq FROM event_search WHERE key IN (%s)`, func(scan func(...any) error) error {
+		var seq int64
+		err := scan(&seq)
+		found[seq] = true
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("find contact: indexed events: %w", err)
+	}
+	var out []signal.Event
+	seqs := make([]int64, 0, len(found))
+	for seq := range found {
+		seqs = append(seqs, seq)
+	}
+	slices.Sort(seqs)
+	for start := 0; start < len(seqs); start += contactBatch {
+		chunk := anyInts(seqs[start:min(start+contactBatch, len(seqs))])
+		evs, err := queryAll(ctx, s.X, s.ScanEvent, `SELECT `+EventCols+` FROM events WHERE seq IN (`+placeholders(len(chunk))+`) ORDER BY seq`, chunk...)
+		if err != nil {
+			return nil, fmt.Errorf("find contact: indexed events: %w", err)
+		}
+		for _, ev := range evs {
+			if string(ev.Payload) != string(erasedPayload) {
+				out = append(out, ev)
+			}
+		}
+	}
+	for _, r := range [][2]int64{{0, before}, {processed, -1}} {
+		evs, err := s.scanContactEvents(ctx, p, keys, found, r[0], r[1])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, evs...)
+	}
+	slices.SortFunc(out, func(a, b signal.Event) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out, nil
+}
+
+// scanContactEvents reads the events after seq after, up to upTo (-1: the
+// log's head), and keeps the person's (those not already found): by their
+// ids' keys meeting the person's keys, or by MatchEvent.
+func (s *Store) scanContactEvents(ctx context.Context, p store.FindContactParams, keys map[string]bool, found map[int64]bool, after, upTo int64) ([]signal.Event, error) {
+	var out []signal.Event
+	for upTo < 0 || after < upTo {
+		q, args := `SELECT `+EventCols+` FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, []any{after, contactBatch}
+		if upTo >= 0 {
+			q, args = `SELECT `+EventCols+` FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`, []any{after, upTo, contactBatch}
+		}
+		evs, err := queryAll(ctx, s.X, s.ScanEvent, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("find contact: events: %w", err)
+		}
+		for _, ev := range evs {
+			after = ev.Seq
+			if !found[ev.Seq] && string(ev.Payload) != string(erasedPayload) && belongs(p, ev, keys) {
+				found[ev.Seq] = true
+				out = append(out, ev)
+			}
+		}
+		if len(evs) < contactBatch {
+			break
+		}
+	}
+	return out, nil
+}
+
+func belongs(p store.FindContactParams, ev signal.Event, keys map[string]bool) bool {
 	if p.EventKeys != nil {
 		for _, k := range p.EventKeys(ev.Payload) {
 			if keys[k] {

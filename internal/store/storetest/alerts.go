@@ -66,6 +66,55 @@ func exerciseAlerts(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("PostQueuedWithItsChangeOnce", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		post := func(alert string) *store.AlertPost {
+			return &store.AlertPost{Alert: alert, Body: []byte(`{"alert":"` + alert + `"}`), CreatedAt: b.now}
+		}
+		in := store.AlertIncident{IntegrationID: "int_1", Kind: "integration_paused", OpenedAt: b.now, Post: post("integration_paused")}
+		for range 2 { // the second open changes nothing: no second post
+			_, err := b.store.OpenAlertIncident(b.ctx, in)
+			requireNoError(t, err)
+		}
+		claim := func(at time.Time) []store.AlertPost {
+			t.Helper()
+			ps, err := b.store.ClaimAlertPosts(b.ctx, store.ClaimAlertPostsParams{Now: at, LeaseUntil: at.Add(time.Minute), Limit: 10})
+			requireNoError(t, err)
+			return ps
+		}
+		ps := claim(b.now)
+		if len(ps) != 1 || ps[0].Alert != "integration_paused" || ps[0].IntegrationID != "int_1" || string(ps[0].Body) != `{"alert":"integration_paused"}` || ps[0].Attempts != 0 {
+			t.Fatalf("claimed %+v, want the one incident's post", ps)
+		}
+		requireTime(t, "CreatedAt", ps[0].CreatedAt, b.now)
+		if again := claim(b.now.Add(59 * time.Second)); len(again) != 0 {
+			t.Fatalf("claimed %+v during the lease, want nothing", again)
+		}
+		// A failed send: due again at NextAt with its attempts counted.
+		requireNoError(t, b.store.FinishAlertPost(b.ctx, store.FinishAlertPostParams{ID: ps[0].ID, NextAt: b.now.Add(2 * time.Second), Attempts: 1}))
+		if early := claim(b.now.Add(time.Second)); len(early) != 0 {
+			t.Fatalf("claimed %+v before its retry time", early)
+		}
+		retry := claim(b.now.Add(2 * time.Second))
+		if len(retry) != 1 || retry[0].ID != ps[0].ID || retry[0].Attempts != 1 {
+			t.Fatalf("retry claimed %+v, want the post after 1 attempt", retry)
+		}
+		requireNoError(t, b.store.FinishAlertPost(b.ctx, store.FinishAlertPostParams{ID: ps[0].ID, Done: true}))
+		if left := claim(b.now.Add(time.Hour)); len(left) != 0 {
+			t.Fatalf("claimed %+v after the post was done", left)
+		}
+		// Closing queues the recovery, once.
+		in.Post = post("integration_resumed")
+		for range 2 {
+			_, err := b.store.CloseAlertIncident(b.ctx, in)
+			requireNoError(t, err)
+		}
+		if rec := claim(b.now.Add(time.Hour)); len(rec) != 1 || rec[0].Alert != "integration_resumed" {
+			t.Fatalf("claimed %+v after the close, want the recovery's post", rec)
+		}
+	})
+
 	t.Run("RecentAttemptsWithoutAny", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)

@@ -81,9 +81,14 @@ func exerciseContacts(t *testing.T, newStore func(t *testing.T) store.Store) {
 			d.Payload = json.RawMessage(`{"email":"` + janeEmail + `"}`)
 			ds = append(ds, d)
 		}
+		// The keys the processor indexes each event by: its ids, the
+		// profile's email and every email in it.
+		keys := []store.SearchKey{{EventSeq: b.jane[0].Seq, Key: "A:" + janeAnon},
+			{EventSeq: b.jane[1].Seq, Key: "U:" + janeUser}, {EventSeq: b.jane[1].Seq, Key: "A:" + janeAnon}, {EventSeq: b.jane[1].Seq, Key: "E:" + janeEmail},
+			{EventSeq: b.jane[2].Seq, Key: "E:" + janeEmail}, {EventSeq: b.jane[2].Seq, Key: "U:" + janeUser},
+			{EventSeq: b.bob.Seq, Key: "U:" + bobUser}, {EventSeq: b.bob.Seq, Key: "E:bob@shop.example"}}
 		err = s.RecordProcessed(ctx, store.RecordProcessedParams{UpToSeq: b.bob.Seq, Deliveries: ds, DedupeWindow: time.Hour, Now: now,
-			SearchKeys: []store.SearchKey{{EventSeq: b.jane[2].Seq, Key: "E:" + janeEmail}, {EventSeq: b.jane[2].Seq, Key: "U:" + janeUser}},
-			Processed:  []store.ProcessedEvent{{EventSeq: b.jane[2].Seq, Body: []byte(`{"traits":{"email":"` + janeEmail + `"}}`)}}})
+			SearchKeys: keys, Processed: []store.ProcessedEvent{{EventSeq: b.jane[2].Seq, Body: []byte(`{"traits":{"email":"` + janeEmail + `"}}`)}}})
 		requireNoError(t, err)
 		return b
 	}
@@ -166,6 +171,56 @@ func exerciseContacts(t *testing.T, newStore func(t *testing.T) store.Store) {
 			}
 		})
 	}
+
+	// Processed events are found by key: a request reads the payloads of
+	// the events not processed yet, never those of the rest of the log.
+	t.Run("ReadsOnlyUnprocessedEventsWhole", func(t *testing.T) {
+		t.Parallel()
+		ctx, now, s := t.Context(), testNow(), newStore(t)
+		ev := func(body string) *signal.Event {
+			e := newEvent(now)
+			e.Type, e.Event, e.Payload = signal.TypeTrack, "Viewed", json.RawMessage(body)
+			return e
+		}
+		var events []*signal.Event
+		for i := range 300 {
+			events = append(events, ev(fmt.Sprintf(`{"type":"track","userId":"u-other-%d"}`, i)))
+		}
+		jane := ev(`{"type":"track","userId":"` + janeUser + `","properties":{"contact":"` + janeEmail + `"}}`)
+		events = append(events, jane)
+		appendEvents(ctx, t, s, events...)
+		var keys []store.SearchKey
+		for _, e := range events[:300] {
+			var m struct{ UserID string }
+			json.Unmarshal(e.Payload, &m)
+			keys = append(keys, store.SearchKey{EventSeq: e.Seq, Key: "U:" + m.UserID})
+		}
+		keys = append(keys, store.SearchKey{EventSeq: jane.Seq, Key: "U:" + janeUser}, store.SearchKey{EventSeq: jane.Seq, Key: "E:" + janeEmail})
+		requireNoError(t, s.RecordProcessed(ctx, store.RecordProcessedParams{UpToSeq: jane.Seq, DedupeWindow: time.Hour, Now: now, SearchKeys: keys}))
+		later := appendEvents(ctx, t, s, ev(`{"type":"track","userId":"u-later"}`), ev(`{"type":"track","properties":{"email":"`+janeEmail+`"}}`))
+
+		for _, by := range []string{"user_id", "email"} {
+			p := contactBy(by, map[string]string{"user_id": janeUser, "email": janeEmail}[by])
+			read := 0
+			eventKeys, match := p.EventKeys, p.MatchEvent
+			p.EventKeys = func(payload []byte) []string { read++; return eventKeys(payload) }
+			if match != nil {
+				p.MatchEvent = func(payload []byte) bool { read++; return match(payload) }
+			}
+			c, err := s.FindContact(ctx, p)
+			requireNoError(t, err)
+			want := fmt.Sprint(jane.Seq)
+			if by == "email" {
+				want += fmt.Sprintf(",%d", later[1].Seq)
+			}
+			if got := seqs(c); got != want {
+				t.Fatalf("by %s: events %s, want %s", by, got, want)
+			}
+			if read > 2*len(later) {
+				t.Fatalf("by %s: %d payloads read for a log of %d events, want only the %d unprocessed ones", by, read, len(events)+len(later), len(later))
+			}
+		}
+	})
 
 	t.Run("UnknownPersonFindsNothing", func(t *testing.T) {
 		t.Parallel()
