@@ -3,6 +3,7 @@ package delivery_test
 import (
 	"context"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,7 +19,8 @@ import (
 // node's requests against one window): nodes sharing the database share
 // one budget per API key. Reports the share of the allowed rate the nodes
 // used together over whole windows after the first, and the share of 429s
-// over those windows and over the whole run. The "local" cases run three
+// over those windows and over the whole run, and the statements spent on the
+// shared budget per request sent. The "local" cases run three
 // nodes each pacing alone, as before the shared budget.
 func BenchmarkRateLimitShared(b *testing.B) {
 	cases := []struct {
@@ -47,13 +49,14 @@ func BenchmarkRateLimitShared(b *testing.B) {
 				for i := 0; i < b.N; i++ {
 					url := pg.NewSchemaURL(b)
 					nodes := make([]store.Store, r.nodes)
+					var calls atomic.Int64
 					for n := range nodes {
 						db, err := postgres.Open(context.Background(), postgres.Options{URL: url, Cipher: storetest.Cipher()})
 						if err != nil {
 							b.Fatal(err)
 						}
 						b.Cleanup(func() { db.Close() })
-						nodes[n] = db
+						nodes[n] = countedBudgets{Store: db, calls: &calls}
 					}
 					f := newWindowFake(b, c.limit, c.window, c.whole)
 					stop := runBacklogNodes(b, f, c.limit*int(c.measure+3), nodes, r.shared)
@@ -64,8 +67,30 @@ func BenchmarkRateLimitShared(b *testing.B) {
 					b.ReportMetric(100*float64(a)/float64(c.limit*int(c.measure)), "%used")
 					b.ReportMetric(100*float64(refused)/float64(max(a+refused, 1)), "%429-measured")
 					b.ReportMetric(100*float64(allRefused)/float64(max(all+allRefused, 1)), "%429-all")
+					b.ReportMetric(float64(calls.Load())/float64(max(all+allRefused, 1)), "budget-stmts/req")
 				}
 			})
 		}
 	}
+}
+
+// countedBudgets counts the statements spent on the shared budget.
+type countedBudgets struct {
+	store.Store
+	calls *atomic.Int64
+}
+
+func (c countedBudgets) TakeRateBudget(ctx context.Context, p store.TakeRateBudgetParams) (*store.RateBudget, error) {
+	c.calls.Add(1)
+	return c.Store.TakeRateBudget(ctx, p)
+}
+
+func (c countedBudgets) GiveBackRateBudget(ctx context.Context, p store.GiveBackRateBudgetParams) error {
+	c.calls.Add(1)
+	return c.Store.GiveBackRateBudget(ctx, p)
+}
+
+func (c countedBudgets) ObserveRateBudget(ctx context.Context, p store.ObserveRateBudgetParams) (*store.RateBudget, error) {
+	c.calls.Add(1)
+	return c.Store.ObserveRateBudget(ctx, p)
 }
