@@ -44,7 +44,10 @@ func TestRolesSplitGatewayAndWorker(t *testing.T) {
 			t.Errorf("readyz: %d %s", code, body)
 		}
 	}
-	if v, _ := metricSum(w.metrics(t, ""), "signal_deliveries_total", map[string]string{"status": "delivered"}); v != 2 {
-		t.Errorf("the worker's signal_deliveries_total{status=delivered} = %v, want 2", v)
-	}
+	// Counted when the worker records the answers, after Omnisend has
+	// the requests.
+	eventually(t, "the worker's signal_deliveries_total{status=delivered} to be 2", func() bool {
+		v, _ := metricSum(w.metrics(t, ""), "signal_deliveries_total", map[string]string{"status": "delivered"})
+		return v == 2
+	})
 }

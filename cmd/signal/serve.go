@@ -73,8 +73,14 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	// One node owns every lease of the embedded database, so leases left by
 	// a crash are freed at once; nodes sharing PostgreSQL let them expire.
 	dcfg.ReleaseLeasesAtStart = cfg.DatabaseURL == ""
-	engine := delivery.New(dcfg, delivery.Deps{Store: work, Vendors: vendors, Hasher: box, Log: log,
-		Client: vendorClient(m.Transport(vendorTransport(dcfg), cfg.VendorURLs)), LimiterWaitFunc: m.LimiterWait})
+	deps := delivery.Deps{Store: work, Vendors: vendors, Hasher: box, Log: log,
+		Client: vendorClient(m.Transport(vendorTransport(dcfg), cfg.VendorURLs)), LimiterWaitFunc: m.LimiterWait}
+	if cfg.DatabaseURL != "" {
+		// Nodes sharing PostgreSQL spend each API key's rate budget
+		// together, through the database; one node paces alone.
+		deps.Budgets = db
+	}
+	engine := delivery.New(dcfg, deps)
 	proc = pipeline.New(pipeline.Config{}, pipeline.Deps{Store: work, Hasher: box, Vendors: vendors, Notifier: engine, Log: log})
 
 	gwCfg := gateway.DefaultConfig()

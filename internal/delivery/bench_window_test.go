@@ -2,6 +2,7 @@ package delivery_test
 
 import (
 	"context"
+	"encoding/hex"
 	"io"
 	"log/slog"
 	"math"
@@ -99,12 +100,22 @@ func (f *windowFake) counts(from, to int64) (accepted, refused int) {
 // f and starts the engine; the returned func stops it.
 func runOmnisendBacklog(b *testing.B, f *windowFake, n int) func() {
 	b.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, sqlite.Options{Path: b.TempDir() + "/bench.db", Cipher: storetest.Cipher()})
+	db, err := sqlite.Open(context.Background(), sqlite.Options{Path: b.TempDir() + "/bench.db", Cipher: storetest.Cipher()})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
+	return runBacklogNodes(b, f, n, []store.Store{db}, false)
+}
+
+// runBacklogNodes queues n events for one Omnisend integration against f
+// in nodes[0] and starts one engine per node (stores sharing one database),
+// spending the key's budget together when shared; the returned func stops
+// them.
+func runBacklogNodes(b *testing.B, f *windowFake, n int, nodes []store.Store, shared bool) func() {
+	b.Helper()
+	ctx := context.Background()
+	db := nodes[0]
 	v := omnisend.New(omnisend.Options{BaseURL: f.srv.URL})
 	vendors := integration.NewRegistry()
 	vendors.Register(v)
@@ -131,18 +142,27 @@ func runOmnisendBacklog(b *testing.B, f *windowFake, n int) func() {
 	}
 	cfg := delivery.DefaultConfig()
 	cfg.Poll = 50 * time.Millisecond
-	e := delivery.New(cfg, delivery.Deps{Store: db, Vendors: vendors, Hasher: benchHasher{}, Log: slog.New(slog.DiscardHandler)})
 	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		e.Run(runCtx)
-		close(done)
-	}()
+	var wg sync.WaitGroup
+	for _, st := range nodes {
+		deps := delivery.Deps{Store: st, Vendors: vendors, Hasher: hexHasher{}, Log: slog.New(slog.DiscardHandler)}
+		if shared {
+			deps.Budgets = st
+		}
+		e := delivery.New(cfg, deps)
+		wg.Go(func() { e.Run(runCtx) })
+	}
 	return func() {
 		cancel()
-		<-done
+		wg.Wait()
 	}
 }
+
+// hexHasher is a deterministic Hasher whose hashes every store keeps
+// (PostgreSQL's text refuses the NUL byte benchHasher keeps).
+type hexHasher struct{}
+
+func (hexHasher) Hash(s string) string { return hex.EncodeToString([]byte(s)) }
 
 // BenchmarkRateLimitWindow: a backlog far above Omnisend's limit, against
 // a fake enforcing a fixed window whose length its headers never state

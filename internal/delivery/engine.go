@@ -6,6 +6,7 @@ package delivery
 import (
 	"context"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
@@ -82,6 +83,10 @@ type Deps struct {
 	// waits for its rate limiter, and for how long (metrics; must not
 	// block).
 	LimiterWaitFunc func(integrationID string, d time.Duration)
+	// Budgets, when set, keeps each API key's rate budget where every node
+	// sharing the store spends it (PostgreSQL); nil: this node's limiter
+	// alone paces each key (one node).
+	Budgets BudgetStore
 }
 
 // Engine runs one worker per integration.
@@ -96,6 +101,11 @@ type Engine struct {
 	limiters limiters
 	// limiterWait: Deps.LimiterWaitFunc, never nil.
 	limiterWait func(string, time.Duration)
+	// budgets: Deps.Budgets; node marks this engine in them (0–62, drawn
+	// at random: two nodes drawing the same count as one, which only
+	// makes them pace faster, never spend more).
+	budgets BudgetStore
+	node    int
 
 	mu sync.Mutex
 	// workers: one per installed integration (admin-created, not from
@@ -149,7 +159,8 @@ func New(cfg Config, deps Deps) *Engine {
 	if limiterWait == nil {
 		limiterWait = func(string, time.Duration) {}
 	}
-	return &Engine{limiterWait: limiterWait, cfg: cfg, store: deps.Store, vendors: deps.Vendors, hasher: deps.Hasher, client: client, log: log, now: now, workers: map[string]*worker{}}
+	return &Engine{limiterWait: limiterWait, cfg: cfg, store: deps.Store, vendors: deps.Vendors, hasher: deps.Hasher, client: client, log: log, now: now,
+		budgets: deps.Budgets, node: rand.IntN(63), workers: map[string]*worker{}}
 }
 
 // timeout is how long one request to vendor may take.
@@ -167,7 +178,12 @@ func (e *Engine) timeout(vendor integration.Vendor) time.Duration {
 // with: its vendor names the secret that identifies the account; only a
 // keyed hash of it is kept.
 func (e *Engine) limiter(in *signal.Integration, vendor integration.Vendor) budget {
-	return e.limiters.get(e.hasher.Hash(in.CatalogKey+"\x00"+vendor.RateLimitKey(in)), vendor.Entry().RateLimitPerMinute)
+	key := e.hasher.Hash(in.CatalogKey + "\x00" + vendor.RateLimitKey(in))
+	l := e.limiters.get(key, vendor.Entry().RateLimitPerMinute)
+	if e.budgets == nil {
+		return l
+	}
+	return e.limiters.shared(key, l, e)
 }
 
 // Run starts a worker for every integration and runs until ctx is done;

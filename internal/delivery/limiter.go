@@ -17,8 +17,8 @@ import (
 // request waits.
 //
 // A keyLimiter is this node's account of the budget. Nodes that share a
-// database will share one budget per key through a Budget (see budget.go);
-// the limiter is the local pacer either way.
+// database share one budget per key through a sharedBudget
+// (limiter_shared.go), which keeps a keyLimiter as the local pacer.
 type keyLimiter struct {
 	mu sync.Mutex
 	// interval between two requests before the vendor said anything (the
@@ -48,6 +48,9 @@ type keyLimiter struct {
 	stated bool
 	// used counts the slots taken per second (health's used_last_minute).
 	used usage
+	// share is how many nodes spend the key's budget (a sharedBudget's
+	// row says; 0 or 1: this node alone): each paces by its share of it.
+	share int
 }
 
 func newKeyLimiter(perMinute int) *keyLimiter {
@@ -71,17 +74,18 @@ func (l *keyLimiter) setRate(perMinute int) {
 // bursts without saying so (Klaviyo's one-second window), and 3,000 left
 // in a 5 s tail would be 600 requests a second.
 func (l *keyLimiter) pace() time.Duration {
+	share := time.Duration(max(l.share, 1))
 	switch {
 	case l.remaining > 0 && l.next.Before(l.windowEnd):
 		d := l.windowEnd.Sub(l.next) / time.Duration(l.remaining)
 		if l.limit > 0 && l.window > 0 {
 			d = max(d, l.window/time.Duration(2*l.limit))
 		}
-		return d
+		return d * share
 	case l.limit > 0 && l.window > 0:
-		return l.window / time.Duration(l.limit)
+		return l.window / time.Duration(l.limit) * share
 	}
-	return l.interval
+	return l.interval * share
 }
 
 // reserve takes up to n request slots starting from now and returns how
@@ -226,6 +230,8 @@ func (l *keyLimiter) block(now time.Time, d time.Duration) {
 type limiters struct {
 	mu sync.Mutex
 	m  map[string]*keyLimiter
+	// budgets: the shared budgets over them, when nodes share the store.
+	budgets map[string]*sharedBudget
 }
 
 func (ls *limiters) get(key string, perMinute int) *keyLimiter {

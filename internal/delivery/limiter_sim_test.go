@@ -55,15 +55,30 @@ func (v *simVendor) arrive(t time.Duration) (*integration.RateLimit, bool) {
 // returns the share of the allowed rate used over the whole windows after
 // the first two, and the share of requests refused with 429.
 func simulate(v *simVendor, latency, d time.Duration) (used, refused float64) {
-	start := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
-	l := newKeyLimiter(400)
+	return simulateNodes(v, []budget{newKeyLimiter(400)}, latency, d)
+}
+
+// simStart is the simulations' virtual start.
+var simStart = time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
+
+// simulateNodes is simulate with one worker per node, each spending the
+// key's requests from its own budget; a node asks again when its budget
+// said to wait (or at the next step after it got slots).
+func simulateNodes(v *simVendor, nodes []budget, latency, d time.Duration) (used, refused float64) {
+	start := simStart
 	type answer struct {
 		at, sent time.Duration
+		node     int
 		rl       *integration.RateLimit
 		refused  bool
 	}
-	var arrivals []time.Duration
+	type arrival struct {
+		at   time.Duration
+		node int
+	}
+	var arrivals []arrival
 	var answers []answer
+	ask := make([]time.Duration, len(nodes))
 	from := 2 * v.window
 	var accBefore, accAt int
 	until := from + (d-from)/v.window*v.window
@@ -72,9 +87,10 @@ func simulate(v *simVendor, latency, d time.Duration) (used, refused float64) {
 			accBefore = v.accepted
 		}
 		// Arrivals and answers are in time order (constant latency).
-		for len(arrivals) > 0 && arrivals[0] <= t {
-			rl, ref := v.arrive(arrivals[0])
-			answers = append(answers, answer{at: arrivals[0] + latency/2, sent: arrivals[0] - latency/2, rl: rl, refused: ref})
+		for len(arrivals) > 0 && arrivals[0].at <= t {
+			a := arrivals[0]
+			rl, ref := v.arrive(a.at)
+			answers = append(answers, answer{at: a.at + latency/2, sent: a.at - latency/2, node: a.node, rl: rl, refused: ref})
 			arrivals = arrivals[1:]
 		}
 		sort.SliceStable(answers, func(i, j int) bool { return answers[i].at < answers[j].at })
@@ -83,14 +99,22 @@ func simulate(v *simVendor, latency, d time.Duration) (used, refused float64) {
 			answers = answers[1:]
 			// As the worker does: the answer describes the window as of
 			// the request's start.
-			l.observe(start.Add(a.sent), a.rl)
+			nodes[a.node].observe(start.Add(a.sent), a.rl)
 			if a.refused {
-				l.block(start.Add(t), max(a.rl.Reset, time.Second))
+				nodes[a.node].block(start.Add(t), max(a.rl.Reset, time.Second))
 			}
 		}
-		n, _ := l.reserve(start.Add(t), 32)
-		for i := 0; i < n; i++ {
-			arrivals = append(arrivals, t+latency/2)
+		for i, b := range nodes {
+			if t < ask[i] {
+				continue
+			}
+			n, wait := b.reserve(start.Add(t), 32)
+			for range n {
+				arrivals = append(arrivals, arrival{at: t + latency/2, node: i})
+			}
+			if n == 0 {
+				ask[i] = t + wait.Truncate(time.Millisecond)
+			}
 		}
 	}
 	accAt = v.accepted

@@ -25,6 +25,7 @@ type Store interface {
 	BackfillStore
 	AlertStore
 	ContactStore
+	RateBudgetStore
 	Close() error
 }
 

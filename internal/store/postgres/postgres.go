@@ -160,6 +160,7 @@ func (db *DB) dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
 		Numbered:    true,
 		Greatest:    "GREATEST",
+		Least:       "LEAST",
 		True:        "TRUE",
 		SkipLocked:  " FOR UPDATE SKIP LOCKED",
 		JSONParam:   "?::text::jsonb",

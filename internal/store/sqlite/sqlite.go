@@ -29,6 +29,7 @@ var migrations embed.FS
 // dialect is SQLite's spelling for the shared SQL core.
 var dialect = sqlstore.Dialect{
 	Greatest:   "MAX",
+	Least:      "MIN",
 	True:       "1",
 	QueueIndex: " INDEXED BY deliveries_queue",
 	JSONParam:  "?",

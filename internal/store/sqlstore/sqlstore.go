@@ -36,6 +36,8 @@ type Dialect struct {
 	QueueIndex string
 	// Greatest is the scalar maximum of its arguments (MAX on SQLite).
 	Greatest string
+	// Least is the scalar minimum of its arguments (MIN on SQLite).
+	Least string
 	// SkipLocked follows a SELECT to lock its rows, skipping those another
 	// transaction holds (SQLite has one writer: empty).
 	SkipLocked string

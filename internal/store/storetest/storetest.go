@@ -54,6 +54,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Contacts", exerciseContacts},
 		{"BlueprintVersions", exerciseBlueprintVersions},
 		{"ProfileConsent", exerciseProfileConsent},
+		{"RateBudgets", exerciseRateBudgets},
 	}
 	for _, area := range areas {
 		t.Run(area.name, func(t *testing.T) {
