@@ -41,7 +41,11 @@ func TestRateLimit(t *testing.T) {
 		start := time.Now()
 		b.run(t)
 
-		b.waitStatus(t, "int_a", time.Duration(n/limit+3)*window, signal.StatusDelivered, qs...)
+		// A bound for liveness only: that the budget is used, not wasted,
+		// is pinned in virtual time (TestKeyLimiterLearnsTheWindow) and
+		// measured by BenchmarkRateLimitWindow, not timed here on a shared
+		// machine.
+		b.waitStatus(t, "int_a", 3*time.Duration(n/limit+3)*window, signal.StatusDelivered, qs...)
 		took := time.Since(start)
 		rs := b.fake.requests()
 		limited := 0
@@ -55,10 +59,6 @@ func TestRateLimit(t *testing.T) {
 		}
 		if got := len(byEvent(b.fake.accepted())); got != n {
 			t.Fatalf("the vendor accepted %d distinct events, want %d", got, n)
-		}
-		// The budget is used, not wasted: n events need n/limit windows.
-		if max := time.Duration(n/limit+3) * window; took > max {
-			t.Fatalf("delivering %d events at %d per %v took %v, want under %v", n, limit, window, took, max)
 		}
 		t.Logf("%d events in %v, %d requests, %d refused", n, took, len(rs), limited)
 	})
