@@ -25,6 +25,7 @@ type BackfillStore interface {
 	BatchDeliveries(ctx context.Context, p store.BatchDeliveriesParams) ([]*signal.Delivery, error)
 	CloseBatch(ctx context.Context, p store.CloseBatchParams) error
 	FinishBackfill(ctx context.Context, p store.FinishBackfillParams) error
+	ReleaseLeases(ctx context.Context) error
 }
 
 // BackfillConfig tunes the backfill sender.
@@ -50,6 +51,10 @@ type BackfillConfig struct {
 	Headroom int
 	// Idle is the longest a runner sleeps without being woken.
 	Idle time.Duration
+	// ReleaseLeasesAtStart frees every lease before the first scan (a
+	// single node after a crash resumes its backfills at once, not after
+	// its previous life's lease); wrong when nodes share the store.
+	ReleaseLeasesAtStart bool
 }
 
 // DefaultBackfillConfig returns production settings.
@@ -114,6 +119,18 @@ func (e *Engine) NewBackfills(st BackfillStore, cfg BackfillConfig, logged func(
 	return b
 }
 
+// BackfillCreated starts a new backfill at once (admin.BackfillNotifier);
+// without a backfill sender on this node, other nodes find it within their
+// scan.
+func (e *Engine) BackfillCreated(string) {
+	e.mu.Lock()
+	b := e.backfills
+	e.mu.Unlock()
+	if b != nil {
+		b.Wake()
+	}
+}
+
 // Wake makes Run look for new backfills now (one was created).
 func (b *Backfills) Wake() {
 	select {
@@ -135,6 +152,11 @@ func (b *Backfills) poke() {
 // Run resumes every running backfill and starts new ones until ctx is
 // done; then it waits for its runners (each records what it sent).
 func (b *Backfills) Run(ctx context.Context) error {
+	if b.cfg.ReleaseLeasesAtStart {
+		if err := b.store.ReleaseLeases(ctx); err != nil {
+			return err
+		}
+	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	t := time.NewTicker(b.cfg.Scan)
