@@ -19,6 +19,7 @@ type BackfillStore interface {
 	GetBackfill(ctx context.Context, p store.GetBackfillParams) (*store.Backfill, error)
 	LeaseBackfill(ctx context.Context, p store.LeaseBackfillParams) (bool, error)
 	BackfillItems(ctx context.Context, p store.BackfillItemsParams) ([]store.BackfillItem, error)
+	BackfillQueued(ctx context.Context, p store.BackfillQueuedParams) (int, error)
 	ClaimBackfillDeliveries(ctx context.Context, p store.ClaimBackfillParams) ([]*signal.Delivery, error)
 	RecordBatch(ctx context.Context, p store.RecordBatchParams) error
 	OpenBatches(ctx context.Context, p store.OpenBatchesParams) ([]string, error)
@@ -198,8 +199,12 @@ type runner struct {
 	integrationID string
 	wake          chan struct{}
 	// polls are the open batches and when each is polled next.
-	polls    map[string]*poll
-	loaded   bool
+	polls  map[string]*poll
+	loaded bool
+	// accepted and logged are the backfill's lines and how many of them
+	// are in the log: read once, then counted here (this runner is the
+	// backfill's only feeder while it holds the lease).
+	accepted, logged int
 	leased   time.Time
 	partial  time.Time
 	attempts int
@@ -276,29 +281,40 @@ func (r *runner) step(ctx context.Context) (time.Duration, bool) {
 		if err != nil {
 			return r.failed(ctx, "open batches", err)
 		}
+		bf, err := b.store.GetBackfill(ctx, store.GetBackfillParams{ID: r.id})
+		if err != nil {
+			return r.failed(ctx, "progress", err)
+		}
 		for _, id := range open {
 			r.polls[id] = &poll{next: now, delay: b.cfg.PollFirst}
 		}
-		r.loaded = true
+		r.accepted, r.logged, r.loaded = bf.Accepted, bf.Logged, true
 	}
-	bf, err := b.store.GetBackfill(ctx, store.GetBackfillParams{ID: r.id})
+	queued, err := b.store.BackfillQueued(ctx, store.BackfillQueuedParams{BackfillID: r.id})
 	if err != nil {
 		return r.failed(ctx, "progress", err)
 	}
-	if bf.Status != store.BackfillRunning {
-		return 0, true
-	}
-	if bf.Logged >= bf.Accepted && bf.Pending == 0 && len(r.polls) == 0 {
-		r.finish(ctx, store.BackfillDone, "")
-		return 0, true
-	}
-	if bf.Queued == 0 {
+	if queued == 0 {
 		r.partial = time.Time{}
+		if r.logged >= r.accepted && len(r.polls) == 0 {
+			// Everything fed, sent and polled: done once the processor
+			// has built the last lines (their deliveries counted).
+			bf, err := b.store.GetBackfill(ctx, store.GetBackfillParams{ID: r.id})
+			if err != nil {
+				return r.failed(ctx, "progress", err)
+			}
+			if bf.Pending == 0 {
+				r.finish(ctx, store.BackfillDone, "")
+				return 0, true
+			}
+		}
 	}
-	if bf.Logged < bf.Accepted && bf.Queued < b.cfg.FeedAhead {
-		if err := r.feed(ctx, bf); err != nil {
+	if r.logged < r.accepted && queued < b.cfg.FeedAhead {
+		n, err := r.feed(ctx)
+		if err != nil {
 			return r.failed(ctx, "feed the log", err)
 		}
+		r.logged += n
 	}
 	r.attempts = 0
 	if !in.Enabled || in.Status == signal.IntegrationPaused {
@@ -316,7 +332,7 @@ func (r *runner) step(ctx context.Context) (time.Duration, bool) {
 			next = p.next
 		}
 	}
-	send := bf.Queued > 0 && (bf.Queued >= bs.MaxBatchItems() || bf.Logged >= bf.Accepted || r.partialFor(now) > 250*time.Millisecond)
+	send := queued > 0 && (queued >= bs.MaxBatchItems() || r.logged >= r.accepted || r.partialFor(now) > 250*time.Millisecond)
 	if due == "" && !send {
 		return next.Sub(now), false
 	}
@@ -374,25 +390,25 @@ func (r *runner) gate(ctx context.Context, in *signal.Integration, lim budget) (
 // feed appends the next chunk of lines to the log, in line order, in one
 // append (atomic): the lines logged are always a prefix, counted from the
 // log itself, so a crash never logs a line twice or skips one.
-func (r *runner) feed(ctx context.Context, bf *store.Backfill) error {
-	items, err := r.b.store.BackfillItems(ctx, store.BackfillItemsParams{BackfillID: r.id, Offset: bf.Logged, Limit: r.b.cfg.FeedChunk})
+func (r *runner) feed(ctx context.Context) (int, error) {
+	items, err := r.b.store.BackfillItems(ctx, store.BackfillItemsParams{BackfillID: r.id, Offset: r.logged, Limit: r.b.cfg.FeedChunk})
 	if err != nil || len(items) == 0 {
-		return err
+		return 0, err
 	}
 	now := r.b.e.now().UTC()
 	events := make([]*signal.Event, 0, len(items))
 	for _, it := range items {
 		ev, err := backfillEvent(r.id, it, now)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		events = append(events, ev)
 	}
 	if err := r.b.store.AppendEvents(ctx, store.AppendEventsParams{Events: events}); err != nil {
-		return err
+		return 0, err
 	}
 	r.b.logged()
-	return nil
+	return len(items), nil
 }
 
 // backfillEvent is a line as the log holds it: the backfill's id as its

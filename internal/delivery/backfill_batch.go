@@ -138,7 +138,7 @@ func (r *runner) close(ctx context.Context, in *signal.Integration, id string, r
 	b, e := r.b, r.b.e
 	vendor, _ := e.vendors.Vendor(in.CatalogKey)
 	bs, _ := vendor.(integration.BatchSender)
-	ds, err := b.store.BatchDeliveries(ctx, store.BatchDeliveriesParams{BatchID: id})
+	ds, err := b.store.BatchDeliveries(ctx, store.BatchDeliveriesParams{BackfillID: r.id, BatchID: id})
 	if err != nil {
 		e.log.Error("backfill: batch deliveries", "backfill", r.id, "batch", id, "err", err)
 		return

@@ -39,6 +39,10 @@ type BackfillStore interface {
 	// BackfillItems returns up to Limit items of a backfill after the
 	// first Offset, in line order.
 	BackfillItems(ctx context.Context, p BackfillItemsParams) ([]BackfillItem, error)
+	// BackfillQueued counts a backfill's pending deliveries in no batch
+	// (cheap: the sender asks at every step, where GetBackfill's counts
+	// grow with the backfill).
+	BackfillQueued(ctx context.Context, p BackfillQueuedParams) (int, error)
 	// ClaimBackfillDeliveries leases up to Limit pending deliveries of a
 	// backfill that are due and in no batch, oldest first.
 	ClaimBackfillDeliveries(ctx context.Context, p ClaimBackfillParams) ([]*signal.Delivery, error)
@@ -125,6 +129,10 @@ type BackfillItemsParams struct {
 	Limit      int
 }
 
+type BackfillQueuedParams struct {
+	BackfillID string
+}
+
 type ClaimBackfillParams struct {
 	BackfillID string
 	Limit      int
@@ -145,7 +153,8 @@ type OpenBatchesParams struct {
 }
 
 type BatchDeliveriesParams struct {
-	BatchID string
+	BackfillID string
+	BatchID    string
 }
 
 type CloseBatchParams struct {

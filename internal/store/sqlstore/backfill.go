@@ -121,6 +121,16 @@ func (s *Store) BackfillItems(ctx context.Context, p store.BackfillItemsParams) 
 	return out, nil
 }
 
+// BackfillQueued counts a backfill's pending deliveries in no batch.
+func (s *Store) BackfillQueued(ctx context.Context, p store.BackfillQueuedParams) (int, error) {
+	var n int
+	if err := s.X.QueryRow(ctx, `SELECT COUNT(*) FROM deliveries WHERE backfill_id = ? AND status = `+Pending+` AND backfill_batch = ''`,
+		p.BackfillID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("queued deliveries of backfill %s: %w", p.BackfillID, err)
+	}
+	return n, nil
+}
+
 // ClaimBackfillDeliveries leases a backfill's next deliveries in no batch.
 // Each row is leased by its own conditional update, so two runners racing
 // (a lease that expired under a slow one) never both hold a row.
@@ -211,7 +221,7 @@ func (s *Store) BatchDeliveries(ctx context.Context, p store.BatchDeliveriesPara
 			d.BackfillID = bf
 		}
 		return d, err
-	}, `SELECT `+DeliveryCols+`, backfill_id FROM deliveries WHERE backfill_batch = ? ORDER BY id`, p.BatchID)
+	}, `SELECT `+DeliveryCols+`, backfill_id FROM deliveries WHERE backfill_id = ? AND backfill_batch = ? ORDER BY id`, p.BackfillID, p.BatchID)
 	if err != nil {
 		return nil, fmt.Errorf("deliveries of batch %s: %w", p.BatchID, err)
 	}

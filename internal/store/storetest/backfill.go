@@ -86,6 +86,11 @@ func exerciseBackfills(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if bf := get(t, b); bf.Logged != 4 || bf.Queued != 4 || bf.Pending != 5 {
 			t.Fatalf("after feeding 4 = %+v", bf)
 		}
+		queued := func() int {
+			n, err := b.store.BackfillQueued(b.ctx, store.BackfillQueuedParams{BackfillID: "bf_1"})
+			requireNoError(t, err)
+			return n
+		}
 		// The live claim takes only the live delivery, which does not wait
 		// behind the same contact's earlier backfill rows; NextDue sees
 		// only live rows.
@@ -107,6 +112,9 @@ func exerciseBackfills(t *testing.T, newStore func(t *testing.T) store.Store) {
 			t.Fatalf("second claim = %v, want the one unleased row", messageIDs(again))
 		}
 		requireNoError(t, b.store.RecordBatch(b.ctx, store.RecordBatchParams{BackfillID: "bf_1", BatchID: "b1", Deliveries: first, Now: b.now}))
+		if n := queued(); n != 1 {
+			t.Fatalf("BackfillQueued after a batch of 3 = %d, want 1", n)
+		}
 		// Recorded once: the same claim cannot go into a second batch.
 		err = b.store.RecordBatch(b.ctx, store.RecordBatchParams{BackfillID: "bf_1", BatchID: "b2", Deliveries: first[:1], Now: b.now})
 		requireCode(t, err, signal.ECONFLICT)
@@ -118,7 +126,7 @@ func exerciseBackfills(t *testing.T, newStore func(t *testing.T) store.Store) {
 		open, err := b.store.OpenBatches(b.ctx, store.OpenBatchesParams{BackfillID: "bf_1"})
 		requireNoError(t, err)
 		requireStrings(t, "open batches", open, []string{"b1"})
-		in, err := b.store.BatchDeliveries(b.ctx, store.BatchDeliveriesParams{BatchID: "b1"})
+		in, err := b.store.BatchDeliveries(b.ctx, store.BatchDeliveriesParams{BackfillID: "bf_1", BatchID: "b1"})
 		requireNoError(t, err)
 		requireStrings(t, "batch deliveries", messageIDs(in), messageIDs(first))
 		if in[0].BackfillID != "bf_1" || string(in[0].Payload) != string(first[0].Payload) {

@@ -6,7 +6,7 @@
 -- only ever polled, never claimed again.
 ALTER TABLE deliveries ADD COLUMN backfill_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE deliveries ADD COLUMN backfill_batch TEXT NOT NULL DEFAULT '';
-CREATE INDEX deliveries_backfill ON deliveries (backfill_id, status, backfill_batch) WHERE backfill_id <> '';
+CREATE INDEX deliveries_backfill ON deliveries (backfill_id, backfill_batch, status) WHERE backfill_id <> '';
 
 -- One runner at a time per backfill (nodes sharing a database): it holds
 -- the backfill's lease while it feeds and sends it.
