@@ -205,9 +205,9 @@ type runner struct {
 	// are in the log: read once, then counted here (this runner is the
 	// backfill's only feeder while it holds the lease).
 	accepted, logged int
-	leased   time.Time
-	partial  time.Time
-	attempts int
+	leased           time.Time
+	partial          time.Time
+	attempts         int
 }
 
 type poll struct {
