@@ -103,9 +103,9 @@ type integrationPage struct {
 	// first (BackfillErr when they cannot be read).
 	Backfills   []backfillJSON
 	BackfillErr string
-	Test      *testResult
-	TestEmail string
-	KeyErr    string
+	Test        *testResult
+	TestEmail   string
+	KeyErr      string
 }
 
 type testResult struct {
