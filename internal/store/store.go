@@ -369,7 +369,8 @@ type DeliveryStore interface {
 	ReplayableDeliveries(ctx context.Context, p ReplayableParams) ([]Replayable, error)
 	// ReplaceDeliveries writes rebuilt deliveries over their rows (by ID):
 	// Status, Reason, Note, VendorEventName, Priority, ContactKey, Payload
-	// and ExpiresAt as given, attempts reset, due Now. A row no longer in
+	// and ExpiresAt as given, attempts reset, due Now, as live deliveries
+	// (a backfill's mark cleared, as for RequeueDeliveries). A row no longer in
 	// the status and reason it was read with (p.Was, by ID) is left alone,
 	// so a replay racing a worker or a second replay sends nothing twice.
 	// It returns how many rows it replaced.

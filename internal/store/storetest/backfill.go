@@ -184,6 +184,27 @@ func exerciseBackfills(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("ReplacedSendsLive", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		e := newEvent(b.now)
+		e.PipelineID = "bf_1"
+		appendEvents(b.ctx, t, b.store, e)
+		d := pendingDelivery(e, "int_a")
+		d.BackfillID, d.Status, d.Reason = "bf_1", signal.StatusFiltered, signal.ReasonEventNotEnabled
+		recordProcessed(b.ctx, t, b.store, b.now, d)
+		// Replayed through a fixed blueprint, it is a live delivery.
+		d.Status, d.Reason = signal.StatusPending, ""
+		n, err := b.store.ReplaceDeliveries(b.ctx, store.ReplaceDeliveriesParams{Deliveries: []*signal.Delivery{d},
+			Was: map[int64]store.DeliveryState{d.ID: {Status: signal.StatusFiltered, Reason: signal.ReasonEventNotEnabled}}, Now: b.now})
+		requireNoError(t, err)
+		live, err := b.store.ClaimDeliveries(b.ctx, store.ClaimDeliveriesParams{IntegrationID: "int_a", Limit: 10, Now: b.now, LeaseUntil: b.now.Add(time.Minute)})
+		requireNoError(t, err)
+		if n != 1 || len(live) != 1 || live[0].ID != d.ID {
+			t.Fatalf("replaced %d, live claim %v; want the replayed backfill row", n, messageIDs(live))
+		}
+	})
+
 	t.Run("LeaseAndFinish", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
