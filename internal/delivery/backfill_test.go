@@ -212,3 +212,29 @@ func TestBackfillResumesAfterStopWithoutResending(t *testing.T) {
 	bf := w.waitDone(t, "bf_b", 60*time.Second)
 	w.checkAccounted(t, bf, 250)
 }
+
+// A batch the vendor never acknowledged (the connection dropped) is sent
+// again after a back-off, as a live event would be: every item still goes
+// out once, and its Live Events row counts the failed attempt.
+func TestBackfillRetriesAnUnacknowledgedBatch(t *testing.T) {
+	t.Parallel()
+	w := newBackfillWorld(t)
+	w.fake.BeforeCreate = func(n int) bool { return n > 2 }
+	w.create(t, "bf_c", 120)
+	w.start(t)
+	bf := w.waitDone(t, "bf_c", 60*time.Second)
+	w.checkAccounted(t, bf, 120)
+	les, _, err := w.db.ListLiveEvents(w.ctx, store.ListLiveEventsParams{IntegrationID: w.in.ID, Status: signal.StatusDelivered, Limit: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	retried := 0
+	for _, le := range les {
+		if le.Attempts >= 2 {
+			retried++
+		}
+	}
+	if retried == 0 {
+		t.Fatalf("no delivered item shows the dropped attempt (%d rows)", len(les))
+	}
+}
