@@ -19,6 +19,10 @@ type BackfillNotifier interface {
 	BackfillCreated(id string)
 }
 
+// backfillReadTimeout is how long a backfill's body may take to arrive
+// (64 MiB at about 2 Mbit/s); a stalled upload still ends.
+const backfillReadTimeout = 5 * time.Minute
+
 // backfillView is a backfill as the API shows it. failed counts every item
 // that did not reach the vendor's account; filtered says how many of them
 // Signal's own rules held back (consent, blueprint, no identifier).
@@ -55,6 +59,9 @@ func (s *Server) handleCreateBackfill(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, signal.EINVALID, "this integration's vendor has no batch endpoint, so it cannot take a backfill", "")
 		return
 	}
+	// A history may take longer to upload than the listener's read
+	// deadline, meant for small bodies: this route's body gets its own.
+	_ = http.NewResponseController(w).SetReadDeadline(s.now().Add(backfillReadTimeout))
 	// The compressed body is bounded too (gzip is bounded after
 	// decompression by Decode).
 	lim := backfill.DefaultLimits

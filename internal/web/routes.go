@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 func (s *server) routes() {
@@ -116,6 +117,9 @@ func (s *server) pageWith(need string, uploadMax int64, h func(*pageCtx)) http.H
 			if uploadMax > 0 && strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
 				// Up to 8 MiB held in memory, the rest in a temporary
 				// file removed when the request ends.
+				// A file may take longer than the listener's read deadline
+				// (meant for small forms) to arrive; a stalled one still ends.
+				_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(5 * time.Minute))
 				r.Body = http.MaxBytesReader(w, r.Body, uploadMax)
 				err = r.ParseMultipartForm(8 << 20)
 			} else {
