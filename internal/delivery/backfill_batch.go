@@ -52,7 +52,7 @@ func (r *runner) create(ctx context.Context, in *signal.Integration, vendor inte
 				e.log.Error("backfill: record acknowledged batch", "backfill", r.id, "batch", id, "err", err)
 				return true
 			}
-			r.polls[id] = &poll{next: e.now().Add(b.cfg.PollFirst), delay: b.cfg.PollFirst}
+			r.polls[id] = &poll{next: e.now().Add(b.cfg.PollFirst), delay: b.cfg.PollFirst, since: e.now()}
 			return true
 		}
 		// A 2xx without a batch id: the batch may exist; never resend it.
@@ -78,6 +78,14 @@ func (r *runner) poll(ctx context.Context, in *signal.Integration, vendor integr
 	b, e := r.b, r.b.e
 	p := r.polls[id]
 	later := func() {
+		if e.now().Sub(p.since) > e.cfg.Backoff.Horizon {
+			// Results never came (the vendor failing, or the batch
+			// lost): its items end failed, replayable, as a live event
+			// that failed for as long.
+			r.close(ctx, in, id, nil, integration.Outcome{Kind: integration.Drop, Reason: signal.ReasonRetriesExhausted,
+				Body: "The vendor did not report this batch's results within the retry window."})
+			return
+		}
 		p.next, p.delay = e.now().Add(p.delay), min(p.delay*2, b.cfg.PollMax)
 	}
 	start := e.now()

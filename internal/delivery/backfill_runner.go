@@ -32,6 +32,9 @@ type runner struct {
 type poll struct {
 	next  time.Time
 	delay time.Duration
+	// since is when this runner began polling the batch: a batch whose
+	// results do not come within the retry horizon ends its items failed.
+	since time.Time
 }
 
 func (r *runner) poke() {
@@ -105,7 +108,7 @@ func (r *runner) step(ctx context.Context) (time.Duration, bool) {
 			return r.failed(ctx, "progress", err)
 		}
 		for _, id := range open {
-			r.polls[id] = &poll{next: now, delay: b.cfg.PollFirst}
+			r.polls[id] = &poll{next: now, delay: b.cfg.PollFirst, since: now}
 		}
 		r.accepted, r.logged, r.loaded = bf.Accepted, bf.Logged, true
 	}

@@ -67,10 +67,14 @@ func newBackfillWorld(t *testing.T) *backfillWorld {
 
 // start runs an engine, processor and backfill sender until the returned
 // stop is called (or the test ends).
-func (w *backfillWorld) start(t *testing.T) (stop func()) {
+func (w *backfillWorld) start(t *testing.T, tune ...func(*delivery.Config)) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.WithoutCancel(w.ctx))
-	engine := delivery.New(testConfig(), delivery.Deps{Store: w.db, Vendors: w.reg, Hasher: plainHasher{}, Log: slog.New(slog.DiscardHandler)})
+	cfg := testConfig()
+	for _, f := range tune {
+		f(&cfg)
+	}
+	engine := delivery.New(cfg, delivery.Deps{Store: w.db, Vendors: w.reg, Hasher: plainHasher{}, Log: slog.New(slog.DiscardHandler)})
 	proc := pipeline.New(pipeline.Config{Idle: 20 * time.Millisecond}, pipeline.Deps{Store: w.db, Hasher: plainHasher{}, Vendors: w.reg, Notifier: engine})
 	bfs := engine.NewBackfills(w.db, delivery.BackfillConfig{Holder: "test", PollFirst: 20 * time.Millisecond, PollMax: 100 * time.Millisecond,
 		FeedChunk: 120, FeedAhead: 150, Idle: 50 * time.Millisecond, Scan: 50 * time.Millisecond}, proc.Wake)
@@ -236,5 +240,27 @@ func TestBackfillRetriesAnUnacknowledgedBatch(t *testing.T) {
 	}
 	if retried == 0 {
 		t.Fatalf("no delivered item shows the dropped attempt (%d rows)", len(les))
+	}
+}
+
+// A batch whose results never come (the vendor says inProgress for ever)
+// ends its items failed, retries_exhausted, once the retry window is over:
+// the backfill finishes.
+func TestBackfillBatchWithoutResultsEndsFailed(t *testing.T) {
+	t.Parallel()
+	w := newBackfillWorld(t)
+	w.fake.PollsBeforeDone = 1 << 30
+	w.create(t, "bf_d", 30)
+	w.start(t, func(c *delivery.Config) { c.Backoff.Horizon = 300 * time.Millisecond })
+	bf := w.waitDone(t, "bf_d", 60*time.Second)
+	if bf.Status != store.BackfillDone || bf.Failed != 30 || bf.Delivered != 0 {
+		t.Fatalf("backfill = %+v, want done with its 30 items failed", bf)
+	}
+	les, _, err := w.db.ListLiveEvents(w.ctx, store.ListLiveEventsParams{IntegrationID: w.in.ID, Status: signal.StatusFailed, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(les) != 30 || les[0].Reason != signal.ReasonRetriesExhausted {
+		t.Fatalf("%d failed rows, first %+v; want 30, retries_exhausted", len(les), les[0])
 	}
 }
