@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/signalhq/signal/internal/integration/omnisend/omnisendtest"
+	"github.com/signalhq/signal/internal/store/postgres/postgrestest"
 )
 
 // backfillNDJSON is n historical orders, gzipped: order i by customer i,
@@ -172,4 +173,55 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestBackfillTwoNodesOnPostgres: two nodes on one PostgreSQL database;
+// a backfill posted to one is sent by one runner at a time (the backfill's
+// lease), each item once, and its progress reads the same on both nodes.
+func TestBackfillTwoNodesOnPostgres(t *testing.T) {
+	t.Parallel()
+	const total = 1000
+	fake := omnisendtest.New(t)
+	fake.Limit = 6000
+	db := postgrestest.NewDatabase(t)
+	env := []string{"DATABASE_URL=" + db.NewSchemaURL(t), "JWT_SECRET=" + strings.Repeat("j", 40),
+		"ENCRYPTION_KEY=" + strings.Repeat("ab", 32), "SIGNAL_OMNISEND_API_URL=" + fake.URL()}
+	a := start(t, t.TempDir(), env...)
+	b := start(t, t.TempDir(), env...)
+	tok := a.login(t)
+	id := a.install(t, tok, pageInstallBody)
+	req, _ := http.NewRequest("POST", "http://"+a.admin+"/v1/admin/integrations/"+id+"/backfill", bytes.NewReader(backfillNDJSON(total)))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct {
+		ID string `json:"id"`
+	}
+	json.NewDecoder(resp.Body).Decode(&created)
+	resp.Body.Close()
+	if resp.StatusCode != 202 {
+		t.Fatalf("POST backfill = %d", resp.StatusCode)
+	}
+	path := "/v1/admin/integrations/" + id + "/backfill/" + created.ID
+	var got backfillProgress
+	tokB := b.login(t)
+	waitUntil(t, "the backfill to finish on PostgreSQL", 90*time.Second, func() bool {
+		code, body := b.adminCall(t, "GET", path, tokB, "")
+		json.Unmarshal([]byte(body), &got)
+		return code == 200 && got.Status != "running"
+	})
+	if got.Status != "done" || got.Delivered != total || got.Failed != 0 || got.Pending != 0 {
+		t.Fatalf("backfill = %+v, want done with %d delivered", got, total)
+	}
+	sent := fake.Sent()
+	for eid, c := range sent {
+		if c != 1 {
+			t.Fatalf("eventID %s sent %d times", eid, c)
+		}
+	}
+	if len(sent) != total || fake.Batches() != total/100 {
+		t.Fatalf("Omnisend got %d eventIDs in %d batches, want %d in %d", len(sent), fake.Batches(), total, total/100)
+	}
 }
