@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -82,6 +84,10 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	}
 	engine := delivery.New(dcfg, deps)
 	proc = pipeline.New(pipeline.Config{}, pipeline.Deps{Store: work, Hasher: box, Vendors: vendors, Notifier: engine, Log: log})
+	// Backfills run on worker nodes; one node at a time holds each.
+	bcfg := delivery.DefaultBackfillConfig()
+	bcfg.Holder, bcfg.ReleaseLeasesAtStart = nodeName(), dcfg.ReleaseLeasesAtStart
+	backfills := engine.NewBackfills(work, bcfg, proc.Wake)
 
 	gwCfg := gateway.DefaultConfig()
 	gwCfg.MaxPayloadSize, gwCfg.MaxBatchSize, gwCfg.CORSOrigins, gwCfg.RateLimitRPS = cfg.MaxPayload, cfg.MaxBatch, cfg.CORSOrigins, cfg.RateLimitRPS
@@ -150,6 +156,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if cfg.Role == "all" || cfg.Role == "worker" {
 		goRun("processor", func() error { return proc.Run(workCtx) })
 		goRun("delivery", func() error { return engine.Run(workCtx) })
+		goRun("backfills", func() error { return backfills.Run(workCtx) })
 		goRun("retention", func() error { return retain(workCtx, db, cfg.Retention, time.Minute, 10*time.Minute, log) })
 		goRun("alerts", func() error { return alert.New(alert.Config{}, alert.Deps{Store: db, Log: log}).Run(workCtx) })
 	}
@@ -231,4 +238,13 @@ func gatewayURL(addr net.Addr, configured string) string {
 func portOf(addr net.Addr) string {
 	_, port, _ := net.SplitHostPort(addr.String())
 	return port
+}
+
+// nodeName names this process in backfill leases: host, pid and a random
+// part, so two nodes (or a restart under the same pid) never share one.
+func nodeName() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%x", host, os.Getpid(), b)
 }

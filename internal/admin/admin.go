@@ -37,6 +37,9 @@ type Store interface {
 	GetAlertSettings(ctx context.Context) (*signal.AlertSettings, error)
 	PutAlertSettings(ctx context.Context, p store.PutAlertSettingsParams) error
 	store.ContactStore
+	CreateBackfill(ctx context.Context, p store.CreateBackfillParams) error
+	GetBackfill(ctx context.Context, p store.GetBackfillParams) (*store.Backfill, error)
+	ListBackfills(ctx context.Context, p store.ListBackfillsParams) ([]*store.Backfill, error)
 }
 
 // Tester sends one test event through an integration now.
@@ -173,6 +176,9 @@ func (s *Server) routes() {
 	s.mux.handle("PUT /v1/admin/integrations/{id}/blueprint", s.authed(s.handlePutBlueprint))
 	s.mux.handle("POST /v1/admin/integrations/{id}/test", s.authed(s.handleTest))
 	s.mux.handle("POST /v1/admin/integrations/{id}/replay", s.authed(s.handleReplay))
+	s.mux.handle("POST /v1/admin/integrations/{id}/backfill", s.authed(s.handleCreateBackfill))
+	s.mux.handle("GET /v1/admin/integrations/{id}/backfill", s.authed(s.handleListBackfills))
+	s.mux.handle("GET /v1/admin/integrations/{id}/backfill/{bf_id}", s.authed(s.handleGetBackfill))
 	s.mux.handle("GET /v1/admin/integrations/{id}/health", s.authed(s.handleIntegrationHealth))
 	s.mux.handle("POST /v1/admin/integrations/{id}/blueprint/preview", s.authed(s.handlePreviewBlueprint))
 	s.mux.handle("GET /v1/admin/integrations/{id}/blueprint/versions", s.authed(s.handleListBlueprintVersions))

@@ -18,14 +18,17 @@ const (
 	auditIntegrationUpdate = "integration.update"
 	auditIntegrationDelete = "integration.delete"
 	auditIntegrationReplay = "integration.replay"
-	auditBlueprintUpdate   = "blueprint.update"
-	auditUserCreate        = "user.create"
-	auditUserUpdate        = "user.update"
-	auditUserDelete        = "user.delete"
-	auditAlertsUpdate      = "alerts.update"
-	auditPipelineRotate    = "pipeline.rotate"
-	auditContactExport     = "contact.export"
-	auditContactErase      = "contact.erase"
+	// auditIntegrationBackfill: a backfill was accepted (its id and counts;
+	// never a line's content).
+	auditIntegrationBackfill = "integration.backfill"
+	auditBlueprintUpdate     = "blueprint.update"
+	auditUserCreate          = "user.create"
+	auditUserUpdate          = "user.update"
+	auditUserDelete          = "user.delete"
+	auditAlertsUpdate        = "alerts.update"
+	auditPipelineRotate      = "pipeline.rotate"
+	auditContactExport       = "contact.export"
+	auditContactErase        = "contact.erase"
 )
 
 // audit records a change the request made, after it succeeded. summary is

@@ -113,6 +113,9 @@ type Engine struct {
 	workers map[string]*worker
 	ctx     context.Context
 	wg      sync.WaitGroup
+	// backfills, when set, is poked with every Pending (new deliveries
+	// may be a backfill's).
+	backfills *Backfills
 }
 
 // New returns an engine.
@@ -237,6 +240,9 @@ func (e *Engine) syncWorkers(ctx context.Context) error {
 func (e *Engine) Pending(integrationID string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.backfills != nil {
+		e.backfills.poke()
+	}
 	if e.ctx == nil || e.ctx.Err() != nil {
 		return
 	}

@@ -29,6 +29,10 @@ type BatchSender interface {
 	BatchItemsRequest(ctx context.Context, in *signal.Integration, id string) (*http.Request, error)
 	// ParseBatchItems reads the answer to BatchItemsRequest.
 	ParseBatchItems(status int, body []byte) ([]BatchItemResult, error)
+	// BatchItemID is the id an item's result is matched by
+	// (BatchItemResult.EventID), read from the item as built by Payload;
+	// "" when it has none.
+	BatchItemID(item []byte) string
 }
 
 // BatchStatus is how far a batch has got.

@@ -20,6 +20,8 @@ type Store interface {
 	ResolveProfiles(ctx context.Context, p store.ResolveProfilesParams) ([]*signal.Profile, error)
 	RecordProcessed(ctx context.Context, p store.RecordProcessedParams) error
 	ListIntegrations(ctx context.Context, p store.ListParams) ([]*signal.Integration, error)
+	// GetBackfill finds the integration a backfill's events are for.
+	GetBackfill(ctx context.Context, p store.GetBackfillParams) (*store.Backfill, error)
 	TypeStore
 }
 
@@ -64,6 +66,9 @@ type Processor struct {
 	// moving it meanwhile is caught by RecordProcessed's FromSeq check.
 	cursor     int64
 	haveCursor bool
+	// backfills maps a backfill id to its integration (fixed for its
+	// life); bounded by backfillCacheSize.
+	backfills map[string]string
 }
 
 // Deps are the processor's collaborators; Notifier may be nil, Log nil
@@ -176,6 +181,10 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	now := p.now().UTC()
+	targets, err := p.backfillTargets(ctx, events)
+	if err != nil {
+		return 0, err
+	}
 	if err := p.types.load(ctx, ins); err != nil {
 		return 0, err
 	}
@@ -228,10 +237,11 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 			deliveries = append(deliveries, &signal.Delivery{
 				EventSeq: ev.Seq, MessageID: ev.MessageID, PipelineID: ev.PipelineID, Type: ev.Type, Event: ev.Event,
 				Status: signal.StatusFailed, Reason: signal.ReasonUnreadableEvent, ReceivedAt: ev.ReceivedAt,
+				BackfillID: backfillOf(ev),
 			})
 			continue
 		}
-		deliveries = append(deliveries, p.deliveriesFor(&events[i], srcs[i], profiles[i], ins, now)...)
+		deliveries = append(deliveries, p.deliveriesFor(&events[i], srcs[i], profiles[i], ins, targets, now)...)
 		var (
 			traits     map[string]any
 			remembered string
@@ -317,7 +327,7 @@ func (p *Processor) integrations(ctx context.Context) ([]*signal.Integration, er
 
 // deliveriesFor returns one row per integration that receives the event's
 // pipeline, or a single no_integration row when none does.
-func (p *Processor) deliveriesFor(ev *signal.Event, src blueprint.Source, prof *signal.Profile, ins []*signal.Integration, now time.Time) []*signal.Delivery {
+func (p *Processor) deliveriesFor(ev *signal.Event, src blueprint.Source, prof *signal.Profile, ins []*signal.Integration, targets map[string]string, now time.Time) []*signal.Delivery {
 	var (
 		traits     map[string]any
 		remembered string
@@ -327,20 +337,28 @@ func (p *Processor) deliveriesFor(ev *signal.Event, src blueprint.Source, prof *
 	}
 	consent := effectiveConsent(src, remembered)
 	var out []*signal.Delivery
+	bf := backfillOf(ev)
 	for _, in := range ins {
-		if !in.ReceivesPipeline(ev.PipelineID) {
+		// A backfill's event goes to its integration only.
+		if bf != "" && in.ID != targets[bf] || bf == "" && !in.ReceivesPipeline(ev.PipelineID) {
 			continue
 		}
 		vendor, ok := p.vendors.Vendor(in.CatalogKey)
 		if !ok {
 			continue
 		}
-		out = append(out, buildGuarded(p.hasher, &p.phones, p.types, vendor, in, ev, src, traits, consent, now))
+		d := buildGuarded(p.hasher, &p.phones, p.types, vendor, in, ev, src, traits, consent, now)
+		d.BackfillID = bf
+		out = append(out, d)
 	}
 	if len(out) == 0 {
+		reason := signal.ReasonNoIntegration
+		if bf != "" {
+			reason = signal.ReasonIntegrationDeleted
+		}
 		out = append(out, &signal.Delivery{
 			EventSeq: ev.Seq, MessageID: ev.MessageID, PipelineID: ev.PipelineID, Type: ev.Type, Event: ev.Event,
-			Status: signal.StatusFiltered, Reason: signal.ReasonNoIntegration, ReceivedAt: ev.ReceivedAt,
+			Status: signal.StatusFiltered, Reason: reason, ReceivedAt: ev.ReceivedAt, BackfillID: bf,
 		})
 	}
 	return out

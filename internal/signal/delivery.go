@@ -125,6 +125,9 @@ type Delivery struct {
 	ReceivedAt     time.Time
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	// BackfillID marks a delivery built from a backfill's line: the live
+	// claim skips it; the backfill sender sends it in a vendor batch.
+	BackfillID string
 	// Signed is whether the event came signed (TrustSigned). It scopes
 	// the duplicate window when the delivery is recorded (an unsigned
 	// event never suppresses a signed one) and is not stored.

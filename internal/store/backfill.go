@@ -3,37 +3,64 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/signalhq/signal/internal/signal"
 )
 
-// BackfillStore keeps backfills: historical events sent to an integration
+// BackfillStore keeps backfills: historical events sent to one integration
 // through the vendor's batch endpoint, durably enough that a backfill that
 // got a 202 finishes after a restart (kill -9 included) and the items of a
 // batch the vendor acknowledged are never sent again.
+//
+// A backfill's lines are stored with it (CreateBackfill), then fed in line
+// order into the event log under the backfill's id as their pipeline id,
+// so the processor builds them like live events (identity, consent,
+// blueprint) into deliveries marked with the backfill (Delivery.BackfillID),
+// which the live claim skips. The backfill sender claims them
+// (ClaimBackfillDeliveries), records each batch the vendor acknowledged
+// with its deliveries (RecordBatch) before polling it, and finishes them
+// through DeliveryStore.FinishDeliveries.
 type BackfillStore interface {
 	// CreateBackfill stores a backfill and its accepted items at once.
 	CreateBackfill(ctx context.Context, p CreateBackfillParams) error
-	// GetBackfill returns a backfill with its item counts. Unknown (or of
+	// GetBackfill returns a backfill with its counts. Unknown (or of
 	// another integration, when IntegrationID is set): ENOTFOUND.
 	GetBackfill(ctx context.Context, p GetBackfillParams) (*Backfill, error)
+	// ListBackfills lists an integration's backfills, newest first, at
+	// most Limit, with their counts.
+	ListBackfills(ctx context.Context, p ListBackfillsParams) ([]*Backfill, error)
 	// RunningBackfills lists the backfills not finished, oldest first (to
-	// resume them at start-up).
+	// resume them at start-up), with their counts.
 	RunningBackfills(ctx context.Context) ([]*Backfill, error)
-	// UnsentBackfillItems returns up to Limit items of a backfill in no
-	// batch yet, in line order.
-	UnsentBackfillItems(ctx context.Context, p UnsentBackfillItemsParams) ([]BackfillItem, error)
-	// RecordBatch stores a batch the vendor acknowledged (its id) and
-	// marks its items as sent in it, atomically: after this, they are only
-	// polled. Items already in a batch are an ECONFLICT (nothing written).
+	// LeaseBackfill makes Holder the backfill's only runner until Until,
+	// if it is running and unleased at Now (or already Holder's). It
+	// reports whether Holder holds it. ReleaseLeases frees every lease.
+	LeaseBackfill(ctx context.Context, p LeaseBackfillParams) (bool, error)
+	// BackfillItems returns up to Limit items of a backfill after the
+	// first Offset, in line order.
+	BackfillItems(ctx context.Context, p BackfillItemsParams) ([]BackfillItem, error)
+	// BackfillQueued counts a backfill's pending deliveries in no batch
+	// (cheap: the sender asks at every step, where GetBackfill's counts
+	// grow with the backfill).
+	BackfillQueued(ctx context.Context, p BackfillQueuedParams) (int, error)
+	// ClaimBackfillDeliveries leases up to Limit pending deliveries of a
+	// backfill that are due and in no batch, oldest first.
+	ClaimBackfillDeliveries(ctx context.Context, p ClaimBackfillParams) ([]*signal.Delivery, error)
+	// RecordBatch stores a batch the vendor acknowledged and puts its
+	// deliveries in it (their leases released), atomically: from then on
+	// they are only polled. A delivery no longer held under the lease its
+	// claim took is an ECONFLICT, and nothing is written.
 	RecordBatch(ctx context.Context, p RecordBatchParams) error
-	// OpenBatches lists a backfill's batches whose results are not in yet.
+	// OpenBatches lists a backfill's batches whose results are not in yet,
+	// oldest first.
 	OpenBatches(ctx context.Context, p OpenBatchesParams) ([]string, error)
-	// FinishBatch writes the items' results of a batch (matched by event
-	// id; an item the vendor reported nothing for ends failed with
-	// Missing's status and response), closes the batch, and marks the
-	// backfill done when no item is left unsent or open.
-	FinishBatch(ctx context.Context, p FinishBatchParams) error
-	// FailBackfill ends a backfill failed (e.g. its integration deleted).
-	FailBackfill(ctx context.Context, p FailBackfillParams) error
+	// BatchDeliveries returns the deliveries a batch holds (any status).
+	BatchDeliveries(ctx context.Context, p BatchDeliveriesParams) ([]*signal.Delivery, error)
+	// CloseBatch marks a batch's results in (after its deliveries were
+	// finished).
+	CloseBatch(ctx context.Context, p CloseBatchParams) error
+	// FinishBackfill ends a running backfill Status (done or failed).
+	FinishBackfill(ctx context.Context, p FinishBackfillParams) error
 }
 
 // Backfill statuses.
@@ -43,14 +70,6 @@ const (
 	BackfillFailed  = "failed"
 )
 
-// Backfill item statuses.
-const (
-	BackfillItemUnsent    = "unsent"
-	BackfillItemSent      = "sent"
-	BackfillItemDelivered = "delivered"
-	BackfillItemFailed    = "failed"
-)
-
 // Backfill is one backfill and its progress.
 type Backfill struct {
 	ID            string
@@ -58,10 +77,18 @@ type Backfill struct {
 	Status        string
 	Accepted      int
 	Delivered     int
-	Failed        int
-	// Pending is Accepted less Delivered and Failed: unsent or awaiting
-	// the vendor's result.
-	Pending   int
+	// Failed counts the items that ended without reaching the vendor's
+	// account: refused by the vendor, or filtered by Signal's rules
+	// (Filtered of them: consent, blueprint, no identifier, duplicate).
+	Failed   int
+	Filtered int
+	// Pending is Accepted less Delivered and Failed: not yet processed,
+	// waiting to be sent, or awaiting the vendor's result.
+	Pending int
+	// Logged counts the items fed into the event log so far (a prefix of
+	// the items in line order); Queued the deliveries waiting for a batch.
+	Logged    int
+	Queued    int
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -70,13 +97,6 @@ type Backfill struct {
 type BackfillItem struct {
 	Line    int
 	Message []byte
-	// EventID is the vendor event id the item was sent with ("" until
-	// sent).
-	EventID        string
-	BatchID        string
-	Status         string
-	VendorStatus   int
-	VendorResponse string
 }
 
 type CreateBackfillParams struct {
@@ -91,41 +111,58 @@ type GetBackfillParams struct {
 	IntegrationID string
 }
 
-type UnsentBackfillItemsParams struct {
+type ListBackfillsParams struct {
+	IntegrationID string
+	Limit         int
+}
+
+type LeaseBackfillParams struct {
+	ID     string
+	Holder string
+	Now    time.Time
+	Until  time.Time
+}
+
+type BackfillItemsParams struct {
+	BackfillID string
+	Offset     int
+	Limit      int
+}
+
+type BackfillQueuedParams struct {
+	BackfillID string
+}
+
+type ClaimBackfillParams struct {
 	BackfillID string
 	Limit      int
+	Now        time.Time
+	LeaseUntil time.Time
 }
 
 type RecordBatchParams struct {
 	BackfillID string
 	BatchID    string
-	// EventIDs are the items' event ids by line.
-	EventIDs map[int]string
-	Now      time.Time
+	// Deliveries are the batch's deliveries as claimed (ID, LeaseUntil).
+	Deliveries []*signal.Delivery
+	Now        time.Time
 }
 
 type OpenBatchesParams struct {
 	BackfillID string
 }
 
-type FinishBatchParams struct {
+type BatchDeliveriesParams struct {
 	BackfillID string
 	BatchID    string
-	Results    []BackfillResult
-	// Missing is the outcome of an item the vendor reported nothing for.
-	Missing BackfillResult
-	Now     time.Time
 }
 
-// BackfillResult is one item's outcome from the vendor.
-type BackfillResult struct {
-	EventID        string
-	Delivered      bool
-	VendorStatus   int
-	VendorResponse string
+type CloseBatchParams struct {
+	BatchID string
 }
 
-type FailBackfillParams struct {
-	ID  string
-	Now time.Time
+type FinishBackfillParams struct {
+	ID     string
+	Status string
+	Now    time.Time
 }

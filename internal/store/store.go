@@ -371,15 +371,19 @@ type DeliveryStore interface {
 	// an earlier pending delivery of the same or a higher priority: one
 	// contact's events keep their order, except that a higher-priority
 	// event (an order) does not wait behind the contact's page views.
+	// Deliveries of a backfill (Delivery.BackfillID) are neither claimed
+	// nor waited behind: the backfill sender claims them
+	// (BackfillStore.ClaimBackfillDeliveries).
 	ClaimDeliveries(ctx context.Context, p ClaimDeliveriesParams) ([]*signal.Delivery, error)
 	// FinishDeliveries writes the outcome of attempts.
 	FinishDeliveries(ctx context.Context, p FinishDeliveriesParams) error
-	// NextDue returns when the integration's earliest pending delivery is
-	// due (false when it has none).
+	// NextDue returns when the integration's earliest pending live
+	// delivery is due (false when it has none); backfill rows do not count.
 	NextDue(ctx context.Context, p NextDueParams) (time.Time, bool, error)
 	// RequeueDeliveries sets the deliveries of an integration in Status
 	// (failed) whose event was received at or after Since back to pending,
-	// with a fresh retry window (replay). It returns how many.
+	// with a fresh retry window (replay), as live deliveries (a backfill's
+	// mark is cleared: its backfill may be over). It returns how many.
 	RequeueDeliveries(ctx context.Context, p RequeueDeliveriesParams) (int, error)
 	// ReplayableDeliveries returns up to Limit deliveries of an integration
 	// in Status whose reason is one of Reasons (any, when empty), with id
@@ -389,7 +393,8 @@ type DeliveryStore interface {
 	ReplayableDeliveries(ctx context.Context, p ReplayableParams) ([]Replayable, error)
 	// ReplaceDeliveries writes rebuilt deliveries over their rows (by ID):
 	// Status, Reason, Note, VendorEventName, Priority, ContactKey, Payload
-	// and ExpiresAt as given, attempts reset, due Now. A row no longer in
+	// and ExpiresAt as given, attempts reset, due Now, as live deliveries
+	// (a backfill's mark cleared, as for RequeueDeliveries). A row no longer in
 	// the status and reason it was read with (p.Was, by ID) is left alone,
 	// so a replay racing a worker or a second replay sends nothing twice.
 	// It returns how many rows it replaced.

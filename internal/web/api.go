@@ -57,7 +57,14 @@ func (rec *recorder) WriteHeader(status int) {
 // the client's address so the API's throttles and logs see the real caller.
 func (s *server) do(r *http.Request, token, method, path string, body any) result {
 	var rd io.Reader
-	if body != nil {
+	contentType := "application/json"
+	if raw, ok := body.(rawBody); ok {
+		// A file passed on as is; rewound, as a retry sends it again.
+		if _, err := raw.r.Seek(0, io.SeekStart); err != nil {
+			return result{status: 500, err: &apiError{Status: 500, Code: "INTERNAL", Message: "could not read the uploaded file"}}
+		}
+		rd, contentType = raw.r, raw.contentType
+	} else if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return result{status: 500, err: &apiError{Status: 500, Code: "INTERNAL", Message: "could not encode the request"}}
@@ -71,7 +78,7 @@ func (s *server) do(r *http.Request, token, method, path string, body any) resul
 	req.RemoteAddr = r.RemoteAddr
 	req.Header.Set("User-Agent", r.UserAgent())
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)

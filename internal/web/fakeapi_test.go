@@ -184,6 +184,12 @@ func (f *fakeAPI) routes() {
 		 "backlog":12,"oldest_pending_seconds":95,"rate_limit":{"limit":400,"remaining":380,"window_seconds":60,"used_last_minute":20},
 		 "per_minute":[`+strings.Join(per, ",")+`]}`)
 	})
+	m.HandleFunc("GET /v1/admin/integrations/int_1/backfill", ok(`{"data":[{"id":"bf_hist","integration_id":"int_1","status":"running",
+		"accepted":200,"delivered":120,"failed":30,"filtered":10,"pending":50,"created_at":"2026-11-30T12:00:00Z","updated_at":"2026-11-30T12:01:00Z"}],
+		"next_cursor":"","has_more":false}`))
+	m.HandleFunc("POST /v1/admin/integrations/int_1/backfill", func(w http.ResponseWriter, r *http.Request) {
+		writeFakeJSON(w, 202, `{"id":"bf_new","accepted":2,"rejected":[{"line":3,"code":"INVALID_PAYLOAD","message":"timestamp is required"}]}`)
+	})
 	m.HandleFunc("GET /v1/admin/integrations/int_1/blueprint", ok(`{"version":2,"defaults":{"action":"drop"},"events":{
 		"Order Completed":{"vendor_event_name":"placed order","enabled":true,"priority":"high","mappings":[
 		 {"source":"properties.order_id","target":"orderID"},{"source":"properties.revenue","else":["properties.total"],"target":"value"}]},

@@ -66,10 +66,25 @@ func (br *browser) do(method, path string, form url.Values, header map[string]st
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req := httptest.NewRequest(method, path, body)
+	h := map[string]string{}
 	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		h["Content-Type"] = "application/x-www-form-urlencoded"
 	}
+	for k, v := range header {
+		h[k] = v
+	}
+	return br.send(method, path, body, h)
+}
+
+// doBody sends a body of contentType (a multipart form).
+func (br *browser) doBody(method, path string, body io.Reader, contentType string) page {
+	br.t.Helper()
+	return br.send(method, path, body, map[string]string{"Content-Type": contentType})
+}
+
+func (br *browser) send(method, path string, body io.Reader, header map[string]string) page {
+	br.t.Helper()
+	req := httptest.NewRequest(method, path, body)
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}

@@ -99,9 +99,13 @@ type integrationPage struct {
 	In        integrationJSON
 	Health    *health
 	HealthErr string
-	Test      *testResult
-	TestEmail string
-	KeyErr    string
+	// Backfills are the integration's histories sent in batches, newest
+	// first (BackfillErr when they cannot be read).
+	Backfills   []backfillJSON
+	BackfillErr string
+	Test        *testResult
+	TestEmail   string
+	KeyErr      string
 }
 
 type testResult struct {
@@ -131,6 +135,14 @@ func (s *server) showIntegration(c *pageCtx, p *integrationPage, status int) {
 		p.HealthErr = err.Message
 	} else {
 		p.Health = &h
+	}
+	var bfs struct {
+		Data []backfillJSON `json:"data"`
+	}
+	if err := c.get(s, integrationPath(c)+"/backfill?limit=10", &bfs); err != nil {
+		p.BackfillErr = err.Message
+	} else {
+		p.Backfills = bfs.Data
 	}
 	c.v.Page = p
 	s.render(c.w, status, "integration", c.v)

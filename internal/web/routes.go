@@ -3,6 +3,8 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strings"
+	"time"
 )
 
 func (s *server) routes() {
@@ -28,6 +30,7 @@ func (s *server) routes() {
 	s.mux.HandleFunc("POST /integrations/{id}/test", s.page("", s.handleSendTest))
 	s.mux.HandleFunc("POST /integrations/{id}/replay", s.page("", s.handleReplay))
 	s.mux.HandleFunc("POST /integrations/{id}/replay-filtered", s.page("", s.handleReplayFiltered))
+	s.mux.HandleFunc("POST /integrations/{id}/backfill", s.upload(backfillUploadMax, s.handleBackfillUpload))
 	s.mux.HandleFunc("GET /integrations/{id}/delete", s.page("", s.handleDeleteIntegrationPage))
 	s.mux.HandleFunc("POST /integrations/{id}/delete", s.page("", s.handleDeleteIntegration))
 	s.mux.HandleFunc("GET /integrations/{id}/blueprint", s.page("", s.handleBlueprint))
@@ -88,6 +91,16 @@ func (c *pageCtx) send(s *server, method, path string, body any) result {
 // refuses a form post without the session's CSRF token, loads the user
 // (GET /me) and, with need "admin", refuses other roles.
 func (s *server) page(need string, h func(*pageCtx)) http.HandlerFunc {
+	return s.pageWith(need, 0, h)
+}
+
+// upload is page for a form that posts a file (multipart) of at most max
+// bytes; only such routes take more than a small form.
+func (s *server) upload(max int64, h func(*pageCtx)) http.HandlerFunc {
+	return s.pageWith("", max, h)
+}
+
+func (s *server) pageWith(need string, uploadMax int64, h func(*pageCtx)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		sess := readSession(r)
 		if sess == nil || sess.Access == "" {
@@ -100,8 +113,20 @@ func (s *server) page(need string, h func(*pageCtx)) http.HandlerFunc {
 		}
 		v := &view{CSRF: sess.CSRF}
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
-			if err := r.ParseForm(); err != nil || !sess.validCSRF(r.PostForm.Get("csrf")) {
+			var err error
+			if uploadMax > 0 && strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+				// Up to 8 MiB held in memory, the rest in a temporary
+				// file removed when the request ends.
+				// A file may take longer than the listener's read deadline
+				// (meant for small forms) to arrive; a stalled one still ends.
+				_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(5 * time.Minute))
+				r.Body = http.MaxBytesReader(w, r.Body, uploadMax)
+				err = r.ParseMultipartForm(8 << 20)
+			} else {
+				r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+				err = r.ParseForm()
+			}
+			if err != nil || !sess.validCSRF(r.PostForm.Get("csrf")) {
 				s.errorPage(w, v, http.StatusForbidden, "Request refused",
 					"This form has expired or did not come from this site. Go back, reload the page and try again.")
 				return

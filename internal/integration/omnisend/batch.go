@@ -169,6 +169,17 @@ func (v *Vendor) ParseBatchItems(status int, body []byte) ([]integration.BatchIt
 	return out, nil
 }
 
+// BatchItemID is an item's eventID, which its result's request echoes.
+func (v *Vendor) BatchItemID(item []byte) string {
+	var b struct {
+		EventID string `json:"eventID"`
+	}
+	if json.Unmarshal(item, &b) != nil {
+		return ""
+	}
+	return b.EventID
+}
+
 type batchItem struct {
 	ItemID       string          `json:"itemID"`
 	Status       string          `json:"status"`

@@ -116,9 +116,9 @@ const expireDeliveries = `UPDATE deliveries SET status = ` + sqlstore.Filtered +
 // second delivery waits while the first is pending, leased or not.
 var claimDeliveries = `WITH claimable AS (
 	SELECT d.id FROM deliveries d
-	WHERE d.integration_id = $1 AND d.status = ` + sqlstore.Pending + ` AND d.next_attempt_at <= $2 AND d.lease_until <= $2
+	WHERE d.integration_id = $1 AND d.status = ` + sqlstore.Pending + ` AND d.next_attempt_at <= $2 AND d.lease_until <= $2 AND d.backfill_id = ''
 	AND (d.contact_key = '' OR NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.integration_id = d.integration_id AND e.status = ` + sqlstore.Pending + `
-		AND e.contact_key = d.contact_key AND e.priority >= d.priority AND e.id < d.id))
+		AND e.contact_key = d.contact_key AND e.priority >= d.priority AND e.id < d.id AND e.backfill_id = ''))
 	ORDER BY d.priority DESC, d.id
 	LIMIT $3
 	FOR UPDATE SKIP LOCKED

@@ -11,7 +11,7 @@ import (
 	"github.com/signalhq/signal/internal/store/sqlstore"
 )
 
-const deliveryInsertCols = 23
+const deliveryInsertCols = 24
 
 // RecordProcessed stores deliveries and moves the processor cursor in one
 // transaction. A pending delivery whose (integration, pipeline, signed,
@@ -73,11 +73,11 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 				next++
 				args = append(args, d.ID, d.EventSeq, d.MessageID, d.PipelineID, d.IntegrationID, d.Type, d.Event, d.Status, d.Reason, d.Note,
 					d.VendorEventName, d.Priority, d.ContactKey, d.Attempts, ms(d.NextAttemptAt), ms(d.ExpiresAt), d.VendorStatus,
-					sealedPayloads[start+i], ms(d.ReceivedAt), now, now, 0, sqlstore.WarningsText(d.Warnings))
+					sealedPayloads[start+i], ms(d.ReceivedAt), now, now, 0, sqlstore.WarningsText(d.Warnings), d.BackfillID)
 			}
 			q := `INSERT INTO deliveries (id, event_seq, message_id, pipeline_id, integration_id, type, event, status, reason, note,
 				vendor_event_name, priority, contact_key, attempts, next_attempt_at, expires_at, vendor_status, payload,
-				received_at, created_at, updated_at, lease_until, warnings) VALUES ` +
+				received_at, created_at, updated_at, lease_until, warnings, backfill_id) VALUES ` +
 				strings.TrimSuffix(strings.Repeat("(?"+strings.Repeat(",?", deliveryInsertCols-1)+"),", len(chunk)), ",")
 			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 				return fmt.Errorf("insert deliveries: %w", err)
@@ -104,9 +104,9 @@ func (db *DB) ClaimDeliveries(ctx context.Context, p store.ClaimDeliveriesParams
 		// to itself the planner fetches every due row and sorts them, which
 		// is linear in the backlog.
 		rows, err := tx.QueryContext(ctx, `SELECT `+sqlstore.DeliveryCols+` FROM deliveries d INDEXED BY deliveries_queue
-			WHERE d.integration_id = ? AND d.status = `+sqlstore.Pending+` AND d.next_attempt_at <= ? AND d.lease_until <= ?
+			WHERE d.integration_id = ? AND d.status = `+sqlstore.Pending+` AND d.next_attempt_at <= ? AND d.lease_until <= ? AND d.backfill_id = ''
 			AND (d.contact_key = '' OR NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.integration_id = d.integration_id AND e.status = `+sqlstore.Pending+`
-				AND e.contact_key = d.contact_key AND e.priority >= d.priority AND e.id < d.id))
+				AND e.contact_key = d.contact_key AND e.priority >= d.priority AND e.id < d.id AND e.backfill_id = ''))
 			ORDER BY d.priority DESC, d.id LIMIT ?`, p.IntegrationID, now, now, p.Limit)
 		if err != nil {
 			return err

@@ -22,7 +22,7 @@ func (s *Store) CreateBackfill(ctx context.Context, p store.CreateBackfillParams
 				return fmt.Errorf("seal line %d: %w", it.Line, err)
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO backfill_items (backfill_id, line, message, status, event_id, batch_id, vendor_status, updated_at)
-				VALUES (?, ?, ?, ?, '', '', 0, ?)`, p.ID, it.Line, msg, store.BackfillItemUnsent, now); err != nil {
+				VALUES (?, ?, ?, 'unsent', '', '', 0, ?)`, p.ID, it.Line, msg, now); err != nil {
 				return err
 			}
 		}
@@ -34,20 +34,28 @@ func (s *Store) CreateBackfill(ctx context.Context, p store.CreateBackfillParams
 	return nil
 }
 
+// backfillCols reads a backfill with its counts: outcomes from its
+// deliveries (deliveries_backfill), items logged from the event log (the
+// backfill's id is its events' pipeline id: events_pipeline).
 const backfillCols = `b.id, b.integration_id, b.status, b.accepted, b.created_at, b.updated_at,
-	(SELECT COUNT(*) FROM backfill_items i WHERE i.backfill_id = b.id AND i.status = '` + store.BackfillItemDelivered + `'),
-	(SELECT COUNT(*) FROM backfill_items i WHERE i.backfill_id = b.id AND i.status = '` + store.BackfillItemFailed + `')`
+	(SELECT COUNT(*) FROM deliveries d WHERE d.backfill_id = b.id AND d.status = ` + Delivered + `),
+	(SELECT COUNT(*) FROM deliveries d WHERE d.backfill_id = b.id AND d.status = ` + Failed + `),
+	(SELECT COUNT(*) FROM deliveries d WHERE d.backfill_id = b.id AND d.status = ` + Filtered + `),
+	(SELECT COUNT(*) FROM deliveries d WHERE d.backfill_id = b.id AND d.status = ` + Pending + ` AND d.backfill_batch = ''),
+	(SELECT COUNT(*) FROM events e WHERE e.pipeline_id = b.id)`
 
 func scanBackfill(scan func(dest ...any) error) (*store.Backfill, error) {
 	var (
 		b                store.Backfill
 		created, updated int64
+		failed           int
 	)
-	if err := scan(&b.ID, &b.IntegrationID, &b.Status, &b.Accepted, &created, &updated, &b.Delivered, &b.Failed); err != nil {
+	if err := scan(&b.ID, &b.IntegrationID, &b.Status, &b.Accepted, &created, &updated, &b.Delivered, &failed, &b.Filtered, &b.Queued, &b.Logged); err != nil {
 		return nil, err
 	}
 	b.CreatedAt, b.UpdatedAt = FromMS(created), FromMS(updated)
-	b.Pending = b.Accepted - b.Delivered - b.Failed
+	b.Failed = failed + b.Filtered
+	b.Pending = max(b.Accepted-b.Delivered-b.Failed, 0)
 	return &b, nil
 }
 
@@ -63,6 +71,16 @@ func (s *Store) GetBackfill(ctx context.Context, p store.GetBackfillParams) (*st
 	return b, nil
 }
 
+// ListBackfills lists an integration's backfills, newest first.
+func (s *Store) ListBackfills(ctx context.Context, p store.ListBackfillsParams) ([]*store.Backfill, error) {
+	out, err := queryAll(ctx, s.X, scanBackfill, `SELECT `+backfillCols+` FROM backfills b WHERE b.integration_id = ?
+		ORDER BY b.created_at DESC, b.id DESC LIMIT ?`, p.IntegrationID, Limit(p.Limit))
+	if err != nil {
+		return nil, fmt.Errorf("list backfills of %s: %w", p.IntegrationID, err)
+	}
+	return out, nil
+}
+
 // RunningBackfills lists the unfinished backfills, oldest first.
 func (s *Store) RunningBackfills(ctx context.Context) ([]*store.Backfill, error) {
 	out, err := queryAll(ctx, s.X, scanBackfill, `SELECT `+backfillCols+` FROM backfills b WHERE b.status = ? ORDER BY b.created_at, b.id`, store.BackfillRunning)
@@ -72,28 +90,86 @@ func (s *Store) RunningBackfills(ctx context.Context) ([]*store.Backfill, error)
 	return out, nil
 }
 
-// UnsentBackfillItems returns items in no batch yet, in line order.
-func (s *Store) UnsentBackfillItems(ctx context.Context, p store.UnsentBackfillItemsParams) ([]store.BackfillItem, error) {
+// LeaseBackfill takes or renews a backfill's runner lease.
+func (s *Store) LeaseBackfill(ctx context.Context, p store.LeaseBackfillParams) (bool, error) {
+	n, err := s.X.Exec(ctx, `UPDATE backfills SET lease_holder = ?, lease_until = ? WHERE id = ? AND status = ? AND (lease_until <= ? OR lease_holder = ?)`,
+		p.Holder, MS(p.Until), p.ID, store.BackfillRunning, MS(p.Now), p.Holder)
+	if err != nil {
+		return false, fmt.Errorf("lease backfill %s: %w", p.ID, err)
+	}
+	return n == 1, nil
+}
+
+// BackfillItems returns items after the first Offset, in line order.
+func (s *Store) BackfillItems(ctx context.Context, p store.BackfillItemsParams) ([]store.BackfillItem, error) {
 	out, err := queryAll(ctx, s.X, func(scan func(...any) error) (store.BackfillItem, error) {
 		var (
 			it     store.BackfillItem
 			sealed []byte
 		)
-		if err := scan(&it.Line, &sealed, &it.Status); err != nil {
+		if err := scan(&it.Line, &sealed); err != nil {
 			return it, err
 		}
 		var err error
 		it.Message, err = s.Open(sealed)
 		return it, err
-	}, `SELECT line, message, status FROM backfill_items WHERE backfill_id = ? AND status = ? ORDER BY line LIMIT ?`,
-		p.BackfillID, store.BackfillItemUnsent, p.Limit)
+	}, `SELECT line, message FROM backfill_items WHERE backfill_id = ? ORDER BY line LIMIT ? OFFSET ?`,
+		p.BackfillID, p.Limit, p.Offset)
 	if err != nil {
-		return nil, fmt.Errorf("unsent items of backfill %s: %w", p.BackfillID, err)
+		return nil, fmt.Errorf("items of backfill %s: %w", p.BackfillID, err)
 	}
 	return out, nil
 }
 
-// RecordBatch stores an acknowledged batch and marks its items sent.
+// BackfillQueued counts a backfill's pending deliveries in no batch.
+func (s *Store) BackfillQueued(ctx context.Context, p store.BackfillQueuedParams) (int, error) {
+	var n int
+	if err := s.X.QueryRow(ctx, `SELECT COUNT(*) FROM deliveries WHERE backfill_id = ? AND status = `+Pending+` AND backfill_batch = ''`,
+		p.BackfillID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("queued deliveries of backfill %s: %w", p.BackfillID, err)
+	}
+	return n, nil
+}
+
+// ClaimBackfillDeliveries leases a backfill's next deliveries in no batch.
+// Each row is leased by its own conditional update, so two runners racing
+// (a lease that expired under a slow one) never both hold a row.
+func (s *Store) ClaimBackfillDeliveries(ctx context.Context, p store.ClaimBackfillParams) ([]*signal.Delivery, error) {
+	now, until := MS(p.Now), MS(p.LeaseUntil)
+	var out []*signal.Delivery
+	err := s.X.InTx(ctx, func(tx *Tx) error {
+		out = out[:0]
+		rows, err := tx.Query(ctx, `SELECT `+DeliveryCols+` FROM deliveries WHERE backfill_id = ? AND status = `+Pending+`
+			AND backfill_batch = '' AND next_attempt_at <= ? AND lease_until <= ? ORDER BY id LIMIT ?`, p.BackfillID, now, now, p.Limit)
+		if err != nil {
+			return err
+		}
+		cands, err := Collect(rows, s.ScanDelivery)
+		rows.Close()
+		if err != nil {
+			return err
+		}
+		for _, d := range cands {
+			n, err := tx.Exec(ctx, `UPDATE deliveries SET lease_until = ? WHERE id = ? AND status = `+Pending+` AND backfill_batch = '' AND lease_until <= ?`,
+				until, d.ID, now)
+			if err != nil {
+				return err
+			}
+			if n == 1 {
+				d.LeaseUntil = FromMS(until)
+				d.BackfillID = p.BackfillID
+				out = append(out, d)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries of backfill %s: %w", p.BackfillID, err)
+	}
+	return out, nil
+}
+
+// RecordBatch stores an acknowledged batch and puts its deliveries in it.
 func (s *Store) RecordBatch(ctx context.Context, p store.RecordBatchParams) error {
 	now := MS(p.Now)
 	err := s.X.InTx(ctx, func(tx *Tx) error {
@@ -101,21 +177,25 @@ func (s *Store) RecordBatch(ctx context.Context, p store.RecordBatchParams) erro
 			p.BatchID, p.BackfillID, now); err != nil {
 			return err
 		}
-		for line, eventID := range p.EventIDs {
-			n, err := tx.Exec(ctx, `UPDATE backfill_items SET status = ?, event_id = ?, batch_id = ?, updated_at = ?
-				WHERE backfill_id = ? AND line = ? AND status = ?`,
-				store.BackfillItemSent, eventID, p.BatchID, now, p.BackfillID, line, store.BackfillItemUnsent)
+		for _, d := range p.Deliveries {
+			n, err := tx.Exec(ctx, `UPDATE deliveries SET backfill_batch = ?, lease_until = 0, updated_at = ?
+				WHERE id = ? AND backfill_id = ? AND status = `+Pending+` AND backfill_batch = '' AND lease_until = ?`,
+				p.BatchID, now, d.ID, p.BackfillID, MS(d.LeaseUntil))
 			if err != nil {
 				return err
 			}
 			if n != 1 {
-				return signal.Errorf(signal.ECONFLICT, "line %d of backfill %s is not waiting to be sent", line, p.BackfillID)
+				return signal.Errorf(signal.ECONFLICT, "delivery %d of backfill %s is no longer held by this claim", d.ID, p.BackfillID)
 			}
 		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("record batch %s: %w", p.BatchID, err)
+	}
+	for _, d := range p.Deliveries {
+		d.LeaseUntil = FromMS(0)
+		d.BackfillID = p.BackfillID
 	}
 	return nil
 }
@@ -132,51 +212,41 @@ func (s *Store) OpenBatches(ctx context.Context, p store.OpenBatchesParams) ([]s
 	return out, nil
 }
 
-// FinishBatch writes a batch's item results and closes it.
-func (s *Store) FinishBatch(ctx context.Context, p store.FinishBatchParams) error {
-	now := MS(p.Now)
-	set := func(ctx context.Context, tx *Tx, r store.BackfillResult, where string, args ...any) error {
-		status := store.BackfillItemFailed
-		if r.Delivered {
-			status = store.BackfillItemDelivered
+// BatchDeliveries returns the deliveries sent in a batch.
+func (s *Store) BatchDeliveries(ctx context.Context, p store.BatchDeliveriesParams) ([]*signal.Delivery, error) {
+	out, err := queryAll(ctx, s.X, func(scan func(...any) error) (*signal.Delivery, error) {
+		var bf string
+		d, err := s.ScanDelivery(func(dest ...any) error { return scan(append(dest, &bf)...) })
+		if d != nil {
+			d.BackfillID = bf
 		}
-		resp, err := s.Seal([]byte(r.VendorResponse))
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE backfill_items SET status = ?, vendor_status = ?, vendor_response = ?, updated_at = ?
-			WHERE backfill_id = ? AND batch_id = ? AND status = ? `+where,
-			append([]any{status, r.VendorStatus, resp, now, p.BackfillID, p.BatchID, store.BackfillItemSent}, args...)...)
-		return err
-	}
-	err := s.X.InTx(ctx, func(tx *Tx) error {
-		for _, r := range p.Results {
-			if err := set(ctx, tx, r, `AND event_id = ?`, r.EventID); err != nil {
-				return err
-			}
-		}
-		if err := set(ctx, tx, p.Missing, ``); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE backfill_batches SET done = 1 WHERE batch_id = ?`, p.BatchID); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `UPDATE backfills SET status = ?, updated_at = ? WHERE id = ? AND status = ? AND NOT EXISTS (
-			SELECT 1 FROM backfill_items WHERE backfill_id = ? AND status IN (?, ?))`,
-			store.BackfillDone, now, p.BackfillID, store.BackfillRunning, p.BackfillID, store.BackfillItemUnsent, store.BackfillItemSent)
-		return err
-	})
+		return d, err
+	}, `SELECT `+DeliveryCols+`, backfill_id FROM deliveries WHERE backfill_id = ? AND backfill_batch = ? ORDER BY id`, p.BackfillID, p.BatchID)
 	if err != nil {
-		return fmt.Errorf("finish batch %s: %w", p.BatchID, err)
+		return nil, fmt.Errorf("deliveries of batch %s: %w", p.BatchID, err)
+	}
+	for _, d := range out {
+		d.LeaseUntil = FromMS(0)
+	}
+	return out, nil
+}
+
+// CloseBatch marks a batch's results in.
+func (s *Store) CloseBatch(ctx context.Context, p store.CloseBatchParams) error {
+	if _, err := s.X.Exec(ctx, `UPDATE backfill_batches SET done = 1 WHERE batch_id = ?`, p.BatchID); err != nil {
+		return fmt.Errorf("close batch %s: %w", p.BatchID, err)
 	}
 	return nil
 }
 
-// FailBackfill ends a backfill failed.
-func (s *Store) FailBackfill(ctx context.Context, p store.FailBackfillParams) error {
-	if _, err := s.X.Exec(ctx, `UPDATE backfills SET status = ?, updated_at = ? WHERE id = ? AND status = ?`,
-		store.BackfillFailed, MS(p.Now), p.ID, store.BackfillRunning); err != nil {
-		return fmt.Errorf("fail backfill %s: %w", p.ID, err)
+// FinishBackfill ends a running backfill done or failed.
+func (s *Store) FinishBackfill(ctx context.Context, p store.FinishBackfillParams) error {
+	if p.Status != store.BackfillDone && p.Status != store.BackfillFailed {
+		return signal.Errorf(signal.EINVALID, "a backfill ends %s or %s, not %q", store.BackfillDone, store.BackfillFailed, p.Status)
+	}
+	if _, err := s.X.Exec(ctx, `UPDATE backfills SET status = ?, lease_holder = '', lease_until = 0, updated_at = ? WHERE id = ? AND status = ?`,
+		p.Status, MS(p.Now), p.ID, store.BackfillRunning); err != nil {
+		return fmt.Errorf("finish backfill %s: %w", p.ID, err)
 	}
 	return nil
 }

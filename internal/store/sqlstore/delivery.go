@@ -46,7 +46,7 @@ func (s *Store) ScanDelivery(scan func(dest ...any) error) (*signal.Delivery, er
 func (s *Store) NextDue(ctx context.Context, p store.NextDueParams) (time.Time, bool, error) {
 	var next sql.NullInt64
 	if err := s.X.QueryRow(ctx, `SELECT MIN(`+s.X.d.Greatest+`(next_attempt_at, lease_until)) FROM deliveries
-		WHERE integration_id = ? AND status = `+Pending, p.IntegrationID).Scan(&next); err != nil {
+		WHERE integration_id = ? AND status = `+Pending+` AND backfill_id = ''`, p.IntegrationID).Scan(&next); err != nil {
 		return time.Time{}, false, fmt.Errorf("next due of %s: %w", p.IntegrationID, err)
 	}
 	if !next.Valid {
@@ -59,7 +59,7 @@ func (s *Store) NextDue(ctx context.Context, p store.NextDueParams) (time.Time, 
 func (s *Store) RequeueDeliveries(ctx context.Context, p store.RequeueDeliveriesParams) (int, error) {
 	now := MS(p.Now)
 	n, err := s.X.Exec(ctx, `UPDATE deliveries SET status = ?, reason = '', note = '', attempts = 0, next_attempt_at = ?, created_at = ?,
-		lease_until = 0, expires_at = 0, updated_at = ? WHERE integration_id = ? AND status = ? AND received_at >= ?`,
+		lease_until = 0, expires_at = 0, updated_at = ?, backfill_id = '', backfill_batch = '' WHERE integration_id = ? AND status = ? AND received_at >= ?`,
 		signal.StatusPending, now, now, now, p.IntegrationID, p.Status, MS(p.Since))
 	if err != nil {
 		return 0, fmt.Errorf("requeue deliveries of %s: %w", p.IntegrationID, err)
@@ -76,6 +76,11 @@ func (s *Store) RequeueDeliveries(ctx context.Context, p store.RequeueDeliveries
 func (s *Store) ReleaseLeases(ctx context.Context) error {
 	if _, err := s.X.Exec(ctx, `UPDATE deliveries SET lease_until = 0 WHERE status = `+Pending+` AND lease_until > 0`); err != nil {
 		return fmt.Errorf("release leases: %w", err)
+	}
+	// Backfill runners' leases too: a restarted node resumes its backfills
+	// at once rather than after the lease of its previous life.
+	if _, err := s.X.Exec(ctx, `UPDATE backfills SET lease_holder = '', lease_until = 0 WHERE lease_until > 0`); err != nil {
+		return fmt.Errorf("release backfill leases: %w", err)
 	}
 	return nil
 }

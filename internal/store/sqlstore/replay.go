@@ -81,7 +81,7 @@ func (s *Store) ReplaceDeliveries(ctx context.Context, p store.ReplaceDeliveries
 			}
 			n, err := tx.Exec(ctx, `UPDATE deliveries SET status = ?, reason = ?, note = ?, vendor_event_name = ?, priority = ?,
 				contact_key = ?, payload = ?, attempts = 0, next_attempt_at = ?, lease_until = 0, expires_at = ?, vendor_status = 0,
-				vendor_response = NULL, created_at = ?, updated_at = ? WHERE id = ? AND status = ? AND reason = ?`,
+				vendor_response = NULL, created_at = ?, updated_at = ?, backfill_id = '', backfill_batch = '' WHERE id = ? AND status = ? AND reason = ?`,
 				d.Status, d.Reason, d.Note, d.VendorEventName, d.Priority, d.ContactKey, payload, now, MS(d.ExpiresAt), now, now,
 				d.ID, was.Status, was.Reason)
 			if err != nil {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -9,10 +10,11 @@ import (
 	"github.com/signalhq/signal/internal/store"
 )
 
-// exerciseBackfills pins the backfill tables: items sent in an
-// acknowledged batch are never handed out again (a restart resumes by
-// polling the open batches), every item ends delivered or failed, and the
-// backfill ends done.
+// exerciseBackfills pins the backfill tables and the backfill marker: lines
+// are fed into the log under the backfill's id, their deliveries (marked)
+// are skipped by the live claim and claimed by the backfill's own, a batch
+// the vendor acknowledged holds its deliveries for good (never claimed
+// again, also after a restart), and the counts follow the deliveries.
 func exerciseBackfills(t *testing.T, newStore func(t *testing.T) store.Store) {
 	type testBundle struct {
 		ctx   context.Context
@@ -24,7 +26,7 @@ func exerciseBackfills(t *testing.T, newStore func(t *testing.T) store.Store) {
 		b := &testBundle{ctx: t.Context(), now: testNow(), store: newStore(t)}
 		var items []store.BackfillItem
 		for line := 1; line <= 5; line++ {
-			items = append(items, store.BackfillItem{Line: line, Message: []byte(`{"type":"track","event":"Order Completed","line":` + string(rune('0'+line)) + `}`)})
+			items = append(items, store.BackfillItem{Line: line * 2, Message: []byte(fmt.Sprintf(`{"type":"track","event":"Order Completed","line":%d}`, line*2))})
 		}
 		requireNoError(t, b.store.CreateBackfill(b.ctx, store.CreateBackfillParams{ID: "bf_1", IntegrationID: "int_a", Items: items, Now: b.now}))
 		return b
@@ -35,70 +37,215 @@ func exerciseBackfills(t *testing.T, newStore func(t *testing.T) store.Store) {
 		requireNoError(t, err)
 		return bf
 	}
+	// feed logs n backfill events (the backfill's id as pipeline) and
+	// records one marked delivery each, plus one live delivery to int_a.
+	feed := func(t *testing.T, b *testBundle, n int) (backfill []*signal.Delivery, live *signal.Delivery) {
+		t.Helper()
+		var events []*signal.Event
+		for range n {
+			e := newEvent(b.now)
+			e.PipelineID = "bf_1"
+			events = append(events, e)
+		}
+		liveEv := newEvent(b.now)
+		appendEvents(b.ctx, t, b.store, append(events, liveEv)...)
+		for _, e := range events {
+			d := pendingDelivery(e, "int_a")
+			d.BackfillID, d.ContactKey = "bf_1", "same-contact"
+			backfill = append(backfill, d)
+		}
+		live = pendingDelivery(liveEv, "int_a")
+		live.ContactKey = "same-contact"
+		recordProcessed(b.ctx, t, b.store, b.now, append(backfill, live)...)
+		return backfill, live
+	}
+	claimBackfill := func(t *testing.T, b *testBundle, limit int, at time.Time) []*signal.Delivery {
+		t.Helper()
+		ds, err := b.store.ClaimBackfillDeliveries(b.ctx, store.ClaimBackfillParams{BackfillID: "bf_1", Limit: limit, Now: at, LeaseUntil: at.Add(time.Minute)})
+		requireNoError(t, err)
+		return ds
+	}
 
-	t.Run("Lifecycle", func(t *testing.T) {
+	t.Run("Items", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
-		if bf := get(t, b); bf.Status != store.BackfillRunning || bf.Accepted != 5 || bf.Pending != 5 {
+		if bf := get(t, b); bf.Status != store.BackfillRunning || bf.Accepted != 5 || bf.Pending != 5 || bf.Logged != 0 {
 			t.Fatalf("new backfill = %+v", bf)
 		}
-		unsent, err := b.store.UnsentBackfillItems(b.ctx, store.UnsentBackfillItemsParams{BackfillID: "bf_1", Limit: 3})
+		items, err := b.store.BackfillItems(b.ctx, store.BackfillItemsParams{BackfillID: "bf_1", Offset: 1, Limit: 3})
 		requireNoError(t, err)
-		if len(unsent) != 3 || unsent[0].Line != 1 || string(unsent[2].Message) != `{"type":"track","event":"Order Completed","line":3}` {
-			t.Fatalf("unsent = %+v", unsent)
+		if len(items) != 3 || items[0].Line != 4 || string(items[2].Message) != `{"type":"track","event":"Order Completed","line":8}` {
+			t.Fatalf("items after the first = %+v", items)
 		}
-		requireNoError(t, b.store.RecordBatch(b.ctx, store.RecordBatchParams{BackfillID: "bf_1", BatchID: "b1",
-			EventIDs: map[int]string{1: "e1", 2: "e2", 3: "e3"}, Now: b.now}))
-		// Sent once: a second batch of the same lines is refused whole.
-		err = b.store.RecordBatch(b.ctx, store.RecordBatchParams{BackfillID: "bf_1", BatchID: "b2", EventIDs: map[int]string{3: "e3", 4: "e4"}, Now: b.now})
-		if signal.ErrorCode(err) != signal.ECONFLICT {
-			t.Fatalf("second batch of line 3: %v, want ECONFLICT", err)
+	})
+
+	t.Run("MarkerAndBatches", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		backfill, live := feed(t, b, 4)
+		if bf := get(t, b); bf.Logged != 4 || bf.Queued != 4 || bf.Pending != 5 {
+			t.Fatalf("after feeding 4 = %+v", bf)
 		}
-		unsent, err = b.store.UnsentBackfillItems(b.ctx, store.UnsentBackfillItemsParams{BackfillID: "bf_1", Limit: 10})
+		queued := func() int {
+			n, err := b.store.BackfillQueued(b.ctx, store.BackfillQueuedParams{BackfillID: "bf_1"})
+			requireNoError(t, err)
+			return n
+		}
+		// The live claim takes only the live delivery, which does not wait
+		// behind the same contact's earlier backfill rows; NextDue sees
+		// only live rows.
+		ds, err := b.store.ClaimDeliveries(b.ctx, store.ClaimDeliveriesParams{IntegrationID: "int_a", Limit: 10, Now: b.now, LeaseUntil: b.now.Add(time.Minute)})
 		requireNoError(t, err)
-		if len(unsent) != 2 || unsent[0].Line != 4 {
-			t.Fatalf("unsent after a batch = %+v, want lines 4 and 5", unsent)
+		if len(ds) != 1 || ds[0].ID != live.ID {
+			t.Fatalf("live claim = %v, want only the live delivery %d", messageIDs(ds), live.ID)
 		}
+		live = ds[0]
+		live.Status = signal.StatusDelivered
+		requireNoError(t, b.store.FinishDeliveries(b.ctx, store.FinishDeliveriesParams{Deliveries: []*signal.Delivery{live}, Now: b.now}))
+		if _, ok, err := b.store.NextDue(b.ctx, store.NextDueParams{IntegrationID: "int_a"}); err != nil || ok {
+			t.Fatalf("NextDue with only backfill rows pending = %v, %v; want none", ok, err)
+		}
+
+		first := claimBackfill(t, b, 3, b.now)
+		requireStrings(t, "backfill claim", messageIDs(first), messageIDs(backfill[:3]))
+		if again := claimBackfill(t, b, 3, b.now); len(again) != 1 || again[0].ID != backfill[3].ID {
+			t.Fatalf("second claim = %v, want the one unleased row", messageIDs(again))
+		}
+		requireNoError(t, b.store.RecordBatch(b.ctx, store.RecordBatchParams{BackfillID: "bf_1", BatchID: "b1", Deliveries: first, Now: b.now}))
+		if n := queued(); n != 1 {
+			t.Fatalf("BackfillQueued after a batch of 3 = %d, want 1", n)
+		}
+		// Recorded once: the same claim cannot go into a second batch.
+		err = b.store.RecordBatch(b.ctx, store.RecordBatchParams{BackfillID: "bf_1", BatchID: "b2", Deliveries: first[:1], Now: b.now})
+		requireCode(t, err, signal.ECONFLICT)
+		// A batch's rows are never claimed again, not after the leases
+		// expire, not after ReleaseLeases (a restart).
+		requireNoError(t, b.store.ReleaseLeases(b.ctx))
+		later := claimBackfill(t, b, 10, b.now.Add(time.Hour))
+		requireStrings(t, "claim after a batch and a restart", messageIDs(later), messageIDs(backfill[3:]))
 		open, err := b.store.OpenBatches(b.ctx, store.OpenBatchesParams{BackfillID: "bf_1"})
 		requireNoError(t, err)
 		requireStrings(t, "open batches", open, []string{"b1"})
+		in, err := b.store.BatchDeliveries(b.ctx, store.BatchDeliveriesParams{BackfillID: "bf_1", BatchID: "b1"})
+		requireNoError(t, err)
+		requireStrings(t, "batch deliveries", messageIDs(in), messageIDs(first))
+		if in[0].BackfillID != "bf_1" || string(in[0].Payload) != string(first[0].Payload) {
+			t.Fatalf("batch delivery = %+v", in[0])
+		}
 
-		requireNoError(t, b.store.FinishBatch(b.ctx, store.FinishBatchParams{BackfillID: "bf_1", BatchID: "b1", Now: b.now,
-			Results: []store.BackfillResult{{EventID: "e1", Delivered: true, VendorStatus: 200}, {EventID: "e2", VendorStatus: 400, VendorResponse: "bad"}},
-			Missing: store.BackfillResult{VendorResponse: "no result"}}))
-		if bf := get(t, b); bf.Delivered != 1 || bf.Failed != 2 || bf.Pending != 2 || bf.Status != store.BackfillRunning {
+		// Results land through FinishDeliveries (held under lease 0).
+		in[0].Status = signal.StatusDelivered
+		in[1].Status, in[1].Reason, in[1].VendorStatus, in[1].VendorResponse = signal.StatusFailed, signal.ReasonVendorRejected, 400, "bad"
+		in[2].Status, in[2].Reason = signal.StatusFailed, signal.ReasonVendorRejected
+		requireNoError(t, b.store.FinishDeliveries(b.ctx, store.FinishDeliveriesParams{Deliveries: in, Now: b.now}))
+		requireNoError(t, b.store.CloseBatch(b.ctx, store.CloseBatchParams{BatchID: "b1"}))
+		open, err = b.store.OpenBatches(b.ctx, store.OpenBatchesParams{BackfillID: "bf_1"})
+		requireNoError(t, err)
+		requireStrings(t, "open batches after closing", open, nil)
+		if bf := get(t, b); bf.Delivered != 1 || bf.Failed != 2 || bf.Pending != 2 || bf.Queued != 1 {
 			t.Fatalf("after batch 1 = %+v", bf)
 		}
-		requireNoError(t, b.store.RecordBatch(b.ctx, store.RecordBatchParams{BackfillID: "bf_1", BatchID: "b2", EventIDs: map[int]string{4: "e4", 5: "e5"}, Now: b.now}))
-		requireNoError(t, b.store.FinishBatch(b.ctx, store.FinishBatchParams{BackfillID: "bf_1", BatchID: "b2", Now: b.now,
-			Results: []store.BackfillResult{{EventID: "e4", Delivered: true, VendorStatus: 200}, {EventID: "e5", Delivered: true, VendorStatus: 200}}}))
-		if bf := get(t, b); bf.Delivered != 3 || bf.Failed != 2 || bf.Pending != 0 || bf.Status != store.BackfillDone {
-			t.Fatalf("after batch 2 = %+v", bf)
+		fails := liveEvents(b.ctx, t, b.store, store.ListLiveEventsParams{IntegrationID: "int_a", Status: signal.StatusFailed})
+		if len(fails) != 2 || fails[1].VendorStatus != 400 || fails[1].VendorResponse != "bad" || fails[1].PipelineID != "bf_1" {
+			t.Fatalf("failed live events = %+v", fails)
+		}
+	})
+
+	t.Run("FilteredCountsAsFailed", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		e := newEvent(b.now)
+		e.PipelineID = "bf_1"
+		appendEvents(b.ctx, t, b.store, e)
+		d := pendingDelivery(e, "int_a")
+		d.BackfillID, d.Status, d.Reason = "bf_1", signal.StatusFiltered, signal.ReasonConsentDenied
+		recordProcessed(b.ctx, t, b.store, b.now, d)
+		if bf := get(t, b); bf.Failed != 1 || bf.Filtered != 1 || bf.Pending != 4 || bf.Queued != 0 {
+			t.Fatalf("with a filtered item = %+v", bf)
+		}
+	})
+
+	t.Run("RequeueSendsLive", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		backfill, _ := feed(t, b, 1)
+		ds := claimBackfill(t, b, 1, b.now)
+		ds[0].Status, ds[0].Reason = signal.StatusFailed, signal.ReasonRetriesExhausted
+		requireNoError(t, b.store.FinishDeliveries(b.ctx, store.FinishDeliveriesParams{Deliveries: ds, Now: b.now}))
+		// A replayed backfill item goes out as a live event: its
+		// backfill may be over.
+		n, err := b.store.RequeueDeliveries(b.ctx, store.RequeueDeliveriesParams{IntegrationID: "int_a", Status: signal.StatusFailed, Now: b.now})
+		requireNoError(t, err)
+		live, err := b.store.ClaimDeliveries(b.ctx, store.ClaimDeliveriesParams{IntegrationID: "int_a", Limit: 10, Now: b.now, LeaseUntil: b.now.Add(time.Minute)})
+		requireNoError(t, err)
+		// The contact's live delivery waits behind it (same contact).
+		if n != 1 || len(live) != 1 || live[0].ID != backfill[0].ID {
+			t.Fatalf("requeued %d, live claim %v; want the replayed backfill row", n, messageIDs(live))
+		}
+	})
+
+	t.Run("ReplacedSendsLive", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		e := newEvent(b.now)
+		e.PipelineID = "bf_1"
+		appendEvents(b.ctx, t, b.store, e)
+		d := pendingDelivery(e, "int_a")
+		d.BackfillID, d.Status, d.Reason = "bf_1", signal.StatusFiltered, signal.ReasonEventNotEnabled
+		recordProcessed(b.ctx, t, b.store, b.now, d)
+		// Replayed through a fixed blueprint, it is a live delivery.
+		d.Status, d.Reason = signal.StatusPending, ""
+		n, err := b.store.ReplaceDeliveries(b.ctx, store.ReplaceDeliveriesParams{Deliveries: []*signal.Delivery{d},
+			Was: map[int64]store.DeliveryState{d.ID: {Status: signal.StatusFiltered, Reason: signal.ReasonEventNotEnabled}}, Now: b.now})
+		requireNoError(t, err)
+		live, err := b.store.ClaimDeliveries(b.ctx, store.ClaimDeliveriesParams{IntegrationID: "int_a", Limit: 10, Now: b.now, LeaseUntil: b.now.Add(time.Minute)})
+		requireNoError(t, err)
+		if n != 1 || len(live) != 1 || live[0].ID != d.ID {
+			t.Fatalf("replaced %d, live claim %v; want the replayed backfill row", n, messageIDs(live))
+		}
+	})
+
+	t.Run("LeaseAndFinish", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		lease := func(holder string, at time.Time) bool {
+			ok, err := b.store.LeaseBackfill(b.ctx, store.LeaseBackfillParams{ID: "bf_1", Holder: holder, Now: at, Until: at.Add(time.Minute)})
+			requireNoError(t, err)
+			return ok
+		}
+		if !lease("n1", b.now) || !lease("n1", b.now.Add(time.Second)) {
+			t.Fatal("first holder cannot take or renew the lease")
+		}
+		if lease("n2", b.now.Add(30*time.Second)) {
+			t.Fatal("second holder took a held lease")
+		}
+		if !lease("n2", b.now.Add(2*time.Minute)) {
+			t.Fatal("second holder cannot take an expired lease")
+		}
+		requireNoError(t, b.store.ReleaseLeases(b.ctx))
+		if !lease("n3", b.now.Add(2*time.Minute)) {
+			t.Fatal("ReleaseLeases left the backfill leased")
+		}
+		list, err := b.store.ListBackfills(b.ctx, store.ListBackfillsParams{IntegrationID: "int_a", Limit: 10})
+		requireNoError(t, err)
+		if len(list) != 1 || list[0].ID != "bf_1" {
+			t.Fatalf("ListBackfills = %+v", list)
+		}
+		requireCode(t, b.store.FinishBackfill(b.ctx, store.FinishBackfillParams{ID: "bf_1", Status: "running", Now: b.now}), signal.EINVALID)
+		requireNoError(t, b.store.FinishBackfill(b.ctx, store.FinishBackfillParams{ID: "bf_1", Status: store.BackfillDone, Now: b.now}))
+		if bf := get(t, b); bf.Status != store.BackfillDone {
+			t.Fatalf("after FinishBackfill = %+v", bf)
+		}
+		if lease("n3", b.now.Add(time.Hour)) {
+			t.Fatal("a finished backfill was leased")
 		}
 		running, err := b.store.RunningBackfills(b.ctx)
 		requireNoError(t, err)
 		if len(running) != 0 {
 			t.Fatalf("running after done = %+v", running)
 		}
-	})
-
-	t.Run("NotFoundAndFail", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t)
 		if _, err := b.store.GetBackfill(b.ctx, store.GetBackfillParams{ID: "bf_1", IntegrationID: "int_other"}); signal.ErrorCode(err) != signal.ENOTFOUND {
-			t.Fatalf("other integration's backfill: %v", err)
-		}
-		if _, err := b.store.GetBackfill(b.ctx, store.GetBackfillParams{ID: "bf_nope"}); signal.ErrorCode(err) != signal.ENOTFOUND {
-			t.Fatalf("unknown backfill: %v", err)
-		}
-		running, err := b.store.RunningBackfills(b.ctx)
-		requireNoError(t, err)
-		if len(running) != 1 || running[0].ID != "bf_1" {
-			t.Fatalf("running = %+v", running)
-		}
-		requireNoError(t, b.store.FailBackfill(b.ctx, store.FailBackfillParams{ID: "bf_1", Now: b.now}))
-		if bf := get(t, b); bf.Status != store.BackfillFailed {
-			t.Fatalf("after FailBackfill = %+v", bf)
+			t.Fatalf("GetBackfill of another integration: %v, want ENOTFOUND", err)
 		}
 	})
 }
