@@ -1,0 +1,42 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/signalhq/signal/internal/signal"
+)
+
+// ProfileStore keeps visitor profiles. Keys are keyed hashes of the ids a
+// visitor was seen with ("u:"+userId, "a:"+anonymousId), never the ids.
+type ProfileStore interface {
+	// ResolveProfiles applies Items in order, in one transaction: each
+	// links its keys to one profile (merging profiles that were apart: the
+	// oldest keeps its id; per key the most trusted, then the most recently
+	// updated value wins: MergeProfiles), merges its Traits in (new keys
+	// win, but never over a key a more trusted source set: MergeTraits) and
+	// yields the profile as it then stands.
+	// Applying the same items twice leaves the same stored state.
+	// Backends merge with the one resolver, store.ResolveProfiles: they
+	// load the items' key links and profiles and write back its
+	// ProfilePass, a few statements per call whatever its size.
+	ResolveProfiles(ctx context.Context, p ResolveProfilesParams) ([]*signal.Profile, error)
+}
+
+type ResolveProfilesParams struct {
+	Items []ProfileUpdate
+	Now   time.Time
+}
+
+// ProfileUpdate is one event's identity: its id keys and the traits it
+// carries (nil for none), with the trust rank of its source
+// (signal.TrustRank of the event's Trust).
+type ProfileUpdate struct {
+	Keys   []string
+	Traits map[string]any
+	Trust  int
+	// Consent is the marketing consent the event states
+	// (signal.ConsentGranted, signal.ConsentDenied), "" when it states
+	// none: the profile keeps the last one stated.
+	Consent string
+}
