@@ -4,7 +4,6 @@
 // store/storetest.
 package store
 
-
 // Store is everything a backend provides.
 type Store interface {
 	EventStore
