@@ -14,6 +14,11 @@ import (
 // row count, whose rarer sizes fall out first.
 const stmtCacheSize = 128
 
+// stmtCacheText bounds the summed length of the cached statements' text,
+// and so the memory of their compiled programs (a multi-row insert of 128
+// deliveries is 6 KB of text): at most a few megabytes per connection.
+const stmtCacheText = 256 << 10
+
 // cachingConnector opens connections that keep their prepared statements:
 // the driver prepares a statement for every Exec and Query and finalizes it
 // after, so a statement run on every request or processor pass was
@@ -78,6 +83,7 @@ type cachingConn struct {
 	sqliteConn
 	byQuery map[string]*list.Element // of *cachedStmt
 	lru     *list.List               // front: most recently used
+	text    int                      // summed len of the cached queries
 }
 
 // Unwrap lets the driver's helpers (sqlite.Limit) reach its connection.
@@ -105,11 +111,13 @@ func (c *cachingConn) cached(ctx context.Context, query string) (*cachedStmt, er
 	}
 	cs := &cachedStmt{query: query, stmt: st}
 	c.byQuery[query] = c.lru.PushFront(cs)
-	for c.lru.Len() > stmtCacheSize {
+	c.text += len(query)
+	for c.lru.Len() > 1 && (c.lru.Len() > stmtCacheSize || c.text > stmtCacheText) {
 		old := c.lru.Back()
 		c.lru.Remove(old)
 		ocs := old.Value.(*cachedStmt)
 		delete(c.byQuery, ocs.query)
+		c.text -= len(ocs.query)
 		if ocs.busy {
 			ocs.closeAfter = true
 		} else {
@@ -157,6 +165,7 @@ func (c *cachingConn) Close() error {
 	}
 	c.lru.Init()
 	clear(c.byQuery)
+	c.text = 0
 	return errors.Join(append(errs, c.sqliteConn.Close())...)
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -103,6 +104,21 @@ func TestStmtCache(t *testing.T) {
 			}
 			if _, ok := cc.byQuery[`INSERT OR REPLACE INTO t (id, v) VALUES (0, ?)`]; ok {
 				t.Fatal("the oldest statement is still cached")
+			}
+		}},
+		{"the cache keeps at most stmtCacheText bytes of statement text", func(t *testing.T, db *sql.DB, cc *cachingConn) {
+			pad := strings.Repeat(" ", stmtCacheText/4)
+			for i := range 6 {
+				if _, err := db.Exec(fmt.Sprintf(`INSERT OR REPLACE INTO t (id, v) VALUES (%d, ?)`, i)+pad, "x"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			text := 0
+			for q := range cc.byQuery {
+				text += len(q)
+			}
+			if text > stmtCacheText || text != cc.text {
+				t.Fatalf("cache holds %d bytes of text (counted %d), want at most %d", text, cc.text, stmtCacheText)
 			}
 		}},
 		{"an evicted statement whose rows are open is closed with them", func(t *testing.T, db *sql.DB, cc *cachingConn) {
