@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -40,17 +39,12 @@ func (s Source) WithEventTime(t time.Time) Source {
 // Decode reads a raw Segment message, a JSON object. Numbers are kept as
 // json.Number. Errors never quote the message (it may hold personal data).
 func Decode(raw []byte) (Source, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var root map[string]any
-	if err := dec.Decode(&root); err != nil {
+	root, err := decodeObject(raw)
+	if err != nil {
 		return Source{}, fmt.Errorf("blueprint: decode event: %w", err)
 	}
 	if root == nil {
 		return Source{}, errors.New("blueprint: decode event: not a JSON object")
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return Source{}, errors.New("blueprint: decode event: data after the JSON object")
 	}
 	return Source{root: root, raw: bytes.Clone(raw)}, nil
 }

@@ -89,3 +89,26 @@ func runIngest(b *testing.B, h http.Handler, path string, body []byte, perReques
 	b.ReportMetric(float64(b.N*perRequest)/elapsed.Seconds(), "events/s")
 	_ = fmt.Sprint()
 }
+
+// BenchmarkReadBody reads a batch of 20 events as a request body declaring
+// its length: readAll sizes its buffer from it, io.ReadAll (before) grows.
+func BenchmarkReadBody(b *testing.B) {
+	msg := `{"type":"track","event":"Product Viewed","anonymousId":"v","properties":{"name":"Wool Scarf","price":39.95}}`
+	body := []byte(`{"batch":[` + strings.TrimSuffix(strings.Repeat(msg+",", 20), ",") + `]}`)
+	for _, tt := range []struct {
+		name string
+		read func(r io.Reader, n int64) ([]byte, error)
+	}{
+		{"readAll", func(r io.Reader, n int64) ([]byte, error) { return readAll(r, n, 500_000) }},
+		{"io.ReadAll", func(r io.Reader, _ int64) ([]byte, error) { return io.ReadAll(io.LimitReader(r, 500_001)) }},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := tt.read(bytes.NewReader(body), int64(len(body))); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

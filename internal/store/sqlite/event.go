@@ -25,31 +25,22 @@ func (db *DB) commitGroup(events []*signal.Event, sealed [][]byte, guards []grou
 		if err := recordGuards(tx, guards); err != nil {
 			return err
 		}
-		var (
-			args []any
-			rows int
-		)
-		flush := func() error {
-			if rows == 0 {
-				return nil
+		var args []any
+		i := 0
+		for part := range chunks(events, 256) {
+			args = args[:0]
+			for _, e := range part {
+				args = append(args, seq, e.MessageID, e.PipelineID, e.Type, e.Event, ms(e.Timestamp), ms(e.ReceivedAt), cmp.Or(e.Trust, signal.TrustBrowser), sealed[i])
+				seq++
+				i++
 			}
 			q := "INSERT INTO events (seq, message_id, pipeline_id, type, event, ts, received_at, trust, payload) VALUES " +
-				strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?),", rows), ",")
-			_, err := tx.Exec(q, args...)
-			args, rows = args[:0], 0
-			return err
-		}
-		for i, e := range events {
-			args = append(args, seq, e.MessageID, e.PipelineID, e.Type, e.Event, ms(e.Timestamp), ms(e.ReceivedAt), cmp.Or(e.Trust, signal.TrustBrowser), sealed[i])
-			seq++
-			rows++
-			if rows == 256 {
-				if err := flush(); err != nil {
-					return err
-				}
+				strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?),", len(part)), ",")
+			if _, err := tx.Exec(q, args...); err != nil {
+				return err
 			}
 		}
-		return flush()
+		return nil
 	})
 	if err != nil {
 		return err

@@ -14,9 +14,8 @@ import (
 // a RecordProcessed in its transaction, many rows a statement: the
 // processor's pass pays a few statements, not one per event.
 func (db *DB) recordSearch(ctx context.Context, tx *sql.Tx, keys []store.SearchKey, processed []store.ProcessedEvent, sealed [][]byte) error {
-	const chunk = 400
-	for start := 0; start < len(keys); start += chunk {
-		part := keys[start:min(start+chunk, len(keys))]
+	const chunk = 512
+	for part := range chunks(keys, chunk) {
 		args := make([]any, 0, 2*len(part))
 		for _, k := range part {
 			args = append(args, k.Key, k.EventSeq)
@@ -26,13 +25,14 @@ func (db *DB) recordSearch(ctx context.Context, tx *sql.Tx, keys []store.SearchK
 			return fmt.Errorf("insert search keys: %w", err)
 		}
 	}
-	for start := 0; start < len(processed); start += chunk {
-		end := min(start+chunk, len(processed))
-		args := make([]any, 0, 2*(end-start))
-		for i := start; i < end; i++ {
-			args = append(args, processed[i].EventSeq, sealed[i])
+	start := 0
+	for part := range chunks(processed, chunk) {
+		args := make([]any, 0, 2*len(part))
+		for i, pe := range part {
+			args = append(args, pe.EventSeq, sealed[start+i])
 		}
-		q := `INSERT OR REPLACE INTO event_processed (event_seq, body) VALUES ` + strings.TrimSuffix(strings.Repeat("(?,?),", end-start), ",")
+		start += len(part)
+		q := `INSERT OR REPLACE INTO event_processed (event_seq, body) VALUES ` + strings.TrimSuffix(strings.Repeat("(?,?),", len(part)), ",")
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("insert processed events: %w", err)
 		}

@@ -16,8 +16,6 @@ import (
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // database/sql driver "sqlite"
-
 	"github.com/signalhq/signal/internal/store"
 	"github.com/signalhq/signal/internal/store/groupcommit"
 	"github.com/signalhq/signal/internal/store/sqlstore"
@@ -109,10 +107,11 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	}
 	// secure_delete: deleted content is zeroed, so that an erased
 	// contact's keyed hashes (and sealed values) do not stay in free pages.
-	write, err := sql.Open("sqlite", dsn("&_txlock=immediate&_pragma=secure_delete(1)"))
+	wc, err := newCachingConnector(dsn("&_txlock=immediate&_pragma=secure_delete(1)"))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", opts.Path, err)
 	}
+	write := sql.OpenDB(wc)
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
@@ -120,11 +119,12 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("open %s: %w", opts.Path, err)
 	}
-	read, err := sql.Open("sqlite", dsn("&_pragma=query_only(1)"))
+	rc, err := newCachingConnector(dsn("&_pragma=query_only(1)"))
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("open %s: %w", opts.Path, err)
 	}
+	read := sql.OpenDB(rc)
 	read.SetMaxOpenConns(4)
 	read.SetMaxIdleConns(4)
 	db := &DB{

@@ -1,0 +1,189 @@
+package sqlite
+
+import (
+	"container/list"
+	"context"
+	"database/sql/driver"
+	"errors"
+
+	sqlite "modernc.org/sqlite" // also registers the database/sql driver "sqlite" (Backup)
+)
+
+// stmtCacheSize is how many prepared statements each connection keeps. The
+// hot statements are a few dozen texts; multi-row inserts add one text per
+// row count, whose rarer sizes fall out first.
+const stmtCacheSize = 128
+
+// stmtCacheText bounds the summed length of the cached statements' text,
+// and so the memory of their compiled programs (a multi-row insert of 128
+// deliveries is 6 KB of text): at most a few megabytes per connection.
+const stmtCacheText = 256 << 10
+
+// cachingConnector opens connections that keep their prepared statements:
+// the driver prepares a statement for every Exec and Query and finalizes it
+// after, so a statement run on every request or processor pass was
+// compiled again each time (_sqlite3Prepare was 7–9% of the server's CPU
+// under load). database/sql calls a connection from one goroutine at a
+// time, so a connection's cache needs no lock.
+type cachingConnector struct {
+	driver.Connector
+}
+
+func newCachingConnector(dsn string) (driver.Connector, error) {
+	c, err := sqlite.NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return cachingConnector{c}, nil
+}
+
+func (c cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	dc, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	inner, ok := dc.(sqliteConn)
+	if !ok {
+		dc.Close()
+		return nil, errors.New("sqlite: the driver's connection lacks a context method this store uses")
+	}
+	return &cachingConn{sqliteConn: inner, byQuery: map[string]*list.Element{}, lru: list.New()}, nil
+}
+
+// sqliteConn is what the driver's connections implement and cachingConn
+// forwards (see sqlite.NewConnector's notes on wrappers).
+type sqliteConn interface {
+	driver.Conn
+	driver.ConnBeginTx
+	driver.ConnPrepareContext
+	driver.ExecerContext
+	driver.QueryerContext
+	driver.Pinger
+	driver.SessionResetter
+	driver.Validator
+}
+
+// stmtContext is what the driver's statements implement.
+type stmtContext interface {
+	driver.Stmt
+	driver.StmtExecContext
+	driver.StmtQueryContext
+}
+
+type cachedStmt struct {
+	query string
+	stmt  stmtContext
+	// busy: rows read from it are open (a second query of the same text
+	// meanwhile gets a statement of its own); closeAfter: evicted while
+	// busy, closed when its rows are.
+	busy, closeAfter bool
+}
+
+type cachingConn struct {
+	sqliteConn
+	byQuery map[string]*list.Element // of *cachedStmt
+	lru     *list.List               // front: most recently used
+	text    int                      // summed len of the cached queries
+}
+
+// Unwrap lets the driver's helpers (sqlite.Limit) reach its connection.
+func (c *cachingConn) Unwrap() driver.Conn { return c.sqliteConn }
+
+// cached returns query's prepared statement, preparing it if needed, or
+// nil when the cached one is busy.
+func (c *cachingConn) cached(ctx context.Context, query string) (*cachedStmt, error) {
+	if e, ok := c.byQuery[query]; ok {
+		cs := e.Value.(*cachedStmt)
+		if cs.busy {
+			return nil, nil
+		}
+		c.lru.MoveToFront(e)
+		return cs, nil
+	}
+	ds, err := c.sqliteConn.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	st, ok := ds.(stmtContext)
+	if !ok {
+		ds.Close()
+		return nil, errors.New("sqlite: the driver's statement lacks a context method this store uses")
+	}
+	cs := &cachedStmt{query: query, stmt: st}
+	c.byQuery[query] = c.lru.PushFront(cs)
+	c.text += len(query)
+	for c.lru.Len() > 1 && (c.lru.Len() > stmtCacheSize || c.text > stmtCacheText) {
+		old := c.lru.Back()
+		c.lru.Remove(old)
+		ocs := old.Value.(*cachedStmt)
+		delete(c.byQuery, ocs.query)
+		c.text -= len(ocs.query)
+		if ocs.busy {
+			ocs.closeAfter = true
+		} else {
+			ocs.stmt.Close()
+		}
+	}
+	return cs, nil
+}
+
+func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	cs, err := c.cached(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if cs == nil {
+		return c.sqliteConn.ExecContext(ctx, query, args)
+	}
+	return cs.stmt.ExecContext(ctx, args)
+}
+
+func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	cs, err := c.cached(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if cs == nil {
+		return c.sqliteConn.QueryContext(ctx, query, args)
+	}
+	r, err := cs.stmt.QueryContext(ctx, args)
+	if err != nil {
+		return nil, err
+	}
+	cs.busy = true
+	return &cachedRows{Rows: r, cs: cs}, nil
+}
+
+// Close finalizes the cached statements, then closes the connection.
+func (c *cachingConn) Close() error {
+	var errs []error
+	for e := c.lru.Front(); e != nil; e = e.Next() {
+		cs := e.Value.(*cachedStmt)
+		if !cs.busy {
+			errs = append(errs, cs.stmt.Close())
+		}
+	}
+	c.lru.Init()
+	clear(c.byQuery)
+	c.text = 0
+	return errors.Join(append(errs, c.sqliteConn.Close())...)
+}
+
+// cachedRows frees its statement for the next query when closed.
+type cachedRows struct {
+	driver.Rows
+	cs     *cachedStmt
+	closed bool
+}
+
+func (r *cachedRows) Close() error {
+	err := r.Rows.Close()
+	if !r.closed {
+		r.closed = true
+		r.cs.busy = false
+		if r.cs.closeAfter {
+			err = errors.Join(err, r.cs.stmt.Close())
+		}
+	}
+	return err
+}
