@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -16,8 +17,11 @@ import (
 	"github.com/signalhq/signal/internal/store"
 )
 
-// claimBatch is how many queued posts one round leases.
-const claimBatch = 20
+// claimBatch is how many queued posts one claim leases: one, because the
+// lease (twice the send timeout) covers one send; a claim of several sent
+// one after another would let another node claim the last ones again once
+// their lease ran out mid-round and post them twice. Alerts are few.
+const claimBatch = 1
 
 // sendLoop sends queued posts until ctx is done: at once when one is
 // queued here, when a failed one is due again, and every Interval (posts a
@@ -144,6 +148,8 @@ func (e *Evaluator) send(ctx context.Context, to, secret string, body []byte) er
 		}
 		return fmt.Errorf("post: %w", err)
 	}
+	// Drained (a little) so the connection is reused for the next post.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return fmt.Errorf("webhook answered %d", resp.StatusCode)

@@ -45,12 +45,34 @@ type sharedBudget struct {
 	now   func() time.Time
 
 	mu sync.Mutex
+	// lastErr is when a failed call was last logged; failures in between
+	// are counted into the next line (a database down fails every round).
+	lastErr     time.Time
+	errsSkipped int
 	// row is the budget as the last call left it; known once one came back.
 	row   store.RateBudget
 	known bool
 }
 
 var _ budget = (*sharedBudget)(nil)
+
+// errLogEvery bounds the log to a line per key this often while the shared
+// budget's database fails.
+const errLogEvery = 10 * time.Second
+
+func (b *sharedBudget) logErr(msg string, err error) {
+	now := b.now()
+	b.mu.Lock()
+	if !b.lastErr.IsZero() && now.Sub(b.lastErr) < errLogEvery {
+		b.errsSkipped++
+		b.mu.Unlock()
+		return
+	}
+	skipped := b.errsSkipped
+	b.lastErr, b.errsSkipped = now, 0
+	b.mu.Unlock()
+	b.log.Error(msg, "err", err, "failures_not_logged", skipped)
+}
 
 func (b *sharedBudget) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), budgetTimeout)
@@ -66,7 +88,7 @@ func (b *sharedBudget) reserve(now time.Time, n int) (int, time.Duration) {
 	row, err := b.st.TakeRateBudget(ctx, store.TakeRateBudgetParams{Key: b.key, N: took, Node: b.node, Now: now})
 	if err != nil {
 		b.local.refund(took)
-		b.log.Error("delivery: take from the shared rate budget", "err", err)
+		b.logErr("delivery: take from the shared rate budget", err)
 		return 0, time.Second
 	}
 	b.local.refund(took - row.Granted)
@@ -121,7 +143,7 @@ func (b *sharedBudget) refund(n int) {
 	// half a window of what the take saw).
 	before := row.WindowEnd.Add(max(row.Window/2, time.Second))
 	if err := b.st.GiveBackRateBudget(ctx, store.GiveBackRateBudgetParams{Key: b.key, N: n, Now: b.now(), Before: before}); err != nil {
-		b.log.Error("delivery: give back to the shared rate budget", "err", err)
+		b.logErr("delivery: give back to the shared rate budget", err)
 	}
 }
 
@@ -146,7 +168,7 @@ func (b *sharedBudget) observe(sent time.Time, rl *integration.RateLimit) {
 	defer cancel()
 	row, err := b.st.ObserveRateBudget(ctx, p)
 	if err != nil {
-		b.log.Error("delivery: record in the shared rate budget", "err", err)
+		b.logErr("delivery: record in the shared rate budget", err)
 		return
 	}
 	b.adopt(row)
@@ -180,7 +202,7 @@ func (b *sharedBudget) block(now time.Time, d time.Duration) {
 	defer cancel()
 	row, err := b.st.ObserveRateBudget(ctx, store.ObserveRateBudgetParams{Key: b.key, BlockUntil: now.Add(d), Now: now})
 	if err != nil {
-		b.log.Error("delivery: block the shared rate budget", "err", err)
+		b.logErr("delivery: block the shared rate budget", err)
 		return
 	}
 	b.adopt(row)

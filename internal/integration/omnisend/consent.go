@@ -72,13 +72,16 @@ func syncConsent(c *contactBody, ev *integration.Event) {
 	}
 }
 
-// validIP returns s when it is an IPv4 or IPv6 address, else "".
+// validIP returns s as a plain IPv4 or IPv6 address, else "": an
+// IPv4-mapped IPv6 address is given as the IPv4 one, and an address with
+// a zone (fe80::1%eth0, a link-local address of the sender's own network)
+// is no client's public address.
 func validIP(s string) string {
 	a, err := netip.ParseAddr(s)
-	if err != nil {
+	if err != nil || a.Zone() != "" {
 		return ""
 	}
-	return a.String()
+	return a.Unmap().String()
 }
 
 // cut shortens s to at most n characters.
