@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -31,6 +33,10 @@ func rssMB(t *testing.T, pid int) float64 {
 	t.Fatal("no VmRSS")
 	return 0
 }
+
+// refusedUnread counts a request whose connection the server closed while
+// the client was still sending its body.
+const refusedUnread = -1
 
 // TestLoginFloodMemoryBounded sends 600 logins with 1 MB made-up emails to
 // the running binary (what took RSS to 900 MB, issue 8 item 3): each is
@@ -66,10 +72,19 @@ func TestLoginFloodMemoryBounded(t *testing.T) {
 						body := `{"email":"` + email + `","password":"wrong"}`
 						resp, err := http.Post("http://"+n.admin+"/v1/admin/auth/login", "application/json", bytes.NewReader([]byte(body)))
 						code := 0
-						if err == nil {
+						switch {
+						case err == nil:
 							io.Copy(io.Discard, resp.Body)
 							resp.Body.Close()
 							code = resp.StatusCode
+						case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE):
+							// The server answered 413 and closed the
+							// connection while the client was still
+							// sending the megabyte; the client saw the
+							// close before the answer (a race a loaded
+							// machine wins now and then). Refused
+							// unread all the same.
+							code = refusedUnread
 						}
 						mu.Lock()
 						codes[code]++
@@ -85,7 +100,7 @@ func TestLoginFloodMemoryBounded(t *testing.T) {
 			wg.Wait()
 			after := rssMB(t, n.cmd.Process.Pid)
 			t.Logf("%d logins in %s: answers %v; RSS %.0f MB before, %.0f MB after", tt.logins, time.Since(start).Round(time.Millisecond), codes, before, after)
-			if codes[tt.want] != tt.logins {
+			if codes[tt.want]+codes[refusedUnread] != tt.logins || codes[refusedUnread] > tt.logins/10 {
 				t.Fatalf("answers %v, want %d × %d", codes, tt.logins, tt.want)
 			}
 			if after > 200 {
