@@ -17,7 +17,7 @@ import (
 type Store interface {
 	ListEvents(ctx context.Context, p store.ListEventsParams) ([]signal.Event, error)
 	Cursor(ctx context.Context, p store.CursorParams) (int64, error)
-	ResolveProfiles(ctx context.Context, p store.ResolveProfilesParams) ([]*signal.Profile, error)
+	PrepareProfiles(ctx context.Context, p store.ResolveProfilesParams) (*store.ProfilePass, error)
 	RecordProcessed(ctx context.Context, p store.RecordProcessedParams) error
 	ListIntegrations(ctx context.Context, p store.ListParams) ([]*signal.Integration, error)
 	// GetBackfill finds the integration a backfill's events are for.
@@ -221,10 +221,13 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 		items[i] = store.ProfileUpdate{Keys: profileKeys(p.hasher, ev, src), Traits: traits, Trust: signal.TrustRank(ev.Trust),
 			Consent: consentWord(Consent(src))}
 	}
-	profiles, err := p.store.ResolveProfiles(ctx, store.ResolveProfilesParams{Items: items, Now: now})
+	// The profiles are resolved now and written with the deliveries, in
+	// RecordProcessed's transaction: one commit a pass.
+	pass, err := p.store.PrepareProfiles(ctx, store.ResolveProfilesParams{Items: items, Now: now})
 	if err != nil {
 		return 0, err
 	}
+	profiles := pass.Out
 
 	var (
 		deliveries []*signal.Delivery
@@ -264,11 +267,12 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 	}
 	err = p.store.RecordProcessed(ctx, store.RecordProcessedParams{
 		FromSeq: &cursor, UpToSeq: events[len(events)-1].Seq, Deliveries: deliveries, DedupeWindow: p.cfg.DedupeWindow, Now: now,
-		SearchKeys: keys, Processed: processed,
+		SearchKeys: keys, Processed: processed, Profiles: pass,
 	})
 	if signal.ErrorCode(err) == signal.ECONFLICT {
-		// Another node's processor took this batch; go on from where it
-		// left the cursor.
+		// Another node's processor took this batch (go on from where it
+		// left the cursor), or a contact was erased since the profiles were
+		// read (read the batch again).
 		p.haveCursor = false
 		return len(events), nil
 	}

@@ -87,7 +87,14 @@ type RecordProcessedParams struct {
 	// SearchKeys are the keyed hashes Live Events finds the events by.
 	SearchKeys []SearchKey
 	// Processed are the events after identity and consent (stored sealed).
-	Processed    []ProcessedEvent
+	Processed []ProcessedEvent
+	// Profiles, when set, is the events' profile pass (PrepareProfiles),
+	// written in this transaction after the cursor moved: a processor
+	// that lost the race writes none of it. If a contact was erased since
+	// the pass was read (its Erasures), nothing is written and the error
+	// is ECONFLICT: the processor reads the batch again. The pass's
+	// created profiles get their ids here.
+	Profiles     *ProfilePass
 	DedupeWindow time.Duration
 	Now          time.Time
 }

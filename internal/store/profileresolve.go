@@ -57,6 +57,10 @@ type ProfilePass struct {
 	Merges  []ProfileMerge
 	Links   []ProfileLink
 	Upserts []*signal.Profile
+	// Erasures is the ErasureCursor read before the pass's links and
+	// profiles (PrepareProfiles): RecordProcessed refuses the pass if it
+	// moved, since an erasure may have deleted what the pass writes back.
+	Erasures int64
 }
 
 // Changed reports whether the pass has anything to write.

@@ -21,6 +21,16 @@ type ProfileStore interface {
 	// load the items' key links and profiles and write back its
 	// ProfilePass, a few statements per call whatever its size.
 	ResolveProfiles(ctx context.Context, p ResolveProfilesParams) ([]*signal.Profile, error)
+	// PrepareProfiles is ResolveProfiles without the write: it reads what
+	// the items name (without the writer's lock), merges in memory and
+	// returns the pass, Out as ResolveProfiles would return it (profiles
+	// created in the pass carry placeholder ids until written). The
+	// processor hands the pass to RecordProcessed
+	// (RecordProcessedParams.Profiles), which writes it in its own
+	// transaction: one commit a pass. The pass remembers how many contacts
+	// had been erased when it was read (Erasures), and RecordProcessed
+	// writes nothing if that count moved since.
+	PrepareProfiles(ctx context.Context, p ResolveProfilesParams) (*ProfilePass, error)
 }
 
 type ResolveProfilesParams struct {

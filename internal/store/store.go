@@ -30,6 +30,12 @@ const ProcessorCursor = "processor"
 // request reads the events up to it whole, and finds later ones by key.
 const ContactIndexCursor = "contact_index"
 
+// ErasureCursor counts contact erasures (EraseContact moves it by one, in
+// its transaction): a profile pass read before an erasure and recorded
+// after it is refused (RecordProcessedParams.Profiles), so it cannot write
+// back a profile or key the erasure deleted.
+const ErasureCursor = "contact_erasures"
+
 // Cipher seals sensitive columns (config, payloads, traits) at rest.
 type Cipher interface {
 	Seal(plaintext []byte) ([]byte, error)

@@ -14,8 +14,8 @@ import (
 	"github.com/signalhq/signal/internal/store/sqlstore"
 )
 
-// RecordProcessed stores deliveries and moves the processor cursor in one
-// transaction. A pending delivery whose (integration, message id) was seen
+// RecordProcessed stores deliveries (and the events' profile pass, if
+// given) and moves the processor cursor in one transaction. A pending delivery whose (integration, message id) was seen
 // within the dedupe window becomes filtered, reason duplicate.
 func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams) error {
 	now := ms(p.Now)
@@ -35,6 +35,11 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 		}
 		if tag.RowsAffected() == 0 {
 			return signal.Errorf(signal.ECONFLICT, "the processor cursor moved: another processor recorded these events")
+		}
+		if p.Profiles != nil {
+			if err := db.recordProfiles(ctx, tx, p.Profiles, now); err != nil {
+				return err
+			}
 		}
 		if err := sqlstore.FilterDeleted(p.Deliveries, func(id string) (bool, error) {
 			var gone bool

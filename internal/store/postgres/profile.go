@@ -62,6 +62,51 @@ func (db *DB) ResolveProfiles(ctx context.Context, p store.ResolveProfilesParams
 	return out, nil
 }
 
+// PrepareProfiles resolves like ResolveProfiles, in one batch on the pool
+// and without the profile lock, and leaves the write to RecordProcessed
+// (recordProfiles).
+func (db *DB) PrepareProfiles(ctx context.Context, p store.ResolveProfilesParams) (*store.ProfilePass, error) {
+	b := &pgx.Batch{}
+	// The erasure count first: an erasure committed after this read, even
+	// before the load below, refuses the pass.
+	var erasures int64
+	b.Queue(erasuresSQL, store.ErasureCursor).QueryRow(func(row pgx.Row) error { return row.Scan(&erasures) })
+	keys := store.ProfileKeys(p.Items)
+	var load *profileLoad
+	if len(keys) > 0 {
+		load = db.queueLoad(b, keys)
+	}
+	if err := db.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("prepare profiles: load: %w", err)
+	}
+	pass := &store.ProfilePass{Out: make([]*signal.Profile, len(p.Items))}
+	if load != nil {
+		var err error
+		if pass, err = load.resolve(p); err != nil {
+			return nil, fmt.Errorf("prepare profiles: %w", err)
+		}
+	}
+	pass.Erasures = erasures
+	return pass, nil
+}
+
+const erasuresSQL = `SELECT COALESCE(MAX(seq), 0) FROM cursors WHERE name = $1`
+
+// recordProfiles writes a prepared pass in RecordProcessed's transaction,
+// unless a contact was erased since it was read. The transaction holds the
+// processor cursor's row lock, which EraseContact also takes first, so no
+// erasure commits between this check and the commit.
+func (db *DB) recordProfiles(ctx context.Context, tx pgx.Tx, pass *store.ProfilePass, now int64) error {
+	var erasures int64
+	if err := tx.QueryRow(ctx, erasuresSQL, store.ErasureCursor).Scan(&erasures); err != nil {
+		return fmt.Errorf("read erasures: %w", err)
+	}
+	if erasures != pass.Erasures {
+		return signal.Errorf(signal.ECONFLICT, "a contact was erased after the profiles were read: read the events again")
+	}
+	return db.writeProfiles(ctx, tx, pass, now)
+}
+
 // profileLoad is what one load query filled in.
 type profileLoad struct {
 	links    map[string]int64

@@ -13,8 +13,8 @@ import (
 
 const deliveryInsertCols = 24
 
-// RecordProcessed stores deliveries and moves the processor cursor in one
-// transaction. A pending delivery whose (integration, pipeline, signed,
+// RecordProcessed stores deliveries (and the events' profile pass, if
+// given) and moves the processor cursor in one transaction. A pending delivery whose (integration, pipeline, signed,
 // message id) was seen within the dedupe window becomes filtered, reason
 // duplicate.
 func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams) error {
@@ -33,6 +33,11 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return signal.Errorf(signal.ECONFLICT, "the processor cursor moved: another processor recorded these events")
+		}
+		if p.Profiles != nil {
+			if err := db.recordProfiles(ctx, tx, p.Profiles, now); err != nil {
+				return err
+			}
 		}
 		if err := sqlstore.FilterDeleted(p.Deliveries, func(id string) (bool, error) {
 			var n int

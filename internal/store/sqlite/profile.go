@@ -47,6 +47,54 @@ func (db *DB) ResolveProfiles(ctx context.Context, p store.ResolveProfilesParams
 	return out, nil
 }
 
+// PrepareProfiles resolves like ResolveProfiles, on the read pool, and
+// leaves the write to RecordProcessed (recordProfiles): the pass's reading
+// and merging never hold the single writer.
+func (db *DB) PrepareProfiles(ctx context.Context, p store.ResolveProfilesParams) (*store.ProfilePass, error) {
+	// The erasure count first: an erasure committed after this read, even
+	// before the load below, refuses the pass.
+	erasures, err := readErasures(ctx, db.read)
+	if err != nil {
+		return nil, fmt.Errorf("prepare profiles: %w", err)
+	}
+	pass := &store.ProfilePass{Out: make([]*signal.Profile, len(p.Items))}
+	if keys := store.ProfileKeys(p.Items); len(keys) > 0 {
+		if pass, err = db.resolveProfiles(ctx, db.read, keys, p); err != nil {
+			return nil, fmt.Errorf("prepare profiles: %w", err)
+		}
+	}
+	pass.Erasures = erasures
+	return pass, nil
+}
+
+// recordProfiles writes a prepared pass in RecordProcessed's transaction,
+// unless a contact was erased since it was read. The transaction holds the
+// single writer, so no erasure can commit between this check and the
+// writes.
+func (db *DB) recordProfiles(ctx context.Context, tx *sql.Tx, pass *store.ProfilePass, now int64) error {
+	erasures, err := readErasures(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if erasures != pass.Erasures {
+		return signal.Errorf(signal.ECONFLICT, "a contact was erased after the profiles were read: read the events again")
+	}
+	if err := db.writeProfiles(ctx, tx, pass, now); err != nil {
+		return fmt.Errorf("write profiles: %w", err)
+	}
+	return nil
+}
+
+func readErasures(ctx context.Context, q interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}) (int64, error) {
+	var n int64
+	if err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM cursors WHERE name = ?`, store.ErasureCursor).Scan(&n); err != nil {
+		return 0, fmt.Errorf("read erasures: %w", err)
+	}
+	return n, nil
+}
+
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)

@@ -239,6 +239,15 @@ func (s *Store) EraseContact(ctx context.Context, p store.FindContactParams) (st
 	}
 	now := MS(p.Now)
 	err = s.X.InTx(ctx, func(tx *Tx) error {
+		// Count the erasure, first: a profile pass the processor read
+		// before it is refused when recorded (store.ErasureCursor). On
+		// PostgreSQL this also takes the processor cursor's row lock,
+		// which RecordProcessed holds from its first statement, so a pass
+		// checked before this erasure commits before it deletes.
+		if _, err := tx.Exec(ctx, `INSERT INTO cursors (name, seq) VALUES (?, 0), (?, 1)
+			ON CONFLICT (name) DO UPDATE SET seq = cursors.seq + excluded.seq`, store.ProcessorCursor, store.ErasureCursor); err != nil {
+			return fmt.Errorf("count erasure: %w", err)
+		}
 		for start := 0; start < len(profileIDs); start += contactBatch {
 			chunk := anyInts(profileIDs[start:min(start+contactBatch, len(profileIDs))])
 			in := placeholders(len(chunk))

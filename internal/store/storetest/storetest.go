@@ -42,6 +42,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Profiles", exerciseProfiles},
 		{"ProfileTrust", exerciseProfileTrust},
 		{"ProfilePass", exerciseProfilePass},
+		{"ProfileRecord", exerciseProfileRecord},
 		{"StaleWrites", exerciseStaleWrites},
 		{"Prune", exercisePrune},
 		{"Users", exerciseUsers},

@@ -1,0 +1,65 @@
+package pipeline
+
+import (
+	"context"
+	"testing"
+
+	"github.com/signalhq/signal/internal/store"
+	"github.com/signalhq/signal/internal/store/sqlite"
+)
+
+// eraseAfterPrepare is the store with a contact erasure committed right
+// after the processor's profile pass was read, before it is recorded.
+type eraseAfterPrepare struct {
+	*sqlite.DB
+	erase func(ctx context.Context) error
+}
+
+func (s *eraseAfterPrepare) PrepareProfiles(ctx context.Context, p store.ResolveProfilesParams) (*store.ProfilePass, error) {
+	pass, err := s.DB.PrepareProfiles(ctx, p)
+	if err == nil && s.erase != nil {
+		err, s.erase = s.erase(ctx), nil
+	}
+	return pass, err
+}
+
+// TestErasureDuringPass: a contact erased between the pass's profile read
+// and its record is not written back, and the event is processed again
+// without the erased traits.
+func TestErasureDuringPass(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	in := b.install(t)
+	b.send(t, janeIdentify)
+	b.process(t)
+
+	s := &eraseAfterPrepare{DB: b.db, erase: func(ctx context.Context) error {
+		_, err := b.db.EraseContact(ctx, store.FindContactParams{ProfileKeys: []string{b.box.Hash("u:user-123")}, Now: b.now})
+		return err
+	}}
+	b.proc.store = s
+	b.send(t, `{"type":"track","messageId":"order-1","userId":"user-123","event":"Order Completed",`+orderProps+`}`)
+	n, err := b.proc.ProcessOnce(context.Background())
+	if err != nil || n != 1 {
+		t.Fatalf("ProcessOnce = %d, %v; want the batch taken and refused (1, nil)", n, err)
+	}
+	if s.erase != nil {
+		t.Fatal("the erasure did not run")
+	}
+	if cur, err := b.db.Cursor(context.Background(), store.CursorParams{Name: store.ProcessorCursor}); err != nil || cur != 1 {
+		t.Fatalf("Cursor = %d, %v after the refused pass; want 1 (only the identify recorded)", cur, err)
+	}
+	out, err := b.db.ResolveProfiles(context.Background(), store.ResolveProfilesParams{Items: []store.ProfileUpdate{{Keys: []string{b.box.Hash("u:user-123")}}}, Now: b.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out[0] != nil {
+		t.Fatalf("erased profile written back: %+v", out[0])
+	}
+
+	b.process(t)
+	le := b.rowOf(t, "order-1", in.ID)
+	if c := payloadOf(t, le).Contact; c["email"] != "" || c["firstName"] != "" {
+		t.Fatalf("order-1 carries the erased contact's traits: %v", c)
+	}
+}
