@@ -4,36 +4,71 @@ import (
 	"context"
 	"testing"
 
+	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
 	"github.com/signalhq/signal/internal/store/sqlite"
 )
 
-// eraseAfterPrepare is the store with a contact erasure committed right
-// after the processor's profile pass was read, before it is recorded.
-type eraseAfterPrepare struct {
+// eraseDuring is the store with a contact erasure committed at one point
+// of the processor's pass: right after it read the batch of events
+// (afterList), or after it read the profile pass, before it is recorded.
+type eraseDuring struct {
 	*sqlite.DB
-	erase func(ctx context.Context) error
+	afterList bool
+	erase     func(ctx context.Context) error
 }
 
-func (s *eraseAfterPrepare) PrepareProfiles(ctx context.Context, p store.ResolveProfilesParams) (*store.ProfilePass, error) {
+func (s *eraseDuring) run(ctx context.Context) error {
+	if s.erase == nil {
+		return nil
+	}
+	err := s.erase(ctx)
+	s.erase = nil
+	return err
+}
+
+func (s *eraseDuring) ListEvents(ctx context.Context, p store.ListEventsParams) ([]signal.Event, error) {
+	evs, err := s.DB.ListEvents(ctx, p)
+	if err == nil && s.afterList {
+		err = s.run(ctx)
+	}
+	return evs, err
+}
+
+func (s *eraseDuring) PrepareProfiles(ctx context.Context, p store.ResolveProfilesParams) (*store.ProfilePass, error) {
 	pass, err := s.DB.PrepareProfiles(ctx, p)
-	if err == nil && s.erase != nil {
-		err, s.erase = s.erase(ctx), nil
+	if err == nil && !s.afterList {
+		err = s.run(ctx)
 	}
 	return pass, err
 }
 
-// TestErasureDuringPass: a contact erased between the pass's profile read
-// and its record is not written back, and the event is processed again
-// without the erased traits.
+// TestErasureDuringPass: a contact erased while a pass is under way (after
+// its events were read, or after its profiles were) is not written back,
+// and the events are processed again without the erased traits.
 func TestErasureDuringPass(t *testing.T) {
 	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		afterList bool
+	}{
+		{"after the events were read", true},
+		{"after the profiles were read", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			testErasureDuringPass(t, tc.afterList)
+		})
+	}
+}
+
+func testErasureDuringPass(t *testing.T, afterList bool) {
 	b := setup(t)
 	in := b.install(t)
 	b.send(t, janeIdentify)
 	b.process(t)
 
-	s := &eraseAfterPrepare{DB: b.db, erase: func(ctx context.Context) error {
+	s := &eraseDuring{DB: b.db, afterList: afterList, erase: func(ctx context.Context) error {
 		_, err := b.db.EraseContact(ctx, store.FindContactParams{ProfileKeys: []string{b.box.Hash("u:user-123")}, Now: b.now})
 		return err
 	}}

@@ -172,6 +172,14 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 		p.cursor, p.haveCursor = c, true
 	}
 	cursor := p.cursor
+	// Erasures are counted before the batch is read: one committed after
+	// this, even while the events are read, makes RecordProcessed refuse
+	// the pass, so a payload read before its erasure is never built into
+	// a delivery or a profile.
+	erasures, err := p.store.Cursor(ctx, store.CursorParams{Name: store.ErasureCursor})
+	if err != nil {
+		return 0, err
+	}
 	events, err := p.store.ListEvents(ctx, store.ListEventsParams{AfterSeq: cursor, Limit: p.cfg.Batch})
 	if err != nil || len(events) == 0 {
 		return 0, err
@@ -227,6 +235,7 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	pass.Erasures = erasures
 	profiles := pass.Out
 
 	var (
