@@ -83,8 +83,16 @@ type Backfill struct {
 	Failed   int
 	Filtered int
 	// Pending is Accepted less Delivered and Failed: not yet processed,
-	// waiting to be sent, or awaiting the vendor's result.
+	// waiting to be sent, or awaiting the vendor's result (an item a
+	// replay sent live counts here until its live send ends).
 	Pending int
+	// Built counts the deliveries built from the backfill's lines (one a
+	// line, kept when a replay sends one live); Held those still pending
+	// in the backfill's own queue or batches (not those a replay took).
+	// The backfill is over when every line is logged and built and none
+	// is held.
+	Built int
+	Held  int
 	// Logged counts the items fed into the event log so far (a prefix of
 	// the items in line order); Queued the deliveries waiting for a batch.
 	Logged    int

@@ -34,29 +34,59 @@ func (s *Store) CreateBackfill(ctx context.Context, p store.CreateBackfillParams
 	return nil
 }
 
-// backfillCols reads a backfill with its counts: outcomes from its
-// deliveries (deliveries_backfill), items logged from the event log (the
-// backfill's id is its events' pipeline id: events_pipeline).
-const backfillCols = `b.id, b.integration_id, b.status, b.accepted, b.created_at, b.updated_at,
-	(SELECT COUNT(*) FROM deliveries d WHERE d.backfill_id = b.id AND d.status = ` + Delivered + `),
-	(SELECT COUNT(*) FROM deliveries d WHERE d.backfill_id = b.id AND d.status = ` + Failed + `),
-	(SELECT COUNT(*) FROM deliveries d WHERE d.backfill_id = b.id AND d.status = ` + Filtered + `),
-	(SELECT COUNT(*) FROM deliveries d WHERE d.backfill_id = b.id AND d.status = ` + Pending + ` AND d.backfill_batch = ''),
-	(SELECT COUNT(*) FROM events e WHERE e.pipeline_id = b.id)`
+// backfillCols are a backfill's own columns; its counts come from
+// backfillCounts.
+const backfillCols = `b.id, b.integration_id, b.status, b.accepted, b.created_at, b.updated_at`
 
 func scanBackfill(scan func(dest ...any) error) (*store.Backfill, error) {
 	var (
 		b                store.Backfill
 		created, updated int64
-		failed           int
 	)
-	if err := scan(&b.ID, &b.IntegrationID, &b.Status, &b.Accepted, &created, &updated, &b.Delivered, &failed, &b.Filtered, &b.Queued, &b.Logged); err != nil {
+	if err := scan(&b.ID, &b.IntegrationID, &b.Status, &b.Accepted, &created, &updated); err != nil {
 		return nil, err
 	}
 	b.CreatedAt, b.UpdatedAt = FromMS(created), FromMS(updated)
+	return &b, nil
+}
+
+// backfillCounts fills a backfill's counts in two reads: its deliveries'
+// outcomes in one pass over the rows built for it (deliveries_backfill_origin:
+// a row a replay sent live still counts for its backfill), and the items
+// logged from the event log (the backfill's id is its events' pipeline id:
+// events_pipeline).
+func (s *Store) backfillCounts(ctx context.Context, b *store.Backfill) error {
+	var failed int
+	if err := s.X.QueryRow(ctx, `SELECT
+		COALESCE(SUM(CASE WHEN status = `+Delivered+` THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN status = `+Failed+` THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN status = `+Filtered+` THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN status = `+Pending+` AND backfill_id = ? AND backfill_batch = '' THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN status = `+Pending+` AND backfill_id = ? THEN 1 ELSE 0 END), 0),
+		COUNT(*)
+		FROM deliveries WHERE backfill_origin = ?`, b.ID, b.ID, b.ID).Scan(&b.Delivered, &failed, &b.Filtered, &b.Queued, &b.Held, &b.Built); err != nil {
+		return fmt.Errorf("counts of backfill %s: %w", b.ID, err)
+	}
+	if err := s.X.QueryRow(ctx, `SELECT COUNT(*) FROM events WHERE pipeline_id = ?`, b.ID).Scan(&b.Logged); err != nil {
+		return fmt.Errorf("items logged of backfill %s: %w", b.ID, err)
+	}
 	b.Failed = failed + b.Filtered
 	b.Pending = max(b.Accepted-b.Delivered-b.Failed, 0)
-	return &b, nil
+	return nil
+}
+
+// backfills reads backfills with their counts.
+func (s *Store) backfills(ctx context.Context, q string, args ...any) ([]*store.Backfill, error) {
+	out, err := queryAll(ctx, s.X, scanBackfill, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range out {
+		if err := s.backfillCounts(ctx, b); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // GetBackfill returns a backfill with its counts.
@@ -64,6 +94,9 @@ func (s *Store) GetBackfill(ctx context.Context, p store.GetBackfillParams) (*st
 	b, err := scanBackfill(s.X.QueryRow(ctx, `SELECT `+backfillCols+` FROM backfills b WHERE b.id = ?`, p.ID).Scan)
 	if NoRows(err) || (err == nil && p.IntegrationID != "" && b.IntegrationID != p.IntegrationID) {
 		return nil, signal.Errorf(signal.ENOTFOUND, "backfill %q not found", p.ID)
+	}
+	if err == nil {
+		err = s.backfillCounts(ctx, b)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get backfill %s: %w", p.ID, err)
@@ -73,7 +106,7 @@ func (s *Store) GetBackfill(ctx context.Context, p store.GetBackfillParams) (*st
 
 // ListBackfills lists an integration's backfills, newest first.
 func (s *Store) ListBackfills(ctx context.Context, p store.ListBackfillsParams) ([]*store.Backfill, error) {
-	out, err := queryAll(ctx, s.X, scanBackfill, `SELECT `+backfillCols+` FROM backfills b WHERE b.integration_id = ?
+	out, err := s.backfills(ctx, `SELECT `+backfillCols+` FROM backfills b WHERE b.integration_id = ?
 		ORDER BY b.created_at DESC, b.id DESC LIMIT ?`, p.IntegrationID, Limit(p.Limit))
 	if err != nil {
 		return nil, fmt.Errorf("list backfills of %s: %w", p.IntegrationID, err)
@@ -83,7 +116,7 @@ func (s *Store) ListBackfills(ctx context.Context, p store.ListBackfillsParams) 
 
 // RunningBackfills lists the unfinished backfills, oldest first.
 func (s *Store) RunningBackfills(ctx context.Context) ([]*store.Backfill, error) {
-	out, err := queryAll(ctx, s.X, scanBackfill, `SELECT `+backfillCols+` FROM backfills b WHERE b.status = ? ORDER BY b.created_at, b.id`, store.BackfillRunning)
+	out, err := s.backfills(ctx, `SELECT `+backfillCols+` FROM backfills b WHERE b.status = ? ORDER BY b.created_at, b.id`, store.BackfillRunning)
 	if err != nil {
 		return nil, fmt.Errorf("running backfills: %w", err)
 	}

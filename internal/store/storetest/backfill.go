@@ -184,6 +184,40 @@ func exerciseBackfills(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 	})
 
+	// A replay takes a backfill's failed rows live while the backfill
+	// runs: they still count for it (pending, then delivered), and the
+	// backfill no longer holds them, so it can end.
+	t.Run("ReplayedRowsStillCount", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		feed(t, b, 5)
+		ds := claimBackfill(t, b, 5, b.now)
+		for _, d := range ds {
+			d.Status, d.Reason = signal.StatusFailed, signal.ReasonRetriesExhausted
+		}
+		requireNoError(t, b.store.FinishDeliveries(b.ctx, store.FinishDeliveriesParams{Deliveries: ds, Now: b.now}))
+		if bf := get(t, b); bf.Failed != 5 || bf.Pending != 0 || bf.Built != 5 || bf.Held != 0 {
+			t.Fatalf("all failed = %+v", bf)
+		}
+		_, err := b.store.RequeueDeliveries(b.ctx, store.RequeueDeliveriesParams{IntegrationID: "int_a", Status: signal.StatusFailed, Now: b.now})
+		requireNoError(t, err)
+		if bf := get(t, b); bf.Failed != 0 || bf.Pending != 5 || bf.Built != 5 || bf.Held != 0 || bf.Logged != 5 {
+			t.Fatalf("after a replay = %+v; want 5 pending live, none held", bf)
+		}
+		// One contact: the live claim takes its rows one at a time.
+		for range 6 {
+			live, err := b.store.ClaimDeliveries(b.ctx, store.ClaimDeliveriesParams{IntegrationID: "int_a", Limit: 10, Now: b.now, LeaseUntil: b.now.Add(time.Minute)})
+			requireNoError(t, err)
+			for _, d := range live {
+				d.Status = signal.StatusDelivered
+			}
+			requireNoError(t, b.store.FinishDeliveries(b.ctx, store.FinishDeliveriesParams{Deliveries: live, Now: b.now}))
+		}
+		if bf := get(t, b); bf.Delivered != 5 || bf.Pending != 0 || bf.Failed != 0 {
+			t.Fatalf("replayed rows delivered live = %+v; want 5 delivered", bf)
+		}
+	})
+
 	t.Run("ReplacedSendsLive", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
