@@ -120,12 +120,14 @@ func (r *runner) step(ctx context.Context) (time.Duration, bool) {
 		r.partial = time.Time{}
 		if r.logged >= r.accepted && len(r.polls) == 0 {
 			// Everything fed, sent and polled: done once the processor
-			// has built the last lines (their deliveries counted).
+			// has built the last lines and none of their deliveries is
+			// still held in the backfill (a row a replay sent live left
+			// it: its live send is not waited for).
 			bf, err := b.store.GetBackfill(ctx, store.GetBackfillParams{ID: r.id})
 			if err != nil {
 				return r.failed(ctx, "progress", err)
 			}
-			if bf.Pending == 0 {
+			if bf.Logged >= bf.Accepted && bf.Built >= bf.Logged && bf.Held == 0 {
 				r.finish(ctx, store.BackfillDone, "")
 				return 0, true
 			}
