@@ -27,6 +27,17 @@ type runner struct {
 	leased           time.Time
 	partial          time.Time
 	attempts         int
+	// unrecorded is a batch the vendor acknowledged whose recording
+	// failed: it is recorded before anything else is sent (its items
+	// stay claimed by this runner, so no other batch can take them).
+	unrecorded *unrecordedBatch
+}
+
+// unrecordedBatch is an acknowledged batch not yet in the store.
+type unrecordedBatch struct {
+	id       string
+	ds       []*signal.Delivery
+	attempts int
 }
 
 type poll struct {
@@ -58,11 +69,39 @@ func (r *runner) sleep(ctx context.Context, d time.Duration) bool {
 }
 
 func (r *runner) run(ctx context.Context) {
+	defer r.recordAtExit(ctx)
 	for ctx.Err() == nil {
 		wait, done := r.step(ctx)
 		if done || !r.sleep(ctx, wait) {
 			return
 		}
+	}
+}
+
+// record stores the acknowledged batch whose recording failed; false
+// (logged) if it fails again.
+func (r *runner) record(ctx context.Context) bool {
+	u, e := r.unrecorded, r.b.e
+	err := r.b.store.RecordBatch(context.WithoutCancel(ctx), store.RecordBatchParams{BackfillID: r.id, BatchID: u.id, Deliveries: u.ds, Now: e.now().UTC()})
+	if err != nil {
+		u.attempts++
+		e.log.Error("backfill: record acknowledged batch", "backfill", r.id, "batch", u.id, "attempt", u.attempts, "err", err)
+		return false
+	}
+	r.unrecorded = nil
+	r.polls[u.id] = &poll{next: e.now().Add(r.b.cfg.PollFirst), delay: r.b.cfg.PollFirst, since: e.now()}
+	return true
+}
+
+// recordAtExit tries, a few more times, to record an acknowledged batch
+// before the runner stops (shutdown does not cancel it): once the claim's
+// leases run out after a stop, its items would go out again.
+func (r *runner) recordAtExit(ctx context.Context) {
+	for try := 0; r.unrecorded != nil && try < 5; try++ {
+		if r.record(ctx) {
+			return
+		}
+		time.Sleep(min(r.b.e.cfg.Backoff.Next(try+1), time.Second))
 	}
 }
 
@@ -81,6 +120,11 @@ func (r *runner) step(ctx context.Context) (time.Duration, bool) {
 			return 0, true // another node runs it, or it is over
 		}
 		r.leased = now
+	}
+	if r.unrecorded != nil && !r.record(ctx) {
+		// Nothing else goes out before the acknowledged batch is
+		// recorded.
+		return r.b.e.cfg.Backoff.Next(r.unrecorded.attempts), false
 	}
 	in, err := e.store.GetIntegration(ctx, store.GetIntegrationParams{ID: r.integrationID})
 	if signal.ErrorCode(err) == signal.ENOTFOUND {

@@ -3,6 +3,7 @@ package delivery_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -31,6 +32,8 @@ type backfillWorld struct {
 	fake *omnisendtest.Fake
 	reg  *integration.Registry
 	in   *signal.Integration
+	// bfStore, when set, is the backfill sender's store (a wrapper).
+	bfStore delivery.BackfillStore
 }
 
 func newBackfillWorld(t *testing.T) *backfillWorld {
@@ -76,7 +79,11 @@ func (w *backfillWorld) start(t *testing.T, tune ...func(*delivery.Config)) (sto
 	}
 	engine := delivery.New(cfg, delivery.Deps{Store: w.db, Vendors: w.reg, Hasher: plainHasher{}, Log: slog.New(slog.DiscardHandler)})
 	proc := pipeline.New(pipeline.Config{Idle: 20 * time.Millisecond}, pipeline.Deps{Store: w.db, Hasher: plainHasher{}, Vendors: w.reg, Notifier: engine})
-	bfs := engine.NewBackfills(w.db, delivery.BackfillConfig{Holder: "test", PollFirst: 20 * time.Millisecond, PollMax: 100 * time.Millisecond,
+	var bst delivery.BackfillStore = w.db
+	if w.bfStore != nil {
+		bst = w.bfStore
+	}
+	bfs := engine.NewBackfills(bst, delivery.BackfillConfig{Holder: "test", PollFirst: 20 * time.Millisecond, PollMax: 100 * time.Millisecond,
 		FeedChunk: 120, FeedAhead: 150, Idle: 50 * time.Millisecond, Scan: 50 * time.Millisecond}, proc.Wake)
 	done := make(chan struct{}, 3)
 	for _, run := range []func(context.Context) error{engine.Run, proc.Run, bfs.Run} {
@@ -262,5 +269,38 @@ func TestBackfillBatchWithoutResultsEndsFailed(t *testing.T) {
 	}
 	if len(les) != 30 || les[0].Reason != signal.ReasonRetriesExhausted {
 		t.Fatalf("%d failed rows, first %+v; want 30, retries_exhausted", len(les), les[0])
+	}
+}
+
+// flakyRecord fails RecordBatch for its first fails calls (a busy database,
+// a failover), as a store error.
+type flakyRecord struct {
+	*sqlite.DB
+	fails atomic.Int32
+}
+
+func (f *flakyRecord) RecordBatch(ctx context.Context, p store.RecordBatchParams) error {
+	if f.fails.Add(-1) >= 0 {
+		return errors.New("database is locked (SQLITE_BUSY)")
+	}
+	return f.DB.RecordBatch(ctx, p)
+}
+
+// An acknowledged batch whose recording fails is recorded again (with
+// back-off, for longer than the claim's lease) before anything else goes
+// out: its items are never sent a second time.
+func TestBackfillRetriesRecordingAnAcknowledgedBatch(t *testing.T) {
+	t.Parallel()
+	w := newBackfillWorld(t)
+	flaky := &flakyRecord{DB: w.db}
+	// 60 failures at the test back-off's 50 ms outlast the 2 s lease.
+	flaky.fails.Store(60)
+	w.bfStore = flaky
+	w.create(t, "bf_r", 150)
+	w.start(t)
+	bf := w.waitDone(t, "bf_r", 60*time.Second)
+	w.checkAccounted(t, bf, 150)
+	if n := w.fake.Batches(); n != 2 {
+		t.Errorf("%d batches for 150 items, want 2 (none resent)", n)
 	}
 }
