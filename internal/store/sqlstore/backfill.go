@@ -277,8 +277,18 @@ func (s *Store) FinishBackfill(ctx context.Context, p store.FinishBackfillParams
 	if p.Status != store.BackfillDone && p.Status != store.BackfillFailed {
 		return signal.Errorf(signal.EINVALID, "a backfill ends %s or %s, not %q", store.BackfillDone, store.BackfillFailed, p.Status)
 	}
-	if _, err := s.X.Exec(ctx, `UPDATE backfills SET status = ?, lease_holder = '', lease_until = 0, updated_at = ? WHERE id = ? AND status = ?`,
-		p.Status, MS(p.Now), p.ID, store.BackfillRunning); err != nil {
+	// Its lines go with it: they hold contacts, and every one that was
+	// sent is in the event log (under retention and erasure like any).
+	err := s.X.InTx(ctx, func(tx *Tx) error {
+		n, err := tx.Exec(ctx, `UPDATE backfills SET status = ?, lease_holder = '', lease_until = 0, updated_at = ? WHERE id = ? AND status = ?`,
+			p.Status, MS(p.Now), p.ID, store.BackfillRunning)
+		if err != nil || n == 0 {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM backfill_items WHERE backfill_id = ?`, p.ID)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("finish backfill %s: %w", p.ID, err)
 	}
 	return nil

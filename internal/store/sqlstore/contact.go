@@ -24,11 +24,11 @@ const contactBatch = 500
 // over every profile) and events (by the keys the processor indexed, see
 // contactEvents; ids are only stored hashed or inside sealed payloads).
 func (s *Store) FindContact(ctx context.Context, p store.FindContactParams) (*store.Contact, error) {
-	c, _, err := s.findContact(ctx, p)
+	c, _, _, err := s.findContact(ctx, p)
 	return c, err
 }
 
-func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*store.Contact, []int64, error) {
+func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*store.Contact, []int64, map[string]bool, error) {
 	out := &store.Contact{Profiles: []store.ContactProfile{}, Events: []store.ContactEvent{}}
 	ids := map[int64]bool{}
 	if err := s.inChunks(ctx, anyStrings(p.ProfileKeys), `SELECT profile_id FROM profile_keys WHERE key IN (%s)`, func(scan func(...any) error) error {
@@ -37,7 +37,7 @@ func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*st
 		ids[id] = true
 		return err
 	}); err != nil {
-		return nil, nil, fmt.Errorf("find contact: profiles by key: %w", err)
+		return nil, nil, nil, fmt.Errorf("find contact: profiles by key: %w", err)
 	}
 	// Every profile is read (by id pages) when a trait must match; else
 	// only those found by key.
@@ -75,7 +75,7 @@ func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*st
 			return nil
 		})
 		if err != nil {
-			return nil, nil, fmt.Errorf("find contact: profiles: %w", err)
+			return nil, nil, nil, fmt.Errorf("find contact: profiles: %w", err)
 		}
 		if p.MatchProfile == nil || n < contactBatch {
 			break
@@ -95,11 +95,11 @@ func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*st
 		keys[k] = true
 		return err
 	}); err != nil {
-		return nil, nil, fmt.Errorf("find contact: profile keys: %w", err)
+		return nil, nil, nil, fmt.Errorf("find contact: profile keys: %w", err)
 	}
 	evs, err := s.contactEvents(ctx, p, keys)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var seqs []int64
 	index := map[int64]int{}
@@ -120,13 +120,13 @@ func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*st
 		ce.Deliveries = append(ce.Deliveries, d)
 		return nil
 	}); err != nil {
-		return nil, nil, fmt.Errorf("find contact: deliveries: %w", err)
+		return nil, nil, nil, fmt.Errorf("find contact: deliveries: %w", err)
 	}
 	profileIDs := make([]int64, 0, len(ids))
 	for id := range ids {
 		profileIDs = append(profileIDs, id)
 	}
-	return out, profileIDs, nil
+	return out, profileIDs, keys, nil
 }
 
 // contactEvents returns the person's events in log order. Those the
@@ -228,7 +228,7 @@ func belongs(p store.FindContactParams, ev signal.Event, keys map[string]bool) b
 
 // EraseContact finds the person, then erases in one transaction.
 func (s *Store) EraseContact(ctx context.Context, p store.FindContactParams) (store.EraseResult, error) {
-	c, profileIDs, err := s.findContact(ctx, p)
+	c, profileIDs, keys, err := s.findContact(ctx, p)
 	if err != nil {
 		return store.EraseResult{}, err
 	}
@@ -237,8 +237,21 @@ func (s *Store) EraseContact(ctx context.Context, p store.FindContactParams) (st
 	if err != nil {
 		return res, fmt.Errorf("erase contact: %w", err)
 	}
+	items, err := s.contactBackfillItems(ctx, p, keys)
+	if err != nil {
+		return res, err
+	}
+	res.Events += len(items)
 	now := MS(p.Now)
 	err = s.X.InTx(ctx, func(tx *Tx) error {
+		// The person's lines of running backfills (fed or not): their
+		// messages become erased ones, which keeps every line in its place
+		// (the sender feeds by position) and is fed as an erased event.
+		for _, it := range items {
+			if _, err := tx.Exec(ctx, `UPDATE backfill_items SET message = ? WHERE backfill_id = ? AND line = ?`, sealed, it.backfillID, it.line); err != nil {
+				return err
+			}
+		}
 		for start := 0; start < len(profileIDs); start += contactBatch {
 			chunk := anyInts(profileIDs[start:min(start+contactBatch, len(profileIDs))])
 			in := placeholders(len(chunk))
@@ -295,6 +308,41 @@ func (s *Store) EraseContact(ctx context.Context, p store.FindContactParams) (st
 		}
 	}
 	return res, nil
+}
+
+// backfillLine names one line of a backfill.
+type backfillLine struct {
+	backfillID string
+	line       int
+}
+
+// contactBackfillItems finds the person's lines among the items of the
+// backfills still running (a finished backfill's items are deleted), by
+// the same rules as their events.
+func (s *Store) contactBackfillItems(ctx context.Context, p store.FindContactParams, keys map[string]bool) ([]backfillLine, error) {
+	var out []backfillLine
+	err := s.each(ctx, `SELECT i.backfill_id, i.line, i.message FROM backfill_items i JOIN backfills b ON b.id = i.backfill_id
+		WHERE b.status = ? ORDER BY i.backfill_id, i.line`, []any{store.BackfillRunning}, func(scan func(...any) error) error {
+		var (
+			l      backfillLine
+			sealed []byte
+		)
+		if err := scan(&l.backfillID, &l.line, &sealed); err != nil {
+			return err
+		}
+		msg, err := s.Open(sealed)
+		if err != nil {
+			return fmt.Errorf("open line %d of backfill %s: %w", l.line, l.backfillID, err)
+		}
+		if string(msg) != string(erasedPayload) && belongs(p, signal.Event{Payload: msg}, keys) {
+			out = append(out, l)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find contact: backfill lines: %w", err)
+	}
+	return out, nil
 }
 
 // inChunks runs q (one %s for an IN list) for args, contactBatch at a time.

@@ -218,6 +218,41 @@ func exerciseBackfills(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 	})
 
+	// Erasing a person reaches the lines of running backfills, fed or not
+	// (counted as the person's events): they become erased messages, in
+	// place. A finished backfill keeps no lines.
+	t.Run("EraseAndFinishDropLines", func(t *testing.T) {
+		t.Parallel()
+		ctx, s := t.Context(), newStore(t)
+		now := testNow()
+		lines := []string{
+			`{"type":"track","event":"Order Completed","userId":"` + janeUser + `","properties":{"order_id":"1"}}`,
+			`{"type":"track","event":"Order Completed","userId":"` + bobUser + `","properties":{"order_id":"2"}}`,
+			`{"type":"identify","userId":"` + janeUser + `","traits":{"email":"` + janeEmail + `"}}`,
+		}
+		var items []store.BackfillItem
+		for i, l := range lines {
+			items = append(items, store.BackfillItem{Line: i + 1, Message: []byte(l)})
+		}
+		requireNoError(t, s.CreateBackfill(ctx, store.CreateBackfillParams{ID: "bf_e", IntegrationID: "int_a", Items: items, Now: now}))
+		res, err := s.EraseContact(ctx, contactBy("user_id", janeUser))
+		requireNoError(t, err)
+		if res.Events != 2 {
+			t.Fatalf("erased %+v, want Jane's 2 backfill lines counted as events", res)
+		}
+		left, err := s.BackfillItems(ctx, store.BackfillItemsParams{BackfillID: "bf_e", Limit: 10})
+		requireNoError(t, err)
+		if len(left) != 3 || string(left[0].Message) != `{}` || string(left[1].Message) != lines[1] || string(left[2].Message) != `{}` {
+			t.Fatalf("lines after Jane's erasure = %+v", left)
+		}
+		requireNoError(t, s.FinishBackfill(ctx, store.FinishBackfillParams{ID: "bf_e", Status: store.BackfillDone, Now: now}))
+		left, err = s.BackfillItems(ctx, store.BackfillItemsParams{BackfillID: "bf_e", Limit: 10})
+		requireNoError(t, err)
+		if len(left) != 0 {
+			t.Fatalf("a finished backfill keeps %d lines", len(left))
+		}
+	})
+
 	t.Run("ReplacedSendsLive", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
