@@ -59,6 +59,16 @@ func (s *Server) handleCreateBackfill(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, signal.EINVALID, "this integration's vendor has no batch endpoint, so it cannot take a backfill", "")
 		return
 	}
+	// One upload at a time: each holds up to 64 MiB decoded while it is
+	// read and stored, and its store writes compete with live events'.
+	select {
+	case s.backfillIntake <- struct{}{}:
+		defer func() { <-s.backfillIntake }()
+	default:
+		w.Header().Set("Retry-After", "10")
+		writeError(w, http.StatusTooManyRequests, "BACKFILL_BUSY", "another backfill is being uploaded to this server; send this one when it has been accepted", "")
+		return
+	}
 	// A history may take longer to upload than the listener's read
 	// deadline, meant for small bodies: this route's body gets its own.
 	_ = http.NewResponseController(w).SetReadDeadline(s.now().Add(backfillReadTimeout))

@@ -3,6 +3,9 @@ package admin
 import (
 	"bytes"
 	"compress/gzip"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -92,4 +95,52 @@ func TestBackfillRoutes(t *testing.T) {
 	if n != 4 {
 		t.Fatalf("%d integration.backfill audit entries, want 4", n)
 	}
+}
+
+// TestBackfillOneUploadAtATime: while one backfill's body is being read and
+// stored, a second upload is refused with 429 and a message saying why; it
+// is taken once the first is accepted.
+func TestBackfillOneUploadAtATime(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	in := b.install(t, pageInstallBody)
+	path := "/v1/admin/integrations/" + in.ID + "/backfill"
+	body := &gatedBody{reading: make(chan struct{}), release: make(chan struct{}), r: strings.NewReader(orderLine + "\n")}
+	req := httptest.NewRequest("POST", path, body).WithContext(t.Context())
+	req.SetPathValue("id", in.ID)
+	rec := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.api.handleCreateBackfill(rec, req)
+	}()
+	<-body.reading // the handler reads the first body: it holds the intake
+	code, raw := b.raw(t, "POST", path, orderLine)
+	if code != http.StatusTooManyRequests || !strings.Contains(raw, "another backfill") {
+		t.Fatalf("second upload = %d %s, want 429 naming the upload in progress", code, raw)
+	}
+	close(body.release)
+	<-done
+	if rec.Code != http.StatusAccepted {
+		t.Fatalf("first upload = %d %s, want 202", rec.Code, rec.Body)
+	}
+	if code, raw := b.raw(t, "POST", path, orderLine); code != http.StatusAccepted {
+		t.Fatalf("upload after the first = %d %s, want 202", code, raw)
+	}
+}
+
+// gatedBody signals its first Read, then waits for release.
+type gatedBody struct {
+	reading, release chan struct{}
+	started          bool
+	r                io.Reader
+}
+
+func (g *gatedBody) Read(p []byte) (int, error) {
+	if !g.started {
+		g.started = true
+		close(g.reading)
+		<-g.release
+	}
+	return g.r.Read(p)
 }

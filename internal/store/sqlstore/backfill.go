@@ -3,35 +3,56 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
 )
 
-// CreateBackfill stores a backfill and its items in one transaction.
+// backfillItemChunk is how many lines one insert (and one short
+// transaction) writes.
+const backfillItemChunk = 500
+
+// CreateBackfill stores a backfill's lines, then the backfill. The lines
+// are sealed before any transaction, and written in short transactions of
+// multi-row inserts, so a large history never holds SQLite's only writer
+// for long (live events' group commits go in between). The backfill row
+// comes last: a runner never sees a backfill whose lines are not all in;
+// if writing fails the lines written are deleted again.
 func (s *Store) CreateBackfill(ctx context.Context, p store.CreateBackfillParams) error {
 	now := MS(p.Now)
-	err := s.X.InTx(ctx, func(tx *Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO backfills (id, integration_id, status, accepted, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			p.ID, p.IntegrationID, store.BackfillRunning, len(p.Items), now, now); err != nil {
-			return err
+	sealed := make([][]byte, len(p.Items))
+	for i, it := range p.Items {
+		var err error
+		if sealed[i], err = s.Seal(it.Message); err != nil {
+			return fmt.Errorf("create backfill %s: seal line %d: %w", p.ID, it.Line, err)
 		}
-		for _, it := range p.Items {
-			msg, err := s.Seal(it.Message)
-			if err != nil {
-				return fmt.Errorf("seal line %d: %w", it.Line, err)
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO backfill_items (backfill_id, line, message, status, event_id, batch_id, vendor_status, updated_at)
-				VALUES (?, ?, ?, 'unsent', '', '', 0, ?)`, p.ID, it.Line, msg, now); err != nil {
-				return err
-			}
+	}
+	for start := 0; start < len(p.Items); start += backfillItemChunk {
+		end := min(start+backfillItemChunk, len(p.Items))
+		args := make([]any, 0, (end-start)*4)
+		for i := start; i < end; i++ {
+			args = append(args, p.ID, p.Items[i].Line, sealed[i], now)
 		}
-		return nil
-	})
-	if err != nil {
+		q := `INSERT INTO backfill_items (backfill_id, line, message, status, event_id, batch_id, vendor_status, updated_at) VALUES ` +
+			strings.TrimSuffix(strings.Repeat(`(?, ?, ?, 'unsent', '', '', 0, ?), `, end-start), ", ")
+		if _, err := s.X.Exec(ctx, q, args...); err != nil {
+			s.dropBackfillItems(ctx, p.ID)
+			return fmt.Errorf("create backfill %s: lines: %w", p.ID, err)
+		}
+	}
+	if _, err := s.X.Exec(ctx, `INSERT INTO backfills (id, integration_id, status, accepted, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		p.ID, p.IntegrationID, store.BackfillRunning, len(p.Items), now, now); err != nil {
+		s.dropBackfillItems(ctx, p.ID)
 		return fmt.Errorf("create backfill %s: %w", p.ID, err)
 	}
 	return nil
+}
+
+// dropBackfillItems deletes the lines of a backfill that could not be
+// created (best effort: its id is never used again).
+func (s *Store) dropBackfillItems(ctx context.Context, id string) {
+	_, _ = s.X.Exec(context.WithoutCancel(ctx), `DELETE FROM backfill_items WHERE backfill_id = ?`, id)
 }
 
 // backfillCols are a backfill's own columns; its counts come from
