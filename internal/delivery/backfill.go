@@ -19,7 +19,7 @@ type BackfillStore interface {
 	BackfillQueued(ctx context.Context, p store.BackfillQueuedParams) (int, error)
 	ClaimBackfillDeliveries(ctx context.Context, p store.ClaimBackfillParams) ([]*signal.Delivery, error)
 	RecordBatch(ctx context.Context, p store.RecordBatchParams) error
-	OpenBatches(ctx context.Context, p store.OpenBatchesParams) ([]string, error)
+	OpenBatches(ctx context.Context, p store.OpenBatchesParams) ([]store.OpenBatch, error)
 	BatchDeliveries(ctx context.Context, p store.BatchDeliveriesParams) ([]*signal.Delivery, error)
 	CloseBatch(ctx context.Context, p store.CloseBatchParams) error
 	FinishBackfill(ctx context.Context, p store.FinishBackfillParams) error

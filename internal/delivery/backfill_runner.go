@@ -43,8 +43,8 @@ type unrecordedBatch struct {
 type poll struct {
 	next  time.Time
 	delay time.Duration
-	// since is when this runner began polling the batch: a batch whose
-	// results do not come within the retry horizon ends its items failed.
+	// since is when the batch was recorded: a batch whose results do not
+	// come within the retry horizon ends its items failed.
 	since time.Time
 }
 
@@ -151,8 +151,11 @@ func (r *runner) step(ctx context.Context) (time.Duration, bool) {
 		if err != nil {
 			return r.failed(ctx, "progress", err)
 		}
-		for _, id := range open {
-			r.polls[id] = &poll{next: now, delay: b.cfg.PollFirst, since: now}
+		for _, ob := range open {
+			// The wait for results counts from the batch's recording,
+			// not from this start: a batch whose results never come
+			// still times out across restarts.
+			r.polls[ob.ID] = &poll{next: now, delay: b.cfg.PollFirst, since: ob.CreatedAt}
 		}
 		r.accepted, r.logged, r.loaded = bf.Accepted, bf.Logged, true
 	}

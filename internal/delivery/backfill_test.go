@@ -34,6 +34,8 @@ type backfillWorld struct {
 	in   *signal.Integration
 	// bfStore, when set, is the backfill sender's store (a wrapper).
 	bfStore delivery.BackfillStore
+	// clock, when set, is the engine's clock.
+	clock func() time.Time
 }
 
 func newBackfillWorld(t *testing.T) *backfillWorld {
@@ -77,7 +79,7 @@ func (w *backfillWorld) start(t *testing.T, tune ...func(*delivery.Config)) (sto
 	for _, f := range tune {
 		f(&cfg)
 	}
-	engine := delivery.New(cfg, delivery.Deps{Store: w.db, Vendors: w.reg, Hasher: plainHasher{}, Log: slog.New(slog.DiscardHandler)})
+	engine := delivery.New(cfg, delivery.Deps{Store: w.db, Vendors: w.reg, Hasher: plainHasher{}, Log: slog.New(slog.DiscardHandler), Now: w.clock})
 	proc := pipeline.New(pipeline.Config{Idle: 20 * time.Millisecond}, pipeline.Deps{Store: w.db, Hasher: plainHasher{}, Vendors: w.reg, Notifier: engine})
 	var bst delivery.BackfillStore = w.db
 	if w.bfStore != nil {
@@ -302,5 +304,30 @@ func TestBackfillRetriesRecordingAnAcknowledgedBatch(t *testing.T) {
 	w.checkAccounted(t, bf, 150)
 	if n := w.fake.Batches(); n != 2 {
 		t.Errorf("%d batches for 150 items, want 2 (none resent)", n)
+	}
+}
+
+// A batch whose results never come times out from when it was recorded,
+// not from the start of the node polling it: after a restart two hours
+// later (a one-hour horizon), its items end failed at once.
+func TestBackfillBatchHorizonSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	w := newBackfillWorld(t)
+	w.fake.PollsBeforeDone = 1 << 30
+	w.create(t, "bf_h", 20)
+	stop := w.start(t)
+	eventually(t, 30*time.Second, func() bool {
+		open, err := w.db.OpenBatches(w.ctx, store.OpenBatchesParams{BackfillID: "bf_h"})
+		return err == nil && len(open) == 1
+	}, func() string { return "no batch recorded" })
+	stop()
+	if err := w.db.ReleaseLeases(w.ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.clock = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	w.start(t)
+	bf := w.waitDone(t, "bf_h", 30*time.Second)
+	if bf.Status != store.BackfillDone || bf.Failed != 20 {
+		t.Fatalf("backfill = %+v, want done with its 20 items failed", bf)
 	}
 }

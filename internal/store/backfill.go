@@ -52,8 +52,9 @@ type BackfillStore interface {
 	// claim took is an ECONFLICT, and nothing is written.
 	RecordBatch(ctx context.Context, p RecordBatchParams) error
 	// OpenBatches lists a backfill's batches whose results are not in yet,
-	// oldest first.
-	OpenBatches(ctx context.Context, p OpenBatchesParams) ([]string, error)
+	// oldest first, with when each was recorded (the start of its wait
+	// for results, across restarts).
+	OpenBatches(ctx context.Context, p OpenBatchesParams) ([]OpenBatch, error)
 	// BatchDeliveries returns the deliveries a batch holds (any status).
 	BatchDeliveries(ctx context.Context, p BatchDeliveriesParams) ([]*signal.Delivery, error)
 	// CloseBatch marks a batch's results in (after its deliveries were
@@ -154,6 +155,12 @@ type RecordBatchParams struct {
 	// Deliveries are the batch's deliveries as claimed (ID, LeaseUntil).
 	Deliveries []*signal.Delivery
 	Now        time.Time
+}
+
+// OpenBatch is a batch awaiting its results.
+type OpenBatch struct {
+	ID        string
+	CreatedAt time.Time
 }
 
 type OpenBatchesParams struct {

@@ -255,11 +255,16 @@ func (s *Store) RecordBatch(ctx context.Context, p store.RecordBatchParams) erro
 }
 
 // OpenBatches lists batches still awaiting their results.
-func (s *Store) OpenBatches(ctx context.Context, p store.OpenBatchesParams) ([]string, error) {
-	out, err := queryAll(ctx, s.X, func(scan func(...any) error) (string, error) {
-		var id string
-		return id, scan(&id)
-	}, `SELECT batch_id FROM backfill_batches WHERE backfill_id = ? AND done = 0 ORDER BY created_at, batch_id`, p.BackfillID)
+func (s *Store) OpenBatches(ctx context.Context, p store.OpenBatchesParams) ([]store.OpenBatch, error) {
+	out, err := queryAll(ctx, s.X, func(scan func(...any) error) (store.OpenBatch, error) {
+		var (
+			b       store.OpenBatch
+			created int64
+		)
+		err := scan(&b.ID, &created)
+		b.CreatedAt = FromMS(created)
+		return b, err
+	}, `SELECT batch_id, created_at FROM backfill_batches WHERE backfill_id = ? AND done = 0 ORDER BY created_at, batch_id`, p.BackfillID)
 	if err != nil {
 		return nil, fmt.Errorf("open batches of backfill %s: %w", p.BackfillID, err)
 	}

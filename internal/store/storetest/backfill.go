@@ -125,7 +125,10 @@ func exerciseBackfills(t *testing.T, newStore func(t *testing.T) store.Store) {
 		requireStrings(t, "claim after a batch and a restart", messageIDs(later), messageIDs(backfill[3:]))
 		open, err := b.store.OpenBatches(b.ctx, store.OpenBatchesParams{BackfillID: "bf_1"})
 		requireNoError(t, err)
-		requireStrings(t, "open batches", open, []string{"b1"})
+		requireStrings(t, "open batches", batchIDs(open), []string{"b1"})
+		if !open[0].CreatedAt.Equal(b.now) {
+			t.Fatalf("open batch recorded at %v, want %v (its wait for results starts there, across restarts)", open[0].CreatedAt, b.now)
+		}
 		in, err := b.store.BatchDeliveries(b.ctx, store.BatchDeliveriesParams{BackfillID: "bf_1", BatchID: "b1"})
 		requireNoError(t, err)
 		requireStrings(t, "batch deliveries", messageIDs(in), messageIDs(first))
@@ -141,7 +144,7 @@ func exerciseBackfills(t *testing.T, newStore func(t *testing.T) store.Store) {
 		requireNoError(t, b.store.CloseBatch(b.ctx, store.CloseBatchParams{BatchID: "b1"}))
 		open, err = b.store.OpenBatches(b.ctx, store.OpenBatchesParams{BackfillID: "bf_1"})
 		requireNoError(t, err)
-		requireStrings(t, "open batches after closing", open, nil)
+		requireStrings(t, "open batches after closing", batchIDs(open), nil)
 		if bf := get(t, b); bf.Delivered != 1 || bf.Failed != 2 || bf.Pending != 2 || bf.Queued != 1 {
 			t.Fatalf("after batch 1 = %+v", bf)
 		}
@@ -317,4 +320,12 @@ func exerciseBackfills(t *testing.T, newStore func(t *testing.T) store.Store) {
 			t.Fatalf("GetBackfill of another integration: %v, want ENOTFOUND", err)
 		}
 	})
+}
+
+func batchIDs(bs []store.OpenBatch) []string {
+	var out []string
+	for _, b := range bs {
+		out = append(out, b.ID)
+	}
+	return out
 }
