@@ -144,3 +144,47 @@ func (g *gatedBody) Read(p []byte) (int, error) {
 	}
 	return g.r.Read(p)
 }
+
+// TestBackfillListPages: the list answers the contract's list shape, paged
+// by cursor, newest first.
+func TestBackfillListPages(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	in := b.install(t, pageInstallBody)
+	path := "/v1/admin/integrations/" + in.ID + "/backfill"
+	var ids []string
+	for range 3 {
+		var ans backfillAnswer
+		if code := b.call(t, "POST", path, orderLine, &ans); code != 202 {
+			t.Fatalf("POST = %d", code)
+		}
+		ids = append(ids, ans.ID)
+	}
+	var got []string
+	cursor := ""
+	for pages := 0; ; pages++ {
+		var pg page[backfillView]
+		if code := b.call(t, "GET", path+"?limit=2&cursor="+cursor, "", &pg); code != 200 || len(pg.Data) == 0 || pages > 2 {
+			t.Fatalf("page %d = %d %+v", pages, code, pg)
+		}
+		for _, v := range pg.Data {
+			got = append(got, v.ID)
+		}
+		if !pg.HasMore {
+			break
+		}
+		cursor = pg.NextCursor
+	}
+	if len(got) != 3 {
+		t.Fatalf("paged through %v, want the 3 backfills %v", got, ids)
+	}
+	seen := map[string]bool{}
+	for _, id := range got {
+		seen[id] = true
+	}
+	for _, id := range ids {
+		if !seen[id] {
+			t.Fatalf("paged through %v, missing %s", got, id)
+		}
+	}
+}

@@ -27,7 +27,7 @@ type BackfillStore interface {
 	// another integration, when IntegrationID is set): ENOTFOUND.
 	GetBackfill(ctx context.Context, p GetBackfillParams) (*Backfill, error)
 	// ListBackfills lists an integration's backfills, newest first, at
-	// most Limit, with their counts.
+	// most Limit after After, with their counts.
 	ListBackfills(ctx context.Context, p ListBackfillsParams) ([]*Backfill, error)
 	// RunningBackfills lists the backfills not finished, oldest first (to
 	// resume them at start-up), with their counts.
@@ -122,7 +122,10 @@ type GetBackfillParams struct {
 
 type ListBackfillsParams struct {
 	IntegrationID string
-	Limit         int
+	// After is the id of the last backfill of the previous page ("": the
+	// first page); an unknown one gives an empty page.
+	After string
+	Limit int
 }
 
 type LeaseBackfillParams struct {

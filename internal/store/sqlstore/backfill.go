@@ -127,8 +127,12 @@ func (s *Store) GetBackfill(ctx context.Context, p store.GetBackfillParams) (*st
 
 // ListBackfills lists an integration's backfills, newest first.
 func (s *Store) ListBackfills(ctx context.Context, p store.ListBackfillsParams) ([]*store.Backfill, error) {
-	out, err := s.backfills(ctx, `SELECT `+backfillCols+` FROM backfills b WHERE b.integration_id = ?
-		ORDER BY b.created_at DESC, b.id DESC LIMIT ?`, p.IntegrationID, Limit(p.Limit))
+	q, args := `SELECT `+backfillCols+` FROM backfills b WHERE b.integration_id = ?`, []any{p.IntegrationID}
+	if p.After != "" {
+		q += ` AND EXISTS (SELECT 1 FROM backfills c WHERE c.id = ? AND (b.created_at < c.created_at OR (b.created_at = c.created_at AND b.id < c.id)))`
+		args = append(args, p.After)
+	}
+	out, err := s.backfills(ctx, q+` ORDER BY b.created_at DESC, b.id DESC LIMIT ?`, append(args, Limit(p.Limit))...)
 	if err != nil {
 		return nil, fmt.Errorf("list backfills of %s: %w", p.IntegrationID, err)
 	}

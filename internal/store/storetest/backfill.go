@@ -256,6 +256,33 @@ func exerciseBackfills(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("ListPages", func(t *testing.T) {
+		t.Parallel()
+		ctx, s, now := t.Context(), newStore(t), testNow()
+		// Two at the same instant: the id breaks the tie.
+		for i, at := range []time.Time{now, now.Add(time.Second), now.Add(time.Second)} {
+			requireNoError(t, s.CreateBackfill(ctx, store.CreateBackfillParams{ID: fmt.Sprintf("bf_%d", i), IntegrationID: "int_p",
+				Items: []store.BackfillItem{{Line: 1, Message: []byte(`{}`)}}, Now: at}))
+		}
+		var got []string
+		after := ""
+		for range 3 {
+			page, err := s.ListBackfills(ctx, store.ListBackfillsParams{IntegrationID: "int_p", After: after, Limit: 1})
+			requireNoError(t, err)
+			if len(page) != 1 {
+				t.Fatalf("page after %q = %d backfills, want 1", after, len(page))
+			}
+			after = page[0].ID
+			got = append(got, after)
+		}
+		requireStrings(t, "backfills paged newest first", got, []string{"bf_2", "bf_1", "bf_0"})
+		last, err := s.ListBackfills(ctx, store.ListBackfillsParams{IntegrationID: "int_p", After: after, Limit: 1})
+		requireNoError(t, err)
+		if len(last) != 0 {
+			t.Fatalf("page after the last = %+v", last)
+		}
+	})
+
 	t.Run("ReplacedSendsLive", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
