@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -55,20 +56,34 @@ func (s *Store) dropBackfillItems(ctx context.Context, id string) {
 	_, _ = s.X.Exec(context.WithoutCancel(ctx), `DELETE FROM backfill_items WHERE backfill_id = ?`, id)
 }
 
-// backfillCols are a backfill's own columns; its counts come from
-// backfillCounts.
-const backfillCols = `b.id, b.integration_id, b.status, b.accepted, b.created_at, b.updated_at`
+// backfillCols are a backfill's own columns, with the counts kept when it
+// ended; a running one's counts come from backfillCounts.
+const backfillCols = `b.id, b.integration_id, b.status, b.accepted, b.created_at, b.updated_at, b.counted, b.delivered, b.failed, b.filtered`
 
-func scanBackfill(scan func(dest ...any) error) (*store.Backfill, error) {
+// backfillRow is a backfill as read, and whether its counts were kept.
+type backfillRow struct {
+	*store.Backfill
+	counted bool
+}
+
+func scanBackfill(scan func(dest ...any) error) (backfillRow, error) {
 	var (
 		b                store.Backfill
 		created, updated int64
+		counted, failed  int
 	)
-	if err := scan(&b.ID, &b.IntegrationID, &b.Status, &b.Accepted, &created, &updated); err != nil {
-		return nil, err
+	if err := scan(&b.ID, &b.IntegrationID, &b.Status, &b.Accepted, &created, &updated, &counted, &b.Delivered, &failed, &b.Filtered); err != nil {
+		return backfillRow{}, err
 	}
 	b.CreatedAt, b.UpdatedAt = FromMS(created), FromMS(updated)
-	return &b, nil
+	if counted == 1 {
+		// Ended: its counts as they were then; every line was logged
+		// and built, none is held.
+		b.Failed = failed + b.Filtered
+		b.Pending = max(b.Accepted-b.Delivered-b.Failed, 0)
+		b.Logged, b.Built = b.Accepted, b.Accepted
+	}
+	return backfillRow{Backfill: &b, counted: counted == 1}, nil
 }
 
 // backfillCounts fills a backfill's counts in two reads: its deliveries'
@@ -76,9 +91,9 @@ func scanBackfill(scan func(dest ...any) error) (*store.Backfill, error) {
 // a row a replay sent live still counts for its backfill), and the items
 // logged from the event log (the backfill's id is its events' pipeline id:
 // events_pipeline).
-func (s *Store) backfillCounts(ctx context.Context, b *store.Backfill) error {
+func (s *Store) backfillCounts(ctx context.Context, queryRow func(context.Context, string, ...any) *sql.Row, b *store.Backfill) error {
 	var failed int
-	if err := s.X.QueryRow(ctx, `SELECT
+	if err := queryRow(ctx, `SELECT
 		COALESCE(SUM(CASE WHEN status = `+Delivered+` THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN status = `+Failed+` THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN status = `+Filtered+` THEN 1 ELSE 0 END), 0),
@@ -88,7 +103,7 @@ func (s *Store) backfillCounts(ctx context.Context, b *store.Backfill) error {
 		FROM deliveries WHERE backfill_origin = ?`, b.ID, b.ID, b.ID).Scan(&b.Delivered, &failed, &b.Filtered, &b.Queued, &b.Held, &b.Built); err != nil {
 		return fmt.Errorf("counts of backfill %s: %w", b.ID, err)
 	}
-	if err := s.X.QueryRow(ctx, `SELECT COUNT(*) FROM events WHERE pipeline_id = ?`, b.ID).Scan(&b.Logged); err != nil {
+	if err := queryRow(ctx, `SELECT COUNT(*) FROM events WHERE pipeline_id = ?`, b.ID).Scan(&b.Logged); err != nil {
 		return fmt.Errorf("items logged of backfill %s: %w", b.ID, err)
 	}
 	b.Failed = failed + b.Filtered
@@ -98,14 +113,18 @@ func (s *Store) backfillCounts(ctx context.Context, b *store.Backfill) error {
 
 // backfills reads backfills with their counts.
 func (s *Store) backfills(ctx context.Context, q string, args ...any) ([]*store.Backfill, error) {
-	out, err := queryAll(ctx, s.X, scanBackfill, q, args...)
+	rows, err := queryAll(ctx, s.X, scanBackfill, q, args...)
 	if err != nil {
 		return nil, err
 	}
-	for _, b := range out {
-		if err := s.backfillCounts(ctx, b); err != nil {
-			return nil, err
+	out := make([]*store.Backfill, len(rows))
+	for i, b := range rows {
+		if !b.counted {
+			if err := s.backfillCounts(ctx, s.X.QueryRow, b.Backfill); err != nil {
+				return nil, err
+			}
 		}
+		out[i] = b.Backfill
 	}
 	return out, nil
 }
@@ -116,13 +135,13 @@ func (s *Store) GetBackfill(ctx context.Context, p store.GetBackfillParams) (*st
 	if NoRows(err) || (err == nil && p.IntegrationID != "" && b.IntegrationID != p.IntegrationID) {
 		return nil, signal.Errorf(signal.ENOTFOUND, "backfill %q not found", p.ID)
 	}
-	if err == nil {
-		err = s.backfillCounts(ctx, b)
+	if err == nil && !b.counted {
+		err = s.backfillCounts(ctx, s.X.QueryRow, b.Backfill)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get backfill %s: %w", p.ID, err)
 	}
-	return b, nil
+	return b.Backfill, nil
 }
 
 // ListBackfills lists an integration's backfills, newest first.
@@ -310,8 +329,14 @@ func (s *Store) FinishBackfill(ctx context.Context, p store.FinishBackfillParams
 	// Its lines go with it: they hold contacts, and every one that was
 	// sent is in the event log (under retention and erasure like any).
 	err := s.X.InTx(ctx, func(tx *Tx) error {
-		n, err := tx.Exec(ctx, `UPDATE backfills SET status = ?, lease_holder = '', lease_until = 0, updated_at = ? WHERE id = ? AND status = ?`,
-			p.Status, MS(p.Now), p.ID, store.BackfillRunning)
+		// Its counts are kept as they are now (see backfillCols).
+		b := &store.Backfill{ID: p.ID}
+		if err := s.backfillCounts(ctx, tx.QueryRow, b); err != nil {
+			return err
+		}
+		n, err := tx.Exec(ctx, `UPDATE backfills SET status = ?, lease_holder = '', lease_until = 0, updated_at = ?,
+			counted = 1, delivered = ?, failed = ?, filtered = ? WHERE id = ? AND status = ?`,
+			p.Status, MS(p.Now), b.Delivered, b.Failed-b.Filtered, b.Filtered, p.ID, store.BackfillRunning)
 		if err != nil || n == 0 {
 			return err
 		}

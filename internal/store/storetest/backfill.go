@@ -219,6 +219,11 @@ func exerciseBackfills(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if bf := get(t, b); bf.Delivered != 5 || bf.Pending != 0 || bf.Failed != 0 {
 			t.Fatalf("replayed rows delivered live = %+v; want 5 delivered", bf)
 		}
+		// Ended, its counts are kept as they were.
+		requireNoError(t, b.store.FinishBackfill(b.ctx, store.FinishBackfillParams{ID: "bf_1", Status: store.BackfillDone, Now: b.now}))
+		if bf := get(t, b); bf.Status != store.BackfillDone || bf.Delivered != 5 || bf.Pending != 0 || bf.Logged != 5 || bf.Held != 0 {
+			t.Fatalf("done = %+v; want its 5 delivered kept", bf)
+		}
 	})
 
 	// Erasing a person reaches the lines of running backfills, fed or not

@@ -6,4 +6,12 @@
 -- waits for a row that left it.
 ALTER TABLE deliveries ADD COLUMN backfill_origin TEXT NOT NULL DEFAULT '';
 UPDATE deliveries SET backfill_origin = backfill_id WHERE backfill_id <> '';
-CREATE INDEX deliveries_backfill_origin ON deliveries (backfill_origin, status) WHERE backfill_origin <> '';
+CREATE INDEX deliveries_backfill_origin ON deliveries (backfill_origin, status, backfill_id, backfill_batch) WHERE backfill_origin <> '';
+
+-- A finished backfill's counts, kept when it ends (counted = 1): reading
+-- them no longer scans its rows (the list shows many old backfills), and
+-- they stay as they were when retention prunes its events and deliveries.
+ALTER TABLE backfills ADD COLUMN counted BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE backfills ADD COLUMN delivered BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE backfills ADD COLUMN failed BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE backfills ADD COLUMN filtered BIGINT NOT NULL DEFAULT 0;
