@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -28,7 +29,7 @@ func (s *Store) FindContact(ctx context.Context, p store.FindContactParams) (*st
 	return c, err
 }
 
-func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*store.Contact, []int64, map[string]bool, error) {
+func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*store.Contact, []int64, []backfillLine, error) {
 	out := &store.Contact{Profiles: []store.ContactProfile{}, Events: []store.ContactEvent{}}
 	ids := map[int64]bool{}
 	if err := s.inChunks(ctx, anyStrings(p.ProfileKeys), `SELECT profile_id FROM profile_keys WHERE key IN (%s)`, func(scan func(...any) error) error {
@@ -126,7 +127,18 @@ func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*st
 	for id := range ids {
 		profileIDs = append(profileIDs, id)
 	}
-	return out, profileIDs, keys, nil
+	// The person's lines of running backfills: those not in the log yet
+	// are listed as events of their own (no deliveries yet).
+	lines, err := s.contactBackfillItems(ctx, p, keys)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, l := range lines {
+		if !l.fed {
+			out.Events = append(out.Events, store.ContactEvent{Event: l.event, Deliveries: []store.ContactDelivery{}})
+		}
+	}
+	return out, profileIDs, lines, nil
 }
 
 // contactEvents returns the person's events in log order. Those the
@@ -228,7 +240,7 @@ func belongs(p store.FindContactParams, ev signal.Event, keys map[string]bool) b
 
 // EraseContact finds the person, then erases in one transaction.
 func (s *Store) EraseContact(ctx context.Context, p store.FindContactParams) (store.EraseResult, error) {
-	c, profileIDs, keys, err := s.findContact(ctx, p)
+	c, profileIDs, items, err := s.findContact(ctx, p)
 	if err != nil {
 		return store.EraseResult{}, err
 	}
@@ -237,11 +249,6 @@ func (s *Store) EraseContact(ctx context.Context, p store.FindContactParams) (st
 	if err != nil {
 		return res, fmt.Errorf("erase contact: %w", err)
 	}
-	items, err := s.contactBackfillItems(ctx, p, keys)
-	if err != nil {
-		return res, err
-	}
-	res.Events += len(items)
 	now := MS(p.Now)
 	err = s.X.InTx(ctx, func(tx *Tx) error {
 		// The person's lines of running backfills (fed or not): their
@@ -265,7 +272,12 @@ func (s *Store) EraseContact(ctx context.Context, p store.FindContactParams) (st
 		for start := 0; start < len(c.Events); start += contactBatch {
 			var seqs []int64
 			for _, ce := range c.Events[start:min(start+contactBatch, len(c.Events))] {
-				seqs = append(seqs, ce.Event.Seq)
+				if ce.Event.Seq != 0 { // 0: a backfill line not in the log
+					seqs = append(seqs, ce.Event.Seq)
+				}
+			}
+			if len(seqs) == 0 {
+				continue
 			}
 			chunk := anyInts(seqs)
 			in := placeholders(len(chunk))
@@ -310,37 +322,70 @@ func (s *Store) EraseContact(ctx context.Context, p store.FindContactParams) (st
 	return res, nil
 }
 
-// backfillLine names one line of a backfill.
+// backfillLine is one of the person's lines of a running backfill: fed
+// (already in the event log, where erasure finds its event) or not (then
+// listed by export as an event with seq 0).
 type backfillLine struct {
 	backfillID string
 	line       int
+	fed        bool
+	event      signal.Event
 }
 
 // contactBackfillItems finds the person's lines among the items of the
 // backfills still running (a finished backfill's items are deleted), by
-// the same rules as their events.
+// the same rules as their events. A backfill's first Logged lines (in line
+// order) are the ones fed.
 func (s *Store) contactBackfillItems(ctx context.Context, p store.FindContactParams, keys map[string]bool) ([]backfillLine, error) {
-	var out []backfillLine
-	err := s.each(ctx, `SELECT i.backfill_id, i.line, i.message FROM backfill_items i JOIN backfills b ON b.id = i.backfill_id
-		WHERE b.status = ? ORDER BY i.backfill_id, i.line`, []any{store.BackfillRunning}, func(scan func(...any) error) error {
-		var (
-			l      backfillLine
-			sealed []byte
-		)
-		if err := scan(&l.backfillID, &l.line, &sealed); err != nil {
+	type running struct {
+		created int64
+		logged  int
+	}
+	bfs := map[string]*running{}
+	if err := s.each(ctx, `SELECT b.id, b.created_at, (SELECT COUNT(*) FROM events e WHERE e.pipeline_id = b.id) FROM backfills b WHERE b.status = ?`,
+		[]any{store.BackfillRunning}, func(scan func(...any) error) error {
+			var (
+				id string
+				r  running
+			)
+			err := scan(&id, &r.created, &r.logged)
+			bfs[id] = &r
 			return err
-		}
-		msg, err := s.Open(sealed)
-		if err != nil {
-			return fmt.Errorf("open line %d of backfill %s: %w", l.line, l.backfillID, err)
-		}
-		if string(msg) != string(erasedPayload) && belongs(p, signal.Event{Payload: msg}, keys) {
+		}); err != nil {
+		return nil, fmt.Errorf("find contact: running backfills: %w", err)
+	}
+	var out []backfillLine
+	for id, r := range bfs {
+		i := 0
+		err := s.each(ctx, `SELECT line, message FROM backfill_items WHERE backfill_id = ? ORDER BY line`, []any{id}, func(scan func(...any) error) error {
+			l := backfillLine{backfillID: id, fed: i < r.logged}
+			i++
+			var sealed []byte
+			if err := scan(&l.line, &sealed); err != nil {
+				return err
+			}
+			msg, err := s.Open(sealed)
+			if err != nil {
+				return fmt.Errorf("open line %d of backfill %s: %w", l.line, id, err)
+			}
+			if string(msg) == string(erasedPayload) || !belongs(p, signal.Event{Payload: msg}, keys) {
+				return nil
+			}
+			var m struct {
+				MessageID signal.ID `json:"messageId"`
+				Type      string    `json:"type"`
+				Event     string    `json:"event"`
+				Name      string    `json:"name"`
+			}
+			_ = json.Unmarshal(msg, &m)
+			l.event = signal.Event{MessageID: cmp.Or(string(m.MessageID), fmt.Sprintf("%s-line-%d", id, l.line)), PipelineID: id,
+				Type: m.Type, Event: cmp.Or(m.Event, m.Name), ReceivedAt: FromMS(r.created), Payload: msg}
 			out = append(out, l)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("find contact: lines of backfill %s: %w", id, err)
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("find contact: backfill lines: %w", err)
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -243,6 +244,16 @@ func exerciseBackfills(t *testing.T, newStore func(t *testing.T) store.Store) {
 			items = append(items, store.BackfillItem{Line: i + 1, Message: []byte(l)})
 		}
 		requireNoError(t, s.CreateBackfill(ctx, store.CreateBackfillParams{ID: "bf_e", IntegrationID: "int_a", Items: items, Now: now}))
+		// The first line is in the log already (fed): export finds its
+		// event; the third, not fed yet, is listed as an event of its own.
+		fed := newEvent(now)
+		fed.PipelineID, fed.Payload = "bf_e", json.RawMessage(lines[0])
+		appendEvents(ctx, t, s, fed)
+		c, err := s.FindContact(ctx, contactBy("user_id", janeUser))
+		requireNoError(t, err)
+		if len(c.Events) != 2 || c.Events[0].Event.Seq != fed.Seq || c.Events[1].Event.PipelineID != "bf_e" || c.Events[1].Event.Type != "identify" {
+			t.Fatalf("export = %+v, want the fed line's event and the unfed identify", c.Events)
+		}
 		res, err := s.EraseContact(ctx, contactBy("user_id", janeUser))
 		requireNoError(t, err)
 		if res.Events != 2 {
