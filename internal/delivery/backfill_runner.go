@@ -97,11 +97,12 @@ func (r *runner) record(ctx context.Context) bool {
 // before the runner stops (shutdown does not cancel it): once the claim's
 // leases run out after a stop, its items would go out again.
 func (r *runner) recordAtExit(ctx context.Context) {
-	for try := 0; r.unrecorded != nil && try < 5; try++ {
+	for try := 0; r.unrecorded != nil && try < 3; try++ {
 		if r.record(ctx) {
 			return
 		}
-		time.Sleep(min(r.b.e.cfg.Backoff.Next(try+1), time.Second))
+		// Bounded (about a second in all): the stop must stay brief.
+		time.Sleep(min(r.b.e.cfg.Backoff.Next(try+1), 500*time.Millisecond))
 	}
 }
 
