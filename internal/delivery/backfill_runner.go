@@ -175,7 +175,7 @@ func (r *runner) step(ctx context.Context) (time.Duration, bool) {
 			if err != nil {
 				return r.failed(ctx, "progress", err)
 			}
-			if bf.Logged >= bf.Accepted && bf.Built >= bf.Logged && bf.Held == 0 {
+			if bf.Built >= bf.Logged && bf.Held == 0 {
 				r.finish(ctx, store.BackfillDone, "")
 				return 0, true
 			}
