@@ -169,13 +169,15 @@ func (r *runner) step(ctx context.Context) (time.Duration, bool) {
 		if r.logged >= r.accepted && len(r.polls) == 0 {
 			// Everything fed, sent and polled: done once the processor
 			// has built the last lines and none of their deliveries is
-			// still held in the backfill (a row a replay sent live left
-			// it: its live send is not waited for).
+			// pending (a row a replay took live counts for the backfill
+			// through its origin: its live send, which ends within the
+			// retry window, is waited for, so the counts kept at the end
+			// are final).
 			bf, err := b.store.GetBackfill(ctx, store.GetBackfillParams{ID: r.id})
 			if err != nil {
 				return r.failed(ctx, "progress", err)
 			}
-			if bf.Built >= bf.Logged && bf.Held == 0 {
+			if bf.Built >= bf.Logged && bf.Pending == 0 {
 				r.finish(ctx, store.BackfillDone, "")
 				return 0, true
 			}

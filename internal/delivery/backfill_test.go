@@ -331,3 +331,48 @@ func TestBackfillBatchHorizonSurvivesRestart(t *testing.T) {
 		t.Fatalf("backfill = %+v, want done with its 20 items failed", bf)
 	}
 }
+
+// A replay that takes some of a running backfill's failed rows live does
+// not keep the backfill running for ever: it ends once their live sends
+// are done, and they count for it.
+func TestBackfillEndsAfterAReplayTookRowsLive(t *testing.T) {
+	t.Parallel()
+	w := newBackfillWorld(t)
+	// Paused while the lines are built: nothing goes out yet.
+	w.in.Status = signal.IntegrationPaused
+	if err := w.db.UpdateIntegration(w.ctx, store.UpdateIntegrationParams{Integration: w.in}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 40
+	w.create(t, "bf_p", n)
+	w.start(t)
+	var bf *store.Backfill
+	eventually(t, 30*time.Second, func() bool {
+		var err error
+		bf, err = w.db.GetBackfill(w.ctx, store.GetBackfillParams{ID: "bf_p"})
+		return err == nil && bf.Built == n && bf.Queued == n
+	}, func() string { return fmt.Sprintf("lines not all built: %+v", bf) })
+	// Five rows fail, and a replay takes them live.
+	now := time.Now()
+	ds, err := w.db.ClaimBackfillDeliveries(w.ctx, store.ClaimBackfillParams{BackfillID: "bf_p", Limit: 5, Now: now, LeaseUntil: now.Add(time.Minute)})
+	if err != nil || len(ds) != 5 {
+		t.Fatalf("claim = %d, %v", len(ds), err)
+	}
+	for _, d := range ds {
+		d.Status, d.Reason = signal.StatusFailed, signal.ReasonRetriesExhausted
+	}
+	if err := w.db.FinishDeliveries(w.ctx, store.FinishDeliveriesParams{Deliveries: ds, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.db.RequeueDeliveries(w.ctx, store.RequeueDeliveriesParams{IntegrationID: w.in.ID, Status: signal.StatusFailed, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	w.in.Status = signal.IntegrationActive
+	if err := w.db.UpdateIntegration(w.ctx, store.UpdateIntegrationParams{Integration: w.in}); err != nil {
+		t.Fatal(err)
+	}
+	bf = w.waitDone(t, "bf_p", 60*time.Second)
+	if bf.Status != store.BackfillDone || bf.Delivered+bf.Failed != n || bf.Pending != 0 {
+		t.Fatalf("backfill = %+v, want done with every row counted", bf)
+	}
+}

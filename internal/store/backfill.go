@@ -91,7 +91,7 @@ type Backfill struct {
 	// line, kept when a replay sends one live); Held those still pending
 	// in the backfill's own queue or batches (not those a replay took).
 	// The backfill is over when every line is logged and built and none
-	// is held.
+	// is pending (a replayed one's live send included).
 	Built int
 	Held  int
 	// Logged counts the items fed into the event log so far (a prefix of
