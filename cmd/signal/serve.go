@@ -72,9 +72,6 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	vendors := newRegistry(cfg.VendorURLs, version)
 
 	dcfg := delivery.DefaultConfig()
-	// One node owns every lease of the embedded database, so leases left by
-	// a crash are freed at once; nodes sharing PostgreSQL let them expire.
-	dcfg.ReleaseLeasesAtStart = cfg.DatabaseURL == ""
 	deps := delivery.Deps{Store: work, Vendors: vendors, Hasher: box, Log: log,
 		Client: vendorClient(m.Transport(vendorTransport(dcfg), cfg.VendorURLs)), LimiterWaitFunc: m.LimiterWait}
 	if cfg.DatabaseURL != "" {
@@ -86,8 +83,15 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	proc = pipeline.New(pipeline.Config{}, pipeline.Deps{Store: work, Hasher: box, Vendors: vendors, Notifier: engine, Log: log})
 	// Backfills run on worker nodes; one node at a time holds each.
 	bcfg := delivery.DefaultBackfillConfig()
-	bcfg.Holder, bcfg.ReleaseLeasesAtStart = nodeName(), dcfg.ReleaseLeasesAtStart
+	bcfg.Holder = nodeName()
 	backfills := engine.NewBackfills(work, bcfg, proc.Wake)
+	if cfg.Role == "all" || cfg.Role == "worker" {
+		// Once, before the processor, the engine and the backfills start:
+		// a call racing them would free rows one of them already claimed.
+		if err := releaseLeasesAtStart(ctx, cfg, db); err != nil {
+			return err
+		}
+	}
 
 	gwCfg := gateway.DefaultConfig()
 	gwCfg.MaxPayloadSize, gwCfg.MaxBatchSize, gwCfg.CORSOrigins, gwCfg.RateLimitRPS = cfg.MaxPayload, cfg.MaxBatch, cfg.CORSOrigins, cfg.RateLimitRPS
@@ -247,4 +251,24 @@ func nodeName() string {
 	var b [4]byte
 	rand.Read(b[:])
 	return fmt.Sprintf("%s-%d-%x", host, os.Getpid(), b)
+}
+
+// leaseReleaser is the store's ReleaseLeases.
+type leaseReleaser interface {
+	ReleaseLeases(ctx context.Context) error
+}
+
+// releaseLeasesAtStart frees the delivery and backfill leases a crash left,
+// once, before the processor, the delivery engine and the backfills start:
+// one node owns every lease of the embedded database, so they are freed at
+// once; nodes sharing PostgreSQL never call it (it would free rows other
+// nodes are sending) and let leases expire instead.
+func releaseLeasesAtStart(ctx context.Context, cfg *config, st leaseReleaser) error {
+	if cfg.DatabaseURL != "" {
+		return nil
+	}
+	if err := st.ReleaseLeases(ctx); err != nil {
+		return fmt.Errorf("release leases at start: %w", err)
+	}
+	return nil
 }

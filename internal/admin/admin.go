@@ -106,6 +106,9 @@ type Server struct {
 	logins     loginThrottle
 	users      userCache
 	sessions   sessionCache
+	// backfillIntake holds the one backfill upload this node reads and
+	// stores at a time (each holds up to 64 MiB decoded).
+	backfillIntake chan struct{}
 }
 
 // Deps are the Server's collaborators; Tester, Notifier, Keys, Hasher and
@@ -144,7 +147,8 @@ func New(cfg Config, d Deps) *Server {
 		d.Catalog = integration.NewRegistry()
 	}
 	s := &Server{cfg: cfg, store: d.Store, signer: d.Signer, catalog: d.Catalog, tester: d.Tester, notifier: d.Notifier, keys: d.Keys,
-		hasher: d.Hasher, rateLimits: d.RateLimits, log: d.Log, now: d.Now, mux: &router{mux: http.NewServeMux()}, users: userCache{m: map[string]cachedUser{}}}
+		hasher: d.Hasher, rateLimits: d.RateLimits, log: d.Log, now: d.Now, mux: &router{mux: http.NewServeMux()}, users: userCache{m: map[string]cachedUser{}},
+		backfillIntake: make(chan struct{}, 1)}
 	s.live = newLiveHub(d.Store, cfg.StreamPoll, d.Log)
 	s.routes()
 	return s

@@ -59,6 +59,16 @@ func (s *Server) handleCreateBackfill(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, signal.EINVALID, "this integration's vendor has no batch endpoint, so it cannot take a backfill", "")
 		return
 	}
+	// One upload at a time: each holds up to 64 MiB decoded while it is
+	// read and stored, and its store writes compete with live events'.
+	select {
+	case s.backfillIntake <- struct{}{}:
+		defer func() { <-s.backfillIntake }()
+	default:
+		w.Header().Set("Retry-After", "10")
+		writeError(w, http.StatusTooManyRequests, "BACKFILL_BUSY", "another backfill is being uploaded to this server; send this one when it has been accepted", "")
+		return
+	}
 	// A history may take longer to upload than the listener's read
 	// deadline, meant for small bodies: this route's body gets its own.
 	_ = http.NewResponseController(w).SetReadDeadline(s.now().Add(backfillReadTimeout))
@@ -131,9 +141,9 @@ func (s *Server) handleGetBackfill(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleListBackfills is GET /integrations/{id}/backfill: the integration's
-// backfills, newest first (the last 20; limit up to 100).
+// backfills, newest first (20 a page; limit up to 100), paged by cursor.
 func (s *Server) handleListBackfills(w http.ResponseWriter, r *http.Request) {
-	_, limit, err := pageParams(r)
+	cursor, limit, err := pageParams(r)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -146,14 +156,10 @@ func (s *Server) handleListBackfills(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	bs, err := s.store.ListBackfills(r.Context(), store.ListBackfillsParams{IntegrationID: id, Limit: limit})
+	bs, err := s.store.ListBackfills(r.Context(), store.ListBackfillsParams{IntegrationID: id, After: cursor, Limit: limit + 1})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	out := page[backfillView]{Data: make([]backfillView, 0, len(bs))}
-	for _, b := range bs {
-		out.Data = append(out.Data, viewBackfill(b))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, pageOf(bs, limit, func(b *store.Backfill) string { return b.ID }, viewBackfill))
 }

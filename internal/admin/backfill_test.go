@@ -3,6 +3,9 @@ package admin
 import (
 	"bytes"
 	"compress/gzip"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -91,5 +94,97 @@ func TestBackfillRoutes(t *testing.T) {
 	}
 	if n != 4 {
 		t.Fatalf("%d integration.backfill audit entries, want 4", n)
+	}
+}
+
+// TestBackfillOneUploadAtATime: while one backfill's body is being read and
+// stored, a second upload is refused with 429 and a message saying why; it
+// is taken once the first is accepted.
+func TestBackfillOneUploadAtATime(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	in := b.install(t, pageInstallBody)
+	path := "/v1/admin/integrations/" + in.ID + "/backfill"
+	body := &gatedBody{reading: make(chan struct{}), release: make(chan struct{}), r: strings.NewReader(orderLine + "\n")}
+	req := httptest.NewRequest("POST", path, body).WithContext(t.Context())
+	req.SetPathValue("id", in.ID)
+	rec := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.api.handleCreateBackfill(rec, req)
+	}()
+	<-body.reading // the handler reads the first body: it holds the intake
+	code, raw := b.raw(t, "POST", path, orderLine)
+	if code != http.StatusTooManyRequests || !strings.Contains(raw, "another backfill") {
+		t.Fatalf("second upload = %d %s, want 429 naming the upload in progress", code, raw)
+	}
+	close(body.release)
+	<-done
+	if rec.Code != http.StatusAccepted {
+		t.Fatalf("first upload = %d %s, want 202", rec.Code, rec.Body)
+	}
+	if code, raw := b.raw(t, "POST", path, orderLine); code != http.StatusAccepted {
+		t.Fatalf("upload after the first = %d %s, want 202", code, raw)
+	}
+}
+
+// gatedBody signals its first Read, then waits for release.
+type gatedBody struct {
+	reading, release chan struct{}
+	started          bool
+	r                io.Reader
+}
+
+func (g *gatedBody) Read(p []byte) (int, error) {
+	if !g.started {
+		g.started = true
+		close(g.reading)
+		<-g.release
+	}
+	return g.r.Read(p)
+}
+
+// TestBackfillListPages: the list answers the contract's list shape, paged
+// by cursor, newest first.
+func TestBackfillListPages(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	in := b.install(t, pageInstallBody)
+	path := "/v1/admin/integrations/" + in.ID + "/backfill"
+	var ids []string
+	for range 3 {
+		var ans backfillAnswer
+		if code := b.call(t, "POST", path, orderLine, &ans); code != 202 {
+			t.Fatalf("POST = %d", code)
+		}
+		ids = append(ids, ans.ID)
+	}
+	var got []string
+	cursor := ""
+	for pages := 0; ; pages++ {
+		var pg page[backfillView]
+		if code := b.call(t, "GET", path+"?limit=2&cursor="+cursor, "", &pg); code != 200 || len(pg.Data) == 0 || pages > 2 {
+			t.Fatalf("page %d = %d %+v", pages, code, pg)
+		}
+		for _, v := range pg.Data {
+			got = append(got, v.ID)
+		}
+		if !pg.HasMore {
+			break
+		}
+		cursor = pg.NextCursor
+	}
+	if len(got) != 3 {
+		t.Fatalf("paged through %v, want the 3 backfills %v", got, ids)
+	}
+	seen := map[string]bool{}
+	for _, id := range got {
+		seen[id] = true
+	}
+	for _, id := range ids {
+		if !seen[id] {
+			t.Fatalf("paged through %v, missing %s", got, id)
+		}
 	}
 }

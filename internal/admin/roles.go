@@ -42,7 +42,7 @@ func allowed(role, method, path string) bool {
 func forbidden(role string) error {
 	switch role {
 	case signal.RoleEditor:
-		return signal.Errorf(signal.EFORBIDDEN, "your role, editor, may change pipelines, integrations and blueprints, send tests and replay, but not manage users, alerts, contacts or the audit log; ask an admin")
+		return signal.Errorf(signal.EFORBIDDEN, "your role, editor, may change pipelines, integrations and blueprints, send tests, replay and backfill history, but not manage users, alerts, contacts or the audit log; ask an admin")
 	case signal.RoleViewer:
 		return signal.Errorf(signal.EFORBIDDEN, "your role, viewer, may only read (lists, Live Events, health), not change anything, nor see users, alerts or the audit log; ask an admin")
 	}

@@ -135,15 +135,16 @@ func TestForbiddenBody(t *testing.T) {
 	_, editor := b.addUser(t, "e@example.com", "editor")
 	for _, tt := range []struct {
 		tok, method, path, role string
+		also                    string // another thing the message names
 	}{
-		{viewer.AccessToken, "POST", "/v1/admin/pipelines", "viewer"},
-		{editor.AccessToken, "GET", "/v1/admin/users", "editor"},
+		{viewer.AccessToken, "POST", "/v1/admin/pipelines", "viewer", "read"},
+		{editor.AccessToken, "GET", "/v1/admin/users", "editor", "backfill"},
 	} {
 		var e apiError
 		if code := b.callAs(t, tt.tok, tt.method, tt.path, `{"name":"Shop"}`, &e); code != 403 {
 			t.Fatalf("%s %s as %s = %d, want 403", tt.method, tt.path, tt.role, code)
 		}
-		if e.Error.Code != "FORBIDDEN" || !strings.Contains(e.Error.Message, tt.role) || !strings.Contains(e.Error.Message, "may") {
+		if e.Error.Code != "FORBIDDEN" || !strings.Contains(e.Error.Message, tt.role) || !strings.Contains(e.Error.Message, "may") || !strings.Contains(e.Error.Message, tt.also) {
 			t.Fatalf("403 body = %+v, want FORBIDDEN naming the role %s and what it may do", e.Error, tt.role)
 		}
 	}

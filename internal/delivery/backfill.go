@@ -19,11 +19,10 @@ type BackfillStore interface {
 	BackfillQueued(ctx context.Context, p store.BackfillQueuedParams) (int, error)
 	ClaimBackfillDeliveries(ctx context.Context, p store.ClaimBackfillParams) ([]*signal.Delivery, error)
 	RecordBatch(ctx context.Context, p store.RecordBatchParams) error
-	OpenBatches(ctx context.Context, p store.OpenBatchesParams) ([]string, error)
+	OpenBatches(ctx context.Context, p store.OpenBatchesParams) ([]store.OpenBatch, error)
 	BatchDeliveries(ctx context.Context, p store.BatchDeliveriesParams) ([]*signal.Delivery, error)
 	CloseBatch(ctx context.Context, p store.CloseBatchParams) error
 	FinishBackfill(ctx context.Context, p store.FinishBackfillParams) error
-	ReleaseLeases(ctx context.Context) error
 }
 
 // BackfillConfig tunes the backfill sender.
@@ -49,10 +48,6 @@ type BackfillConfig struct {
 	Headroom int
 	// Idle is the longest a runner sleeps without being woken.
 	Idle time.Duration
-	// ReleaseLeasesAtStart frees every lease before the first scan (a
-	// single node after a crash resumes its backfills at once, not after
-	// its previous life's lease); wrong when nodes share the store.
-	ReleaseLeasesAtStart bool
 }
 
 // DefaultBackfillConfig returns production settings.
@@ -150,11 +145,6 @@ func (b *Backfills) poke() {
 // Run resumes every running backfill and starts new ones until ctx is
 // done; then it waits for its runners (each records what it sent).
 func (b *Backfills) Run(ctx context.Context) error {
-	if b.cfg.ReleaseLeasesAtStart {
-		if err := b.store.ReleaseLeases(ctx); err != nil {
-			return err
-		}
-	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	t := time.NewTicker(b.cfg.Scan)

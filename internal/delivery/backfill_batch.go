@@ -45,14 +45,12 @@ func (r *runner) create(ctx context.Context, in *signal.Integration, vendor inte
 	if o.Kind == integration.Delivered {
 		id, err := bs.ParseBatchCreated(o.Status, body)
 		if err == nil {
-			// Whatever ctx does now, the acknowledgement is recorded.
-			if err := b.store.RecordBatch(context.WithoutCancel(ctx), store.RecordBatchParams{BackfillID: r.id, BatchID: id, Deliveries: ds, Now: e.now().UTC()}); err != nil {
-				// The leases run out and the items go out again, with
-				// the same eventIDs (the vendor processes them once).
-				e.log.Error("backfill: record acknowledged batch", "backfill", r.id, "batch", id, "err", err)
-				return true
-			}
-			r.polls[id] = &poll{next: e.now().Add(b.cfg.PollFirst), delay: b.cfg.PollFirst, since: e.now()}
+			// Whatever ctx does now, the acknowledgement is recorded; if
+			// that fails (a busy database, a failover), it is retried with
+			// back-off before anything else is sent: the batch's claim is
+			// still this runner's, so its items never go out again.
+			r.unrecorded = &unrecordedBatch{id: id, ds: ds}
+			r.record(ctx)
 			return true
 		}
 		// A 2xx without a batch id: the batch may exist; never resend it.

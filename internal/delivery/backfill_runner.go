@@ -27,13 +27,24 @@ type runner struct {
 	leased           time.Time
 	partial          time.Time
 	attempts         int
+	// unrecorded is a batch the vendor acknowledged whose recording
+	// failed: it is recorded before anything else is sent (its items
+	// stay claimed by this runner, so no other batch can take them).
+	unrecorded *unrecordedBatch
+}
+
+// unrecordedBatch is an acknowledged batch not yet in the store.
+type unrecordedBatch struct {
+	id       string
+	ds       []*signal.Delivery
+	attempts int
 }
 
 type poll struct {
 	next  time.Time
 	delay time.Duration
-	// since is when this runner began polling the batch: a batch whose
-	// results do not come within the retry horizon ends its items failed.
+	// since is when the batch was recorded: a batch whose results do not
+	// come within the retry horizon ends its items failed.
 	since time.Time
 }
 
@@ -58,11 +69,40 @@ func (r *runner) sleep(ctx context.Context, d time.Duration) bool {
 }
 
 func (r *runner) run(ctx context.Context) {
+	defer r.recordAtExit(ctx)
 	for ctx.Err() == nil {
 		wait, done := r.step(ctx)
 		if done || !r.sleep(ctx, wait) {
 			return
 		}
+	}
+}
+
+// record stores the acknowledged batch whose recording failed; false
+// (logged) if it fails again.
+func (r *runner) record(ctx context.Context) bool {
+	u, e := r.unrecorded, r.b.e
+	err := r.b.store.RecordBatch(context.WithoutCancel(ctx), store.RecordBatchParams{BackfillID: r.id, BatchID: u.id, Deliveries: u.ds, Now: e.now().UTC()})
+	if err != nil {
+		u.attempts++
+		e.log.Error("backfill: record acknowledged batch", "backfill", r.id, "batch", u.id, "attempt", u.attempts, "err", err)
+		return false
+	}
+	r.unrecorded = nil
+	r.polls[u.id] = &poll{next: e.now().Add(r.b.cfg.PollFirst), delay: r.b.cfg.PollFirst, since: e.now()}
+	return true
+}
+
+// recordAtExit tries, a few more times, to record an acknowledged batch
+// before the runner stops (shutdown does not cancel it): once the claim's
+// leases run out after a stop, its items would go out again.
+func (r *runner) recordAtExit(ctx context.Context) {
+	for try := 0; r.unrecorded != nil && try < 3; try++ {
+		if r.record(ctx) {
+			return
+		}
+		// Bounded (about a second in all): the stop must stay brief.
+		time.Sleep(min(r.b.e.cfg.Backoff.Next(try+1), 500*time.Millisecond))
 	}
 }
 
@@ -81,6 +121,11 @@ func (r *runner) step(ctx context.Context) (time.Duration, bool) {
 			return 0, true // another node runs it, or it is over
 		}
 		r.leased = now
+	}
+	if r.unrecorded != nil && !r.record(ctx) {
+		// Nothing else goes out before the acknowledged batch is
+		// recorded.
+		return r.b.e.cfg.Backoff.Next(r.unrecorded.attempts), false
 	}
 	in, err := e.store.GetIntegration(ctx, store.GetIntegrationParams{ID: r.integrationID})
 	if signal.ErrorCode(err) == signal.ENOTFOUND {
@@ -107,8 +152,11 @@ func (r *runner) step(ctx context.Context) (time.Duration, bool) {
 		if err != nil {
 			return r.failed(ctx, "progress", err)
 		}
-		for _, id := range open {
-			r.polls[id] = &poll{next: now, delay: b.cfg.PollFirst, since: now}
+		for _, ob := range open {
+			// The wait for results counts from the batch's recording,
+			// not from this start: a batch whose results never come
+			// still times out across restarts.
+			r.polls[ob.ID] = &poll{next: now, delay: b.cfg.PollFirst, since: ob.CreatedAt}
 		}
 		r.accepted, r.logged, r.loaded = bf.Accepted, bf.Logged, true
 	}
@@ -120,12 +168,16 @@ func (r *runner) step(ctx context.Context) (time.Duration, bool) {
 		r.partial = time.Time{}
 		if r.logged >= r.accepted && len(r.polls) == 0 {
 			// Everything fed, sent and polled: done once the processor
-			// has built the last lines (their deliveries counted).
+			// has built the last lines and none of their deliveries is
+			// pending (a row a replay took live counts for the backfill
+			// through its origin: its live send, which ends within the
+			// retry window, is waited for, so the counts kept at the end
+			// are final).
 			bf, err := b.store.GetBackfill(ctx, store.GetBackfillParams{ID: r.id})
 			if err != nil {
 				return r.failed(ctx, "progress", err)
 			}
-			if bf.Pending == 0 {
+			if bf.Built >= bf.Logged && bf.Pending == 0 {
 				r.finish(ctx, store.BackfillDone, "")
 				return 0, true
 			}

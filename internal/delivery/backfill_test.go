@@ -3,6 +3,7 @@ package delivery_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -31,6 +32,10 @@ type backfillWorld struct {
 	fake *omnisendtest.Fake
 	reg  *integration.Registry
 	in   *signal.Integration
+	// bfStore, when set, is the backfill sender's store (a wrapper).
+	bfStore delivery.BackfillStore
+	// clock, when set, is the engine's clock.
+	clock func() time.Time
 }
 
 func newBackfillWorld(t *testing.T) *backfillWorld {
@@ -74,9 +79,13 @@ func (w *backfillWorld) start(t *testing.T, tune ...func(*delivery.Config)) (sto
 	for _, f := range tune {
 		f(&cfg)
 	}
-	engine := delivery.New(cfg, delivery.Deps{Store: w.db, Vendors: w.reg, Hasher: plainHasher{}, Log: slog.New(slog.DiscardHandler)})
+	engine := delivery.New(cfg, delivery.Deps{Store: w.db, Vendors: w.reg, Hasher: plainHasher{}, Log: slog.New(slog.DiscardHandler), Now: w.clock})
 	proc := pipeline.New(pipeline.Config{Idle: 20 * time.Millisecond}, pipeline.Deps{Store: w.db, Hasher: plainHasher{}, Vendors: w.reg, Notifier: engine})
-	bfs := engine.NewBackfills(w.db, delivery.BackfillConfig{Holder: "test", PollFirst: 20 * time.Millisecond, PollMax: 100 * time.Millisecond,
+	var bst delivery.BackfillStore = w.db
+	if w.bfStore != nil {
+		bst = w.bfStore
+	}
+	bfs := engine.NewBackfills(bst, delivery.BackfillConfig{Holder: "test", PollFirst: 20 * time.Millisecond, PollMax: 100 * time.Millisecond,
 		FeedChunk: 120, FeedAhead: 150, Idle: 50 * time.Millisecond, Scan: 50 * time.Millisecond}, proc.Wake)
 	done := make(chan struct{}, 3)
 	for _, run := range []func(context.Context) error{engine.Run, proc.Run, bfs.Run} {
@@ -262,5 +271,108 @@ func TestBackfillBatchWithoutResultsEndsFailed(t *testing.T) {
 	}
 	if len(les) != 30 || les[0].Reason != signal.ReasonRetriesExhausted {
 		t.Fatalf("%d failed rows, first %+v; want 30, retries_exhausted", len(les), les[0])
+	}
+}
+
+// flakyRecord fails RecordBatch for its first fails calls (a busy database,
+// a failover), as a store error.
+type flakyRecord struct {
+	*sqlite.DB
+	fails atomic.Int32
+}
+
+func (f *flakyRecord) RecordBatch(ctx context.Context, p store.RecordBatchParams) error {
+	if f.fails.Add(-1) >= 0 {
+		return errors.New("database is locked (SQLITE_BUSY)")
+	}
+	return f.DB.RecordBatch(ctx, p)
+}
+
+// An acknowledged batch whose recording fails is recorded again (with
+// back-off, for longer than the claim's lease) before anything else goes
+// out: its items are never sent a second time.
+func TestBackfillRetriesRecordingAnAcknowledgedBatch(t *testing.T) {
+	t.Parallel()
+	w := newBackfillWorld(t)
+	flaky := &flakyRecord{DB: w.db}
+	// 60 failures at the test back-off's 50 ms outlast the 2 s lease.
+	flaky.fails.Store(60)
+	w.bfStore = flaky
+	w.create(t, "bf_r", 150)
+	w.start(t)
+	bf := w.waitDone(t, "bf_r", 60*time.Second)
+	w.checkAccounted(t, bf, 150)
+	if n := w.fake.Batches(); n != 2 {
+		t.Errorf("%d batches for 150 items, want 2 (none resent)", n)
+	}
+}
+
+// A batch whose results never come times out from when it was recorded,
+// not from the start of the node polling it: after a restart two hours
+// later (a one-hour horizon), its items end failed at once.
+func TestBackfillBatchHorizonSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	w := newBackfillWorld(t)
+	w.fake.PollsBeforeDone = 1 << 30
+	w.create(t, "bf_h", 20)
+	stop := w.start(t)
+	eventually(t, 30*time.Second, func() bool {
+		open, err := w.db.OpenBatches(w.ctx, store.OpenBatchesParams{BackfillID: "bf_h"})
+		return err == nil && len(open) == 1
+	}, func() string { return "no batch recorded" })
+	stop()
+	if err := w.db.ReleaseLeases(w.ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.clock = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	w.start(t)
+	bf := w.waitDone(t, "bf_h", 30*time.Second)
+	if bf.Status != store.BackfillDone || bf.Failed != 20 {
+		t.Fatalf("backfill = %+v, want done with its 20 items failed", bf)
+	}
+}
+
+// A replay that takes some of a running backfill's failed rows live does
+// not keep the backfill running for ever: it ends once their live sends
+// are done, and they count for it.
+func TestBackfillEndsAfterAReplayTookRowsLive(t *testing.T) {
+	t.Parallel()
+	w := newBackfillWorld(t)
+	// Paused while the lines are built: nothing goes out yet.
+	w.in.Status = signal.IntegrationPaused
+	if err := w.db.UpdateIntegration(w.ctx, store.UpdateIntegrationParams{Integration: w.in}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 40
+	w.create(t, "bf_p", n)
+	w.start(t)
+	var bf *store.Backfill
+	eventually(t, 30*time.Second, func() bool {
+		var err error
+		bf, err = w.db.GetBackfill(w.ctx, store.GetBackfillParams{ID: "bf_p"})
+		return err == nil && bf.Built == n && bf.Queued == n
+	}, func() string { return fmt.Sprintf("lines not all built: %+v", bf) })
+	// Five rows fail, and a replay takes them live.
+	now := time.Now()
+	ds, err := w.db.ClaimBackfillDeliveries(w.ctx, store.ClaimBackfillParams{BackfillID: "bf_p", Limit: 5, Now: now, LeaseUntil: now.Add(time.Minute)})
+	if err != nil || len(ds) != 5 {
+		t.Fatalf("claim = %d, %v", len(ds), err)
+	}
+	for _, d := range ds {
+		d.Status, d.Reason = signal.StatusFailed, signal.ReasonRetriesExhausted
+	}
+	if err := w.db.FinishDeliveries(w.ctx, store.FinishDeliveriesParams{Deliveries: ds, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.db.RequeueDeliveries(w.ctx, store.RequeueDeliveriesParams{IntegrationID: w.in.ID, Status: signal.StatusFailed, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	w.in.Status = signal.IntegrationActive
+	if err := w.db.UpdateIntegration(w.ctx, store.UpdateIntegrationParams{Integration: w.in}); err != nil {
+		t.Fatal(err)
+	}
+	bf = w.waitDone(t, "bf_p", 60*time.Second)
+	if bf.Status != store.BackfillDone || bf.Delivered+bf.Failed != n || bf.Pending != 0 {
+		t.Fatalf("backfill = %+v, want done with every row counted", bf)
 	}
 }

@@ -21,7 +21,6 @@ type Store interface {
 	ClaimDeliveries(ctx context.Context, p store.ClaimDeliveriesParams) ([]*signal.Delivery, error)
 	FinishDeliveries(ctx context.Context, p store.FinishDeliveriesParams) error
 	NextDue(ctx context.Context, p store.NextDueParams) (time.Time, bool, error)
-	ReleaseLeases(ctx context.Context) error
 	GetIntegration(ctx context.Context, p store.GetIntegrationParams) (*signal.Integration, error)
 	ListIntegrations(ctx context.Context, p store.ListParams) ([]*signal.Integration, error)
 	PauseIntegration(ctx context.Context, p store.PauseIntegrationParams) (bool, error)
@@ -51,9 +50,6 @@ type Config struct {
 	DrainTimeout time.Duration
 	// Poll is the longest a worker sleeps without being woken.
 	Poll time.Duration
-	// ReleaseLeasesAtStart frees every lease when Run starts: right for a
-	// single node after a crash, wrong when nodes share the store.
-	ReleaseLeasesAtStart bool
 }
 
 // DefaultConfig returns production settings.
@@ -193,11 +189,6 @@ func (e *Engine) limiter(in *signal.Integration, vendor integration.Vendor) budg
 // then it stops claiming, lets requests in flight finish (at most
 // DrainTimeout) and records them.
 func (e *Engine) Run(ctx context.Context) error {
-	if e.cfg.ReleaseLeasesAtStart {
-		if err := e.store.ReleaseLeases(ctx); err != nil {
-			return err
-		}
-	}
 	e.mu.Lock()
 	e.ctx = ctx
 	e.mu.Unlock()

@@ -15,6 +15,10 @@ import (
 // which the live claim skips and the backfill sender sends in batches.
 const BackfillPrefix = "bf_"
 
+// erasedLine is a backfill line erased before it was fed (the store's
+// erased payload): it ends filtered, contact_erased.
+const erasedLine = `{}`
+
 // backfillOf is the backfill an event was logged for ("" for a live one).
 func backfillOf(ev *signal.Event) string {
 	if strings.HasPrefix(ev.PipelineID, BackfillPrefix) {

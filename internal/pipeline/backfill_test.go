@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/signalhq/signal/internal/integration/omnisend"
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
 )
@@ -52,4 +53,56 @@ func TestBackfillEventsGoToTheirIntegrationOnly(t *testing.T) {
 		t.Fatalf("rows of an unknown backfill's event = %s", describe(gone))
 	}
 	wantStatus(t, gone[0], signal.StatusFiltered, signal.ReasonIntegrationDeleted)
+}
+
+// TestBackfillHistoryFillsOnlyMissingTraits: a backfill's old identify does
+// not replace the live profile's email, only fills a key it lacks, at the
+// lowest trust (a later browser call corrects it); the consent it states
+// is not remembered for later events. An erased line ends filtered.
+func TestBackfillHistoryFillsOnlyMissingTraits(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	target := b.install(t)
+	if err := b.db.CreateBackfill(context.Background(), store.CreateBackfillParams{ID: "bf_old", IntegrationID: target.ID, Now: b.now}); err != nil {
+		t.Fatal(err)
+	}
+	b.send(t, identifyU1) // live: r@example.com
+	b.process(t)
+	b.sendAs(t, "bf_old", signal.TrustServer,
+		`{"type":"identify","messageId":"h1","userId":"u1","traits":{"email":"old@example.com","firstName":"Ann"},`+
+			`"context":{"consent":{"canonical":{"marketing":true}}}}`,
+		`{}`)
+	b.process(t)
+	erased := 0
+	all, _, err := b.db.ListLiveEvents(context.Background(), store.ListLiveEventsParams{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, le := range all {
+		if le.PipelineID == "bf_old" && le.Status == signal.StatusFiltered && le.Reason == signal.ReasonContactErased {
+			erased++
+		}
+	}
+	if erased != 1 {
+		t.Fatalf("%d erased backfill lines filtered contact_erased, want 1: %s", erased, describe(all))
+	}
+
+	order := func(id string) map[string]string {
+		t.Helper()
+		b.sendAs(t, pipA, signal.TrustServer, `{"type":"track","event":"Order Completed","messageId":"`+id+`","userId":"u1",`+orderProps+`}`)
+		b.process(t)
+		p := payloadOf(t, b.row(t, id))
+		if got := p.Properties["marketing_consent"]; got != omnisend.ConsentNonSubscribed {
+			t.Fatalf("marketing_consent %v after a history line stated consent, want %s", got, omnisend.ConsentNonSubscribed)
+		}
+		return p.Contact
+	}
+	if c := order("m1"); c["email"] != "r@example.com" || c["firstName"] != "Ann" {
+		t.Fatalf("contact after history = %v, want the live email and the history's first name", c)
+	}
+	b.send(t, `{"type":"identify","messageId":"id-2","userId":"u1","traits":{"firstName":"Anna"}}`)
+	b.process(t)
+	if c := order("m2"); c["firstName"] != "Anna" {
+		t.Fatalf("contact after a browser correction = %v, want firstName Anna", c)
+	}
 }

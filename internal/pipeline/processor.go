@@ -228,6 +228,11 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 		// events that state none (server-side ones).
 		items[i] = store.ProfileUpdate{Keys: profileKeys(p.hasher, ev, src), Traits: traits, Trust: signal.TrustRank(ev.Trust),
 			Consent: consentWord(Consent(src))}
+		if backfillOf(ev) != "" {
+			// History never replaces what live traffic set: its traits
+			// fill only missing keys, its consent is not remembered.
+			items[i].FillOnly, items[i].Consent = true, ""
+		}
 	}
 	// The profiles are resolved now and written with the deliveries, in
 	// RecordProcessed's transaction: one commit a pass.
@@ -351,6 +356,11 @@ func (p *Processor) deliveriesFor(ev *signal.Event, src blueprint.Source, prof *
 	consent := effectiveConsent(src, remembered)
 	var out []*signal.Delivery
 	bf := backfillOf(ev)
+	if bf != "" && string(ev.Payload) == erasedLine {
+		// A line erased (contact erasure) before it was fed.
+		return []*signal.Delivery{{EventSeq: ev.Seq, MessageID: ev.MessageID, PipelineID: ev.PipelineID, IntegrationID: targets[bf],
+			Type: ev.Type, Event: ev.Event, Status: signal.StatusFiltered, Reason: signal.ReasonContactErased, ReceivedAt: ev.ReceivedAt, BackfillID: bf}}
+	}
 	for _, in := range ins {
 		// A backfill's event goes to its integration only.
 		if bf != "" && in.ID != targets[bf] || bf == "" && !in.ReceivesPipeline(ev.PipelineID) {

@@ -27,7 +27,7 @@ type BackfillStore interface {
 	// another integration, when IntegrationID is set): ENOTFOUND.
 	GetBackfill(ctx context.Context, p GetBackfillParams) (*Backfill, error)
 	// ListBackfills lists an integration's backfills, newest first, at
-	// most Limit, with their counts.
+	// most Limit after After, with their counts.
 	ListBackfills(ctx context.Context, p ListBackfillsParams) ([]*Backfill, error)
 	// RunningBackfills lists the backfills not finished, oldest first (to
 	// resume them at start-up), with their counts.
@@ -52,8 +52,9 @@ type BackfillStore interface {
 	// claim took is an ECONFLICT, and nothing is written.
 	RecordBatch(ctx context.Context, p RecordBatchParams) error
 	// OpenBatches lists a backfill's batches whose results are not in yet,
-	// oldest first.
-	OpenBatches(ctx context.Context, p OpenBatchesParams) ([]string, error)
+	// oldest first, with when each was recorded (the start of its wait
+	// for results, across restarts).
+	OpenBatches(ctx context.Context, p OpenBatchesParams) ([]OpenBatch, error)
 	// BatchDeliveries returns the deliveries a batch holds (any status).
 	BatchDeliveries(ctx context.Context, p BatchDeliveriesParams) ([]*signal.Delivery, error)
 	// CloseBatch marks a batch's results in (after its deliveries were
@@ -83,8 +84,16 @@ type Backfill struct {
 	Failed   int
 	Filtered int
 	// Pending is Accepted less Delivered and Failed: not yet processed,
-	// waiting to be sent, or awaiting the vendor's result.
+	// waiting to be sent, or awaiting the vendor's result (an item a
+	// replay sent live counts here until its live send ends).
 	Pending int
+	// Built counts the deliveries built from the backfill's lines (one a
+	// line, kept when a replay sends one live); Held those still pending
+	// in the backfill's own queue or batches (not those a replay took).
+	// The backfill is over when every line is logged and built and none
+	// is pending (a replayed one's live send included).
+	Built int
+	Held  int
 	// Logged counts the items fed into the event log so far (a prefix of
 	// the items in line order); Queued the deliveries waiting for a batch.
 	Logged    int
@@ -113,7 +122,10 @@ type GetBackfillParams struct {
 
 type ListBackfillsParams struct {
 	IntegrationID string
-	Limit         int
+	// After is the id of the last backfill of the previous page ("": the
+	// first page); an unknown one gives an empty page.
+	After string
+	Limit int
 }
 
 type LeaseBackfillParams struct {
@@ -146,6 +158,12 @@ type RecordBatchParams struct {
 	// Deliveries are the batch's deliveries as claimed (ID, LeaseUntil).
 	Deliveries []*signal.Delivery
 	Now        time.Time
+}
+
+// OpenBatch is a batch awaiting its results.
+type OpenBatch struct {
+	ID        string
+	CreatedAt time.Time
 }
 
 type OpenBatchesParams struct {

@@ -207,10 +207,14 @@ func (r *resolver) apply(it ProfileUpdate, now time.Time) *signal.Profile {
 		r.keys[k] = target.ID
 		r.linked[k] = true
 	}
-	if MergeTraits(target, it.Traits, it.Trust) {
+	traits, trust := it.Traits, it.Trust
+	if it.FillOnly {
+		traits, trust = missingTraits(target.Traits, it.Traits), 0
+	}
+	if MergeTraits(target, traits, trust) {
 		changed = true
 	}
-	if it.Consent != "" && it.Consent != target.Consent {
+	if it.Consent != "" && !it.FillOnly && it.Consent != target.Consent {
 		target.Consent = it.Consent
 		changed = true
 	}
@@ -332,4 +336,15 @@ func ReadOnlyProfiles(items []ProfileUpdate) bool {
 		}
 	}
 	return true
+}
+
+// missingTraits are the traits whose keys have no value in have.
+func missingTraits(have, traits map[string]any) map[string]any {
+	out := make(map[string]any, len(traits))
+	for k, v := range traits {
+		if _, ok := have[k]; !ok {
+			out[k] = v
+		}
+	}
+	return out
 }

@@ -49,4 +49,9 @@ type ProfileUpdate struct {
 	// (signal.ConsentGranted, signal.ConsentDenied), "" when it states
 	// none: the profile keeps the last one stated.
 	Consent string
+	// FillOnly (a backfill's historical line): Traits only fill keys the
+	// profile lacks, at the lowest trust (a later live call may correct
+	// them), and Consent is not remembered: old data never replaces what
+	// live traffic set.
+	FillOnly bool
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // multipartPost sends a form with one file (name "file") and the CSRF
@@ -81,5 +82,19 @@ func TestBackfillUpload(t *testing.T) {
 	}
 	if p := setup(t).signIn(t, "viewer").get("/integrations/int_1"); strings.Contains(p.body, "Start backfill") {
 		t.Fatal("upload form shown to a viewer")
+	}
+}
+
+// An upload over the file bound is answered 413 with what to do, not as
+// an expired form.
+func TestBackfillUploadTooLarge(t *testing.T) {
+	t.Parallel()
+	clk := &clock{t: time.Date(2026, 11, 30, 10, 30, 0, 0, time.UTC)}
+	api := newFakeAPI(clk.now)
+	b := &testBundle{api: api, h: New(Config{GatewayPort: "8080", BackfillUploadMax: 4 << 10}, Deps{API: api, Now: clk.now}), clk: clk}
+	br := b.signIn(t, "editor")
+	p := br.multipartPost("/integrations/int_1/backfill", br.csrf(), "history.ndjson", strings.Repeat("x", 8<<10))
+	if p.status != http.StatusRequestEntityTooLarge || !strings.Contains(p.body, "several files") {
+		t.Fatalf("oversized upload = %d: %s; want 413 saying to split the file", p.status, p.body)
 	}
 }

@@ -1,6 +1,9 @@
 package web
 
 import (
+	"cmp"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -30,7 +33,7 @@ func (s *server) routes() {
 	s.mux.HandleFunc("POST /integrations/{id}/test", s.page("", s.handleSendTest))
 	s.mux.HandleFunc("POST /integrations/{id}/replay", s.page("", s.handleReplay))
 	s.mux.HandleFunc("POST /integrations/{id}/replay-filtered", s.page("", s.handleReplayFiltered))
-	s.mux.HandleFunc("POST /integrations/{id}/backfill", s.upload(backfillUploadMax, s.handleBackfillUpload))
+	s.mux.HandleFunc("POST /integrations/{id}/backfill", s.upload(cmp.Or(s.cfg.BackfillUploadMax, backfillUploadMax), s.handleBackfillUpload))
 	s.mux.HandleFunc("GET /integrations/{id}/delete", s.page("", s.handleDeleteIntegrationPage))
 	s.mux.HandleFunc("POST /integrations/{id}/delete", s.page("", s.handleDeleteIntegration))
 	s.mux.HandleFunc("GET /integrations/{id}/blueprint", s.page("", s.handleBlueprint))
@@ -125,6 +128,12 @@ func (s *server) pageWith(need string, uploadMax int64, h func(*pageCtx)) http.H
 			} else {
 				r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 				err = r.ParseForm()
+			}
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				s.errorPage(w, v, http.StatusRequestEntityTooLarge, "File too large",
+					fmt.Sprintf("The file is over %d MiB. Split the history into several files and upload them one by one.", tooBig.Limit>>20))
+				return
 			}
 			if err != nil || !sess.validCSRF(r.PostForm.Get("csrf")) {
 				s.errorPage(w, v, http.StatusForbidden, "Request refused",

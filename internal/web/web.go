@@ -30,6 +30,9 @@ type Config struct {
 	// host the browser asked for with GatewayPort.
 	GatewayURL  string
 	GatewayPort string
+	// BackfillUploadMax bounds an uploaded history file (0: the API's
+	// own bound plus the form's overhead).
+	BackfillUploadMax int64
 }
 
 // Deps are the UI's collaborators.

@@ -7,14 +7,15 @@ import (
 	"github.com/signalhq/signal/internal/store/sqlstore"
 )
 
-// insertDeliveries inserts rows given as one array per column ($2…$22);
+// insertDeliveries inserts rows given as one array per column ($2…$23;
+// $23 is the backfill ids again, as backfill_origin);
 // created_at and updated_at are $1, lease_until 0.
 const insertDeliveries = `INSERT INTO deliveries (id, event_seq, message_id, pipeline_id, integration_id, type, event, status, reason, note,
 	vendor_event_name, priority, contact_key, attempts, next_attempt_at, expires_at, vendor_status, payload, received_at,
-	warnings, backfill_id, created_at, updated_at, lease_until)
+	warnings, backfill_id, backfill_origin, created_at, updated_at, lease_until)
 	SELECT u.*, $1::bigint, $1::bigint, 0 FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
 		$9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::text[], $15::int[], $16::bigint[], $17::bigint[], $18::int[],
-		$19::bytea[], $20::bigint[], $21::text[], $22::text[]) AS u`
+		$19::bytea[], $20::bigint[], $21::text[], $22::text[], $23::text[]) AS u`
 
 // deliveryColumns gathers deliveries column by column for insertDeliveries.
 type deliveryColumns struct {
@@ -55,7 +56,7 @@ func (c *deliveryColumns) add(d *signal.Delivery, sealedPayload []byte) {
 // args are insertDeliveries' arguments.
 func (c *deliveryColumns) args() []any {
 	return []any{c.now, c.ids, c.eventSeqs, c.msgIDs, c.pipelineIDs, c.integrationIDs, c.types, c.names, c.statuses, c.reasons, c.notes,
-		c.vendorNames, c.priorities, c.contactKeys, c.attempts, c.next, c.expires, c.vendorStatuses, c.payloads, c.received, c.warnings, c.backfillIDs}
+		c.vendorNames, c.priorities, c.contactKeys, c.attempts, c.next, c.expires, c.vendorStatuses, c.payloads, c.received, c.warnings, c.backfillIDs, c.backfillIDs}
 }
 
 // prefixed qualifies each column of a comma-separated list with p.

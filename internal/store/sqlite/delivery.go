@@ -11,7 +11,7 @@ import (
 	"github.com/signalhq/signal/internal/store/sqlstore"
 )
 
-const deliveryInsertCols = 24
+const deliveryInsertCols = 25
 
 // RecordProcessed stores deliveries (and the events' profile pass, if
 // given) and moves the processor cursor in one transaction. A pending delivery whose (integration, pipeline, signed,
@@ -78,11 +78,11 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 				next++
 				args = append(args, d.ID, d.EventSeq, d.MessageID, d.PipelineID, d.IntegrationID, d.Type, d.Event, d.Status, d.Reason, d.Note,
 					d.VendorEventName, d.Priority, d.ContactKey, d.Attempts, ms(d.NextAttemptAt), ms(d.ExpiresAt), d.VendorStatus,
-					sealedPayloads[start+i], ms(d.ReceivedAt), now, now, 0, sqlstore.WarningsText(d.Warnings), d.BackfillID)
+					sealedPayloads[start+i], ms(d.ReceivedAt), now, now, 0, sqlstore.WarningsText(d.Warnings), d.BackfillID, d.BackfillID)
 			}
 			q := `INSERT INTO deliveries (id, event_seq, message_id, pipeline_id, integration_id, type, event, status, reason, note,
 				vendor_event_name, priority, contact_key, attempts, next_attempt_at, expires_at, vendor_status, payload,
-				received_at, created_at, updated_at, lease_until, warnings, backfill_id) VALUES ` +
+				received_at, created_at, updated_at, lease_until, warnings, backfill_id, backfill_origin) VALUES ` +
 				strings.TrimSuffix(strings.Repeat("(?"+strings.Repeat(",?", deliveryInsertCols-1)+"),", len(chunk)), ",")
 			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 				return fmt.Errorf("insert deliveries: %w", err)

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -24,11 +25,11 @@ const contactBatch = 500
 // over every profile) and events (by the keys the processor indexed, see
 // contactEvents; ids are only stored hashed or inside sealed payloads).
 func (s *Store) FindContact(ctx context.Context, p store.FindContactParams) (*store.Contact, error) {
-	c, _, err := s.findContact(ctx, p)
+	c, _, _, err := s.findContact(ctx, p)
 	return c, err
 }
 
-func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*store.Contact, []int64, error) {
+func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*store.Contact, []int64, []backfillLine, error) {
 	out := &store.Contact{Profiles: []store.ContactProfile{}, Events: []store.ContactEvent{}}
 	ids := map[int64]bool{}
 	if err := s.inChunks(ctx, anyStrings(p.ProfileKeys), `SELECT profile_id FROM profile_keys WHERE key IN (%s)`, func(scan func(...any) error) error {
@@ -37,7 +38,7 @@ func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*st
 		ids[id] = true
 		return err
 	}); err != nil {
-		return nil, nil, fmt.Errorf("find contact: profiles by key: %w", err)
+		return nil, nil, nil, fmt.Errorf("find contact: profiles by key: %w", err)
 	}
 	// Every profile is read (by id pages) when a trait must match; else
 	// only those found by key.
@@ -75,7 +76,7 @@ func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*st
 			return nil
 		})
 		if err != nil {
-			return nil, nil, fmt.Errorf("find contact: profiles: %w", err)
+			return nil, nil, nil, fmt.Errorf("find contact: profiles: %w", err)
 		}
 		if p.MatchProfile == nil || n < contactBatch {
 			break
@@ -95,11 +96,11 @@ func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*st
 		keys[k] = true
 		return err
 	}); err != nil {
-		return nil, nil, fmt.Errorf("find contact: profile keys: %w", err)
+		return nil, nil, nil, fmt.Errorf("find contact: profile keys: %w", err)
 	}
 	evs, err := s.contactEvents(ctx, p, keys)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var seqs []int64
 	index := map[int64]int{}
@@ -120,13 +121,24 @@ func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*st
 		ce.Deliveries = append(ce.Deliveries, d)
 		return nil
 	}); err != nil {
-		return nil, nil, fmt.Errorf("find contact: deliveries: %w", err)
+		return nil, nil, nil, fmt.Errorf("find contact: deliveries: %w", err)
 	}
 	profileIDs := make([]int64, 0, len(ids))
 	for id := range ids {
 		profileIDs = append(profileIDs, id)
 	}
-	return out, profileIDs, nil
+	// The person's lines of running backfills: those not in the log yet
+	// are listed as events of their own (no deliveries yet).
+	lines, err := s.contactBackfillItems(ctx, p, keys)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, l := range lines {
+		if !l.fed {
+			out.Events = append(out.Events, store.ContactEvent{Event: l.event, Deliveries: []store.ContactDelivery{}})
+		}
+	}
+	return out, profileIDs, lines, nil
 }
 
 // contactEvents returns the person's events in log order. Those the
@@ -228,7 +240,7 @@ func belongs(p store.FindContactParams, ev signal.Event, keys map[string]bool) b
 
 // EraseContact finds the person, then erases in one transaction.
 func (s *Store) EraseContact(ctx context.Context, p store.FindContactParams) (store.EraseResult, error) {
-	c, profileIDs, err := s.findContact(ctx, p)
+	c, profileIDs, items, err := s.findContact(ctx, p)
 	if err != nil {
 		return store.EraseResult{}, err
 	}
@@ -248,6 +260,14 @@ func (s *Store) EraseContact(ctx context.Context, p store.FindContactParams) (st
 			ON CONFLICT (name) DO UPDATE SET seq = cursors.seq + excluded.seq`, store.ProcessorCursor, store.ErasureCursor); err != nil {
 			return fmt.Errorf("count erasure: %w", err)
 		}
+		// The person's lines of running backfills (fed or not): their
+		// messages become erased ones, which keeps every line in its place
+		// (the sender feeds by position) and is fed as an erased event.
+		for _, it := range items {
+			if _, err := tx.Exec(ctx, `UPDATE backfill_items SET message = ? WHERE backfill_id = ? AND line = ?`, sealed, it.backfillID, it.line); err != nil {
+				return err
+			}
+		}
 		for start := 0; start < len(profileIDs); start += contactBatch {
 			chunk := anyInts(profileIDs[start:min(start+contactBatch, len(profileIDs))])
 			in := placeholders(len(chunk))
@@ -261,7 +281,12 @@ func (s *Store) EraseContact(ctx context.Context, p store.FindContactParams) (st
 		for start := 0; start < len(c.Events); start += contactBatch {
 			var seqs []int64
 			for _, ce := range c.Events[start:min(start+contactBatch, len(c.Events))] {
-				seqs = append(seqs, ce.Event.Seq)
+				if ce.Event.Seq != 0 { // 0: a backfill line not in the log
+					seqs = append(seqs, ce.Event.Seq)
+				}
+			}
+			if len(seqs) == 0 {
+				continue
 			}
 			chunk := anyInts(seqs)
 			in := placeholders(len(chunk))
@@ -304,6 +329,74 @@ func (s *Store) EraseContact(ctx context.Context, p store.FindContactParams) (st
 		}
 	}
 	return res, nil
+}
+
+// backfillLine is one of the person's lines of a running backfill: fed
+// (already in the event log, where erasure finds its event) or not (then
+// listed by export as an event with seq 0).
+type backfillLine struct {
+	backfillID string
+	line       int
+	fed        bool
+	event      signal.Event
+}
+
+// contactBackfillItems finds the person's lines among the items of the
+// backfills still running (a finished backfill's items are deleted), by
+// the same rules as their events. A backfill's first Logged lines (in line
+// order) are the ones fed.
+func (s *Store) contactBackfillItems(ctx context.Context, p store.FindContactParams, keys map[string]bool) ([]backfillLine, error) {
+	type running struct {
+		created int64
+		logged  int
+	}
+	bfs := map[string]*running{}
+	if err := s.each(ctx, `SELECT b.id, b.created_at, (SELECT COUNT(*) FROM events e WHERE e.pipeline_id = b.id) FROM backfills b WHERE b.status = ?`,
+		[]any{store.BackfillRunning}, func(scan func(...any) error) error {
+			var (
+				id string
+				r  running
+			)
+			err := scan(&id, &r.created, &r.logged)
+			bfs[id] = &r
+			return err
+		}); err != nil {
+		return nil, fmt.Errorf("find contact: running backfills: %w", err)
+	}
+	var out []backfillLine
+	for id, r := range bfs {
+		i := 0
+		err := s.each(ctx, `SELECT line, message FROM backfill_items WHERE backfill_id = ? ORDER BY line`, []any{id}, func(scan func(...any) error) error {
+			l := backfillLine{backfillID: id, fed: i < r.logged}
+			i++
+			var sealed []byte
+			if err := scan(&l.line, &sealed); err != nil {
+				return err
+			}
+			msg, err := s.Open(sealed)
+			if err != nil {
+				return fmt.Errorf("open line %d of backfill %s: %w", l.line, id, err)
+			}
+			if string(msg) == string(erasedPayload) || !belongs(p, signal.Event{Payload: msg}, keys) {
+				return nil
+			}
+			var m struct {
+				MessageID signal.ID `json:"messageId"`
+				Type      string    `json:"type"`
+				Event     string    `json:"event"`
+				Name      string    `json:"name"`
+			}
+			_ = json.Unmarshal(msg, &m)
+			l.event = signal.Event{MessageID: cmp.Or(string(m.MessageID), fmt.Sprintf("%s-line-%d", id, l.line)), PipelineID: id,
+				Type: m.Type, Event: cmp.Or(m.Event, m.Name), ReceivedAt: FromMS(r.created), Payload: msg}
+			out = append(out, l)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("find contact: lines of backfill %s: %w", id, err)
+		}
+	}
+	return out, nil
 }
 
 // inChunks runs q (one %s for an IN list) for args, contactBatch at a time.

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -125,7 +126,10 @@ func exerciseBackfills(t *testing.T, newStore func(t *testing.T) store.Store) {
 		requireStrings(t, "claim after a batch and a restart", messageIDs(later), messageIDs(backfill[3:]))
 		open, err := b.store.OpenBatches(b.ctx, store.OpenBatchesParams{BackfillID: "bf_1"})
 		requireNoError(t, err)
-		requireStrings(t, "open batches", open, []string{"b1"})
+		requireStrings(t, "open batches", batchIDs(open), []string{"b1"})
+		if !open[0].CreatedAt.Equal(b.now) {
+			t.Fatalf("open batch recorded at %v, want %v (its wait for results starts there, across restarts)", open[0].CreatedAt, b.now)
+		}
 		in, err := b.store.BatchDeliveries(b.ctx, store.BatchDeliveriesParams{BackfillID: "bf_1", BatchID: "b1"})
 		requireNoError(t, err)
 		requireStrings(t, "batch deliveries", messageIDs(in), messageIDs(first))
@@ -141,7 +145,7 @@ func exerciseBackfills(t *testing.T, newStore func(t *testing.T) store.Store) {
 		requireNoError(t, b.store.CloseBatch(b.ctx, store.CloseBatchParams{BatchID: "b1"}))
 		open, err = b.store.OpenBatches(b.ctx, store.OpenBatchesParams{BackfillID: "bf_1"})
 		requireNoError(t, err)
-		requireStrings(t, "open batches after closing", open, nil)
+		requireStrings(t, "open batches after closing", batchIDs(open), nil)
 		if bf := get(t, b); bf.Delivered != 1 || bf.Failed != 2 || bf.Pending != 2 || bf.Queued != 1 {
 			t.Fatalf("after batch 1 = %+v", bf)
 		}
@@ -181,6 +185,117 @@ func exerciseBackfills(t *testing.T, newStore func(t *testing.T) store.Store) {
 		// The contact's live delivery waits behind it (same contact).
 		if n != 1 || len(live) != 1 || live[0].ID != backfill[0].ID {
 			t.Fatalf("requeued %d, live claim %v; want the replayed backfill row", n, messageIDs(live))
+		}
+	})
+
+	// A replay takes a backfill's failed rows live while the backfill
+	// runs: they still count for it (pending, then delivered), and the
+	// backfill no longer holds them, so it can end.
+	t.Run("ReplayedRowsStillCount", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		feed(t, b, 5)
+		ds := claimBackfill(t, b, 5, b.now)
+		for _, d := range ds {
+			d.Status, d.Reason = signal.StatusFailed, signal.ReasonRetriesExhausted
+		}
+		requireNoError(t, b.store.FinishDeliveries(b.ctx, store.FinishDeliveriesParams{Deliveries: ds, Now: b.now}))
+		if bf := get(t, b); bf.Failed != 5 || bf.Pending != 0 || bf.Built != 5 || bf.Held != 0 {
+			t.Fatalf("all failed = %+v", bf)
+		}
+		_, err := b.store.RequeueDeliveries(b.ctx, store.RequeueDeliveriesParams{IntegrationID: "int_a", Status: signal.StatusFailed, Now: b.now})
+		requireNoError(t, err)
+		if bf := get(t, b); bf.Failed != 0 || bf.Pending != 5 || bf.Built != 5 || bf.Held != 0 || bf.Logged != 5 {
+			t.Fatalf("after a replay = %+v; want 5 pending live, none held", bf)
+		}
+		// One contact: the live claim takes its rows one at a time.
+		for range 6 {
+			live, err := b.store.ClaimDeliveries(b.ctx, store.ClaimDeliveriesParams{IntegrationID: "int_a", Limit: 10, Now: b.now, LeaseUntil: b.now.Add(time.Minute)})
+			requireNoError(t, err)
+			for _, d := range live {
+				d.Status = signal.StatusDelivered
+			}
+			requireNoError(t, b.store.FinishDeliveries(b.ctx, store.FinishDeliveriesParams{Deliveries: live, Now: b.now}))
+		}
+		if bf := get(t, b); bf.Delivered != 5 || bf.Pending != 0 || bf.Failed != 0 {
+			t.Fatalf("replayed rows delivered live = %+v; want 5 delivered", bf)
+		}
+		// Ended, its counts are kept as they were.
+		requireNoError(t, b.store.FinishBackfill(b.ctx, store.FinishBackfillParams{ID: "bf_1", Status: store.BackfillDone, Now: b.now}))
+		if bf := get(t, b); bf.Status != store.BackfillDone || bf.Delivered != 5 || bf.Pending != 0 || bf.Logged != 5 || bf.Held != 0 {
+			t.Fatalf("done = %+v; want its 5 delivered kept", bf)
+		}
+	})
+
+	// Erasing a person reaches the lines of running backfills, fed or not
+	// (counted as the person's events): they become erased messages, in
+	// place. A finished backfill keeps no lines.
+	t.Run("EraseAndFinishDropLines", func(t *testing.T) {
+		t.Parallel()
+		ctx, s := t.Context(), newStore(t)
+		now := testNow()
+		lines := []string{
+			`{"type":"track","event":"Order Completed","userId":"` + janeUser + `","properties":{"order_id":"1"}}`,
+			`{"type":"track","event":"Order Completed","userId":"` + bobUser + `","properties":{"order_id":"2"}}`,
+			`{"type":"identify","userId":"` + janeUser + `","traits":{"email":"` + janeEmail + `"}}`,
+		}
+		var items []store.BackfillItem
+		for i, l := range lines {
+			items = append(items, store.BackfillItem{Line: i + 1, Message: []byte(l)})
+		}
+		requireNoError(t, s.CreateBackfill(ctx, store.CreateBackfillParams{ID: "bf_e", IntegrationID: "int_a", Items: items, Now: now}))
+		// The first line is in the log already (fed): export finds its
+		// event; the third, not fed yet, is listed as an event of its own.
+		fed := newEvent(now)
+		fed.PipelineID, fed.Payload = "bf_e", json.RawMessage(lines[0])
+		appendEvents(ctx, t, s, fed)
+		c, err := s.FindContact(ctx, contactBy("user_id", janeUser))
+		requireNoError(t, err)
+		if len(c.Events) != 2 || c.Events[0].Event.Seq != fed.Seq || c.Events[1].Event.PipelineID != "bf_e" || c.Events[1].Event.Type != "identify" {
+			t.Fatalf("export = %+v, want the fed line's event and the unfed identify", c.Events)
+		}
+		res, err := s.EraseContact(ctx, contactBy("user_id", janeUser))
+		requireNoError(t, err)
+		if res.Events != 2 {
+			t.Fatalf("erased %+v, want Jane's 2 backfill lines counted as events", res)
+		}
+		left, err := s.BackfillItems(ctx, store.BackfillItemsParams{BackfillID: "bf_e", Limit: 10})
+		requireNoError(t, err)
+		if len(left) != 3 || string(left[0].Message) != `{}` || string(left[1].Message) != lines[1] || string(left[2].Message) != `{}` {
+			t.Fatalf("lines after Jane's erasure = %+v", left)
+		}
+		requireNoError(t, s.FinishBackfill(ctx, store.FinishBackfillParams{ID: "bf_e", Status: store.BackfillDone, Now: now}))
+		left, err = s.BackfillItems(ctx, store.BackfillItemsParams{BackfillID: "bf_e", Limit: 10})
+		requireNoError(t, err)
+		if len(left) != 0 {
+			t.Fatalf("a finished backfill keeps %d lines", len(left))
+		}
+	})
+
+	t.Run("ListPages", func(t *testing.T) {
+		t.Parallel()
+		ctx, s, now := t.Context(), newStore(t), testNow()
+		// Two at the same instant: the id breaks the tie.
+		for i, at := range []time.Time{now, now.Add(time.Second), now.Add(time.Second)} {
+			requireNoError(t, s.CreateBackfill(ctx, store.CreateBackfillParams{ID: fmt.Sprintf("bf_%d", i), IntegrationID: "int_p",
+				Items: []store.BackfillItem{{Line: 1, Message: []byte(`{}`)}}, Now: at}))
+		}
+		var got []string
+		after := ""
+		for range 3 {
+			page, err := s.ListBackfills(ctx, store.ListBackfillsParams{IntegrationID: "int_p", After: after, Limit: 1})
+			requireNoError(t, err)
+			if len(page) != 1 {
+				t.Fatalf("page after %q = %d backfills, want 1", after, len(page))
+			}
+			after = page[0].ID
+			got = append(got, after)
+		}
+		requireStrings(t, "backfills paged newest first", got, []string{"bf_2", "bf_1", "bf_0"})
+		last, err := s.ListBackfills(ctx, store.ListBackfillsParams{IntegrationID: "int_p", After: after, Limit: 1})
+		requireNoError(t, err)
+		if len(last) != 0 {
+			t.Fatalf("page after the last = %+v", last)
 		}
 	})
 
@@ -248,4 +363,12 @@ func exerciseBackfills(t *testing.T, newStore func(t *testing.T) store.Store) {
 			t.Fatalf("GetBackfill of another integration: %v, want ENOTFOUND", err)
 		}
 	})
+}
+
+func batchIDs(bs []store.OpenBatch) []string {
+	var out []string
+	for _, b := range bs {
+		out = append(out, b.ID)
+	}
+	return out
 }
