@@ -75,30 +75,14 @@ type Backfills struct {
 // after lines were appended to the log (to wake the processor; nil: none).
 func (e *Engine) NewBackfills(st BackfillStore, cfg BackfillConfig, logged func()) *Backfills {
 	d := DefaultBackfillConfig()
-	if cfg.Lease <= 0 {
-		cfg.Lease = d.Lease
-	}
-	if cfg.Scan <= 0 {
-		cfg.Scan = d.Scan
-	}
-	if cfg.PollFirst <= 0 {
-		cfg.PollFirst = d.PollFirst
-	}
-	if cfg.PollMax <= 0 {
-		cfg.PollMax = d.PollMax
-	}
-	if cfg.FeedChunk <= 0 {
-		cfg.FeedChunk = d.FeedChunk
-	}
-	if cfg.FeedAhead <= 0 {
-		cfg.FeedAhead = d.FeedAhead
-	}
-	if cfg.Headroom <= 0 {
-		cfg.Headroom = d.Headroom
-	}
-	if cfg.Idle <= 0 {
-		cfg.Idle = d.Idle
-	}
+	orDefault(&cfg.Lease, d.Lease)
+	orDefault(&cfg.Scan, d.Scan)
+	orDefault(&cfg.PollFirst, d.PollFirst)
+	orDefault(&cfg.PollMax, d.PollMax)
+	orDefault(&cfg.FeedChunk, d.FeedChunk)
+	orDefault(&cfg.FeedAhead, d.FeedAhead)
+	orDefault(&cfg.Headroom, d.Headroom)
+	orDefault(&cfg.Idle, d.Idle)
 	if cfg.Holder == "" {
 		cfg.Holder = "node"
 	}

@@ -114,27 +114,24 @@ type Engine struct {
 	backfills *Backfills
 }
 
+// orDefault sets an unset (zero or negative) setting to its default.
+func orDefault[T int | time.Duration](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
+}
+
 // New returns an engine.
 func New(cfg Config, deps Deps) *Engine {
 	d := DefaultConfig()
-	if cfg.MaxInFlight <= 0 {
-		cfg.MaxInFlight = d.MaxInFlight
-	}
-	if cfg.Rounds <= 0 {
-		cfg.Rounds = d.Rounds
-	}
-	if cfg.Lease <= 0 {
-		cfg.Lease = d.Lease
-	}
+	orDefault(&cfg.MaxInFlight, d.MaxInFlight)
+	orDefault(&cfg.Rounds, d.Rounds)
+	orDefault(&cfg.Lease, d.Lease)
 	if cfg.Backoff.Base <= 0 {
 		cfg.Backoff = d.Backoff
 	}
-	if cfg.DrainTimeout <= 0 {
-		cfg.DrainTimeout = d.DrainTimeout
-	}
-	if cfg.Poll <= 0 {
-		cfg.Poll = d.Poll
-	}
+	orDefault(&cfg.DrainTimeout, d.DrainTimeout)
+	orDefault(&cfg.Poll, d.Poll)
 	client, log, now := deps.Client, deps.Log, deps.Now
 	if client == nil {
 		// No client-wide timeout: each request carries its vendor's
