@@ -158,8 +158,10 @@ func (f *fakeStore) set(fn func(in *signal.Integration)) {
 
 // hook is the webhook: it records posts and answers fail 500s first.
 type hook struct {
-	mu    sync.Mutex
-	fail  int
+	mu sync.Mutex
+	// onCall, if set, runs as each post arrives.
+	onCall func()
+	fail   int
 	posts []posted
 	calls int
 }
@@ -173,6 +175,9 @@ func (h *hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(r.Body)
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.onCall != nil {
+		h.onCall()
+	}
 	h.calls++
 	if h.fail > 0 {
 		h.fail--

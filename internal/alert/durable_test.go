@@ -2,6 +2,7 @@ package alert
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -117,5 +118,35 @@ func TestRetryScheduleAndGivingUp(t *testing.T) {
 	}
 	if _, calls := b.hook.got(); calls < 5 || calls > 12 || b.clock.now().Sub(b.now) > time.Minute {
 		t.Fatalf("%d calls over %v, want retries for at most a minute", calls, b.clock.now().Sub(b.now))
+	}
+}
+
+// A send cut off by shutdown gives its post back due at once, for the next
+// start; SendDue must then return, not claim it again and again (it spun
+// a CPU for minutes once posts were claimed one at a time).
+func TestSendDueEndsWhenShutDownMidSend(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	b.hook.onCall = cancel
+	b.hook.fail = 1 << 30
+	e := New(Config{}, Deps{Store: b.store, Now: b.clock.now})
+	b.store.set(func(in *signal.Integration) { in.Status = "paused" })
+	if err := e.Evaluate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := e.SendDue(ctx); done <- err }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("SendDue = %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("SendDue still claiming the post it gave back 10 s after shutdown")
+	}
+	if len(b.store.posts) != 1 {
+		t.Fatalf("%d posts queued after the cut-off send, want it kept for the next start", len(b.store.posts))
 	}
 }

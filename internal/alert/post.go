@@ -62,7 +62,9 @@ func (e *Evaluator) SendDue(ctx context.Context) (time.Time, error) {
 		return time.Time{}, err
 	}
 	var next time.Time
-	for {
+	// Until ctx ends: a send cut off by shutdown gives its post back due at
+	// once (for the next start), which this loop must not claim again.
+	for ctx.Err() == nil {
 		now := e.now()
 		posts, err := e.store.ClaimAlertPosts(ctx, store.ClaimAlertPostsParams{Now: now, LeaseUntil: now.Add(2 * e.cfg.Timeout), Limit: claimBatch})
 		if err != nil {
@@ -81,6 +83,7 @@ func (e *Evaluator) SendDue(ctx context.Context) (time.Time, error) {
 			return next, nil
 		}
 	}
+	return next, ctx.Err()
 }
 
 // sendOne posts p once and records the outcome: done, given up, or due
