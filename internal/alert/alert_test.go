@@ -162,8 +162,8 @@ type hook struct {
 	// onCall, if set, runs as each post arrives.
 	onCall func()
 	fail   int
-	posts []posted
-	calls int
+	posts  []posted
+	calls  int
 }
 
 type posted struct {
