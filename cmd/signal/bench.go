@@ -177,7 +177,8 @@ func (b *bench) run(ctx context.Context) error {
 	backlog := batchEvents - (during - before)
 	fmt.Fprintf(w, "| processing during the drain alone | %.0f events/s (%d left when the load stopped) | | %.0f | |\n",
 		float64(backlog)/batchLag.Seconds(), backlog, float64(backlog)/max(drainCPU, 0.001))
-	fmt.Fprintf(w, "\nload average at end: %s\n", loadAvg())
+	fmt.Fprintf(w, "\nserver's peak resident memory: %.0f MB\n", peakMB(b.pid))
+	fmt.Fprintf(w, "load average at end: %s\n", loadAvg())
 	return nil
 }
 

@@ -92,6 +92,21 @@ func cpuSeconds(pid int) float64 {
 	return (ut + st) / 100
 }
 
+// peakMB is a process's peak resident set (VmHWM) in MB, 0 if unknown.
+func peakMB(pid int) float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(raw)) {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
 // load posts bodies from b.clients goroutines for b.dur and returns the
 // rate and count of answered requests; any answer but 200 stops the run.
 // With a profile directory it also takes a CPU profile of the server named

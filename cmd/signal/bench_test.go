@@ -57,20 +57,13 @@ func peakRSS(b *testing.B, dir string, env []string) float64 {
 	b.Helper()
 	n := start(b, dir, env...)
 	time.Sleep(15 * time.Second)
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", n.cmd.Process.Pid))
-	if err != nil {
-		b.Fatal(err)
-	}
+	mb := peakMB(n.cmd.Process.Pid)
 	n.cmd.Process.Kill()
 	n.wait()
-	for _, line := range strings.Split(string(status), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			return float64(kb) / 1024
-		}
+	if mb == 0 {
+		b.Fatal("no VmHWM in /proc status")
 	}
-	b.Fatal("no VmHWM in /proc status")
-	return 0
+	return mb
 }
 
 func fillBacklog(b *testing.B, dir, encKey string, n int) {

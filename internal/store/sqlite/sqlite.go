@@ -19,6 +19,7 @@ import (
 	"github.com/signalhq/signal/internal/store"
 	"github.com/signalhq/signal/internal/store/groupcommit"
 	"github.com/signalhq/signal/internal/store/sqlstore"
+	sqlite "modernc.org/sqlite"
 )
 
 //go:embed migration/*.sql
@@ -52,6 +53,9 @@ type Options struct {
 	OnCommit func(events int, took time.Duration, err error)
 	// MaxGroupEvents caps the events of one group commit (default 4096).
 	MaxGroupEvents int
+	// CheckpointEvery is how often the background checkpointer copies the
+	// WAL into the database file (default 200 ms; see checkpoint.go).
+	CheckpointEvery time.Duration
 }
 
 // DB is the SQLite store. The cold paths are the shared SQL core's
@@ -62,6 +66,8 @@ type DB struct {
 
 	write  *sql.DB // one connection: SQLite has one writer
 	read   *sql.DB
+	ckptDB *sql.DB // one connection: the checkpointer's
+	ckpt   *checkpointer
 	cipher store.Cipher
 	opts   Options
 
@@ -98,6 +104,9 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if opts.MaxGroupEvents <= 0 {
 		opts.MaxGroupEvents = 4096
 	}
+	if opts.CheckpointEvery <= 0 {
+		opts.CheckpointEvery = checkpointEvery
+	}
 	if err := privateFiles(opts.Path); err != nil {
 		return nil, err
 	}
@@ -107,7 +116,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	}
 	// secure_delete: deleted content is zeroed, so that an erased
 	// contact's keyed hashes (and sealed values) do not stay in free pages.
-	wc, err := newCachingConnector(dsn("&_txlock=immediate&_pragma=secure_delete(1)"))
+	wc, err := newCachingConnector(dsn("&_txlock=immediate&_pragma=secure_delete(1)&_pragma=wal_autocheckpoint(0)&_pragma=temp_store(2)"))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", opts.Path, err)
 	}
@@ -127,10 +136,21 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	read := sql.OpenDB(rc)
 	read.SetMaxOpenConns(4)
 	read.SetMaxIdleConns(4)
+	cc, err := sqlite.NewConnector(dsn(""))
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("open %s: %w", opts.Path, err)
+	}
+	ckpt := sql.OpenDB(cc)
+	ckpt.SetMaxOpenConns(1)
+	ckpt.SetMaxIdleConns(1)
+	ckpt.SetConnMaxLifetime(0)
 	db := &DB{
 		Store:  sqlstore.New(read, write, dialect, opts.Cipher),
 		write:  write,
 		read:   read,
+		ckptDB: ckpt,
 		cipher: opts.Cipher,
 		opts:   opts,
 	}
@@ -142,6 +162,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		db.closeConns()
 		return nil, fmt.Errorf("read event log head: %w", err)
 	}
+	db.ckpt = startCheckpointer(ckpt, opts.CheckpointEvery)
 	db.appends = groupcommit.Start(db.cipher.Seal, groupcommit.Observe(db.commitGroup, opts.OnCommit), opts.MaxGroupEvents)
 	return db, nil
 }
@@ -152,13 +173,14 @@ func (db *DB) Close() error {
 	var err error
 	db.closeMu.Do(func() {
 		db.appends.Stop()
+		db.ckpt.Stop()
 		err = db.closeConns()
 	})
 	return err
 }
 
 func (db *DB) closeConns() error {
-	return errors.Join(db.read.Close(), db.write.Close())
+	return errors.Join(db.read.Close(), db.ckptDB.Close(), db.write.Close())
 }
 
 func (db *DB) seal(b []byte) ([]byte, error) { return db.Seal(b) }
