@@ -266,12 +266,16 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 		if profiles[i] != nil {
 			traits, remembered = profiles[i].Traits, profiles[i].Consent
 		}
-		keys = append(keys, searchKeys(p.hasher, &events[i], srcs[i], traits)...)
+		keys = append(keys, searchKeys(p.hasher, &events[i], srcs[i], traits, profiles[i] != nil)...)
 		body, err := processedBody(&events[i], traits, effectiveConsent(srcs[i], remembered))
 		if err != nil {
 			return 0, fmt.Errorf("processed event %d: %w", events[i].Seq, err)
 		}
-		processed = append(processed, store.ProcessedEvent{EventSeq: events[i].Seq, Body: body})
+		pe := store.ProcessedEvent{EventSeq: events[i].Seq, Body: body}
+		if profiles[i] != nil {
+			pe.ProfileItem = i + 1
+		}
+		processed = append(processed, pe)
 	}
 	// The types first seen are stored before the deliveries built with
 	// them: a crash between leaves types a rerun finds equal, never a

@@ -17,12 +17,15 @@ import (
 // privacy request (contacts export and erase) finds a person's events by
 // their user and anonymous ids, and by every email or phone number written
 // anywhere in the event, so that it reads no event outside the index.
-func searchKeys(h Hasher, ev *signal.Event, src blueprint.Source, traits map[string]any) []store.SearchKey {
+func searchKeys(h Hasher, ev *signal.Event, src blueprint.Source, traits map[string]any, hasProfile bool) []store.SearchKey {
 	raw := make([]string, 0, 8)
 	if ev.UserID != "" {
 		raw = append(raw, "u:"+ev.UserID)
 	}
-	if ev.AnonymousID != "" {
+	// The anonymous id only for an event without a profile: one with a
+	// profile is found through it (store.ProcessedEvent.ProfileItem), and
+	// Live Events does not search by anonymous id.
+	if ev.AnonymousID != "" && !hasProfile {
 		raw = append(raw, "a:"+ev.AnonymousID)
 	}
 	if email := SearchEmail(traitString(traits, "email")); email != "" {

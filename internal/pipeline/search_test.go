@@ -83,8 +83,9 @@ func TestProcessedIsKept(t *testing.T) {
 	}
 }
 
-// TestPersonKeys: every event is also indexed by its anonymous id and by
-// every email and phone number in it, so a privacy request finds it
+// TestPersonKeys: every event is also indexed by every email and phone
+// number in it, and by its anonymous id unless it has a profile (then the
+// profile recorded with it finds it), so a privacy request finds it
 // without reading the log.
 func TestPersonKeys(t *testing.T) {
 	t.Parallel()
@@ -93,8 +94,23 @@ func TestPersonKeys(t *testing.T) {
 	b.send(t,
 		`{"type":"page","messageId":"m-anon","anonymousId":"anon-8"}`,
 		`{"type":"track","event":"Referred","messageId":"m-ref","anonymousId":"anon-7","properties":{"friend":{"emails":[" Friend@Example.com "]},"sms":"tel:+44 7700 900789"}}`,
+		`{"type":"page","messageId":"m-consent","anonymousId":"anon-9","context":{"consent":{"categoryPreferences":{"marketing":true}}}}`,
 	)
 	b.process(t)
+	// anon-9 stated consent, so it has a profile: not indexed by its id,
+	// found through the profile, no payload read.
+	if rows, _, err := b.db.ListLiveEvents(context.Background(), store.ListLiveEventsParams{SearchKeys: []string{b.box.Hash("a:anon-9")}, Limit: 100}); err != nil || len(rows) != 0 {
+		t.Fatalf("a:anon-9 indexed %d rows (%v), want none: the event has a profile", len(rows), err)
+	}
+	read := 0
+	c, err := b.db.FindContact(context.Background(), store.FindContactParams{ProfileKeys: []string{b.box.Hash("a:anon-9")}, Now: b.now,
+		EventKeys: func([]byte) []string { read++; return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Events) != 1 || c.Events[0].Event.MessageID != "m-consent" || read != 0 {
+		t.Fatalf("contact anon-9: %d events (%d payloads read), want m-consent alone, none read", len(c.Events), read)
+	}
 	tests := []struct {
 		key  string
 		want string

@@ -52,7 +52,11 @@ type ProfileLink struct {
 // trust and UpdatedAt). Profiles created in the pass carry placeholder ids
 // until Bind gives them the ids the backend drew for them.
 type ProfilePass struct {
-	Out     []*signal.Profile
+	Out []*signal.Profile
+	// Owners has, per item, the id of the profile that holds the item's
+	// keys once the pass is applied (Out[i]'s, or the one it was merged
+	// into later in the pass); 0 for an item without a profile.
+	Owners  []int64
 	Created int
 	Merges  []ProfileMerge
 	Links   []ProfileLink
@@ -87,6 +91,11 @@ func (p *ProfilePass) Bind(ids []int64) error {
 	for _, o := range p.Out {
 		if o != nil {
 			o.ID = real(o.ID)
+		}
+	}
+	for i, id := range p.Owners {
+		if id != 0 {
+			p.Owners[i] = real(id)
 		}
 	}
 	for i := range p.Merges {
@@ -228,7 +237,7 @@ func (r *resolver) apply(it ProfileUpdate, now time.Time) *signal.Profile {
 // pass lists the writes, each in a stable order (sorted by id or key) so
 // that concurrent passes on several nodes take row locks alike.
 func (r *resolver) pass(out []*signal.Profile) *ProfilePass {
-	p := &ProfilePass{Out: out, Created: r.created}
+	p := &ProfilePass{Out: out, Owners: make([]int64, len(out)), Created: r.created}
 	survivor := func(id int64) int64 {
 		for {
 			to, ok := r.mergedTo[id]
@@ -236,6 +245,11 @@ func (r *resolver) pass(out []*signal.Profile) *ProfilePass {
 				return id
 			}
 			id = to
+		}
+	}
+	for i, o := range out {
+		if o != nil {
+			p.Owners[i] = survivor(o.ID)
 		}
 	}
 	for from := range r.mergedTo {

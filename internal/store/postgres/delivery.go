@@ -96,7 +96,11 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 			}
 			b.Queue(insertDeliveries, cols.args()...)
 		}
-		queueSearch(b, p.SearchKeys, p.Processed, sealedProcessed)
+		profileIDs, err := store.ProcessedProfileIDs(p)
+		if err != nil {
+			return err
+		}
+		queueSearch(b, p.SearchKeys, p.Processed, profileIDs, sealedProcessed)
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if err := sqlstore.Recorded(err, p.Deliveries, now); err != nil {

@@ -79,7 +79,7 @@ func (db *DB) PrepareProfiles(ctx context.Context, p store.ResolveProfilesParams
 	if err := db.pool.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("prepare profiles: load: %w", err)
 	}
-	pass := &store.ProfilePass{Out: make([]*signal.Profile, len(p.Items))}
+	pass := &store.ProfilePass{Out: make([]*signal.Profile, len(p.Items)), Owners: make([]int64, len(p.Items))}
 	if load != nil {
 		var err error
 		if pass, err = load.resolve(p); err != nil {
@@ -171,6 +171,8 @@ func (db *DB) writeProfiles(ctx context.Context, tx pgx.Tx, pass *store.ProfileP
 		}
 		b.Queue(`UPDATE profile_keys k SET profile_id = m.to_id FROM unnest($1::bigint[], $2::bigint[]) AS m (from_id, to_id)
 			WHERE k.profile_id = m.from_id`, from, to)
+		b.Queue(`UPDATE event_processed e SET profile_id = m.to_id FROM unnest($1::bigint[], $2::bigint[]) AS m (from_id, to_id)
+			WHERE e.profile_id = m.from_id`, from, to)
 		b.Queue(`DELETE FROM profiles WHERE id = ANY($1)`, from)
 	}
 	if len(pass.Links) > 0 {

@@ -10,7 +10,7 @@ import (
 
 // queueSearch adds the Live Events search keys and processed events of a
 // RecordProcessed to its batch: one statement each, whatever the count.
-func queueSearch(b *pgx.Batch, keys []store.SearchKey, processed []store.ProcessedEvent, sealed [][]byte) {
+func queueSearch(b *pgx.Batch, keys []store.SearchKey, processed []store.ProcessedEvent, profileIDs []int64, sealed [][]byte) {
 	if len(keys) > 0 {
 		ks, seqs := make([]string, len(keys)), make([]int64, len(keys))
 		for i, k := range keys {
@@ -23,8 +23,10 @@ func queueSearch(b *pgx.Batch, keys []store.SearchKey, processed []store.Process
 		for i, pe := range processed {
 			seqs[i] = pe.EventSeq
 		}
-		b.Queue(`INSERT INTO event_processed (event_seq, body) SELECT * FROM unnest($1::bigint[], $2::bytea[])
-			ON CONFLICT (event_seq) DO UPDATE SET body = excluded.body`, seqs, sealed)
+		// profile_id 0 (none) is stored NULL: the partial index skips it.
+		b.Queue(`INSERT INTO event_processed (event_seq, body, profile_id) SELECT p.seq, p.body, NULLIF(p.profile, 0)
+			FROM unnest($1::bigint[], $2::bytea[], $3::bigint[]) AS p (seq, body, profile)
+			ON CONFLICT (event_seq) DO UPDATE SET body = excluded.body, profile_id = excluded.profile_id`, seqs, sealed, profileIDs)
 	}
 }
 

@@ -88,7 +88,11 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 				return fmt.Errorf("insert deliveries: %w", err)
 			}
 		}
-		return db.recordSearch(ctx, tx, p.SearchKeys, p.Processed, sealedProcessed)
+		profileIDs, err := store.ProcessedProfileIDs(p)
+		if err != nil {
+			return err
+		}
+		return db.recordSearch(ctx, tx, p.SearchKeys, p.Processed, profileIDs, sealedProcessed)
 	})
 	return sqlstore.Recorded(err, p.Deliveries, now)
 }

@@ -57,7 +57,7 @@ func (db *DB) PrepareProfiles(ctx context.Context, p store.ResolveProfilesParams
 	if err != nil {
 		return nil, fmt.Errorf("prepare profiles: %w", err)
 	}
-	pass := &store.ProfilePass{Out: make([]*signal.Profile, len(p.Items))}
+	pass := &store.ProfilePass{Out: make([]*signal.Profile, len(p.Items)), Owners: make([]int64, len(p.Items))}
 	if keys := store.ProfileKeys(p.Items); len(keys) > 0 {
 		if pass, err = db.resolveProfiles(ctx, db.read, keys, p); err != nil {
 			return nil, fmt.Errorf("prepare profiles: %w", err)
@@ -179,6 +179,10 @@ func (db *DB) writeProfiles(ctx context.Context, tx *sql.Tx, pass *store.Profile
 		if _, err := tx.ExecContext(ctx, `UPDATE profile_keys SET profile_id = CASE profile_id`+cases.String()+` END
 			WHERE profile_id IN `+in, append(args, from...)...); err != nil {
 			return fmt.Errorf("relink merged profiles: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE event_processed SET profile_id = CASE profile_id`+cases.String()+` END
+			WHERE profile_id IN `+in, append(args, from...)...); err != nil {
+			return fmt.Errorf("relink merged profiles' events: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM profiles WHERE id IN `+in, from...); err != nil {
 			return fmt.Errorf("delete merged profiles: %w", err)

@@ -13,7 +13,7 @@ import (
 // recordSearch writes the Live Events search keys and processed events of
 // a RecordProcessed in its transaction, many rows a statement: the
 // processor's pass pays a few statements, not one per event.
-func (db *DB) recordSearch(ctx context.Context, tx *sql.Tx, keys []store.SearchKey, processed []store.ProcessedEvent, sealed [][]byte) error {
+func (db *DB) recordSearch(ctx context.Context, tx *sql.Tx, keys []store.SearchKey, processed []store.ProcessedEvent, profileIDs []int64, sealed [][]byte) error {
 	const chunk = 512
 	for part := range chunks(keys, chunk) {
 		args := make([]any, 0, 2*len(part))
@@ -27,12 +27,16 @@ func (db *DB) recordSearch(ctx context.Context, tx *sql.Tx, keys []store.SearchK
 	}
 	start := 0
 	for part := range chunks(processed, chunk) {
-		args := make([]any, 0, 2*len(part))
+		args := make([]any, 0, 3*len(part))
 		for i, pe := range part {
-			args = append(args, pe.EventSeq, sealed[start+i])
+			var profile any // NULL: the partial index skips it
+			if id := profileIDs[start+i]; id != 0 {
+				profile = id
+			}
+			args = append(args, pe.EventSeq, sealed[start+i], profile)
 		}
 		start += len(part)
-		q := `INSERT OR REPLACE INTO event_processed (event_seq, body) VALUES ` + strings.TrimSuffix(strings.Repeat("(?,?),", len(part)), ",")
+		q := `INSERT OR REPLACE INTO event_processed (event_seq, body, profile_id) VALUES ` + strings.TrimSuffix(strings.Repeat("(?,?,?),", len(part)), ",")
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("insert processed events: %w", err)
 		}

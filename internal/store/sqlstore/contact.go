@@ -98,7 +98,7 @@ func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*st
 	}); err != nil {
 		return nil, nil, nil, fmt.Errorf("find contact: profile keys: %w", err)
 	}
-	evs, err := s.contactEvents(ctx, p, keys)
+	evs, err := s.contactEvents(ctx, p, keys, idList)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -143,12 +143,14 @@ func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*st
 
 // contactEvents returns the person's events in log order. Those the
 // processor indexed are found by their keys (event_search: the keys of the
-// person's ids, emails and phone numbers, see pipeline.searchKeys) without
-// reading any other event; only two ranges are read whole: the events not
+// person's ids, emails and phone numbers, see pipeline.searchKeys) and by
+// the person's profiles (event_processed.profile_id: the events processed
+// with them, whose anonymous ids are not in event_search) without reading
+// any other event; only two ranges are read whole: the events not
 // processed yet (after the processor's cursor, read first, so an event
 // indexed meanwhile is read rather than missed) and those processed before
 // the index held every id (up to the ContactIndexCursor migration 015 set).
-func (s *Store) contactEvents(ctx context.Context, p store.FindContactParams, keys map[string]bool) ([]signal.Event, error) {
+func (s *Store) contactEvents(ctx context.Context, p store.FindContactParams, keys map[string]bool, profileIDs []any) ([]signal.Event, error) {
 	processed, err := s.Cursor(ctx, store.CursorParams{Name: store.ProcessorCursor})
 	if err != nil {
 		return nil, fmt.Errorf("find contact: %w", err)
@@ -169,6 +171,14 @@ func (s *Store) contactEvents(ctx context.Context, p store.FindContactParams, ke
 		return err
 	}); err != nil {
 		return nil, fmt.Errorf("find contact: indexed events: %w", err)
+	}
+	if err := s.inChunks(ctx, profileIDs, `SELECT event_seq FROM event_processed WHERE profile_id IN (%s)`, func(scan func(...any) error) error {
+		var seq int64
+		err := scan(&seq)
+		found[seq] = true
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("find contact: the profiles' events: %w", err)
 	}
 	var out []signal.Event
 	seqs := make([]int64, 0, len(found))

@@ -222,6 +222,96 @@ func exerciseContacts(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 	})
 
+	// The processor does not index an event with a profile by its
+	// anonymous id: it records the profile with the processed event, kept
+	// through merges (one in the pass that created both profiles, one in a
+	// later pass). A request still finds every event of the person, by
+	// either id, reading no payload, and erases them.
+	t.Run("FoundThroughProfiles", func(t *testing.T) {
+		t.Parallel()
+		ctx, now, s := t.Context(), testNow(), newStore(t)
+		ev := func(body string) *signal.Event {
+			e := newEvent(now)
+			e.Type, e.Event, e.Payload = signal.TypePage, "Home", json.RawMessage(body)
+			return e
+		}
+		anon := func(id string) *signal.Event { return ev(`{"type":"page","anonymousId":"` + id + `"}`) }
+		ident := func(anonID string) *signal.Event {
+			return ev(`{"type":"identify","userId":"` + janeUser + `","anonymousId":"` + anonID + `"}`)
+		}
+		// pass records events as the processor does: a profile pass, the
+		// user id indexed, the anonymous id not.
+		var cursor int64
+		pass := func(events []*signal.Event, items []store.ProfileUpdate) {
+			t.Helper()
+			appendEvents(ctx, t, s, events...)
+			pp, err := s.PrepareProfiles(ctx, store.ResolveProfilesParams{Items: items, Now: now})
+			requireNoError(t, err)
+			var (
+				keys      []store.SearchKey
+				processed []store.ProcessedEvent
+			)
+			for i, e := range events {
+				for _, k := range items[i].Keys {
+					if strings.HasPrefix(k, "U:") {
+						keys = append(keys, store.SearchKey{EventSeq: e.Seq, Key: k})
+					}
+				}
+				pe := store.ProcessedEvent{EventSeq: e.Seq, Body: []byte(`{}`)}
+				if pp.Out[i] != nil {
+					pe.ProfileItem = i + 1
+				}
+				processed = append(processed, pe)
+			}
+			from := cursor
+			requireNoError(t, s.RecordProcessed(ctx, store.RecordProcessedParams{FromSeq: &from, UpToSeq: events[len(events)-1].Seq,
+				DedupeWindow: time.Hour, Now: now, SearchKeys: keys, Processed: processed, Profiles: pp}))
+			cursor = events[len(events)-1].Seq
+		}
+		visit := func(id string) store.ProfileUpdate {
+			return store.ProfileUpdate{Keys: []string{"A:" + id}, Consent: signal.ConsentGranted}
+		}
+		// Pass 1: two visitors, each a new profile, merged by an identify.
+		p1 := []*signal.Event{anon("a-one"), anon("a-two"), ident("a-two"), ident("a-one")}
+		pass(p1, []store.ProfileUpdate{visit("a-one"), visit("a-two"),
+			{Keys: []string{"U:" + janeUser, "A:a-two"}}, {Keys: []string{"U:" + janeUser, "A:a-one"}}})
+		// Pass 2: a third visitor (a profile of its own); pass 3: it signs
+		// in, and its profile is merged into Jane's.
+		p2 := []*signal.Event{anon("a-three"), anon("a-stranger")}
+		pass(p2, []store.ProfileUpdate{visit("a-three"), visit("a-stranger")})
+		p3 := []*signal.Event{ident("a-three")}
+		pass(p3, []store.ProfileUpdate{{Keys: []string{"U:" + janeUser, "A:a-three"}}})
+
+		want := fmt.Sprintf("%d,%d,%d,%d,%d,%d", p1[0].Seq, p1[1].Seq, p1[2].Seq, p1[3].Seq, p2[0].Seq, p3[0].Seq)
+		for _, by := range []struct{ kind, value string }{{"anonymous_id", "a-one"}, {"anonymous_id", "a-two"}, {"anonymous_id", "a-three"}, {"user_id", janeUser}} {
+			p := contactBy(by.kind, by.value)
+			read := 0
+			p.EventKeys = func(payload []byte) []string { read++; return eventKeys(payload) }
+			c, err := s.FindContact(ctx, p)
+			requireNoError(t, err)
+			if got := seqs(c); got != want || len(c.Profiles) != 1 || read != 0 {
+				t.Fatalf("by %s %s: %d profiles, events %s (%d payloads read); want one profile, events %s, none read", by.kind, by.value, len(c.Profiles), got, read, want)
+			}
+		}
+		res, err := s.EraseContact(ctx, contactBy("anonymous_id", "a-three"))
+		requireNoError(t, err)
+		if res.Profiles != 1 || res.Events != 6 {
+			t.Fatalf("erased %+v, want 1 profile and 6 events", res)
+		}
+		for _, id := range []string{"a-one", "a-two", "a-three"} {
+			c, err := s.FindContact(ctx, contactBy("anonymous_id", id))
+			requireNoError(t, err)
+			if len(c.Profiles) != 0 || len(c.Events) != 0 {
+				t.Fatalf("export by %s after erase = %+v, want nothing", id, c)
+			}
+		}
+		c, err := s.FindContact(ctx, contactBy("anonymous_id", "a-stranger"))
+		requireNoError(t, err)
+		if seqs(c) != fmt.Sprint(p2[1].Seq) {
+			t.Fatalf("the stranger after Jane's erasure: events %s, want %d", seqs(c), p2[1].Seq)
+		}
+	})
+
 	t.Run("UnknownPersonFindsNothing", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
