@@ -37,11 +37,13 @@ func TestResolveProfilesWrites(t *testing.T) {
 		readOnly bool
 		ids      []int64 // drawn for created profiles
 		want     ProfilePass
+		owners   []int64 // per item, the profile holding its keys after the pass (nil: not checked)
 	}{
 		{
 			name:     "anonymous page views write nothing",
 			items:    []ProfileUpdate{{Keys: []string{"a:known"}}, {Keys: []string{"a:unknown"}}, {Keys: []string{"a:other"}, Traits: map[string]any{}}},
 			readOnly: true,
+			owners:   []int64{7, 0, 9},
 		},
 		{
 			// Read first; only a consent stated for the first time (or
@@ -52,6 +54,7 @@ func TestResolveProfilesWrites(t *testing.T) {
 			readOnly: true,
 			ids:      []int64{20},
 			want:     ProfilePass{Created: 1, Links: []ProfileLink{{Key: "a:unknown", ProfileID: 20}}, Upserts: []*signal.Profile{{ID: 7}, {ID: 20}}},
+			owners:   []int64{7, 7, 20},
 		},
 		{
 			name:  "known ids already linked, no traits: nothing",
@@ -72,6 +75,7 @@ func TestResolveProfilesWrites(t *testing.T) {
 			items: []ProfileUpdate{{Keys: []string{"a:other", "u:jane"}}},
 			want: ProfilePass{Merges: []ProfileMerge{{From: 9, To: 7}}, Links: []ProfileLink{{Key: "a:other", ProfileID: 7}},
 				Upserts: []*signal.Profile{{ID: 7}}},
+			owners: []int64{7},
 		},
 		{
 			name: "created profiles get the drawn ids; one merged away in the pass is never written",
@@ -83,6 +87,9 @@ func TestResolveProfilesWrites(t *testing.T) {
 			ids: []int64{20, 21},
 			want: ProfilePass{Created: 2, Links: []ProfileLink{{Key: "a:n1", ProfileID: 7}, {Key: "a:n2", ProfileID: 21}},
 				Upserts: []*signal.Profile{{ID: 7}, {ID: 21}}},
+			// a:n1's first event was made profile 20's, merged into 7
+			// later in the pass: its owner is 7.
+			owners: []int64{7, 21, 7},
 		},
 	}
 	for _, tt := range tests {
@@ -106,6 +113,9 @@ func TestResolveProfilesWrites(t *testing.T) {
 			if pass.Created != tt.want.Created || !reflect.DeepEqual(pass.Merges, tt.want.Merges) || !reflect.DeepEqual(pass.Links, tt.want.Links) {
 				t.Fatalf("pass = created %d, merges %v, links %v; want %d, %v, %v",
 					pass.Created, pass.Merges, pass.Links, tt.want.Created, tt.want.Merges, tt.want.Links)
+			}
+			if tt.owners != nil && !reflect.DeepEqual(pass.Owners, tt.owners) {
+				t.Fatalf("owners = %v, want %v", pass.Owners, tt.owners)
 			}
 			var ids, wantIDs []int64
 			for _, u := range pass.Upserts {

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -15,32 +16,44 @@ import (
 // (12% of the server's CPU under a batch load, all of it inside a group
 // commit or a processor pass). A checkpointer on its own connection copies
 // the WAL in the background instead, PASSIVE, so it never waits for or
-// blocks the writer; pages written many times between two checkpoints are
-// copied once.
+// blocks the writer or the readers; pages written many times between two
+// checkpoints are copied once. The writer starts the WAL over by itself
+// once a checkpoint has copied all of it and no reader still uses it, and
+// journal_size_limit then cuts the file back. (A RESTART past some size
+// would block every writer while it waits for a long reader, such as a
+// backup, which it cannot get past anyway.)
 const (
 	// checkpointEvery is how often the checkpointer copies the WAL by
 	// default: pages rewritten within it are copied once.
 	checkpointEvery = 200 * time.Millisecond
-	// walLimitPages is the WAL size at which a checkpoint also restarts it
-	// (waiting for readers), so a WAL that PASSIVE checkpoints cannot reset
-	// under constant reads does not grow without bound.
-	walLimitPages = 64000
+	// truncateTries bounds how often an erasure's truncate is tried while
+	// readers keep the WAL busy, truncatePause apart.
+	truncateTries = 20
+	truncatePause = 50 * time.Millisecond
 )
 
-// checkpointer runs PASSIVE checkpoints on its own connection.
+// errWALBusy: a truncating checkpoint could not empty the WAL.
+var errWALBusy = errors.New("the WAL is still in use by readers")
+
+// checkpointer runs the checkpoints of one database on its own connection
+// (one: conn allows no other), so the loop's checkpoints and an erasure's
+// truncate take turns; SQLite would refuse a checkpoint at once, without
+// waiting, while another connection's runs.
 type checkpointer struct {
-	conn   *sql.DB
-	every  time.Duration
-	stop   chan struct{}
-	done   sync.WaitGroup
-	frames int64 // the WAL's frames after the last checkpoint
+	conn  *sql.DB
+	every time.Duration
+	stop  chan struct{}
+	done  sync.WaitGroup
 }
 
-func startCheckpointer(conn *sql.DB, every time.Duration) *checkpointer {
-	c := &checkpointer{conn: conn, every: every, stop: make(chan struct{})}
+func newCheckpointer(conn *sql.DB, every time.Duration) *checkpointer {
+	return &checkpointer{conn: conn, every: every, stop: make(chan struct{})}
+}
+
+// start runs the loop until stopLoop.
+func (c *checkpointer) start() {
 	c.done.Add(1)
 	go c.loop()
-	return c
 }
 
 func (c *checkpointer) loop() {
@@ -62,25 +75,49 @@ func (c *checkpointer) loop() {
 	}
 }
 
-// checkpoint copies the WAL into the database file, PASSIVE (what the
-// readers no longer need, without waiting), and restarts a WAL grown past
-// walLimitPages (waiting for readers: rare, since the writer starts the WAL
-// over by itself once a checkpoint copied all of it).
+// checkpoint copies into the database file what of the WAL the readers no
+// longer need (PASSIVE: without waiting for anyone).
 func (c *checkpointer) checkpoint(ctx context.Context) error {
-	var busy, frames, done int64
-	mode := "PASSIVE"
-	if c.frames >= walLimitPages {
-		mode = "RESTART"
-	}
-	if err := c.conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(`+mode+`)`).Scan(&busy, &frames, &done); err != nil {
+	if _, _, err := c.run(ctx, "PASSIVE"); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	c.frames = frames
 	return nil
 }
 
-// Stop ends the loop.
-func (c *checkpointer) Stop() {
+// truncate copies the whole WAL into the database file and empties it,
+// waiting (the connection's busy timeout, then truncateTries) for the
+// readers and the writer: after an erasure no old page version may stay
+// in the WAL.
+func (c *checkpointer) truncate(ctx context.Context) error {
+	for try := 0; ; try++ {
+		busy, frames, err := c.run(ctx, "TRUNCATE")
+		if err != nil {
+			return fmt.Errorf("truncate the WAL: %w", err)
+		}
+		if busy == 0 && frames == 0 {
+			return nil
+		}
+		if try == truncateTries-1 {
+			return fmt.Errorf("truncate the WAL: %w (%d frames left)", errWALBusy, frames)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("truncate the WAL: %w", ctx.Err())
+		case <-time.After(truncatePause):
+		}
+	}
+}
+
+// run runs one checkpoint and returns SQLite's answer: whether it was kept
+// from finishing (busy) and the frames left in the WAL.
+func (c *checkpointer) run(ctx context.Context, mode string) (busy, frames int64, err error) {
+	var done int64
+	err = c.conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(`+mode+`)`).Scan(&busy, &frames, &done)
+	return busy, frames, err
+}
+
+// stopLoop ends the loop and waits for it.
+func (c *checkpointer) stopLoop() {
 	close(c.stop)
 	c.done.Wait()
 }

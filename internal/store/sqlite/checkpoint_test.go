@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,48 +30,88 @@ func fileEvents(t *testing.T, path string) int {
 	return n
 }
 
+// TestCheckpointer: the writer leaves the WAL alone, however large (20,000
+// events of ~700 bytes are far past SQLite's 1,000-page autocheckpoint);
+// the checkpointer copies it.
 func TestCheckpointer(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		events int
-		frames int64 // the checkpointer's reading of the WAL before its turn
-	}{
-		// 20,000 events of ~700 bytes are far past SQLite's 1,000-page
-		// autocheckpoint: the writer must not have copied them itself.
-		{name: "passive", events: 20000},
-		{name: "restart past the limit", events: 500, frames: walLimitPages},
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "signal.db")
+	db, err := Open(ctx, Options{Path: path, Cipher: storetest.Cipher(), CheckpointEvery: time.Hour})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			path := filepath.Join(t.TempDir(), "signal.db")
-			db, err := Open(ctx, Options{Path: path, Cipher: storetest.Cipher(), CheckpointEvery: time.Hour})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			evs := make([]*signal.Event, tt.events)
-			for i := range evs {
-				evs[i] = &signal.Event{MessageID: fmt.Sprintf("m-%d", i), PipelineID: "pip_1", Type: "track", Event: "Product Viewed",
-					AnonymousID: fmt.Sprintf("a-%d", i), Timestamp: time.Now(), ReceivedAt: time.Now(), Payload: []byte(`{"properties":{"p":"` + fmt.Sprint(make([]byte, 200)) + `"}}`)}
-			}
-			if err := db.AppendEvents(ctx, store.AppendEventsParams{Events: evs}); err != nil {
-				t.Fatal(err)
-			}
-			if n := fileEvents(t, path); n != 0 {
-				t.Fatalf("the database file holds %d events before any checkpoint: the writer checkpointed", n)
-			}
-			db.ckpt.frames = tt.frames
-			if err := db.ckpt.checkpoint(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if n := fileEvents(t, path); n != tt.events {
-				t.Fatalf("after a checkpoint the database file holds %d events, want %d", n, tt.events)
-			}
-		})
+	defer db.Close()
+	const n = 20000
+	if err := db.AppendEvents(ctx, store.AppendEventsParams{Events: fakeEvents(n)}); err != nil {
+		t.Fatal(err)
 	}
+	if got := fileEvents(t, path); got != 0 {
+		t.Fatalf("the database file holds %d events before any checkpoint: the writer checkpointed", got)
+	}
+	if err := db.ckpt.checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := fileEvents(t, path); got != n {
+		t.Fatalf("after a checkpoint the database file holds %d events, want %d", got, n)
+	}
+}
+
+// TestTruncateBesideTheLoop: an erasure's truncate and the background
+// checkpoints take turns on the checkpointer's connection (SQLite refuses
+// a checkpoint at once while another connection's runs, which would leave
+// the erased person's old pages in the WAL): every truncate empties the
+// WAL while checkpoints run back to back and events keep coming.
+func TestTruncateBesideTheLoop(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "signal.db")
+	db, err := Open(ctx, Options{Path: path, Cipher: storetest.Cipher(), CheckpointEvery: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { // the loop's checkpoints, back to back
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				db.ckpt.checkpoint(ctx)
+			}
+		}
+	}()
+	go func() { // the traffic that keeps the WAL growing
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				db.AppendEvents(ctx, store.AppendEventsParams{Events: fakeEvents(500)})
+			}
+		}
+	}()
+	defer func() { close(stop); wg.Wait() }()
+	for i := range 20 {
+		time.Sleep(5 * time.Millisecond)
+		if err := db.ckpt.truncate(ctx); err != nil {
+			t.Fatalf("truncate %d: %v", i, err)
+		}
+	}
+}
+
+func fakeEvents(n int) []*signal.Event {
+	evs := make([]*signal.Event, n)
+	for i := range evs {
+		evs[i] = &signal.Event{MessageID: fmt.Sprintf("m-%d", i), PipelineID: "pip_1", Type: "track", Event: "Product Viewed",
+			AnonymousID: fmt.Sprintf("a-%d", i), Timestamp: time.Now(), ReceivedAt: time.Now(), Payload: []byte(`{"properties":{"p":"` + fmt.Sprint(make([]byte, 200)) + `"}}`)}
+	}
+	return evs
 }
 
 // TestCheckpointerStops: Close ends the loop (a leaked loop would checkpoint
@@ -109,6 +150,7 @@ func TestWriterPragmas(t *testing.T) {
 		{pragma: "synchronous", want: "2"}, // FULL: an acknowledged event survives power loss
 		{pragma: "wal_autocheckpoint", want: "0"},
 		{pragma: "temp_store", want: "2"}, // MEMORY
+		{pragma: "journal_size_limit", want: "67108864"},
 		{pragma: "secure_delete", want: "1"},
 		{pragma: "foreign_keys", want: "1"},
 	}

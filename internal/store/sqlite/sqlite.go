@@ -33,10 +33,7 @@ var dialect = sqlstore.Dialect{
 	QueueIndex: " INDEXED BY deliveries_queue",
 	JSONParam:  "?",
 	IsUnique:   isUnique,
-	// Checkpoint so the WAL's old page versions are overwritten by the
-	// zeroed ones (secure_delete) in the database file and the WAL is
-	// emptied.
-	AfterErase: []string{`PRAGMA wal_checkpoint(TRUNCATE)`},
+	// AfterErase is set per database (Open): the checkpointer's truncate.
 }
 
 // Options configure a DB.
@@ -116,7 +113,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	}
 	// secure_delete: deleted content is zeroed, so that an erased
 	// contact's keyed hashes (and sealed values) do not stay in free pages.
-	wc, err := newCachingConnector(dsn("&_txlock=immediate&_pragma=secure_delete(1)&_pragma=wal_autocheckpoint(0)&_pragma=temp_store(2)"))
+	wc, err := newCachingConnector(dsn("&_txlock=immediate&_pragma=secure_delete(1)&_pragma=wal_autocheckpoint(0)&_pragma=temp_store(2)&_pragma=journal_size_limit(67108864)"))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", opts.Path, err)
 	}
@@ -147,13 +144,19 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	ckpt.SetMaxIdleConns(1)
 	ckpt.SetConnMaxLifetime(0)
 	db := &DB{
-		Store:  sqlstore.New(read, write, dialect, opts.Cipher),
 		write:  write,
 		read:   read,
 		ckptDB: ckpt,
 		cipher: opts.Cipher,
 		opts:   opts,
+		ckpt:   newCheckpointer(ckpt, opts.CheckpointEvery),
 	}
+	// After an erasure the WAL is checkpointed into the database file, so
+	// its old page versions are overwritten by the zeroed ones
+	// (secure_delete), and emptied.
+	d := dialect
+	d.AfterErase = db.ckpt.truncate
+	db.Store = sqlstore.New(read, write, d, opts.Cipher)
 	if err := db.Prepare(ctx, migrations); err != nil {
 		db.closeConns()
 		return nil, err
@@ -162,7 +165,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		db.closeConns()
 		return nil, fmt.Errorf("read event log head: %w", err)
 	}
-	db.ckpt = startCheckpointer(ckpt, opts.CheckpointEvery)
+	db.ckpt.start()
 	db.appends = groupcommit.Start(db.cipher.Seal, groupcommit.Observe(db.commitGroup, opts.OnCommit), opts.MaxGroupEvents)
 	return db, nil
 }
@@ -173,7 +176,7 @@ func (db *DB) Close() error {
 	var err error
 	db.closeMu.Do(func() {
 		db.appends.Stop()
-		db.ckpt.Stop()
+		db.ckpt.stopLoop()
 		err = db.closeConns()
 	})
 	return err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -25,20 +26,98 @@ const contactBatch = 500
 // over every profile) and events (by the keys the processor indexed, see
 // contactEvents; ids are only stored hashed or inside sealed payloads).
 func (s *Store) FindContact(ctx context.Context, p store.FindContactParams) (*store.Contact, error) {
-	c, _, _, err := s.findContact(ctx, p)
-	return c, err
+	f, err := s.findContact(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return f.contact, nil
 }
 
-func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*store.Contact, []int64, []backfillLine, error) {
-	out := &store.Contact{Profiles: []store.ContactProfile{}, Events: []store.ContactEvent{}}
-	ids := map[int64]bool{}
-	if err := s.inChunks(ctx, anyStrings(p.ProfileKeys), `SELECT profile_id FROM profile_keys WHERE key IN (%s)`, func(scan func(...any) error) error {
-		var id int64
-		err := scan(&id)
-		ids[id] = true
+// found is what findContact found: the contact, their profiles' ids, their
+// backfill lines, and every key linked to those profiles (and the asked
+// ones), with the profile each linked to.
+type found struct {
+	contact    *store.Contact
+	profileIDs []int64
+	lines      []backfillLine
+	links      map[string]int64 // key → profile id (0: linked to none)
+}
+
+// findAttempts bounds how often findContact starts over because a
+// processor pass merged the person's profiles while it read.
+const findAttempts = 5
+
+// findContact finds the person. Its reads are separate statements, so a
+// processor pass may commit between them; a pass that merged the person's
+// profiles (moving their keys, and the events recorded with them, to
+// another profile) is seen by reading the keys' links again at the end,
+// and the search starts over.
+func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*found, error) {
+	for attempt := 1; ; attempt++ {
+		f, err := s.findContactOnce(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		now, err := s.keyLinks(ctx, f.links)
+		if err != nil {
+			return nil, err
+		}
+		if maps.Equal(now, f.links) {
+			return f, nil
+		}
+		if attempt == findAttempts {
+			return nil, signal.Errorf(signal.ECONFLICT, "the person's profiles kept changing while they were read: try again")
+		}
+	}
+}
+
+// keyLinks reads which profile each of keys links to now (0: none).
+func (s *Store) keyLinks(ctx context.Context, keys map[string]int64) (map[string]int64, error) {
+	now := make(map[string]int64, len(keys))
+	list := make([]any, 0, len(keys))
+	for k := range keys {
+		now[k] = 0
+		list = append(list, k)
+	}
+	if err := s.inChunks(ctx, list, `SELECT key, profile_id FROM profile_keys WHERE key IN (%s)`, func(scan func(...any) error) error {
+		var (
+			k  string
+			id int64
+		)
+		err := scan(&k, &id)
+		now[k] = id
 		return err
 	}); err != nil {
-		return nil, nil, nil, fmt.Errorf("find contact: profiles by key: %w", err)
+		return nil, fmt.Errorf("find contact: profile keys: %w", err)
+	}
+	return now, nil
+}
+
+func (s *Store) findContactOnce(ctx context.Context, p store.FindContactParams) (*found, error) {
+	// The processor's cursor first: an event a pass records after this
+	// read is read whole from the log (contactEvents), so a pass that
+	// links a new visitor's key to a new profile after the profiles are
+	// read below misses nothing.
+	processed, err := s.Cursor(ctx, store.CursorParams{Name: store.ProcessorCursor})
+	if err != nil {
+		return nil, fmt.Errorf("find contact: %w", err)
+	}
+	out := &store.Contact{Profiles: []store.ContactProfile{}, Events: []store.ContactEvent{}}
+	ids := map[int64]bool{}
+	links := map[string]int64{}
+	for _, k := range p.ProfileKeys {
+		links[k] = 0
+	}
+	if err := s.inChunks(ctx, anyStrings(p.ProfileKeys), `SELECT key, profile_id FROM profile_keys WHERE key IN (%s)`, func(scan func(...any) error) error {
+		var (
+			k  string
+			id int64
+		)
+		err := scan(&k, &id)
+		ids[id], links[k] = true, id
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("find contact: profiles by key: %w", err)
 	}
 	// Every profile is read (by id pages) when a trait must match; else
 	// only those found by key.
@@ -76,7 +155,7 @@ func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*st
 			return nil
 		})
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("find contact: profiles: %w", err)
+			return nil, fmt.Errorf("find contact: profiles: %w", err)
 		}
 		if p.MatchProfile == nil || n < contactBatch {
 			break
@@ -90,17 +169,20 @@ func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*st
 	for id := range ids {
 		idList = append(idList, id)
 	}
-	if err := s.inChunks(ctx, idList, `SELECT key FROM profile_keys WHERE profile_id IN (%s)`, func(scan func(...any) error) error {
-		var k string
-		err := scan(&k)
-		keys[k] = true
+	if err := s.inChunks(ctx, idList, `SELECT key, profile_id FROM profile_keys WHERE profile_id IN (%s)`, func(scan func(...any) error) error {
+		var (
+			k  string
+			id int64
+		)
+		err := scan(&k, &id)
+		keys[k], links[k] = true, id
 		return err
 	}); err != nil {
-		return nil, nil, nil, fmt.Errorf("find contact: profile keys: %w", err)
+		return nil, fmt.Errorf("find contact: profile keys: %w", err)
 	}
-	evs, err := s.contactEvents(ctx, p, keys, idList)
+	evs, err := s.contactEvents(ctx, p, keys, idList, processed)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	var seqs []int64
 	index := map[int64]int{}
@@ -121,7 +203,7 @@ func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*st
 		ce.Deliveries = append(ce.Deliveries, d)
 		return nil
 	}); err != nil {
-		return nil, nil, nil, fmt.Errorf("find contact: deliveries: %w", err)
+		return nil, fmt.Errorf("find contact: deliveries: %w", err)
 	}
 	profileIDs := make([]int64, 0, len(ids))
 	for id := range ids {
@@ -131,14 +213,14 @@ func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*st
 	// are listed as events of their own (no deliveries yet).
 	lines, err := s.contactBackfillItems(ctx, p, keys)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	for _, l := range lines {
 		if !l.fed {
 			out.Events = append(out.Events, store.ContactEvent{Event: l.event, Deliveries: []store.ContactDelivery{}})
 		}
 	}
-	return out, profileIDs, lines, nil
+	return &found{contact: out, profileIDs: profileIDs, lines: lines, links: links}, nil
 }
 
 // contactEvents returns the person's events in log order. Those the
@@ -150,11 +232,7 @@ func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*st
 // processed yet (after the processor's cursor, read first, so an event
 // indexed meanwhile is read rather than missed) and those processed before
 // the index held every id (up to the ContactIndexCursor migration 015 set).
-func (s *Store) contactEvents(ctx context.Context, p store.FindContactParams, keys map[string]bool, profileIDs []any) ([]signal.Event, error) {
-	processed, err := s.Cursor(ctx, store.CursorParams{Name: store.ProcessorCursor})
-	if err != nil {
-		return nil, fmt.Errorf("find contact: %w", err)
-	}
+func (s *Store) contactEvents(ctx context.Context, p store.FindContactParams, keys map[string]bool, profileIDs []any, processed int64) ([]signal.Event, error) {
 	before, err := s.Cursor(ctx, store.CursorParams{Name: store.ContactIndexCursor})
 	if err != nil {
 		return nil, fmt.Errorf("find contact: %w", err)
@@ -250,11 +328,12 @@ func belongs(p store.FindContactParams, ev signal.Event, keys map[string]bool) b
 
 // EraseContact finds the person, then erases in one transaction.
 func (s *Store) EraseContact(ctx context.Context, p store.FindContactParams) (store.EraseResult, error) {
-	c, profileIDs, items, err := s.findContact(ctx, p)
+	f, err := s.findContact(ctx, p)
 	if err != nil {
 		return store.EraseResult{}, err
 	}
-	res := store.EraseResult{Profiles: len(profileIDs), Events: len(c.Events)}
+	c, items := f.contact, f.lines
+	res := store.EraseResult{}
 	sealed, err := s.Seal(erasedPayload)
 	if err != nil {
 		return res, fmt.Errorf("erase contact: %w", err)
@@ -269,6 +348,22 @@ func (s *Store) EraseContact(ctx context.Context, p store.FindContactParams) (st
 		if _, err := tx.Exec(ctx, `INSERT INTO cursors (name, seq) VALUES (?, 0), (?, 1)
 			ON CONFLICT (name) DO UPDATE SET seq = cursors.seq + excluded.seq`, store.ProcessorCursor, store.ErasureCursor); err != nil {
 			return fmt.Errorf("count erasure: %w", err)
+		}
+		// No processor pass commits while this transaction runs (SQLite:
+		// one writer; PostgreSQL: the cursor row locked above), but passes
+		// committed since the person was found: one may have linked a key
+		// of theirs to a profile made since, or recorded new events with
+		// their profiles. Those are erased too: left behind, such an event
+		// would point at a deleted profile, found by no later request.
+		profileIDs, seqs, err := s.eraseTargets(ctx, tx, f)
+		if err != nil {
+			return err
+		}
+		res.Profiles, res.Events = len(profileIDs), len(seqs)
+		for _, ce := range c.Events {
+			if ce.Event.Seq == 0 { // a backfill line not in the log
+				res.Events++
+			}
 		}
 		// The person's lines of running backfills (fed or not): their
 		// messages become erased ones, which keeps every line in its place
@@ -288,17 +383,8 @@ func (s *Store) EraseContact(ctx context.Context, p store.FindContactParams) (st
 				return err
 			}
 		}
-		for start := 0; start < len(c.Events); start += contactBatch {
-			var seqs []int64
-			for _, ce := range c.Events[start:min(start+contactBatch, len(c.Events))] {
-				if ce.Event.Seq != 0 { // 0: a backfill line not in the log
-					seqs = append(seqs, ce.Event.Seq)
-				}
-			}
-			if len(seqs) == 0 {
-				continue
-			}
-			chunk := anyInts(seqs)
+		for start := 0; start < len(seqs); start += contactBatch {
+			chunk := anyInts(seqs[start:min(start+contactBatch, len(seqs))])
 			in := placeholders(len(chunk))
 			if _, err := tx.Exec(ctx, `UPDATE events SET payload = ? WHERE seq IN (`+in+`)`, append([]any{sealed}, chunk...)...); err != nil {
 				return err
@@ -332,13 +418,64 @@ func (s *Store) EraseContact(ctx context.Context, p store.FindContactParams) (st
 		return store.EraseResult{}, fmt.Errorf("erase contact: %w", err)
 	}
 	// Freed pages and old page versions must not keep clear text (keyed
-	// hashes of the person's ids): the dialect's clean-up, best effort.
-	for _, q := range s.X.d.AfterErase {
-		if _, err := s.X.Exec(ctx, q); err != nil {
+	// hashes of the person's ids): the dialect's clean-up.
+	if s.X.d.AfterErase != nil {
+		if err := s.X.d.AfterErase(ctx); err != nil {
 			return res, fmt.Errorf("erase contact: clean up: %w", err)
 		}
 	}
 	return res, nil
+}
+
+// eraseTargets returns, inside the erasure's transaction, the person's
+// profiles (those found, and any a key of theirs links to now) and the log
+// positions of their events (those found, and any recorded since with one
+// of those profiles), in order.
+func (s *Store) eraseTargets(ctx context.Context, tx *Tx, f *found) ([]int64, []int64, error) {
+	ids := map[int64]bool{}
+	for _, id := range f.profileIDs {
+		ids[id] = true
+	}
+	keys := make([]any, 0, len(f.links))
+	for k := range f.links {
+		keys = append(keys, k)
+	}
+	scanInto := func(q string, args []any, row func(id int64)) error {
+		for start := 0; start < len(args); start += contactBatch {
+			chunk := args[start:min(start+contactBatch, len(args))]
+			rows, err := tx.Query(ctx, fmt.Sprintf(q, placeholders(len(chunk))), chunk...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return err
+				}
+				row(id)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := scanInto(`SELECT profile_id FROM profile_keys WHERE key IN (%s)`, keys, func(id int64) { ids[id] = true }); err != nil {
+		return nil, nil, fmt.Errorf("the person's profiles now: %w", err)
+	}
+	profileIDs := slices.Sorted(maps.Keys(ids))
+	seqSet := map[int64]bool{}
+	for _, ce := range f.contact.Events {
+		if ce.Event.Seq != 0 {
+			seqSet[ce.Event.Seq] = true
+		}
+	}
+	if err := scanInto(`SELECT event_seq FROM event_processed WHERE profile_id IN (%s)`, anyInts(profileIDs), func(seq int64) { seqSet[seq] = true }); err != nil {
+		return nil, nil, fmt.Errorf("the person's events now: %w", err)
+	}
+	return profileIDs, slices.Sorted(maps.Keys(seqSet)), nil
 }
 
 // backfillLine is one of the person's lines of a running backfill: fed

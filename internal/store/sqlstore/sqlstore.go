@@ -50,10 +50,10 @@ type Dialect struct {
 	// LockMigrate, if set, runs first in the migration transaction, so
 	// that nodes starting at once migrate one after the other.
 	LockMigrate string
-	// AfterErase runs after a contact's erasure so that freed space keeps
-	// no clear text of it (SQLite: a WAL checkpoint, freed pages being
-	// zeroed by secure_delete).
-	AfterErase []string
+	// AfterErase, if set, runs after a contact's erasure so that freed
+	// space keeps no clear text of it (SQLite: truncating the WAL, freed
+	// pages being zeroed by secure_delete).
+	AfterErase func(ctx context.Context) error
 }
 
 // Executor runs statements: reads on Read, writes and transactions on Write

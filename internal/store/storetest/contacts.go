@@ -239,34 +239,11 @@ func exerciseContacts(t *testing.T, newStore func(t *testing.T) store.Store) {
 		ident := func(anonID string) *signal.Event {
 			return ev(`{"type":"identify","userId":"` + janeUser + `","anonymousId":"` + anonID + `"}`)
 		}
-		// pass records events as the processor does: a profile pass, the
-		// user id indexed, the anonymous id not.
 		var cursor int64
 		pass := func(events []*signal.Event, items []store.ProfileUpdate) {
 			t.Helper()
 			appendEvents(ctx, t, s, events...)
-			pp, err := s.PrepareProfiles(ctx, store.ResolveProfilesParams{Items: items, Now: now})
-			requireNoError(t, err)
-			var (
-				keys      []store.SearchKey
-				processed []store.ProcessedEvent
-			)
-			for i, e := range events {
-				for _, k := range items[i].Keys {
-					if strings.HasPrefix(k, "U:") {
-						keys = append(keys, store.SearchKey{EventSeq: e.Seq, Key: k})
-					}
-				}
-				pe := store.ProcessedEvent{EventSeq: e.Seq, Body: []byte(`{}`)}
-				if pp.Out[i] != nil {
-					pe.ProfileItem = i + 1
-				}
-				processed = append(processed, pe)
-			}
-			from := cursor
-			requireNoError(t, s.RecordProcessed(ctx, store.RecordProcessedParams{FromSeq: &from, UpToSeq: events[len(events)-1].Seq,
-				DedupeWindow: time.Hour, Now: now, SearchKeys: keys, Processed: processed, Profiles: pp}))
-			cursor = events[len(events)-1].Seq
+			recordPass(t, s, &cursor, events, items)
 		}
 		visit := func(id string) store.ProfileUpdate {
 			return store.ProfileUpdate{Keys: []string{"A:" + id}, Consent: signal.ConsentGranted}
@@ -312,6 +289,91 @@ func exerciseContacts(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 	})
 
+	// A processor pass that commits while an erasure reads (here: while it
+	// reads the unprocessed events) records a new event of the person with
+	// their profile, unindexed by its anonymous id. The erasure's
+	// transaction erases it too: left behind, it would point at a deleted
+	// profile and no later request would find it.
+	t.Run("EraseCatchesEventsRecordedMeanwhile", func(t *testing.T) {
+		t.Parallel()
+		ctx, now, s := t.Context(), testNow(), newStore(t)
+		ev := func(anonID string) *signal.Event {
+			e := newEvent(now)
+			e.Type, e.Event, e.Payload = signal.TypePage, "Home", json.RawMessage(`{"type":"page","anonymousId":"`+anonID+`"}`)
+			return e
+		}
+		visit := func(id string) store.ProfileUpdate {
+			return store.ProfileUpdate{Keys: []string{"A:" + id}, Consent: signal.ConsentGranted}
+		}
+		var cursor int64
+		first := appendEvents(ctx, t, s, ev("a-late"))
+		recordPass(t, s, &cursor, first, []store.ProfileUpdate{visit("a-late")})
+		unprocessed := appendEvents(ctx, t, s, ev("a-other"))
+		var meanwhile *signal.Event
+		p := contactBy("anonymous_id", "a-late")
+		p.EventKeys = func(payload []byte) []string {
+			if meanwhile == nil { // the pass, once
+				meanwhile = appendEvents(ctx, t, s, ev("a-late"))[0]
+				recordPass(t, s, &cursor, []*signal.Event{unprocessed[0], meanwhile}, []store.ProfileUpdate{visit("a-other"), visit("a-late")})
+			}
+			return eventKeys(payload)
+		}
+		res, err := s.EraseContact(ctx, p)
+		requireNoError(t, err)
+		if meanwhile == nil {
+			t.Fatal("the erasure read no unprocessed event: the pass was never run")
+		}
+		if res.Profiles != 1 || res.Events != 2 {
+			t.Fatalf("erased %+v, want 1 profile and both events of a-late", res)
+		}
+		evs, err := s.ListEvents(ctx, store.ListEventsParams{AfterSeq: meanwhile.Seq - 1, Limit: 1})
+		requireNoError(t, err)
+		if len(evs) != 1 || string(evs[0].Payload) != "{}" {
+			t.Fatalf("the event recorded meanwhile holds %s, want it erased", evs[0].Payload)
+		}
+		c, err := s.FindContact(ctx, contactBy("anonymous_id", "a-other"))
+		requireNoError(t, err)
+		if seqs(c) != fmt.Sprint(unprocessed[0].Seq) {
+			t.Fatalf("a-other after a-late's erasure: events %s, want %d", seqs(c), unprocessed[0].Seq)
+		}
+	})
+
+	// A pass that merges the person's profile into an older one while an
+	// export reads moves their keys and events to that profile: the export
+	// sees its keys moved and starts over, so it returns every event of
+	// the merged person.
+	t.Run("MergeWhileReadingStartsOver", func(t *testing.T) {
+		t.Parallel()
+		ctx, now, s := t.Context(), testNow(), newStore(t)
+		ev := func(body string) *signal.Event {
+			e := newEvent(now)
+			e.Type, e.Event, e.Payload = signal.TypePage, "Home", json.RawMessage(body)
+			return e
+		}
+		var cursor int64
+		older := appendEvents(ctx, t, s, ev(`{"type":"track","userId":"`+janeUser+`"}`))
+		recordPass(t, s, &cursor, older, []store.ProfileUpdate{{Keys: []string{"U:" + janeUser}, Consent: signal.ConsentGranted}})
+		visit := appendEvents(ctx, t, s, ev(`{"type":"page","anonymousId":"a-merge"}`))
+		recordPass(t, s, &cursor, visit, []store.ProfileUpdate{{Keys: []string{"A:a-merge"}, Consent: signal.ConsentGranted}})
+		unprocessed := appendEvents(ctx, t, s, ev(`{"type":"page","anonymousId":"a-other"}`))
+		var signIn *signal.Event
+		p := contactBy("anonymous_id", "a-merge")
+		p.EventKeys = func(payload []byte) []string {
+			if signIn == nil { // the sign-in's pass, once
+				signIn = appendEvents(ctx, t, s, ev(`{"type":"identify","userId":"`+janeUser+`","anonymousId":"a-merge"}`))[0]
+				recordPass(t, s, &cursor, []*signal.Event{unprocessed[0], signIn}, []store.ProfileUpdate{
+					{Keys: []string{"A:a-other"}, Consent: signal.ConsentGranted}, {Keys: []string{"U:" + janeUser, "A:a-merge"}}})
+			}
+			return eventKeys(payload)
+		}
+		c, err := s.FindContact(ctx, p)
+		requireNoError(t, err)
+		want := fmt.Sprintf("%d,%d,%d", older[0].Seq, visit[0].Seq, signIn.Seq)
+		if got := seqs(c); got != want || len(c.Profiles) != 1 {
+			t.Fatalf("export by a-merge during the merge: %d profiles, events %s; want the merged profile, events %s", len(c.Profiles), got, want)
+		}
+	})
+
 	t.Run("UnknownPersonFindsNothing", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
@@ -321,4 +383,34 @@ func exerciseContacts(t *testing.T, newStore func(t *testing.T) store.Store) {
 			t.Fatalf("erase of nobody = %+v", res)
 		}
 	})
+}
+
+// recordPass records events (already appended, the next ones after
+// *cursor) as the processor does: a profile pass, the user id indexed, the
+// anonymous id not, the profile recorded with each processed event.
+func recordPass(t *testing.T, s store.Store, cursor *int64, events []*signal.Event, items []store.ProfileUpdate) {
+	t.Helper()
+	ctx := t.Context()
+	pp, err := s.PrepareProfiles(ctx, store.ResolveProfilesParams{Items: items, Now: testNow()})
+	requireNoError(t, err)
+	var (
+		keys      []store.SearchKey
+		processed []store.ProcessedEvent
+	)
+	for i, e := range events {
+		for _, k := range items[i].Keys {
+			if strings.HasPrefix(k, "U:") {
+				keys = append(keys, store.SearchKey{EventSeq: e.Seq, Key: k})
+			}
+		}
+		pe := store.ProcessedEvent{EventSeq: e.Seq, Body: []byte(`{}`)}
+		if pp.Out[i] != nil {
+			pe.ProfileItem = i + 1
+		}
+		processed = append(processed, pe)
+	}
+	from := *cursor
+	requireNoError(t, s.RecordProcessed(ctx, store.RecordProcessedParams{FromSeq: &from, UpToSeq: events[len(events)-1].Seq,
+		DedupeWindow: time.Hour, Now: testNow(), SearchKeys: keys, Processed: processed, Profiles: pp}))
+	*cursor = events[len(events)-1].Seq
 }
