@@ -113,7 +113,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	}
 	// secure_delete: deleted content is zeroed, so that an erased
 	// contact's keyed hashes (and sealed values) do not stay in free pages.
-	wc, err := newCachingConnector(dsn("&_txlock=immediate&_pragma=secure_delete(1)&_pragma=wal_autocheckpoint(0)&_pragma=temp_store(2)&_pragma=journal_size_limit(67108864)"))
+	wc, err := newCachingConnector(dsn("&_txlock=immediate&_pragma=secure_delete(1)&_pragma=wal_autocheckpoint(4000)&_pragma=temp_store(2)&_pragma=journal_size_limit(67108864)"))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", opts.Path, err)
 	}
