@@ -36,12 +36,7 @@ func fileEvents(t *testing.T, path string) int {
 func TestCheckpointer(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "signal.db")
-	db, err := Open(ctx, Options{Path: path, Cipher: storetest.Cipher(), CheckpointEvery: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, path := openWithCheckpoints(t, time.Hour)
 	const n = 6000
 	if err := db.AppendEvents(ctx, store.AppendEventsParams{Events: fakeEvents(n)}); err != nil {
 		t.Fatal(err)
@@ -65,37 +60,23 @@ func TestCheckpointer(t *testing.T) {
 func TestTruncateBesideTheLoop(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "signal.db")
-	db, err := Open(ctx, Options{Path: path, Cipher: storetest.Cipher(), CheckpointEvery: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, _ := openWithCheckpoints(t, time.Hour)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { // the loop's checkpoints, back to back
+	repeat := func(fn func()) {
 		defer wg.Done()
 		for {
 			select {
 			case <-stop:
 				return
 			default:
-				db.ckpt.checkpoint(ctx)
+				fn()
 			}
 		}
-	}()
-	go func() { // the traffic that keeps the WAL growing
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-				db.AppendEvents(ctx, store.AppendEventsParams{Events: fakeEvents(500)})
-			}
-		}
-	}()
+	}
+	go repeat(func() { db.ckpt.checkpoint(ctx) })                                                 // the loop's checkpoints, back to back
+	go repeat(func() { db.AppendEvents(ctx, store.AppendEventsParams{Events: fakeEvents(500)}) }) // traffic that keeps the WAL growing
 	defer func() { close(stop); wg.Wait() }()
 	for i := range 20 {
 		time.Sleep(5 * time.Millisecond)
@@ -112,6 +93,19 @@ func fakeEvents(n int) []*signal.Event {
 			AnonymousID: fmt.Sprintf("a-%d", i), Timestamp: time.Now(), ReceivedAt: time.Now(), Payload: []byte(`{"properties":{"p":"` + fmt.Sprint(make([]byte, 200)) + `"}}`)}
 	}
 	return evs
+}
+
+// openWithCheckpoints opens a database whose checkpointer runs every
+// every, closed at the end of the test.
+func openWithCheckpoints(t *testing.T, every time.Duration) (*DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "signal.db")
+	db, err := Open(context.Background(), Options{Path: path, Cipher: storetest.Cipher(), CheckpointEvery: every})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, path
 }
 
 // TestCheckpointerStops: Close ends the loop (a leaked loop would checkpoint

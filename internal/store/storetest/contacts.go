@@ -230,14 +230,9 @@ func exerciseContacts(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("FoundThroughProfiles", func(t *testing.T) {
 		t.Parallel()
 		ctx, now, s := t.Context(), testNow(), newStore(t)
-		ev := func(body string) *signal.Event {
-			e := newEvent(now)
-			e.Type, e.Event, e.Payload = signal.TypePage, "Home", json.RawMessage(body)
-			return e
-		}
-		anon := func(id string) *signal.Event { return ev(`{"type":"page","anonymousId":"` + id + `"}`) }
+		anon := func(id string) *signal.Event { return pageEvent(now, `{"type":"page","anonymousId":"`+id+`"}`) }
 		ident := func(anonID string) *signal.Event {
-			return ev(`{"type":"identify","userId":"` + janeUser + `","anonymousId":"` + anonID + `"}`)
+			return pageEvent(now, `{"type":"identify","userId":"`+janeUser+`","anonymousId":"`+anonID+`"}`)
 		}
 		var cursor int64
 		pass := func(events []*signal.Event, items []store.ProfileUpdate) {
@@ -245,9 +240,7 @@ func exerciseContacts(t *testing.T, newStore func(t *testing.T) store.Store) {
 			appendEvents(ctx, t, s, events...)
 			recordPass(t, s, &cursor, events, items)
 		}
-		visit := func(id string) store.ProfileUpdate {
-			return store.ProfileUpdate{Keys: []string{"A:" + id}, Consent: signal.ConsentGranted}
-		}
+		visit := consentVisit
 		// Pass 1: two visitors, each a new profile, merged by an identify.
 		p1 := []*signal.Event{anon("a-one"), anon("a-two"), ident("a-two"), ident("a-one")}
 		pass(p1, []store.ProfileUpdate{visit("a-one"), visit("a-two"),
@@ -297,14 +290,8 @@ func exerciseContacts(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("EraseCatchesEventsRecordedMeanwhile", func(t *testing.T) {
 		t.Parallel()
 		ctx, now, s := t.Context(), testNow(), newStore(t)
-		ev := func(anonID string) *signal.Event {
-			e := newEvent(now)
-			e.Type, e.Event, e.Payload = signal.TypePage, "Home", json.RawMessage(`{"type":"page","anonymousId":"`+anonID+`"}`)
-			return e
-		}
-		visit := func(id string) store.ProfileUpdate {
-			return store.ProfileUpdate{Keys: []string{"A:" + id}, Consent: signal.ConsentGranted}
-		}
+		ev := func(anonID string) *signal.Event { return pageEvent(now, `{"type":"page","anonymousId":"`+anonID+`"}`) }
+		visit := consentVisit
 		var cursor int64
 		first := appendEvents(ctx, t, s, ev("a-late"))
 		recordPass(t, s, &cursor, first, []store.ProfileUpdate{visit("a-late")})
@@ -345,11 +332,7 @@ func exerciseContacts(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("MergeWhileReadingStartsOver", func(t *testing.T) {
 		t.Parallel()
 		ctx, now, s := t.Context(), testNow(), newStore(t)
-		ev := func(body string) *signal.Event {
-			e := newEvent(now)
-			e.Type, e.Event, e.Payload = signal.TypePage, "Home", json.RawMessage(body)
-			return e
-		}
+		ev := func(body string) *signal.Event { return pageEvent(now, body) }
 		var cursor int64
 		older := appendEvents(ctx, t, s, ev(`{"type":"track","userId":"`+janeUser+`"}`))
 		recordPass(t, s, &cursor, older, []store.ProfileUpdate{{Keys: []string{"U:" + janeUser}, Consent: signal.ConsentGranted}})
@@ -383,6 +366,19 @@ func exerciseContacts(t *testing.T, newStore func(t *testing.T) store.Store) {
 			t.Fatalf("erase of nobody = %+v", res)
 		}
 	})
+}
+
+// pageEvent is an event received at now with payload body.
+func pageEvent(now time.Time, body string) *signal.Event {
+	e := newEvent(now)
+	e.Type, e.Event, e.Payload = signal.TypePage, "Home", json.RawMessage(body)
+	return e
+}
+
+// consentVisit is the profile item of an anonymous visitor's event that
+// states consent: it makes (or keeps) the visitor a profile.
+func consentVisit(id string) store.ProfileUpdate {
+	return store.ProfileUpdate{Keys: []string{"A:" + id}, Consent: signal.ConsentGranted}
 }
 
 // recordPass records events (already appended, the next ones after
