@@ -3,10 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,13 +32,15 @@ const (
 	// default: pages rewritten within it are copied once.
 	checkpointEvery = 200 * time.Millisecond
 	// truncateTries bounds how often an erasure's truncate is tried while
-	// readers keep the WAL busy, truncatePause apart.
-	truncateTries = 20
+	// readers keep the WAL busy, truncatePause apart; each try waits at
+	// most the checkpoint connection's busy timeout (1 s), holding off new
+	// writers meanwhile, so an erasure stalls ingestion a few seconds at
+	// worst. A truncate that did not get through is left to the loop,
+	// which tries it again every retryTicks ticks until it does.
+	truncateTries = 4
 	truncatePause = 50 * time.Millisecond
+	retryTicks    = 25
 )
-
-// errWALBusy: a truncating checkpoint could not empty the WAL.
-var errWALBusy = errors.New("the WAL is still in use by readers")
 
 // checkpointer runs the checkpoints of one database on its own connection
 // (one: conn allows no other), so the loop's checkpoints and an erasure's
@@ -49,6 +51,8 @@ type checkpointer struct {
 	every time.Duration
 	stop  chan struct{}
 	done  sync.WaitGroup
+	// pending: an erasure's truncate has not got through yet.
+	pending atomic.Bool
 }
 
 func newCheckpointer(conn *sql.DB, every time.Duration) *checkpointer {
@@ -66,13 +70,22 @@ func (c *checkpointer) loop() {
 	t := time.NewTicker(c.every)
 	defer t.Stop()
 	failing := false
-	for {
+	for tick := 1; ; tick++ {
 		select {
 		case <-c.stop:
 			return
 		case <-t.C:
 		}
-		err := c.checkpoint(context.Background())
+		var err error
+		if c.pending.Load() && tick%retryTicks == 0 {
+			var done bool
+			if done, err = c.truncateOnce(context.Background()); err == nil && done {
+				c.pending.Store(false)
+				slog.Info("sqlite WAL truncated after an erasure, as deferred")
+			}
+		} else {
+			err = c.checkpoint(context.Background())
+		}
 		if err != nil && !failing {
 			slog.Warn("sqlite checkpoint failed; retrying", "err", err)
 		}
@@ -90,20 +103,23 @@ func (c *checkpointer) checkpoint(ctx context.Context) error {
 }
 
 // truncate copies the whole WAL into the database file and empties it,
-// waiting (the connection's busy timeout, then truncateTries) for the
-// readers and the writer: after an erasure no old page version may stay
-// in the WAL.
+// so that after an erasure no old page version stays in the WAL. It tries
+// truncateTries times; if readers still hold the WAL (a backup, say), the
+// loop goes on trying in the background and truncate returns nil: the
+// erasure itself is done.
 func (c *checkpointer) truncate(ctx context.Context) error {
-	for try := 0; ; try++ {
-		busy, frames, err := c.run(ctx, "TRUNCATE")
+	for try := 1; ; try++ {
+		done, err := c.truncateOnce(ctx)
 		if err != nil {
 			return fmt.Errorf("truncate the WAL: %w", err)
 		}
-		if busy == 0 && frames == 0 {
+		if done {
 			return nil
 		}
-		if try == truncateTries-1 {
-			return fmt.Errorf("truncate the WAL: %w (%d frames left)", errWALBusy, frames)
+		if try == truncateTries {
+			c.pending.Store(true)
+			slog.Warn("sqlite WAL truncate after an erasure deferred: readers hold the WAL; retrying in the background")
+			return nil
 		}
 		select {
 		case <-ctx.Done():
@@ -111,6 +127,12 @@ func (c *checkpointer) truncate(ctx context.Context) error {
 		case <-time.After(truncatePause):
 		}
 	}
+}
+
+// truncateOnce tries one truncating checkpoint: done when the WAL is empty.
+func (c *checkpointer) truncateOnce(ctx context.Context) (bool, error) {
+	busy, frames, err := c.run(ctx, "TRUNCATE")
+	return err == nil && busy == 0 && frames == 0, err
 }
 
 // run runs one checkpoint and returns SQLite's answer: whether it was kept

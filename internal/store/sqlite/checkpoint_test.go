@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
 	"github.com/signalhq/signal/internal/store/storetest"
+	"github.com/signalhq/signal/internal/store/storetest/eventually"
 )
 
 // fileEvents counts the events the database file itself holds, ignoring the
@@ -148,6 +150,10 @@ func TestWriterPragmas(t *testing.T) {
 		{pragma: "secure_delete", want: "1"},
 		{pragma: "foreign_keys", want: "1"},
 	}
+	var wait string
+	if err := db.ckptDB.QueryRow(`PRAGMA busy_timeout`).Scan(&wait); err != nil || wait != "1000" {
+		t.Errorf("the checkpointer's busy_timeout = %s (%v), want 1000: its truncates hold off writers while they wait", wait, err)
+	}
 	for _, tt := range tests {
 		var got string
 		if err := db.write.QueryRow(`PRAGMA ` + tt.pragma).Scan(&got); err != nil {
@@ -157,4 +163,39 @@ func TestWriterPragmas(t *testing.T) {
 			t.Errorf("PRAGMA %s = %s, want %s", tt.pragma, got, tt.want)
 		}
 	}
+}
+
+// TestTruncateDeferredWhileAReaderHoldsTheWAL: a reader that holds the WAL
+// (a backup, a long export) keeps an erasure's truncate from getting
+// through; the erasure does not fail or wait for it, and the loop
+// truncates once the reader is gone.
+func TestTruncateDeferredWhileAReaderHoldsTheWAL(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, path := openWithCheckpoints(t, time.Millisecond)
+	if err := db.AppendEvents(ctx, store.AppendEventsParams{Events: fakeEvents(100)}); err != nil {
+		t.Fatal(err)
+	}
+	reader, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := reader.QueryRow(`SELECT COUNT(*) FROM events`).Scan(&n); err != nil { // the read snapshot is taken
+		t.Fatal(err)
+	}
+	if err := db.AppendEvents(ctx, store.AppendEventsParams{Events: fakeEvents(100)}); err != nil { // past the reader's snapshot
+		t.Fatal(err)
+	}
+	if err := db.ckpt.truncate(ctx); err != nil {
+		t.Fatalf("truncate with a reader open: %v, want nil (deferred)", err)
+	}
+	if !db.ckpt.pending.Load() {
+		t.Fatal("the truncate got through with a reader holding the WAL; the test proves nothing")
+	}
+	reader.Rollback()
+	eventually.True(t, 10*time.Second, "the loop truncates the WAL once the reader is gone", func() bool {
+		fi, err := os.Stat(path + "-wal")
+		return !db.ckpt.pending.Load() && err == nil && fi.Size() == 0
+	})
 }

@@ -144,6 +144,10 @@ func (db *DB) resolveProfiles(ctx context.Context, q querier, keys []string, p s
 	return store.ResolveProfiles(links, profiles, p.Items, p.Now)
 }
 
+// profileIDsCursor is the highest profile id drawn so far (PostgreSQL's is
+// its sequence).
+const profileIDsCursor = "profile_ids"
+
 // writeProfiles writes a pass: ids for the profiles it created (SQLite's
 // next rowids, as INSERT would draw them: only this writer inserts), then
 // merges, links and profiles, each in one statement per maxRows rows.
@@ -153,12 +157,20 @@ func (db *DB) writeProfiles(ctx context.Context, tx *sql.Tx, pass *store.Profile
 	}
 	var ids []int64
 	if pass.Created > 0 {
+		// Above every id ever drawn, not only above the profiles left: an
+		// id is never given twice, so an id read before an erasure or a
+		// merge deleted its profile never names someone else's.
 		var top int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM profiles`).Scan(&top); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT MAX(COALESCE((SELECT MAX(id) FROM profiles), 0), COALESCE((SELECT seq FROM cursors WHERE name = ?), 0))`,
+			profileIDsCursor).Scan(&top); err != nil {
 			return fmt.Errorf("draw profile ids: %w", err)
 		}
 		for i := range pass.Created {
 			ids = append(ids, top+1+int64(i))
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO cursors (name, seq) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq`,
+			profileIDsCursor, top+int64(pass.Created)); err != nil {
+			return fmt.Errorf("draw profile ids: %w", err)
 		}
 	}
 	if err := pass.Bind(ids); err != nil {

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -93,6 +94,13 @@ func privateFiles(path string) error {
 	return nil
 }
 
+// dsnWait is the data source name of a connection to the database at path
+// that waits up to waitMS for a lock.
+func dsnWait(path string, waitMS int, extra string) string {
+	return "file:" + filepath.ToSlash(path) + "?_pragma=busy_timeout(" + strconv.Itoa(waitMS) + ")&_pragma=journal_mode(WAL)" +
+		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)" + extra
+}
+
 // Open opens (creating if needed) the database and applies migrations.
 func Open(ctx context.Context, opts Options) (*DB, error) {
 	if opts.Cipher == nil {
@@ -107,10 +115,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if err := privateFiles(opts.Path); err != nil {
 		return nil, err
 	}
-	dsn := func(extra string) string {
-		return "file:" + filepath.ToSlash(opts.Path) + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-			"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)" + extra
-	}
+	dsn := func(extra string) string { return dsnWait(opts.Path, 10000, extra) }
 	// secure_delete: deleted content is zeroed, so that an erased
 	// contact's keyed hashes (and sealed values) do not stay in free pages.
 	wc, err := newCachingConnector(dsn("&_txlock=immediate&_pragma=secure_delete(1)&_pragma=wal_autocheckpoint(4000)&_pragma=temp_store(2)&_pragma=journal_size_limit(67108864)"))
@@ -133,7 +138,9 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	read := sql.OpenDB(rc)
 	read.SetMaxOpenConns(4)
 	read.SetMaxIdleConns(4)
-	cc, err := sqlite.NewConnector(dsn(""))
+	// The checkpointer waits at most 1 s for the writer and the readers
+	// (only its truncates wait at all): see checkpoint.go.
+	cc, err := sqlite.NewConnector(dsnWait(opts.Path, 1000, ""))
 	if err != nil {
 		write.Close()
 		read.Close()

@@ -3,11 +3,13 @@ package sqlstore
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
@@ -58,7 +60,7 @@ func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*fo
 		if err != nil {
 			return nil, err
 		}
-		now, err := s.keyLinks(ctx, f.links)
+		now, err := currentLinks(ctx, s.X, f)
 		if err != nil {
 			return nil, err
 		}
@@ -68,18 +70,32 @@ func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*fo
 		if attempt == findAttempts {
 			return nil, signal.Errorf(signal.ECONFLICT, "the person's profiles kept changing while they were read: try again")
 		}
+		select { // a pass is under way: let it finish
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(attempt) * 20 * time.Millisecond):
+		}
 	}
 }
 
-// keyLinks reads which profile each of keys links to now (0: none).
-func (s *Store) keyLinks(ctx context.Context, keys map[string]int64) (map[string]int64, error) {
-	now := make(map[string]int64, len(keys))
-	list := make([]any, 0, len(keys))
-	for k := range keys {
+// querier is what currentLinks reads with: the store, or the erasure's
+// transaction.
+type querier interface {
+	Query(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+// currentLinks reads the links as they are now of every key f saw and of
+// every key of f's profiles (0: linked to none): a key moved to another
+// profile (a merge) or newly linked to one of f's profiles shows as a
+// difference from f.links.
+func currentLinks(ctx context.Context, q querier, f *found) (map[string]int64, error) {
+	now := make(map[string]int64, len(f.links))
+	keys := make([]any, 0, len(f.links))
+	for k := range f.links {
 		now[k] = 0
-		list = append(list, k)
+		keys = append(keys, k)
 	}
-	if err := s.inChunks(ctx, list, `SELECT key, profile_id FROM profile_keys WHERE key IN (%s)`, func(scan func(...any) error) error {
+	row := func(scan func(...any) error) error {
 		var (
 			k  string
 			id int64
@@ -87,10 +103,37 @@ func (s *Store) keyLinks(ctx context.Context, keys map[string]int64) (map[string
 		err := scan(&k, &id)
 		now[k] = id
 		return err
-	}); err != nil {
+	}
+	if err := queryChunks(ctx, q, keys, `SELECT key, profile_id FROM profile_keys WHERE key IN (%s)`, row); err != nil {
+		return nil, fmt.Errorf("find contact: key links: %w", err)
+	}
+	if err := queryChunks(ctx, q, anyInts(f.profileIDs), `SELECT key, profile_id FROM profile_keys WHERE profile_id IN (%s)`, row); err != nil {
 		return nil, fmt.Errorf("find contact: profile keys: %w", err)
 	}
 	return now, nil
+}
+
+// queryChunks runs q (with %s for a list of placeholders) over args, at
+// most contactBatch at a time, and calls row for each row.
+func queryChunks(ctx context.Context, q querier, args []any, query string, row func(scan func(...any) error) error) error {
+	for start := 0; start < len(args); start += contactBatch {
+		chunk := args[start:min(start+contactBatch, len(args))]
+		rows, err := q.Query(ctx, fmt.Sprintf(query, placeholders(len(chunk))), chunk...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			if err := row(rows.Scan); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Store) findContactOnce(ctx context.Context, p store.FindContactParams) (*found, error) {
@@ -359,7 +402,7 @@ func (s *Store) EraseContact(ctx context.Context, p store.FindContactParams) (st
 		if err != nil {
 			return err
 		}
-		res.Profiles, res.Events = len(profileIDs), len(seqs)
+		res.Events = len(seqs)
 		for _, ce := range c.Events {
 			if ce.Event.Seq == 0 { // a backfill line not in the log
 				res.Events++
@@ -379,9 +422,11 @@ func (s *Store) EraseContact(ctx context.Context, p store.FindContactParams) (st
 			if _, err := tx.Exec(ctx, `DELETE FROM profile_keys WHERE profile_id IN (`+in+`)`, chunk...); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `DELETE FROM profiles WHERE id IN (`+in+`)`, chunk...); err != nil {
+			n, err := tx.Exec(ctx, `DELETE FROM profiles WHERE id IN (`+in+`)`, chunk...)
+			if err != nil {
 				return err
 			}
+			res.Profiles += int(n)
 		}
 		for start := 0; start < len(seqs); start += contactBatch {
 			chunk := anyInts(seqs[start:min(start+contactBatch, len(seqs))])
@@ -428,52 +473,55 @@ func (s *Store) EraseContact(ctx context.Context, p store.FindContactParams) (st
 }
 
 // eraseTargets returns, inside the erasure's transaction, the person's
-// profiles (those found, and any a key of theirs links to now) and the log
-// positions of their events (those found, and any recorded since with one
-// of those profiles), in order.
+// profiles as they stand now (those the keys found link to: a profile
+// found may have been merged since, a key may have been given a profile
+// since; a profile id seen before is not trusted, SQLite's may have been
+// given to someone else) and the log positions of their events (those
+// found, those recorded with one of the profiles, and those indexed by a
+// key linked to them since the search), in order.
 func (s *Store) eraseTargets(ctx context.Context, tx *Tx, f *found) ([]int64, []int64, error) {
 	ids := map[int64]bool{}
-	for _, id := range f.profileIDs {
-		ids[id] = true
-	}
 	keys := make([]any, 0, len(f.links))
 	for k := range f.links {
 		keys = append(keys, k)
 	}
-	scanInto := func(q string, args []any, row func(id int64)) error {
-		for start := 0; start < len(args); start += contactBatch {
-			chunk := args[start:min(start+contactBatch, len(args))]
-			rows, err := tx.Query(ctx, fmt.Sprintf(q, placeholders(len(chunk))), chunk...)
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				var id int64
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return err
-				}
-				row(id)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if err := scanInto(`SELECT profile_id FROM profile_keys WHERE key IN (%s)`, keys, func(id int64) { ids[id] = true }); err != nil {
+	if err := queryChunks(ctx, tx, keys, `SELECT profile_id FROM profile_keys WHERE key IN (%s)`, func(scan func(...any) error) error {
+		var id int64
+		err := scan(&id)
+		ids[id] = true
+		return err
+	}); err != nil {
 		return nil, nil, fmt.Errorf("the person's profiles now: %w", err)
 	}
 	profileIDs := slices.Sorted(maps.Keys(ids))
+	var newKeys []any
+	if err := queryChunks(ctx, tx, anyInts(profileIDs), `SELECT key FROM profile_keys WHERE profile_id IN (%s)`, func(scan func(...any) error) error {
+		var k string
+		err := scan(&k)
+		if _, seen := f.links[k]; !seen {
+			newKeys = append(newKeys, k)
+		}
+		return err
+	}); err != nil {
+		return nil, nil, fmt.Errorf("the person's keys now: %w", err)
+	}
 	seqSet := map[int64]bool{}
 	for _, ce := range f.contact.Events {
 		if ce.Event.Seq != 0 {
 			seqSet[ce.Event.Seq] = true
 		}
 	}
-	if err := scanInto(`SELECT event_seq FROM event_processed WHERE profile_id IN (%s)`, anyInts(profileIDs), func(seq int64) { seqSet[seq] = true }); err != nil {
+	add := func(scan func(...any) error) error {
+		var seq int64
+		err := scan(&seq)
+		seqSet[seq] = true
+		return err
+	}
+	if err := queryChunks(ctx, tx, anyInts(profileIDs), `SELECT event_seq FROM event_processed WHERE profile_id IN (%s)`, add); err != nil {
 		return nil, nil, fmt.Errorf("the person's events now: %w", err)
+	}
+	if err := queryChunks(ctx, tx, newKeys, `SELECT event_seq FROM event_search WHERE key IN (%s)`, add); err != nil {
+		return nil, nil, fmt.Errorf("the events of keys linked since: %w", err)
 	}
 	return profileIDs, slices.Sorted(maps.Keys(seqSet)), nil
 }

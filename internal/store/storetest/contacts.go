@@ -357,6 +357,58 @@ func exerciseContacts(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 	})
 
+	// A pass that commits between an erasure's search and its transaction
+	// links an id of the person that had no profile (its events indexed
+	// by that id) to their profile: the transaction finds the new link and
+	// erases that id's events too, instead of deleting the link and
+	// leaving them tied to no one.
+	t.Run("EraseCatchesIDsLinkedMeanwhile", func(t *testing.T) {
+		t.Parallel()
+		ctx, now, s := t.Context(), testNow(), newStore(t)
+		var cursor int64
+		early := appendEvents(ctx, t, s, pageEvent(now, `{"type":"page","anonymousId":"a-early"}`))
+		recordPass(t, s, &cursor, early, []store.ProfileUpdate{{Keys: []string{"A:a-early"}}}) // no profile
+		jane := appendEvents(ctx, t, s, pageEvent(now, `{"type":"track","userId":"`+janeUser+`"}`))
+		recordPass(t, s, &cursor, jane, []store.ProfileUpdate{{Keys: []string{"U:" + janeUser}, Consent: signal.ConsentGranted}})
+		unprocessed := appendEvents(ctx, t, s, pageEvent(now, `{"type":"page","anonymousId":"a-other"}`))
+		var signIn *signal.Event
+		p := contactBy("user_id", janeUser)
+		p.EventKeys = func(payload []byte) []string {
+			if signIn == nil { // the sign-in's pass, once
+				signIn = appendEvents(ctx, t, s, pageEvent(now, `{"type":"identify","userId":"`+janeUser+`","anonymousId":"a-early"}`))[0]
+				recordPass(t, s, &cursor, []*signal.Event{unprocessed[0], signIn}, []store.ProfileUpdate{
+					{Keys: []string{"A:a-other"}}, {Keys: []string{"U:" + janeUser, "A:a-early"}}})
+			}
+			return eventKeys(payload)
+		}
+		res, err := s.EraseContact(ctx, p)
+		requireNoError(t, err)
+		if res.Profiles != 1 || res.Events != 3 {
+			t.Fatalf("erased %+v, want Jane's profile and her 3 events (a-early's page view, her track, the sign-in)", res)
+		}
+		evs, err := s.ListEvents(ctx, store.ListEventsParams{AfterSeq: early[0].Seq - 1, Limit: 1})
+		requireNoError(t, err)
+		if len(evs) != 1 || string(evs[0].Payload) != "{}" {
+			t.Fatalf("a-early's page view holds %s, want it erased", evs[0].Payload)
+		}
+	})
+
+	// A profile id is never given twice, so an id read before an erasure
+	// deleted its profile can never name someone else's.
+	t.Run("ProfileIDsAreNotReused", func(t *testing.T) {
+		t.Parallel()
+		ctx, s := t.Context(), newStore(t)
+		first, err := s.ResolveProfiles(ctx, store.ResolveProfilesParams{Now: testNow(), Items: []store.ProfileUpdate{consentVisit("a-gone")}})
+		requireNoError(t, err)
+		_, err = s.EraseContact(ctx, contactBy("anonymous_id", "a-gone"))
+		requireNoError(t, err)
+		next, err := s.ResolveProfiles(ctx, store.ResolveProfilesParams{Now: testNow(), Items: []store.ProfileUpdate{consentVisit("a-next")}})
+		requireNoError(t, err)
+		if next[0].ID <= first[0].ID {
+			t.Fatalf("the next profile got id %d after profile %d was erased, want a new one", next[0].ID, first[0].ID)
+		}
+	})
+
 	t.Run("UnknownPersonFindsNothing", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
@@ -383,7 +435,8 @@ func consentVisit(id string) store.ProfileUpdate {
 
 // recordPass records events (already appended, the next ones after
 // *cursor) as the processor does: a profile pass, the user id indexed, the
-// anonymous id not, the profile recorded with each processed event.
+// anonymous id only of an event without a profile, the profile recorded
+// with each processed event.
 func recordPass(t *testing.T, s store.Store, cursor *int64, events []*signal.Event, items []store.ProfileUpdate) {
 	t.Helper()
 	ctx := t.Context()
@@ -395,7 +448,7 @@ func recordPass(t *testing.T, s store.Store, cursor *int64, events []*signal.Eve
 	)
 	for i, e := range events {
 		for _, k := range items[i].Keys {
-			if strings.HasPrefix(k, "U:") {
+			if strings.HasPrefix(k, "U:") || (strings.HasPrefix(k, "A:") && pp.Out[i] == nil) {
 				keys = append(keys, store.SearchKey{EventSeq: e.Seq, Key: k})
 			}
 		}
