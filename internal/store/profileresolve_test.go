@@ -78,6 +78,18 @@ func TestResolveProfilesWrites(t *testing.T) {
 			owners: []int64{7},
 		},
 		{
+			// Item 0 is profile 9's; item 1 merges 9 into 7: both events
+			// end up with 7, which holds a:other after the pass.
+			name: "a stored profile touched, then merged away later in the pass",
+			items: []ProfileUpdate{
+				{Keys: []string{"a:other"}, Traits: map[string]any{"plan": "pro"}},
+				{Keys: []string{"a:other", "u:jane"}},
+			},
+			want: ProfilePass{Merges: []ProfileMerge{{From: 9, To: 7}}, Links: []ProfileLink{{Key: "a:other", ProfileID: 7}},
+				Upserts: []*signal.Profile{{ID: 7}}},
+			owners: []int64{7, 7},
+		},
+		{
 			name: "created profiles get the drawn ids; one merged away in the pass is never written",
 			items: []ProfileUpdate{
 				{Keys: []string{"a:n1"}, Traits: map[string]any{"x": 1}},
