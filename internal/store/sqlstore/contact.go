@@ -78,7 +78,7 @@ func (s *Store) findContact(ctx context.Context, p store.FindContactParams) (*fo
 	}
 }
 
-// querier is what currentLinks reads with: the store, or the erasure's
+// querier is what the contact reads run on: the store, or the erasure's
 // transaction.
 type querier interface {
 	Query(ctx context.Context, q string, args ...any) (*sql.Rows, error)
@@ -104,36 +104,13 @@ func currentLinks(ctx context.Context, q querier, f *found) (map[string]int64, e
 		now[k] = id
 		return err
 	}
-	if err := queryChunks(ctx, q, keys, `SELECT key, profile_id FROM profile_keys WHERE key IN (%s)`, row); err != nil {
+	if err := inChunks(ctx, q, keys, `SELECT key, profile_id FROM profile_keys WHERE key IN (%s)`, row); err != nil {
 		return nil, fmt.Errorf("find contact: key links: %w", err)
 	}
-	if err := queryChunks(ctx, q, anyInts(f.profileIDs), `SELECT key, profile_id FROM profile_keys WHERE profile_id IN (%s)`, row); err != nil {
+	if err := inChunks(ctx, q, anyInts(f.profileIDs), `SELECT key, profile_id FROM profile_keys WHERE profile_id IN (%s)`, row); err != nil {
 		return nil, fmt.Errorf("find contact: profile keys: %w", err)
 	}
 	return now, nil
-}
-
-// queryChunks runs q (with %s for a list of placeholders) over args, at
-// most contactBatch at a time, and calls row for each row.
-func queryChunks(ctx context.Context, q querier, args []any, query string, row func(scan func(...any) error) error) error {
-	for start := 0; start < len(args); start += contactBatch {
-		chunk := args[start:min(start+contactBatch, len(args))]
-		rows, err := q.Query(ctx, fmt.Sprintf(query, placeholders(len(chunk))), chunk...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			if err := row(rows.Scan); err != nil {
-				rows.Close()
-				return err
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func (s *Store) findContactOnce(ctx context.Context, p store.FindContactParams) (*found, error) {
@@ -151,7 +128,7 @@ func (s *Store) findContactOnce(ctx context.Context, p store.FindContactParams) 
 	for _, k := range p.ProfileKeys {
 		links[k] = 0
 	}
-	if err := s.inChunks(ctx, anyStrings(p.ProfileKeys), `SELECT key, profile_id FROM profile_keys WHERE key IN (%s)`, func(scan func(...any) error) error {
+	if err := inChunks(ctx, s.X, anyStrings(p.ProfileKeys), `SELECT key, profile_id FROM profile_keys WHERE key IN (%s)`, func(scan func(...any) error) error {
 		var (
 			k  string
 			id int64
@@ -177,7 +154,7 @@ func (s *Store) findContactOnce(ctx context.Context, p store.FindContactParams) 
 			}
 		}
 		n := 0
-		err := s.each(ctx, q, args, func(scan func(...any) error) error {
+		err := eachRow(ctx, s.X, q, args, func(scan func(...any) error) error {
 			var (
 				id            int64
 				traits, trust []byte
@@ -212,7 +189,7 @@ func (s *Store) findContactOnce(ctx context.Context, p store.FindContactParams) 
 	for id := range ids {
 		idList = append(idList, id)
 	}
-	if err := s.inChunks(ctx, idList, `SELECT key, profile_id FROM profile_keys WHERE profile_id IN (%s)`, func(scan func(...any) error) error {
+	if err := inChunks(ctx, s.X, idList, `SELECT key, profile_id FROM profile_keys WHERE profile_id IN (%s)`, func(scan func(...any) error) error {
 		var (
 			k  string
 			id int64
@@ -234,7 +211,7 @@ func (s *Store) findContactOnce(ctx context.Context, p store.FindContactParams) 
 		seqs = append(seqs, ev.Seq)
 		out.Events = append(out.Events, store.ContactEvent{Event: ev, Deliveries: []store.ContactDelivery{}})
 	}
-	if err := s.inChunks(ctx, anyInts(seqs), `SELECT event_seq, integration_id, status, reason FROM deliveries WHERE event_seq IN (%s) AND integration_id <> '' ORDER BY id`, func(scan func(...any) error) error {
+	if err := inChunks(ctx, s.X, anyInts(seqs), `SELECT event_seq, integration_id, status, reason FROM deliveries WHERE event_seq IN (%s) AND integration_id <> '' ORDER BY id`, func(scan func(...any) error) error {
 		var (
 			seq int64
 			d   store.ContactDelivery
@@ -285,7 +262,7 @@ func (s *Store) contactEvents(ctx context.Context, p store.FindContactParams, ke
 		indexKeys = append(indexKeys, k)
 	}
 	found := map[int64]bool{}
-	if err := s.inChunks(ctx, anyStrings(indexKeys), `SELECT DISTINCT event_seq FROM event_search WHERE key IN (%s)`, func(scan func(...any) error) error {
+	if err := inChunks(ctx, s.X, anyStrings(indexKeys), `SELECT DISTINCT event_seq FROM event_search WHERE key IN (%s)`, func(scan func(...any) error) error {
 		var seq int64
 		err := scan(&seq)
 		found[seq] = true
@@ -293,7 +270,7 @@ func (s *Store) contactEvents(ctx context.Context, p store.FindContactParams, ke
 	}); err != nil {
 		return nil, fmt.Errorf("find contact: indexed events: %w", err)
 	}
-	if err := s.inChunks(ctx, profileIDs, `SELECT event_seq FROM event_processed WHERE profile_id IN (%s)`, func(scan func(...any) error) error {
+	if err := inChunks(ctx, s.X, profileIDs, `SELECT event_seq FROM event_processed WHERE profile_id IN (%s)`, func(scan func(...any) error) error {
 		var seq int64
 		err := scan(&seq)
 		found[seq] = true
@@ -369,163 +346,6 @@ func belongs(p store.FindContactParams, ev signal.Event, keys map[string]bool) b
 	return p.MatchEvent != nil && p.MatchEvent(ev.Payload)
 }
 
-// EraseContact finds the person, then erases in one transaction.
-func (s *Store) EraseContact(ctx context.Context, p store.FindContactParams) (store.EraseResult, error) {
-	f, err := s.findContact(ctx, p)
-	if err != nil {
-		return store.EraseResult{}, err
-	}
-	c, items := f.contact, f.lines
-	res := store.EraseResult{}
-	sealed, err := s.Seal(erasedPayload)
-	if err != nil {
-		return res, fmt.Errorf("erase contact: %w", err)
-	}
-	now := MS(p.Now)
-	err = s.X.InTx(ctx, func(tx *Tx) error {
-		// Count the erasure, first: a profile pass the processor read
-		// before it is refused when recorded (store.ErasureCursor). On
-		// PostgreSQL this also takes the processor cursor's row lock,
-		// which RecordProcessed holds from its first statement, so a pass
-		// checked before this erasure commits before it deletes.
-		if _, err := tx.Exec(ctx, `INSERT INTO cursors (name, seq) VALUES (?, 0), (?, 1)
-			ON CONFLICT (name) DO UPDATE SET seq = cursors.seq + excluded.seq`, store.ProcessorCursor, store.ErasureCursor); err != nil {
-			return fmt.Errorf("count erasure: %w", err)
-		}
-		// No processor pass commits while this transaction runs (SQLite:
-		// one writer; PostgreSQL: the cursor row locked above), but passes
-		// committed since the person was found: one may have linked a key
-		// of theirs to a profile made since, or recorded new events with
-		// their profiles. Those are erased too: left behind, such an event
-		// would point at a deleted profile, found by no later request.
-		profileIDs, seqs, err := s.eraseTargets(ctx, tx, f)
-		if err != nil {
-			return err
-		}
-		res.Events = len(seqs)
-		for _, ce := range c.Events {
-			if ce.Event.Seq == 0 { // a backfill line not in the log
-				res.Events++
-			}
-		}
-		// The person's lines of running backfills (fed or not): their
-		// messages become erased ones, which keeps every line in its place
-		// (the sender feeds by position) and is fed as an erased event.
-		for _, it := range items {
-			if _, err := tx.Exec(ctx, `UPDATE backfill_items SET message = ? WHERE backfill_id = ? AND line = ?`, sealed, it.backfillID, it.line); err != nil {
-				return err
-			}
-		}
-		for start := 0; start < len(profileIDs); start += contactBatch {
-			chunk := anyInts(profileIDs[start:min(start+contactBatch, len(profileIDs))])
-			in := placeholders(len(chunk))
-			if _, err := tx.Exec(ctx, `DELETE FROM profile_keys WHERE profile_id IN (`+in+`)`, chunk...); err != nil {
-				return err
-			}
-			n, err := tx.Exec(ctx, `DELETE FROM profiles WHERE id IN (`+in+`)`, chunk...)
-			if err != nil {
-				return err
-			}
-			res.Profiles += int(n)
-		}
-		for start := 0; start < len(seqs); start += contactBatch {
-			chunk := anyInts(seqs[start:min(start+contactBatch, len(seqs))])
-			in := placeholders(len(chunk))
-			if _, err := tx.Exec(ctx, `UPDATE events SET payload = ? WHERE seq IN (`+in+`)`, append([]any{sealed}, chunk...)...); err != nil {
-				return err
-			}
-			for _, q := range []string{
-				`DELETE FROM event_search WHERE event_seq IN (%s)`,
-				`DELETE FROM event_processed WHERE event_seq IN (%s)`,
-				`DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_seq IN (%s))`,
-			} {
-				if _, err := tx.Exec(ctx, fmt.Sprintf(q, in), chunk...); err != nil {
-					return err
-				}
-			}
-			if _, err := tx.Exec(ctx, `UPDATE deliveries SET status = `+Filtered+`, reason = ?, next_attempt_at = 0, lease_until = 0, updated_at = ?
-				WHERE status = `+Pending+` AND event_seq IN (`+in+`)`, append([]any{string(signal.ReasonContactErased), now}, chunk...)...); err != nil {
-				return err
-			}
-			n, err := tx.Exec(ctx, `UPDATE deliveries SET payload = NULL, vendor_response = NULL, note = '', contact_key = '' WHERE event_seq IN (`+in+`) AND integration_id <> ''`, chunk...)
-			if err != nil {
-				return err
-			}
-			res.Deliveries += int(n)
-			// Rows of events no integration received hold nothing either.
-			if _, err := tx.Exec(ctx, `UPDATE deliveries SET payload = NULL, vendor_response = NULL, note = '', contact_key = '' WHERE event_seq IN (`+in+`) AND integration_id = ''`, chunk...); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return store.EraseResult{}, fmt.Errorf("erase contact: %w", err)
-	}
-	// Freed pages and old page versions must not keep clear text (keyed
-	// hashes of the person's ids): the dialect's clean-up.
-	if s.X.d.AfterErase != nil {
-		if err := s.X.d.AfterErase(ctx); err != nil {
-			return res, fmt.Errorf("erase contact: clean up: %w", err)
-		}
-	}
-	return res, nil
-}
-
-// eraseTargets returns, inside the erasure's transaction, the person's
-// profiles as they stand now (those the keys found link to: a profile
-// found may have been merged since, a key may have been given a profile
-// since; a profile id seen before is not trusted, SQLite's may have been
-// given to someone else) and the log positions of their events (those
-// found, those recorded with one of the profiles, and those indexed by a
-// key linked to them since the search), in order.
-func (s *Store) eraseTargets(ctx context.Context, tx *Tx, f *found) ([]int64, []int64, error) {
-	ids := map[int64]bool{}
-	keys := make([]any, 0, len(f.links))
-	for k := range f.links {
-		keys = append(keys, k)
-	}
-	if err := queryChunks(ctx, tx, keys, `SELECT profile_id FROM profile_keys WHERE key IN (%s)`, func(scan func(...any) error) error {
-		var id int64
-		err := scan(&id)
-		ids[id] = true
-		return err
-	}); err != nil {
-		return nil, nil, fmt.Errorf("the person's profiles now: %w", err)
-	}
-	profileIDs := slices.Sorted(maps.Keys(ids))
-	var newKeys []any
-	if err := queryChunks(ctx, tx, anyInts(profileIDs), `SELECT key FROM profile_keys WHERE profile_id IN (%s)`, func(scan func(...any) error) error {
-		var k string
-		err := scan(&k)
-		if _, seen := f.links[k]; !seen {
-			newKeys = append(newKeys, k)
-		}
-		return err
-	}); err != nil {
-		return nil, nil, fmt.Errorf("the person's keys now: %w", err)
-	}
-	seqSet := map[int64]bool{}
-	for _, ce := range f.contact.Events {
-		if ce.Event.Seq != 0 {
-			seqSet[ce.Event.Seq] = true
-		}
-	}
-	add := func(scan func(...any) error) error {
-		var seq int64
-		err := scan(&seq)
-		seqSet[seq] = true
-		return err
-	}
-	if err := queryChunks(ctx, tx, anyInts(profileIDs), `SELECT event_seq FROM event_processed WHERE profile_id IN (%s)`, add); err != nil {
-		return nil, nil, fmt.Errorf("the person's events now: %w", err)
-	}
-	if err := queryChunks(ctx, tx, newKeys, `SELECT event_seq FROM event_search WHERE key IN (%s)`, add); err != nil {
-		return nil, nil, fmt.Errorf("the events of keys linked since: %w", err)
-	}
-	return profileIDs, slices.Sorted(maps.Keys(seqSet)), nil
-}
-
 // backfillLine is one of the person's lines of a running backfill: fed
 // (already in the event log, where erasure finds its event) or not (then
 // listed by export as an event with seq 0).
@@ -546,7 +366,7 @@ func (s *Store) contactBackfillItems(ctx context.Context, p store.FindContactPar
 		logged  int
 	}
 	bfs := map[string]*running{}
-	if err := s.each(ctx, `SELECT b.id, b.created_at, (SELECT COUNT(*) FROM events e WHERE e.pipeline_id = b.id) FROM backfills b WHERE b.status = ?`,
+	if err := eachRow(ctx, s.X, `SELECT b.id, b.created_at, (SELECT COUNT(*) FROM events e WHERE e.pipeline_id = b.id) FROM backfills b WHERE b.status = ?`,
 		[]any{store.BackfillRunning}, func(scan func(...any) error) error {
 			var (
 				id string
@@ -561,7 +381,7 @@ func (s *Store) contactBackfillItems(ctx context.Context, p store.FindContactPar
 	var out []backfillLine
 	for id, r := range bfs {
 		i := 0
-		err := s.each(ctx, `SELECT line, message FROM backfill_items WHERE backfill_id = ? ORDER BY line`, []any{id}, func(scan func(...any) error) error {
+		err := eachRow(ctx, s.X, `SELECT line, message FROM backfill_items WHERE backfill_id = ? ORDER BY line`, []any{id}, func(scan func(...any) error) error {
 			l := backfillLine{backfillID: id, fed: i < r.logged}
 			i++
 			var sealed []byte
@@ -594,19 +414,21 @@ func (s *Store) contactBackfillItems(ctx context.Context, p store.FindContactPar
 	return out, nil
 }
 
-// inChunks runs q (one %s for an IN list) for args, contactBatch at a time.
-func (s *Store) inChunks(ctx context.Context, args []any, q string, row func(scan func(...any) error) error) error {
+// inChunks runs query (one %s for an IN list) with q for args,
+// contactBatch at a time, and calls row for each row.
+func inChunks(ctx context.Context, q querier, args []any, query string, row func(scan func(...any) error) error) error {
 	for start := 0; start < len(args); start += contactBatch {
 		chunk := args[start:min(start+contactBatch, len(args))]
-		if err := s.each(ctx, fmt.Sprintf(q, placeholders(len(chunk))), chunk, row); err != nil {
+		if err := eachRow(ctx, q, fmt.Sprintf(query, placeholders(len(chunk))), chunk, row); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Store) each(ctx context.Context, q string, args []any, row func(scan func(...any) error) error) error {
-	rows, err := s.X.Query(ctx, q, args...)
+// eachRow runs query with q and calls row for each row.
+func eachRow(ctx context.Context, q querier, query string, args []any, row func(scan func(...any) error) error) error {
+	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return err
 	}
