@@ -94,17 +94,24 @@ func cpuSeconds(pid int) float64 {
 
 // peakMB is a process's peak resident set (VmHWM) in MB, 0 if unknown.
 func peakMB(pid int) float64 {
+	mb, _ := procStatusMB(pid, "VmHWM")
+	return mb
+}
+
+// procStatusMB reads a memory field ("VmRSS", "VmHWM") of a process's
+// /proc status, in MB.
+func procStatusMB(pid int, field string) (float64, error) {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0
+		return 0, err
 	}
 	for line := range strings.Lines(string(raw)) {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			return kb / 1024
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024, err
 		}
 	}
-	return 0
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }
 
 // load posts bodies from b.clients goroutines for b.dur and returns the

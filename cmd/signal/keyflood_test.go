@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,18 +91,11 @@ func TestMadeUpKeyFloodKeepsMemoryBounded(t *testing.T) {
 // residentMB reads a process's resident set (VmRSS) in MB.
 func residentMB(t *testing.T, pid int) float64 {
 	t.Helper()
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	mb, err := procStatusMB(pid, "VmRSS")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range bytes.Split(status, []byte("\n")) {
-		if v, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(string(v)), "kB")))
-			return float64(kb) / 1024
-		}
-	}
-	t.Fatal("no VmRSS in /proc status")
-	return 0
+	return mb
 }
 
 // TestAbortedBodiesLogNoErrors: clients that send half a body and hang up

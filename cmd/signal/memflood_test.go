@@ -20,18 +20,14 @@ import (
 // rssMB reads a process's resident set size from /proc.
 func rssMB(t *testing.T, pid int) float64 {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d/status", pid)); err != nil {
 		t.Skipf("no /proc: %v", err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
+	mb, err := procStatusMB(pid, "VmRSS")
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no VmRSS")
-	return 0
+	return mb
 }
 
 // refusedUnread counts a request whose connection the server closed while
