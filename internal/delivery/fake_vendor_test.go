@@ -24,6 +24,8 @@ type reply struct {
 	delay time.Duration
 	// reset hijacks the connection and closes it without answering.
 	reset bool
+	// gate, if set, holds the answer until it is closed.
+	gate <-chan struct{}
 }
 
 // received is one request as the fake saw it.
@@ -140,6 +142,13 @@ func (f *fakeVendor) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Unlock()
 
+	if rep.gate != nil {
+		select {
+		case <-rep.gate:
+		case <-r.Context().Done():
+			return
+		}
+	}
 	if rep.delay > 0 {
 		t := time.NewTimer(rep.delay)
 		select {

@@ -59,6 +59,10 @@ type bundleOpts struct {
 	window    time.Duration
 	// limiterWait is the engine's LimiterWaitFunc.
 	limiterWait func(string, time.Duration)
+	// beforeClaim, if set, runs before each ClaimDeliveries (n counts
+	// them from 1), and afterFinish after each FinishDeliveries.
+	beforeClaim func(n int64)
+	afterFinish func()
 }
 
 func newTestBundle(t *testing.T, o bundleOpts) *testBundle {
@@ -84,7 +88,7 @@ func newTestBundle(t *testing.T, o bundleOpts) *testBundle {
 	b := &testBundle{ctx: ctx, store: db, fake: fake, other: other, vendor: vendor, claims: new(atomic.Int64)}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	t.Cleanup(client.CloseIdleConnections)
-	b.engine = delivery.New(o.cfg, delivery.Deps{Store: countingStore{DB: db, claims: b.claims}, Vendors: reg, Hasher: plainHasher{},
+	b.engine = delivery.New(o.cfg, delivery.Deps{Store: countingStore{DB: db, claims: b.claims, beforeClaim: o.beforeClaim, afterFinish: o.afterFinish}, Vendors: reg, Hasher: plainHasher{},
 		Client: client, Log: slog.New(slog.DiscardHandler), LimiterWaitFunc: o.limiterWait})
 	return b
 }
@@ -118,15 +122,29 @@ func (b *testBundle) stop(t *testing.T) time.Duration {
 	return time.Since(start)
 }
 
-// countingStore counts the engine's claims (each one a write transaction).
+// countingStore counts the engine's claims (each one a write transaction)
+// and runs the bundle's hooks around claims and finishes.
 type countingStore struct {
 	*sqlite.DB
-	claims *atomic.Int64
+	claims      *atomic.Int64
+	beforeClaim func(n int64)
+	afterFinish func()
 }
 
 func (s countingStore) ClaimDeliveries(ctx context.Context, p store.ClaimDeliveriesParams) ([]*signal.Delivery, error) {
-	s.claims.Add(1)
+	n := s.claims.Add(1)
+	if s.beforeClaim != nil {
+		s.beforeClaim(n)
+	}
 	return s.DB.ClaimDeliveries(ctx, p)
+}
+
+func (s countingStore) FinishDeliveries(ctx context.Context, p store.FinishDeliveriesParams) error {
+	err := s.DB.FinishDeliveries(ctx, p)
+	if s.afterFinish != nil {
+		s.afterFinish()
+	}
+	return err
 }
 
 type plainHasher struct{}

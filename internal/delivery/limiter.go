@@ -223,6 +223,12 @@ func (l *keyLimiter) block(now time.Time, d time.Duration) {
 	}
 }
 
+func (l *keyLimiter) held(now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return max(l.blockedUntil.Sub(now), 0)
+}
+
 // limiters keeps one keyLimiter per API key (by keyed hash), shared by every
 // integration using the key: the vendor counts per key. Bound: one entry per
 // API key an installed integration has used since start (keys are set by

@@ -24,6 +24,10 @@ type budget interface {
 	observe(sent time.Time, rl *integration.RateLimit)
 	// block holds every request until now+d (a 429).
 	block(now time.Time, d time.Duration)
+	// held is how long requests are still held at now (0: not held). A
+	// round whose slots were reserved before a block checks it after its
+	// claim: slots taken before a 429 must not be spent during its wait.
+	held(now time.Time) time.Duration
 	// state is the budget as an integration's health shows it.
 	state(now time.Time) signal.RateLimitState
 }

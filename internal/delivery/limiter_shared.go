@@ -208,6 +208,10 @@ func (b *sharedBudget) block(now time.Time, d time.Duration) {
 	b.adopt(row)
 }
 
+// held is the local limiter's: it holds this node's own 429s and the
+// blocks the row brought back (adopt).
+func (b *sharedBudget) held(now time.Time) time.Duration { return b.local.held(now) }
+
 func (b *sharedBudget) state(now time.Time) signal.RateLimitState { return b.local.state(now) }
 
 // shared returns the sharedBudget of key over its local limiter l. Bound:

@@ -3,6 +3,7 @@ package delivery_test
 import (
 	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -157,6 +158,61 @@ func TestPriority(t *testing.T) {
 		if pos := order[q.eventID]; pos >= sentBefore+2*round || pos >= len(backlog)/2 {
 			t.Fatalf("urgent event arrived %dth, after %d views had been sent when it was queued; want right after them",
 				pos+1, sentBefore)
+		}
+	}
+}
+
+// TestRetryAfterHoldsSlotsReservedBefore pins that a 429's Retry-After holds
+// every request, including those of a round whose slots were reserved just
+// before the 429 came back and which claims just after it was recorded (the
+// race CI once lost: the refused event went again 6 ms later). The hooks
+// order it: the second claim starts (its slots reserved), then the 429 is
+// answered and recorded, then that claim goes on, with another contact's
+// event now due as well.
+func TestRetryAfterHoldsSlotsReservedBefore(t *testing.T) {
+	t.Parallel()
+	entered, finished := make(chan struct{}), make(chan struct{})
+	var enterOnce, finishOnce sync.Once
+	b := newTestBundle(t, bundleOpts{
+		beforeClaim: func(n int64) {
+			if n != 2 {
+				return
+			}
+			enterOnce.Do(func() { close(entered) })
+			select {
+			case <-finished:
+			case <-time.After(10 * time.Second):
+			}
+		},
+		afterFinish: func() { finishOnce.Do(func() { close(finished) }) },
+	})
+	b.addIntegration(t, "int_a", "key-a")
+	gate := make(chan struct{})
+	b.fake.script("key-a", reply{status: http.StatusTooManyRequests, header: map[string]string{"Retry-After": "1"}, gate: gate})
+	first := b.enqueue(t, "int_a", ev{contact: "buyer-1", name: "placed order", priority: signal.PriorityHigh})
+	b.run(t)
+
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the engine never claimed a second time while the first request was in flight")
+	}
+	second := b.enqueue(t, "int_a", ev{contact: "buyer-2", name: "placed order", priority: signal.PriorityHigh})
+	close(gate)
+
+	b.waitStatus(t, "int_a", 10*time.Second, signal.StatusDelivered, append(first, second...)...)
+	rs := b.fake.requests()
+	if len(rs) != 3 || rs[0].status != http.StatusTooManyRequests {
+		t.Fatalf("the vendor saw %d requests, want the 429 then one for each event", len(rs))
+	}
+	for _, r := range rs[1:] {
+		if waited := r.at.Sub(rs[0].done); waited < 900*time.Millisecond {
+			t.Errorf("a request went %v after a 429 with Retry-After: 1, want about a second", waited)
+		}
+	}
+	for _, q := range append(first, second...) {
+		if le := b.live(t, "int_a")[q.messageID]; le.Attempts != 1 {
+			t.Errorf("attempts = %d, want 1 (a 429 spends none)", le.Attempts)
 		}
 	}
 }

@@ -111,6 +111,19 @@ func (w *worker) run(ctx context.Context) {
 			continue
 		}
 		lim.refund(n - len(ds))
+		if hold := lim.held(e.now()); len(ds) > 0 && hold > 0 {
+			// A 429 came back between the reservation and the claim: the
+			// vendor asked for a wait, and these slots predate it. Give
+			// the claim back untouched and wait with everyone else.
+			if err := e.store.FinishDeliveries(context.WithoutCancel(ctx), store.FinishDeliveriesParams{Deliveries: ds, Now: now}); err != nil {
+				e.log.Error("delivery: release claim", "integration", w.id, "err", err)
+			}
+			lim.refund(len(ds))
+			release()
+			e.limiterWait(w.id, hold)
+			w.wait(ctx, hold)
+			continue
+		}
 		if len(ds) > 0 && w.pauses.Load() != pauses {
 			// A round paused the integration after in was read, and may
 			// have released its refused deliveries since: give these back
@@ -280,8 +293,10 @@ func (e *Engine) apply(d *signal.Delivery, o integration.Outcome, now time.Time)
 			d.Reason = signal.ReasonVendorRejected
 		}
 	case integration.RateLimited:
+		// Not due before the vendor's wait is over, whatever the limiter
+		// says by then (another round may hold slots reserved before it).
 		d.Status, d.Reason = signal.StatusPending, signal.ReasonRateLimited
-		d.NextAttemptAt = now
+		d.NextAttemptAt = now.Add(max(o.RetryAfter, 10*time.Millisecond))
 	case integration.Pause:
 		d.Status, d.Reason = signal.StatusPending, o.Reason
 		d.NextAttemptAt = now
