@@ -49,7 +49,12 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 
 	var proc *pipeline.Processor
 	m := metrics.New()
-	db, err := openStore(ctx, cfg, box, storeHooks{onAppend: func() { proc.Wake() }, onCommit: m.GroupCommit})
+	ingest := &ingestActivity{}
+	onCommit := func(events int, took time.Duration, err error) {
+		m.GroupCommit(events, took, err)
+		ingest.committed()
+	}
+	db, err := openStore(ctx, cfg, box, storeHooks{onAppend: func() { proc.Wake() }, onCommit: onCommit})
 	if err != nil {
 		return err
 	}
@@ -80,7 +85,12 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		deps.Budgets = db
 	}
 	engine := delivery.New(dcfg, deps)
-	proc = pipeline.New(pipeline.Config{}, pipeline.Deps{Store: work, Hasher: box, Vendors: vendors, Notifier: engine, Log: log})
+	pcfg, pdeps := pipeline.Config{}, pipeline.Deps{Store: work, Hasher: box, Vendors: vendors, Notifier: engine, Log: log}
+	if cfg.DatabaseURL == "" {
+		// One writer, shared with the gateway (see ingest.go).
+		pcfg.Batch, pcfg.BusyBatch, pdeps.Ingest = sqliteBatch, sqliteBusyBatch, ingest
+	}
+	proc = pipeline.New(pcfg, pdeps)
 	// Backfills run on worker nodes; one node at a time holds each.
 	bcfg := delivery.DefaultBackfillConfig()
 	bcfg.Holder = nodeName()

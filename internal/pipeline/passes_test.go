@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,7 +19,12 @@ type countingStore struct {
 	cursorReads atomic.Int64
 	mu          sync.Mutex
 	passes      []time.Time
+	sizes       []passSize
 }
+
+// passSize is one pass that found events: the most it asked for and how
+// many it got.
+type passSize struct{ limit, got int }
 
 func (s *countingStore) Cursor(ctx context.Context, p store.CursorParams) (int64, error) {
 	if p.Name == store.ProcessorCursor { // the erasure count is read every pass, by design
@@ -32,9 +38,16 @@ func (s *countingStore) ListEvents(ctx context.Context, p store.ListEventsParams
 	if len(evs) > 0 {
 		s.mu.Lock()
 		s.passes = append(s.passes, time.Now())
+		s.sizes = append(s.sizes, passSize{p.Limit, len(evs)})
 		s.mu.Unlock()
 	}
 	return evs, err
+}
+
+func (s *countingStore) passSizes() []passSize {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]passSize(nil), s.sizes...)
 }
 
 func (s *countingStore) passTimes() []time.Time {
@@ -143,6 +156,65 @@ func TestProcessorLingers(t *testing.T) {
 			ps := waitPasses(2)
 			if gap := ps[1].Sub(ps[0]); gap < tt.minGap {
 				t.Fatalf("second pass %s after the first, want at least %s", gap, tt.minGap)
+			}
+		})
+	}
+}
+
+// busyGauge is an IngestGauge that says what it is told.
+type busyGauge bool
+
+func (g busyGauge) IngestActive() bool { return bool(g) }
+
+// TestProcessorPassSize: while the gateway commits (the gauge says so) a
+// pass takes BusyBatch events, else Batch; a full pass of either size goes
+// on at once (Linger is an hour here, so a pass taken for the last one
+// would stall the test).
+func TestProcessorPassSize(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name             string
+		gauge            IngestGauge
+		batch, busyBatch int
+		want             []passSize
+	}{
+		{"no gauge: Batch", nil, 100, 2, []passSize{{100, 5}}},
+		{"a quiet gateway: Batch", busyGauge(false), 100, 2, []passSize{{100, 5}}},
+		{"a busy gateway: BusyBatch, full passes go on at once", busyGauge(true), 100, 2, []passSize{{2, 2}, {2, 2}, {2, 1}}},
+		{"BusyBatch above Batch is Batch", busyGauge(true), 3, 10, []passSize{{3, 3}, {3, 2}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			b.install(t)
+			cs := &countingStore{Store: b.db}
+			b.proc = New(Config{Batch: tt.batch, BusyBatch: tt.busyBatch, Linger: time.Hour, Idle: time.Hour},
+				Deps{Store: cs, Hasher: b.box, Vendors: b.proc.vendors, Now: b.proc.now, Ingest: tt.gauge})
+			for i := range 5 {
+				b.send(t, `{"type":"track","event":"Product Viewed","anonymousId":"v`+string(rune('a'+i))+`"}`)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { b.proc.Run(ctx); close(done) }()
+			defer func() { cancel(); <-done }()
+
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				got := 0
+				for _, p := range cs.passSizes() {
+					got += p.got
+				}
+				if got == 5 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("passes %v processed %d of 5 events in 10 s", cs.passSizes(), got)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			if got := cs.passSizes(); !slices.Equal(got, tt.want) {
+				t.Fatalf("passes (limit, events) %v, want %v", got, tt.want)
 			}
 		})
 	}

@@ -30,10 +30,24 @@ type Notifier interface {
 	Pending(integrationID string)
 }
 
+// IngestGauge says whether the gateway is committing events now (its
+// last commit is recent). On a store with one writer (SQLite) a pass holds
+// that writer for its whole transaction, and the gateway's commits wait
+// behind it; the processor then takes passes of BusyBatch events.
+type IngestGauge interface {
+	IngestActive() bool
+}
+
 // Config tunes the processor.
 type Config struct {
 	// Batch is how many events one pass takes from the log.
 	Batch int
+	// BusyBatch, if set, is how many events one pass takes while
+	// Deps.Ingest says the gateway is committing: smaller passes hold the
+	// store's writer for less time, so the gateway's commits wait less;
+	// larger passes cost less per event once it is quiet. Measured in
+	// docs/benchmarks.md ("Pass size").
+	BusyBatch int
 	// Idle is how long to sleep when the log is drained and nobody wakes
 	// the processor.
 	Idle time.Duration
@@ -69,6 +83,7 @@ type Processor struct {
 	// backfills maps a backfill id to its integration (fixed for its
 	// life); bounded by backfillCacheSize.
 	backfills map[string]string
+	ingest    IngestGauge
 }
 
 // Deps are the processor's collaborators; Notifier may be nil, Log nil
@@ -80,12 +95,17 @@ type Deps struct {
 	Notifier Notifier
 	Log      *slog.Logger
 	Now      func() time.Time
+	// Ingest, if set, chooses between Batch and BusyBatch for each pass.
+	Ingest IngestGauge
 }
 
 // New returns a processor.
 func New(cfg Config, d Deps) *Processor {
 	if cfg.Batch <= 0 {
 		cfg.Batch = 500
+	}
+	if cfg.BusyBatch <= 0 || cfg.BusyBatch > cfg.Batch {
+		cfg.BusyBatch = cfg.Batch
 	}
 	if cfg.Idle <= 0 {
 		cfg.Idle = time.Second
@@ -103,67 +123,11 @@ func New(cfg Config, d Deps) *Processor {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Processor{cfg: cfg, store: d.Store, hasher: d.Hasher, vendors: d.Vendors, notifier: d.Notifier, log: d.Log, now: d.Now,
-		wake: make(chan struct{}, 1), types: newTypeGuard(d.Store)}
+		wake: make(chan struct{}, 1), types: newTypeGuard(d.Store), ingest: d.Ingest}
 }
 
-// Wake tells the processor that new events were stored. It never blocks.
-func (p *Processor) Wake() {
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
-}
-
-// Run processes the log until ctx is done. A failed pass is retried after a
-// pause: the cursor only moves with a pass's results, so nothing is skipped.
-func (p *Processor) Run(ctx context.Context) error {
-	backoff := 100 * time.Millisecond
-	for {
-		n, err := p.ProcessOnce(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err != nil {
-			p.log.Error("processor: pass failed; retrying", "err", err, "retry_in", backoff)
-			if !sleep(ctx, backoff) {
-				return nil
-			}
-			backoff = min(backoff*2, 30*time.Second)
-			continue
-		}
-		backoff = 100 * time.Millisecond
-		if n >= p.cfg.Batch {
-			continue // a backlog: take the next batch at once
-		}
-		if n > 0 {
-			if p.cfg.Linger > 0 && !sleep(ctx, p.cfg.Linger) {
-				return nil
-			}
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-p.wake:
-		case <-time.After(p.cfg.Idle):
-		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
-// ProcessOnce processes the next batch of the log and returns how many
-// events it took. One goroutine at a time (Run's).
-func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
+// pass processes up to limit events of the log (see ProcessOnce).
+func (p *Processor) pass(ctx context.Context, limit int) (int, error) {
 	if !p.haveCursor {
 		c, err := p.store.Cursor(ctx, store.CursorParams{Name: store.ProcessorCursor})
 		if err != nil {
@@ -180,7 +144,7 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	events, err := p.store.ListEvents(ctx, store.ListEventsParams{AfterSeq: cursor, Limit: p.cfg.Batch})
+	events, err := p.store.ListEvents(ctx, store.ListEventsParams{AfterSeq: cursor, Limit: limit})
 	if err != nil || len(events) == 0 {
 		return 0, err
 	}
