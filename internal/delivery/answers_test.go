@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
 )
 
 // TestAnswers pins what the engine does with each kind of answer from
@@ -49,6 +50,26 @@ func TestAnswers(t *testing.T) {
 		}
 		if r := rs[0]; !bytes.Equal(r.body, q.payload) || r.key != "key-a" || r.eventID != q.eventID {
 			t.Fatalf("the vendor received key %q, eventID %q, body %s; want key-a, %s and the stored payload", r.key, r.eventID, r.body, q.eventID)
+		}
+	})
+
+	t.Run("RateLimitedIsNotDueBeforeRetryAfter", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, 0)
+		q := b.enqueue(t, "int_a", ev{contact: "c1"})[0]
+		b.fake.scriptEvent(q.eventID, reply{status: http.StatusTooManyRequests, header: map[string]string{"Retry-After": "2"}})
+		b.run(t)
+
+		eventually(t, 5*time.Second, func() bool { return b.live(t, "int_a")[q.messageID].Reason == signal.ReasonRateLimited },
+			func() string { return "the delivery never showed reason rate_limited" })
+		// In the queue, not only in this node's limiter: another node (its
+		// own limiter) must not send it again before the vendor's wait.
+		next, ok, err := b.store.NextDue(b.ctx, store.NextDueParams{IntegrationID: "int_a"})
+		if err != nil || !ok {
+			t.Fatalf("NextDue = %v, %v, %v; want the rate-limited delivery", next, ok, err)
+		}
+		if answered := b.fake.requests()[0].done; next.Sub(answered) < 1900*time.Millisecond {
+			t.Fatalf("the rate-limited delivery is due %v after the 429 with Retry-After: 2", next.Sub(answered))
 		}
 	})
 

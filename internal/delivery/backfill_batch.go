@@ -28,6 +28,15 @@ func (r *runner) create(ctx context.Context, in *signal.Integration, vendor inte
 		}
 		return false
 	}
+	if lim.held(e.now()) > 0 {
+		// A live round's 429 came back after gate took the slot: give the
+		// claim back untouched rather than send a batch into the wait.
+		if err := e.store.FinishDeliveries(context.WithoutCancel(ctx), store.FinishDeliveriesParams{Deliveries: ds, Now: now}); err != nil {
+			e.log.Error("backfill: release claim", "backfill", r.id, "err", err)
+		}
+		lim.refund(1)
+		return false
+	}
 	items := make([][]byte, len(ds))
 	for i, d := range ds {
 		items[i] = d.Payload

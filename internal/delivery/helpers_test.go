@@ -60,8 +60,9 @@ type bundleOpts struct {
 	// limiterWait is the engine's LimiterWaitFunc.
 	limiterWait func(string, time.Duration)
 	// beforeClaim, if set, runs before each ClaimDeliveries (n counts
-	// them from 1), and afterFinish after each FinishDeliveries.
-	beforeClaim func(n int64)
+	// them from 1) and may change its params; afterFinish runs after each
+	// FinishDeliveries.
+	beforeClaim func(n int64, p *store.ClaimDeliveriesParams)
 	afterFinish func()
 }
 
@@ -127,14 +128,14 @@ func (b *testBundle) stop(t *testing.T) time.Duration {
 type countingStore struct {
 	*sqlite.DB
 	claims      *atomic.Int64
-	beforeClaim func(n int64)
+	beforeClaim func(n int64, p *store.ClaimDeliveriesParams)
 	afterFinish func()
 }
 
 func (s countingStore) ClaimDeliveries(ctx context.Context, p store.ClaimDeliveriesParams) ([]*signal.Delivery, error) {
 	n := s.claims.Add(1)
 	if s.beforeClaim != nil {
-		s.beforeClaim(n)
+		s.beforeClaim(n, &p)
 	}
 	return s.DB.ClaimDeliveries(ctx, p)
 }

@@ -199,7 +199,9 @@ func (l *keyLimiter) observe(sent time.Time, rl *integration.RateLimit) {
 		// A late answer about a window already over: stale.
 		return
 	}
-	if rl.Remaining <= 0 {
+	if rl.Remaining <= 0 && l.windowEnd.After(l.blockedUntil) {
+		// Only ever later: a spent window's end must not cut short a
+		// longer wait a 429 asked for.
 		l.blockedUntil = l.windowEnd
 	}
 }

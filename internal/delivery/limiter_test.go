@@ -115,3 +115,32 @@ func TestKeyLimiterObserve(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyLimiterSpentWindowKeepsA429sWait: an answer saying the window is
+// spent and resets in a second must not cut short the minute a 429 asked
+// for (the refused order would wait while page views went into the wait).
+func TestKeyLimiterSpentWindowKeepsA429sWait(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		block   time.Duration // the 429's wait
+		reset   time.Duration // the spent window's
+		at      time.Duration // when held is asked
+		wantMin time.Duration
+	}{
+		{"a longer 429 wait stands", time.Minute, time.Second, 2 * time.Second, 57 * time.Second},
+		{"a later window end extends a short wait", time.Second, 10 * time.Second, 2 * time.Second, 7 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			l := newKeyLimiter(400)
+			l.block(t0, tt.block)
+			l.observe(t0, &integration.RateLimit{Limit: 400, Remaining: 0, Reset: tt.reset})
+			if got := l.held(t0.Add(tt.at)); got < tt.wantMin {
+				t.Fatalf("held %v later: %v, want at least %v", tt.at, got, tt.wantMin)
+			}
+		})
+	}
+}

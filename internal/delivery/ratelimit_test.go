@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
 )
 
 // TestRateLimit pins that a backlog is paced by the vendor's rate-limit
@@ -167,14 +168,14 @@ func TestPriority(t *testing.T) {
 // before the 429 came back and which claims just after it was recorded (the
 // race CI once lost: the refused event went again 6 ms later). The hooks
 // order it: the second claim starts (its slots reserved), then the 429 is
-// answered and recorded, then that claim goes on, with another contact's
-// event now due as well.
+// answered and recorded, then that claim goes on as of that moment, with
+// another contact's event due as well.
 func TestRetryAfterHoldsSlotsReservedBefore(t *testing.T) {
 	t.Parallel()
 	entered, finished := make(chan struct{}), make(chan struct{})
 	var enterOnce, finishOnce sync.Once
 	b := newTestBundle(t, bundleOpts{
-		beforeClaim: func(n int64) {
+		beforeClaim: func(n int64, p *store.ClaimDeliveriesParams) {
 			if n != 2 {
 				return
 			}
@@ -183,6 +184,9 @@ func TestRetryAfterHoldsSlotsReservedBefore(t *testing.T) {
 			case <-finished:
 			case <-time.After(10 * time.Second):
 			}
+			// The claim is made now, after the 429 was recorded (its
+			// Now read before would find neither delivery due yet).
+			p.Now = time.Now()
 		},
 		afterFinish: func() { finishOnce.Do(func() { close(finished) }) },
 	})

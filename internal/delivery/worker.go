@@ -112,9 +112,12 @@ func (w *worker) run(ctx context.Context) {
 		}
 		lim.refund(n - len(ds))
 		if hold := lim.held(e.now()); len(ds) > 0 && hold > 0 {
-			// A 429 came back between the reservation and the claim: the
-			// vendor asked for a wait, and these slots predate it. Give
-			// the claim back untouched and wait with everyone else.
+			// The budget was held between the reservation and the claim
+			// (a 429, or an answer saying the window is spent): these
+			// slots predate it. Give the claim back untouched and wait
+			// with everyone else. With a budget shared by nodes, a 429
+			// another node got is seen from this node's next reservation
+			// on (the row's block), not here.
 			if err := e.store.FinishDeliveries(context.WithoutCancel(ctx), store.FinishDeliveriesParams{Deliveries: ds, Now: now}); err != nil {
 				e.log.Error("delivery: release claim", "integration", w.id, "err", err)
 			}
