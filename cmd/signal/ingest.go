@@ -1,31 +1,57 @@
 package main
 
 import (
+	"context"
 	"sync/atomic"
 	"time"
+
+	"github.com/signalhq/signal/internal/gateway"
+	"github.com/signalhq/signal/internal/store"
 )
 
 // Pass sizes on the embedded database, where the processor and the gateway
-// share one writer: small passes while the gateway commits (its commits
+// share one writer: small passes while the gateway appends (its commits
 // wait less behind them), large ones once it is quiet (a pass costs less
 // per event). docs/benchmarks.md, "Pass size", has the measurements.
 const (
 	sqliteBatch     = 1000
 	sqliteBusyBatch = 150
-	// ingestQuiet: the gateway counts as committing while its last group
-	// commit ended less than this ago.
+	// ingestQuiet: the gateway counts as busy while it began or finished
+	// an append less than this ago.
 	ingestQuiet = 100 * time.Millisecond
 )
 
-// ingestActivity is the processor's pipeline.IngestGauge, fed by the
-// store's group commits.
+// ingestActivity is the processor's pipeline.IngestGauge. It is marked when
+// the gateway starts an append, not only when a commit ends: a pass that
+// holds the writer for longer than ingestQuiet holds every commit back, and
+// the gateway waiting behind it must still count as busy. Times are on the
+// monotonic clock (since start), so a wall-clock step changes nothing.
 type ingestActivity struct {
-	last atomic.Int64 // unix nanoseconds of the last commit's end
+	start time.Time
+	last  atomic.Int64 // time.Since(start) of the last mark, +1 (0: none yet)
 }
 
-func (a *ingestActivity) committed() { a.last.Store(time.Now().UnixNano()) }
+func newIngestActivity() *ingestActivity { return &ingestActivity{start: time.Now()} }
 
-// IngestActive reports whether a group commit ended within ingestQuiet.
-func (a *ingestActivity) IngestActive() bool {
-	return time.Since(time.Unix(0, a.last.Load())) < ingestQuiet
+func (a *ingestActivity) mark() { a.last.Store(int64(time.Since(a.start)) + 1) }
+
+// IngestActive reports whether the gateway appended within ingestQuiet.
+func (a *ingestActivity) IngestActive() bool { return a.activeAt(time.Since(a.start)) }
+
+func (a *ingestActivity) activeAt(now time.Duration) bool {
+	last := a.last.Load()
+	return last != 0 && now-time.Duration(last-1) < ingestQuiet
+}
+
+// markingAppender is the gateway's store, marking the activity at the start
+// and at the end of every append.
+type markingAppender struct {
+	gateway.EventAppender
+	activity *ingestActivity
+}
+
+func (m markingAppender) AppendEvents(ctx context.Context, p store.AppendEventsParams) error {
+	m.activity.mark()
+	defer m.activity.mark()
+	return m.EventAppender.AppendEvents(ctx, p)
 }

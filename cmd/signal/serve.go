@@ -49,12 +49,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 
 	var proc *pipeline.Processor
 	m := metrics.New()
-	ingest := &ingestActivity{}
-	onCommit := func(events int, took time.Duration, err error) {
-		m.GroupCommit(events, took, err)
-		ingest.committed()
-	}
-	db, err := openStore(ctx, cfg, box, storeHooks{onAppend: func() { proc.Wake() }, onCommit: onCommit})
+	db, err := openStore(ctx, cfg, box, storeHooks{onAppend: func() { proc.Wake() }, onCommit: m.GroupCommit})
 	if err != nil {
 		return err
 	}
@@ -86,8 +81,11 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	}
 	engine := delivery.New(dcfg, deps)
 	pcfg, pdeps := pipeline.Config{}, pipeline.Deps{Store: work, Hasher: box, Vendors: vendors, Notifier: engine, Log: log}
+	var appender gateway.EventAppender = work
 	if cfg.DatabaseURL == "" {
 		// One writer, shared with the gateway (see ingest.go).
+		ingest := newIngestActivity()
+		appender = markingAppender{EventAppender: work, activity: ingest}
 		pcfg.Batch, pcfg.BusyBatch, pdeps.Ingest = sqliteBatch, sqliteBusyBatch, ingest
 	}
 	proc = pipeline.New(pcfg, pdeps)
@@ -107,7 +105,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	gwCfg.MaxPayloadSize, gwCfg.MaxBatchSize, gwCfg.CORSOrigins, gwCfg.RateLimitRPS = cfg.MaxPayload, cfg.MaxBatch, cfg.CORSOrigins, cfg.RateLimitRPS
 	gwCfg.TrustedProxies = cfg.Proxies
 	gwCfg.ReceivedFunc = m.Received
-	gw := gateway.New(gwCfg, work, db, log, nil)
+	gw := gateway.New(gwCfg, appender, db, log, nil)
 	api := admin.New(admin.Config{}, admin.Deps{
 		Store: db, Signer: signer, Catalog: vendors, Tester: tester{engine: engine, vendors: vendors}, Notifier: engine, Keys: gw, Log: log,
 		Hasher: box, RateLimits: engine,

@@ -167,8 +167,8 @@ type busyGauge bool
 func (g busyGauge) IngestActive() bool { return bool(g) }
 
 // TestProcessorPassSize: while the gateway commits (the gauge says so) a
-// pass takes BusyBatch events, else Batch; a full pass of either size goes
-// on at once (Linger is an hour here, so a pass taken for the last one
+// pass takes BusyBatch events, else Batch, and at most PassBytes of
+// payloads; a pass stopped by either bound goes on at once (Linger is an hour here, so a pass taken for the last one
 // would stall the test).
 func TestProcessorPassSize(t *testing.T) {
 	t.Parallel()
@@ -176,12 +176,16 @@ func TestProcessorPassSize(t *testing.T) {
 		name             string
 		gauge            IngestGauge
 		batch, busyBatch int
+		passBytes        int
 		want             []passSize
 	}{
-		{"no gauge: Batch", nil, 100, 2, []passSize{{100, 5}}},
-		{"a quiet gateway: Batch", busyGauge(false), 100, 2, []passSize{{100, 5}}},
-		{"a busy gateway: BusyBatch, full passes go on at once", busyGauge(true), 100, 2, []passSize{{2, 2}, {2, 2}, {2, 1}}},
-		{"BusyBatch above Batch is Batch", busyGauge(true), 3, 10, []passSize{{3, 3}, {3, 2}}},
+		{"no gauge: Batch", nil, 100, 2, 0, []passSize{{100, 5}}},
+		{"a quiet gateway: Batch", busyGauge(false), 100, 2, 0, []passSize{{100, 5}}},
+		{"a busy gateway: BusyBatch, full passes go on at once", busyGauge(true), 100, 2, 0, []passSize{{2, 2}, {2, 2}, {2, 1}}},
+		{"BusyBatch above Batch is Batch", busyGauge(true), 3, 10, 0, []passSize{{3, 3}, {3, 2}}},
+		// Each event's payload is over 40 bytes: a pass stops after the
+		// event that reaches PassBytes, and the next goes on at once.
+		{"PassBytes bounds a pass", nil, 100, 0, 41, []passSize{{100, 1}, {100, 1}, {100, 1}, {100, 1}, {100, 1}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -189,7 +193,7 @@ func TestProcessorPassSize(t *testing.T) {
 			b := setup(t)
 			b.install(t)
 			cs := &countingStore{Store: b.db}
-			b.proc = New(Config{Batch: tt.batch, BusyBatch: tt.busyBatch, Linger: time.Hour, Idle: time.Hour},
+			b.proc = New(Config{Batch: tt.batch, BusyBatch: tt.busyBatch, PassBytes: tt.passBytes, Linger: time.Hour, Idle: time.Hour},
 				Deps{Store: cs, Hasher: b.box, Vendors: b.proc.vendors, Now: b.proc.now, Ingest: tt.gauge})
 			for i := range 5 {
 				b.send(t, `{"type":"track","event":"Product Viewed","anonymousId":"v`+string(rune('a'+i))+`"}`)

@@ -48,6 +48,11 @@ type Config struct {
 	// larger passes cost less per event once it is quiet. Measured in
 	// docs/benchmarks.md ("Pass size").
 	BusyBatch int
+	// PassBytes bounds the payloads one pass reads (default 4 MiB; at
+	// least one event): the public key may send events of up to the
+	// gateway's payload limit, and a pass holds its events, their profiles
+	// and their built deliveries in memory at once.
+	PassBytes int
 	// Idle is how long to sleep when the log is drained and nobody wakes
 	// the processor.
 	Idle time.Duration
@@ -84,6 +89,9 @@ type Processor struct {
 	// life); bounded by backfillCacheSize.
 	backfills map[string]string
 	ingest    IngestGauge
+	// shrink: the last pass was refused (a conflict); the next takes
+	// BusyBatch.
+	shrink bool
 }
 
 // Deps are the processor's collaborators; Notifier may be nil, Log nil
@@ -103,6 +111,9 @@ type Deps struct {
 func New(cfg Config, d Deps) *Processor {
 	if cfg.Batch <= 0 {
 		cfg.Batch = 500
+	}
+	if cfg.PassBytes <= 0 {
+		cfg.PassBytes = 4 << 20
 	}
 	if cfg.BusyBatch <= 0 || cfg.BusyBatch > cfg.Batch {
 		cfg.BusyBatch = cfg.Batch
@@ -126,12 +137,14 @@ func New(cfg Config, d Deps) *Processor {
 		wake: make(chan struct{}, 1), types: newTypeGuard(d.Store), ingest: d.Ingest}
 }
 
-// pass processes up to limit events of the log (see ProcessOnce).
-func (p *Processor) pass(ctx context.Context, limit int) (int, error) {
+// pass processes up to limit events of the log, and up to PassBytes of
+// their payloads (see ProcessOnce); full: it stopped at a bound, so more
+// events may be waiting.
+func (p *Processor) pass(ctx context.Context, limit int) (n int, full bool, err error) {
 	if !p.haveCursor {
 		c, err := p.store.Cursor(ctx, store.CursorParams{Name: store.ProcessorCursor})
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		p.cursor, p.haveCursor = c, true
 	}
@@ -142,23 +155,31 @@ func (p *Processor) pass(ctx context.Context, limit int) (int, error) {
 	// a delivery or a profile.
 	erasures, err := p.store.Cursor(ctx, store.CursorParams{Name: store.ErasureCursor})
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	events, err := p.store.ListEvents(ctx, store.ListEventsParams{AfterSeq: cursor, Limit: limit})
+	events, err := p.store.ListEvents(ctx, store.ListEventsParams{AfterSeq: cursor, Limit: limit, MaxBytes: p.cfg.PassBytes})
 	if err != nil || len(events) == 0 {
-		return 0, err
+		return 0, false, err
+	}
+	full = len(events) >= limit
+	if !full {
+		bytes := 0
+		for i := range events {
+			bytes += len(events[i].Payload)
+		}
+		full = bytes >= p.cfg.PassBytes
 	}
 	ins, err := p.integrations(ctx)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	now := p.now().UTC()
 	targets, err := p.backfillTargets(ctx, events)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if err := p.types.load(ctx, ins); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 
 	srcs := make([]blueprint.Source, len(events))
@@ -202,7 +223,7 @@ func (p *Processor) pass(ctx context.Context, limit int) (int, error) {
 	// RecordProcessed's transaction: one commit a pass.
 	pass, err := p.store.PrepareProfiles(ctx, store.ResolveProfilesParams{Items: items, Now: now})
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	pass.Erasures = erasures
 	profiles := pass.Out
@@ -233,7 +254,7 @@ func (p *Processor) pass(ctx context.Context, limit int) (int, error) {
 		keys = append(keys, searchKeys(p.hasher, &events[i], srcs[i], traits, profiles[i] != nil)...)
 		body, err := processedBody(&events[i], traits, effectiveConsent(srcs[i], remembered))
 		if err != nil {
-			return 0, fmt.Errorf("processed event %d: %w", events[i].Seq, err)
+			return 0, false, fmt.Errorf("processed event %d: %w", events[i].Seq, err)
 		}
 		pe := store.ProcessedEvent{EventSeq: events[i].Seq, Body: body}
 		if profiles[i] != nil {
@@ -245,7 +266,7 @@ func (p *Processor) pass(ctx context.Context, limit int) (int, error) {
 	// them: a crash between leaves types a rerun finds equal, never a
 	// payload sent without its types remembered.
 	if err := p.types.flush(ctx, now); err != nil {
-		return 0, fmt.Errorf("remember property types: %w", err)
+		return 0, false, fmt.Errorf("remember property types: %w", err)
 	}
 	err = p.store.RecordProcessed(ctx, store.RecordProcessedParams{
 		FromSeq: &cursor, UpToSeq: events[len(events)-1].Seq, Deliveries: deliveries, DedupeWindow: p.cfg.DedupeWindow, Now: now,
@@ -254,13 +275,14 @@ func (p *Processor) pass(ctx context.Context, limit int) (int, error) {
 	if signal.ErrorCode(err) == signal.ECONFLICT {
 		// Another node's processor took this batch (go on from where it
 		// left the cursor), or a contact was erased since the profiles were
-		// read (read the batch again).
-		p.haveCursor = false
-		return len(events), nil
+		// read (read the batch again). The next pass is a small one, which
+		// a stream of erasures is less likely to refuse again.
+		p.haveCursor, p.shrink = false, true
+		return len(events), full, nil
 	}
 	if err != nil {
 		p.haveCursor = false
-		return 0, err
+		return 0, false, err
 	}
 	p.cursor = events[len(events)-1].Seq
 	if p.notifier != nil {
@@ -272,7 +294,7 @@ func (p *Processor) pass(ctx context.Context, limit int) (int, error) {
 			}
 		}
 	}
-	return len(events), nil
+	return len(events), full, nil
 }
 
 // canonicalPhone stores a phone trait in E.164 when the event that brings it

@@ -10,6 +10,10 @@ import (
 
 // passSize is how many events the next pass takes.
 func (p *Processor) passSize() int {
+	if p.shrink {
+		p.shrink = false
+		return p.cfg.BusyBatch
+	}
 	if p.ingest != nil && p.ingest.IngestActive() {
 		return p.cfg.BusyBatch
 	}
@@ -81,7 +85,5 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 // processOnce is ProcessOnce, also saying whether the pass was full (more
 // events may be waiting).
 func (p *Processor) processOnce(ctx context.Context) (int, bool, error) {
-	limit := p.passSize()
-	n, err := p.pass(ctx, limit)
-	return n, n >= limit, err
+	return p.pass(ctx, p.passSize())
 }

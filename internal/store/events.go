@@ -47,4 +47,8 @@ var ErrReplayed = errors.New("signed request already accepted")
 type ListEventsParams struct {
 	AfterSeq int64
 	Limit    int
+	// MaxBytes, if set, ends the list once the payloads read reach it (the
+	// event that reaches it included, so at least one event comes back):
+	// a page of large events is bounded by bytes as well as by count.
+	MaxBytes int
 }

@@ -26,8 +26,26 @@ func (s *Store) ListEvents(ctx context.Context, p store.ListEventsParams) ([]sig
 	if p.Limit <= 0 {
 		p.Limit = 100
 	}
-	out, err := queryAll(ctx, s.X, s.ScanEvent, `SELECT `+EventCols+` FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, p.AfterSeq, p.Limit)
+	rows, err := s.X.Query(ctx, `SELECT `+EventCols+` FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, p.AfterSeq, p.Limit)
 	if err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	defer rows.Close()
+	var (
+		out   []signal.Event
+		bytes int
+	)
+	for rows.Next() {
+		e, err := s.ScanEvent(rows.Scan)
+		if err != nil {
+			return nil, fmt.Errorf("list events: %w", err)
+		}
+		out = append(out, e)
+		if bytes += len(e.Payload); p.MaxBytes > 0 && bytes >= p.MaxBytes {
+			break
+		}
+	}
+	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
 	return out, nil

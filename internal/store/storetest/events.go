@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -101,6 +103,41 @@ func exerciseEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
 		for i, tt := range tests {
 			if events[i].Trust != tt.want {
 				t.Errorf("event %d stored with trust %q reads %q, want %q", i, tt.in, events[i].Trust, tt.want)
+			}
+		}
+	})
+
+	t.Run("ListEventsStopsAtMaxBytes", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+
+		const size = 200 // every payload padded to it
+		evs := make([]*signal.Event, 5)
+		for i := range evs {
+			evs[i] = newEvent(bundle.now)
+			head := `{"type":"track","messageId":"` + evs[i].MessageID + `","pad":"`
+			evs[i].Payload = json.RawMessage(head + strings.Repeat("x", size-len(head)-2) + `"}`)
+		}
+		want := appendEvents(bundle.ctx, t, bundle.store, evs...)
+		tests := []struct {
+			maxBytes, want int
+		}{
+			{0, 5},          // no bound
+			{1, 1},          // at least one event
+			{size, 1},       // the event that reaches the bound is included
+			{2*size + 1, 3}, // ... and nothing after it
+			{100 * size, 5}, // the count bounds first
+		}
+		for _, tt := range tests {
+			got, err := bundle.store.ListEvents(bundle.ctx, store.ListEventsParams{Limit: 10, MaxBytes: tt.maxBytes})
+			requireNoError(t, err)
+			if len(got) != tt.want {
+				t.Fatalf("MaxBytes %d (events of %d bytes): %d events, want %d", tt.maxBytes, size, len(got), tt.want)
+			}
+			for i := range got {
+				if got[i].Seq != want[i].Seq {
+					t.Fatalf("MaxBytes %d: event %d is seq %d, want %d", tt.maxBytes, i, got[i].Seq, want[i].Seq)
+				}
 			}
 		}
 	})
