@@ -132,10 +132,7 @@ func TestProcessorLingers(t *testing.T) {
 			for i := range tt.events {
 				b.send(t, `{"type":"track","event":"Product Viewed","anonymousId":"v`+string(rune('a'+i%26))+`"}`)
 			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			go func() { b.proc.Run(ctx); close(done) }()
-			defer func() { cancel(); <-done }()
+			runUntilCleanup(t, b.proc)
 
 			waitPasses := func(n int) []time.Time {
 				deadline := time.Now().Add(10 * time.Second)
@@ -159,6 +156,14 @@ func TestProcessorLingers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runUntilCleanup runs p until the test ends.
+func runUntilCleanup(t *testing.T, p *Processor) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
 }
 
 // busyGauge is an IngestGauge that says what it is told.
@@ -198,10 +203,7 @@ func TestProcessorPassSize(t *testing.T) {
 			for i := range 5 {
 				b.send(t, `{"type":"track","event":"Product Viewed","anonymousId":"v`+string(rune('a'+i))+`"}`)
 			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			go func() { b.proc.Run(ctx); close(done) }()
-			defer func() { cancel(); <-done }()
+			runUntilCleanup(t, b.proc)
 
 			deadline := time.Now().Add(10 * time.Second)
 			for {
