@@ -12,7 +12,8 @@ import (
 // Pass sizes on the embedded database, where the processor and the gateway
 // share one writer: small passes while the gateway appends (its commits
 // wait less behind them), large ones once it is quiet (a pass costs less
-// per event). docs/benchmarks.md, "Pass size", has the measurements.
+// per event). docs/benchmarks.md, "Session 5: the pass size follows the
+// gateway", has the measurements.
 const (
 	sqliteBatch     = 1000
 	sqliteBusyBatch = 150

@@ -30,10 +30,11 @@ type Notifier interface {
 	Pending(integrationID string)
 }
 
-// IngestGauge says whether the gateway is committing events now (its
-// last commit is recent). On a store with one writer (SQLite) a pass holds
-// that writer for its whole transaction, and the gateway's commits wait
-// behind it; the processor then takes passes of BusyBatch events.
+// IngestGauge says whether the gateway is appending events now (it began
+// or finished an append a moment ago). On a store with one writer (SQLite)
+// a pass holds that writer for its whole transaction, and the gateway's
+// commits wait behind it; the processor then takes passes of BusyBatch
+// events.
 type IngestGauge interface {
 	IngestActive() bool
 }
@@ -43,15 +44,15 @@ type Config struct {
 	// Batch is how many events one pass takes from the log.
 	Batch int
 	// BusyBatch, if set, is how many events one pass takes while
-	// Deps.Ingest says the gateway is committing: smaller passes hold the
+	// Deps.Ingest says the gateway is appending: smaller passes hold the
 	// store's writer for less time, so the gateway's commits wait less;
 	// larger passes cost less per event once it is quiet. Measured in
-	// docs/benchmarks.md ("Pass size").
+	// docs/benchmarks.md ("Session 5: the pass size follows the gateway").
 	BusyBatch int
 	// PassBytes bounds the payloads one pass reads (default 4 MiB; at
-	// least one event): the public key may send events of up to the
-	// gateway's payload limit, and a pass holds its events, their profiles
-	// and their built deliveries in memory at once.
+	// least one event): the public key may send events of up to 32 KB
+	// each, and a pass holds its events, their profiles and their built
+	// deliveries in memory at once.
 	PassBytes int
 	// Idle is how long to sleep when the log is drained and nobody wakes
 	// the processor.
