@@ -262,20 +262,16 @@ func (s *Store) contactEvents(ctx context.Context, p store.FindContactParams, ke
 		indexKeys = append(indexKeys, k)
 	}
 	found := map[int64]bool{}
-	if err := inChunks(ctx, s.X, anyStrings(indexKeys), `SELECT DISTINCT event_seq FROM event_search WHERE key IN (%s)`, func(scan func(...any) error) error {
+	addSeq := func(scan func(...any) error) error {
 		var seq int64
 		err := scan(&seq)
 		found[seq] = true
 		return err
-	}); err != nil {
+	}
+	if err := inChunks(ctx, s.X, anyStrings(indexKeys), `SELECT DISTINCT event_seq FROM event_search WHERE key IN (%s)`, addSeq); err != nil {
 		return nil, fmt.Errorf("find contact: indexed events: %w", err)
 	}
-	if err := inChunks(ctx, s.X, profileIDs, `SELECT event_seq FROM event_processed WHERE profile_id IN (%s)`, func(scan func(...any) error) error {
-		var seq int64
-		err := scan(&seq)
-		found[seq] = true
-		return err
-	}); err != nil {
+	if err := inChunks(ctx, s.X, profileIDs, `SELECT event_seq FROM event_processed WHERE profile_id IN (%s)`, addSeq); err != nil {
 		return nil, fmt.Errorf("find contact: the profiles' events: %w", err)
 	}
 	var out []signal.Event
