@@ -53,10 +53,14 @@ type checkpointer struct {
 	done  sync.WaitGroup
 	// pending: an erasure's truncate has not got through yet.
 	pending atomic.Bool
+	// logWriters is held by the event log's writers (eventlog.go); a
+	// truncate of the log holds it too, or the group commit, back within
+	// microseconds of each commit, would keep it from ever starting.
+	logWriters sync.Locker
 }
 
-func newCheckpointer(conn *sql.DB, every time.Duration) *checkpointer {
-	return &checkpointer{conn: conn, every: every, stop: make(chan struct{})}
+func newCheckpointer(conn *sql.DB, every time.Duration, logWriters sync.Locker) *checkpointer {
+	return &checkpointer{conn: conn, every: every, stop: make(chan struct{}), logWriters: logWriters}
 }
 
 // start runs the loop until stopLoop.
@@ -135,11 +139,28 @@ func (c *checkpointer) truncateOnce(ctx context.Context) (bool, error) {
 	return err == nil && busy == 0 && frames == 0, err
 }
 
-// run runs one checkpoint and returns SQLite's answer: whether it was kept
-// from finishing (busy) and the frames left in the WAL.
+// run runs one checkpoint of each file (the main one and the attached
+// event log) and returns SQLite's answers summed: whether one was kept from
+// finishing (busy) and the frames left in the WALs.
 func (c *checkpointer) run(ctx context.Context, mode string) (busy, frames int64, err error) {
+	for _, schema := range []string{"main", "log"} {
+		b, f, err := c.runOne(ctx, schema, mode)
+		if err != nil {
+			return 0, 0, fmt.Errorf("%s: %w", schema, err)
+		}
+		busy, frames = busy+b, frames+max(f, 0)
+	}
+	return busy, frames, nil
+}
+
+// runOne runs one checkpoint of one file.
+func (c *checkpointer) runOne(ctx context.Context, schema, mode string) (busy, frames int64, err error) {
+	if schema == "log" && mode == "TRUNCATE" && c.logWriters != nil {
+		c.logWriters.Lock()
+		defer c.logWriters.Unlock()
+	}
 	var done int64
-	err = c.conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(`+mode+`)`).Scan(&busy, &frames, &done)
+	err = c.conn.QueryRowContext(ctx, `PRAGMA `+schema+`.wal_checkpoint(`+mode+`)`).Scan(&busy, &frames, &done)
 	return busy, frames, err
 }
 

@@ -43,13 +43,13 @@ func TestCheckpointer(t *testing.T) {
 	if err := db.AppendEvents(ctx, store.AppendEventsParams{Events: fakeEvents(n)}); err != nil {
 		t.Fatal(err)
 	}
-	if got := fileEvents(t, path); got != 0 {
+	if got := fileEvents(t, LogPath(path)); got != 0 {
 		t.Fatalf("the database file holds %d events before any checkpoint: the writer checkpointed", got)
 	}
 	if err := db.ckpt.checkpoint(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := fileEvents(t, path); got != n {
+	if got := fileEvents(t, LogPath(path)); got != n {
 		t.Fatalf("after a checkpoint the database file holds %d events, want %d", got, n)
 	}
 }
@@ -163,6 +163,33 @@ func TestWriterPragmas(t *testing.T) {
 			t.Errorf("PRAGMA %s = %s, want %s", tt.pragma, got, tt.want)
 		}
 	}
+	// The event log: its writer's settings, and the main writer's for the
+	// attached log (retention and erasure write it).
+	logTests := []struct {
+		conn   *sql.DB
+		pragma string
+		want   string
+	}{
+		{conn: db.logW, pragma: "journal_mode", want: "wal"},
+		{conn: db.logW, pragma: "synchronous", want: "2"},
+		{conn: db.logW, pragma: "wal_autocheckpoint", want: "4000"},
+		{conn: db.logW, pragma: "foreign_keys", want: "1"},
+		{conn: db.logW, pragma: "journal_size_limit", want: "67108864"},
+		{conn: db.logW, pragma: "secure_delete", want: "1"},
+		{conn: db.write, pragma: "log.journal_mode", want: "wal"},
+		{conn: db.write, pragma: "log.synchronous", want: "2"},
+		{conn: db.write, pragma: "log.secure_delete", want: "1"},
+		{conn: db.write, pragma: "log.journal_size_limit", want: "67108864"},
+	}
+	for _, tt := range logTests {
+		var got string
+		if err := tt.conn.QueryRow(`PRAGMA ` + tt.pragma).Scan(&got); err != nil {
+			t.Fatalf("PRAGMA %s: %v", tt.pragma, err)
+		}
+		if got != tt.want {
+			t.Errorf("PRAGMA %s = %s, want %s", tt.pragma, got, tt.want)
+		}
+	}
 }
 
 // TestTruncateDeferredWhileAReaderHoldsTheWAL: a reader that holds the WAL
@@ -196,6 +223,7 @@ func TestTruncateDeferredWhileAReaderHoldsTheWAL(t *testing.T) {
 	reader.Rollback()
 	eventually.True(t, 10*time.Second, "the loop truncates the WAL once the reader is gone", func() bool {
 		fi, err := os.Stat(path + "-wal")
-		return !db.ckpt.pending.Load() && err == nil && fi.Size() == 0
+		li, lerr := os.Stat(LogPath(path) + "-wal")
+		return !db.ckpt.pending.Load() && err == nil && fi.Size() == 0 && lerr == nil && li.Size() == 0
 	})
 }

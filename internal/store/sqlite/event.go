@@ -21,7 +21,9 @@ func (db *DB) AppendEvents(ctx context.Context, p store.AppendEventsParams) erro
 // inserts), numbering them from the log's head.
 func (db *DB) commitGroup(events []*signal.Event, sealed [][]byte, guards []groupcommit.Guard) error {
 	seq := db.nextSeq
-	err := db.inTx(context.Background(), func(tx *sql.Tx) error {
+	db.logMu.Lock()
+	defer db.logMu.Unlock()
+	err := inConnTx(context.Background(), db.logW, func(tx *sql.Tx) error {
 		if err := recordGuards(tx, guards); err != nil {
 			return err
 		}

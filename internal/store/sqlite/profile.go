@@ -16,7 +16,7 @@ import (
 // store/postgres) and writes back what changed: a handful of statements per
 // pass whatever its size. A pass whose items each name one key and bring no
 // traits cannot change anything, so it only reads, on the read pool, and
-// never waits for the single writer the gateway's commits use.
+// never waits for the main file's writer.
 func (db *DB) ResolveProfiles(ctx context.Context, p store.ResolveProfilesParams) ([]*signal.Profile, error) {
 	keys := store.ProfileKeys(p.Items)
 	if len(keys) == 0 {
@@ -49,7 +49,7 @@ func (db *DB) ResolveProfiles(ctx context.Context, p store.ResolveProfilesParams
 
 // PrepareProfiles resolves like ResolveProfiles, on the read pool, and
 // leaves the write to RecordProcessed (recordProfiles): the pass's reading
-// and merging never hold the single writer.
+// and merging never hold the main file's writer.
 func (db *DB) PrepareProfiles(ctx context.Context, p store.ResolveProfilesParams) (*store.ProfilePass, error) {
 	// The erasure count first: an erasure committed after this read, even
 	// before the load below, refuses the pass.
@@ -69,8 +69,8 @@ func (db *DB) PrepareProfiles(ctx context.Context, p store.ResolveProfilesParams
 
 // recordProfiles writes a prepared pass in RecordProcessed's transaction,
 // unless a contact was erased since it was read. The transaction holds the
-// single writer, so no erasure can commit between this check and the
-// writes.
+// main file's one writer, which erasures use too, so no erasure can commit
+// between this check and the writes.
 func (db *DB) recordProfiles(ctx context.Context, tx *sql.Tx, pass *store.ProfilePass, now int64) error {
 	erasures, err := readErasures(ctx, tx)
 	if err != nil {

@@ -34,6 +34,9 @@ var dialect = sqlstore.Dialect{
 	QueueIndex: " INDEXED BY deliveries_queue",
 	JSONParam:  "?",
 	IsUnique:   isUnique,
+	// The event log is a file of its own (eventlog.go).
+	LockLog:       lockLog,
+	EraseLogFirst: true,
 	// AfterErase is set per database (Open): the checkpointer's truncate.
 }
 
@@ -62,7 +65,8 @@ type Options struct {
 type DB struct {
 	*sqlstore.Store
 
-	write  *sql.DB // one connection: SQLite has one writer
+	write  *sql.DB // one connection: the main file's writer (log attached)
+	logW   *sql.DB // one connection: the event log's writer (group commit)
 	read   *sql.DB
 	ckptDB *sql.DB // one connection: the checkpointer's
 	ckpt   *checkpointer
@@ -70,6 +74,12 @@ type DB struct {
 	opts   Options
 
 	appends *groupcommit.Group
+	// logMu is held by the log's writers: the group commit, and the main
+	// writer's transactions that write the log (sqlstore.Dialect.LogWriters).
+	logMu sync.Mutex
+	// snapMu keeps retention from deleting events between a backup's copy
+	// of the main file and its copy of the log (Backup, Prune).
+	snapMu  sync.Mutex
 	closeMu sync.Once
 	// nextSeq is the next event's seq; only the group-commit loop uses it.
 	nextSeq int64
@@ -112,65 +122,68 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if opts.CheckpointEvery <= 0 {
 		opts.CheckpointEvery = checkpointEvery
 	}
-	if err := privateFiles(opts.Path); err != nil {
-		return nil, err
+	logPath := LogPath(opts.Path)
+	for _, p := range []string{opts.Path, logPath} {
+		if err := privateFiles(p); err != nil {
+			return nil, err
+		}
 	}
 	dsn := func(extra string) string { return dsnWait(opts.Path, 10000, extra) }
+	// The main file's migrations first, on a connection of their own that
+	// does not attach the log: the log has a schema_migrations table too.
+	mainLog, err := migrateMain(ctx, dsn("&_txlock=immediate&_pragma=temp_store(2)"))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", opts.Path, err)
+	}
+	db := &DB{cipher: opts.Cipher, opts: opts}
+	fail := func(err error) (*DB, error) {
+		db.closeConns()
+		return nil, err
+	}
+	logW, err := openOne(ctx, cachingConnector{}, logDSN(logPath), 1)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", logPath, err)
+	}
+	db.logW = logW
+	if err := checkLog(ctx, logW, mainLog, opts.Path, logPath); err != nil {
+		return fail(err)
+	}
+	if err := migrateLog(ctx, logW); err != nil {
+		return fail(err)
+	}
 	// secure_delete: deleted content is zeroed, so that an erased
 	// contact's keyed hashes (and sealed values) do not stay in free pages.
-	wc, err := newCachingConnector(dsn("&_txlock=immediate&_pragma=secure_delete(1)&_pragma=wal_autocheckpoint(4000)&_pragma=temp_store(2)&_pragma=journal_size_limit(67108864)"))
+	db.write, err = openOne(ctx, cachingConnector{onConnect: attacher(logPath, mainWriterPragmas...), onBegin: beginMain},
+		dsn("&_pragma=secure_delete(1)&_pragma=wal_autocheckpoint(4000)&_pragma=temp_store(2)&_pragma=journal_size_limit(67108864)"), 1)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", opts.Path, err)
+		return fail(fmt.Errorf("open %s: %w", opts.Path, err))
 	}
-	write := sql.OpenDB(wc)
-	write.SetMaxOpenConns(1)
-	write.SetMaxIdleConns(1)
-	write.SetConnMaxLifetime(0)
-	if err := write.PingContext(ctx); err != nil {
-		write.Close()
-		return nil, fmt.Errorf("open %s: %w", opts.Path, err)
-	}
-	rc, err := newCachingConnector(dsn("&_pragma=query_only(1)"))
+	db.read, err = openOne(ctx, cachingConnector{onConnect: attacher(logPath)}, dsn("&_pragma=query_only(1)"), 4)
 	if err != nil {
-		write.Close()
-		return nil, fmt.Errorf("open %s: %w", opts.Path, err)
+		return fail(fmt.Errorf("open %s: %w", opts.Path, err))
 	}
-	read := sql.OpenDB(rc)
-	read.SetMaxOpenConns(4)
-	read.SetMaxIdleConns(4)
-	// The checkpointer waits at most 1 s for the writer and the readers
+	// The checkpointer waits at most 1 s for the writers and the readers
 	// (only its truncates wait at all): see checkpoint.go.
-	cc, err := sqlite.NewConnector(dsnWait(opts.Path, 1000, ""))
+	db.ckptDB, err = openOne(ctx, cachingConnector{onConnect: attacher(logPath)}, dsnWait(opts.Path, 1000, ""), 1)
 	if err != nil {
-		write.Close()
-		read.Close()
-		return nil, fmt.Errorf("open %s: %w", opts.Path, err)
+		return fail(fmt.Errorf("open %s: %w", opts.Path, err))
 	}
-	ckpt := sql.OpenDB(cc)
-	ckpt.SetMaxOpenConns(1)
-	ckpt.SetMaxIdleConns(1)
-	ckpt.SetConnMaxLifetime(0)
-	db := &DB{
-		write:  write,
-		read:   read,
-		ckptDB: ckpt,
-		cipher: opts.Cipher,
-		opts:   opts,
-		ckpt:   newCheckpointer(ckpt, opts.CheckpointEvery),
+	db.ckpt = newCheckpointer(db.ckptDB, opts.CheckpointEvery, &db.logMu)
+	if err := moveLog(ctx, db.write, mainLog, logPath); err != nil {
+		return fail(err)
 	}
 	// After an erasure the WAL is checkpointed into the database file, so
 	// its old page versions are overwritten by the zeroed ones
 	// (secure_delete), and emptied.
 	d := dialect
 	d.AfterErase = db.ckpt.truncate
-	db.Store = sqlstore.New(read, write, d, opts.Cipher)
-	if err := db.Prepare(ctx, migrations); err != nil {
-		db.closeConns()
-		return nil, err
+	d.LogWriters = &db.logMu
+	db.Store = sqlstore.New(db.read, db.write, d, opts.Cipher)
+	if err := db.CheckKey(ctx); err != nil {
+		return fail(err)
 	}
-	if err := write.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM events`).Scan(&db.nextSeq); err != nil {
-		db.closeConns()
-		return nil, fmt.Errorf("read event log head: %w", err)
+	if db.nextSeq, err = logHead(ctx, db.write); err != nil {
+		return fail(err)
 	}
 	db.ckpt.start()
 	db.appends = groupcommit.Start(db.cipher.Seal, groupcommit.Observe(db.commitGroup, opts.OnCommit), opts.MaxGroupEvents)
@@ -190,7 +203,48 @@ func (db *DB) Close() error {
 }
 
 func (db *DB) closeConns() error {
-	return errors.Join(db.read.Close(), db.ckptDB.Close(), db.write.Close())
+	var errs []error
+	for _, c := range []*sql.DB{db.read, db.ckptDB, db.write, db.logW} {
+		if c != nil {
+			errs = append(errs, c.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// openOne opens a pool of at most n connections of c's kind to dsn and
+// checks it can connect.
+func openOne(ctx context.Context, c cachingConnector, dsn string, n int) (*sql.DB, error) {
+	inner, err := sqlite.NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	c.Connector = inner
+	pool := sql.OpenDB(c)
+	pool.SetMaxOpenConns(n)
+	pool.SetMaxIdleConns(n)
+	if n == 1 {
+		pool.SetConnMaxLifetime(0)
+	}
+	if err := pool.PingContext(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
+}
+
+// migrateMain applies the main file's migrations on a connection of its
+// own, and reports where its event log is (mainLog).
+func migrateMain(ctx context.Context, dsn string) (mainLog, error) {
+	c, err := openOne(ctx, cachingConnector{}, dsn, 1)
+	if err != nil {
+		return mainLog{}, err
+	}
+	defer c.Close()
+	if err := sqlstore.New(c, c, dialect, nil).Migrate(ctx, migrations); err != nil {
+		return mainLog{}, err
+	}
+	return readMainLog(ctx, c)
 }
 
 func (db *DB) seal(b []byte) ([]byte, error) { return db.Seal(b) }

@@ -27,6 +27,11 @@ const stmtCacheText = 256 << 10
 // time, so a connection's cache needs no lock.
 type cachingConnector struct {
 	driver.Connector
+	// onConnect, if set, runs on each new connection (attaching the log).
+	onConnect func(ctx context.Context, c sqliteConn) error
+	// onBegin, if set, runs first in each transaction (taking main's
+	// write lock: see eventlog.go).
+	onBegin string
 }
 
 func newCachingConnector(dsn string) (driver.Connector, error) {
@@ -34,7 +39,7 @@ func newCachingConnector(dsn string) (driver.Connector, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cachingConnector{c}, nil
+	return cachingConnector{Connector: c}, nil
 }
 
 func (c cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -47,7 +52,13 @@ func (c cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 		dc.Close()
 		return nil, errors.New("sqlite: the driver's connection lacks a context method this store uses")
 	}
-	return &cachingConn{sqliteConn: inner, byQuery: map[string]*list.Element{}, lru: list.New()}, nil
+	if c.onConnect != nil {
+		if err := c.onConnect(ctx, inner); err != nil {
+			dc.Close()
+			return nil, err
+		}
+	}
+	return &cachingConn{sqliteConn: inner, onBegin: c.onBegin, byQuery: map[string]*list.Element{}, lru: list.New()}, nil
 }
 
 // sqliteConn is what the driver's connections implement and cachingConn
@@ -81,6 +92,7 @@ type cachedStmt struct {
 
 type cachingConn struct {
 	sqliteConn
+	onBegin string
 	byQuery map[string]*list.Element // of *cachedStmt
 	lru     *list.List               // front: most recently used
 	text    int                      // summed len of the cached queries
@@ -125,6 +137,18 @@ func (c *cachingConn) cached(ctx context.Context, query string) (*cachedStmt, er
 		}
 	}
 	return cs, nil
+}
+
+// BeginTx begins a transaction, then runs onBegin in it.
+func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	tx, err := c.sqliteConn.BeginTx(ctx, opts)
+	if err != nil || c.onBegin == "" {
+		return tx, err
+	}
+	if _, err := c.ExecContext(ctx, c.onBegin, nil); err != nil {
+		return nil, errors.Join(err, tx.Rollback())
+	}
+	return tx, nil
 }
 
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -10,20 +11,73 @@ import (
 	"github.com/signalhq/signal/internal/store"
 )
 
-// EraseContact finds the person, then erases in one transaction.
+// EraseContact finds the person, then erases in one transaction (SQLite:
+// the log's payloads first, in one of their own: Dialect.EraseLogFirst).
 func (s *Store) EraseContact(ctx context.Context, p store.FindContactParams) (store.EraseResult, error) {
 	f, err := s.findContact(ctx, p)
 	if err != nil {
 		return store.EraseResult{}, err
 	}
-	c, items := f.contact, f.lines
 	res := store.EraseResult{}
 	sealed, err := s.Seal(erasedPayload)
 	if err != nil {
 		return res, fmt.Errorf("erase contact: %w", err)
 	}
 	now := MS(p.Now)
-	err = s.X.InTx(ctx, func(tx *Tx) error {
+	// blanked: the events whose payloads the log-first transaction blanked
+	// (Dialect.EraseLogFirst). A processor pass can commit between the two
+	// transactions and give the person more events; then the log goes
+	// first again, so that no crash between the main file's commit and the
+	// log's leaves a payload the index no longer finds.
+	var blanked map[int64]bool
+	for try := 1; ; try++ {
+		if s.X.d.EraseLogFirst {
+			blanked = map[int64]bool{}
+			if err := s.X.InLogTx(ctx, func(tx *Tx) error {
+				_, seqs, err := s.eraseTargets(ctx, tx, f)
+				if err != nil {
+					return err
+				}
+				for _, q := range seqs {
+					blanked[q] = true
+				}
+				return blankEvents(ctx, tx, seqs, sealed)
+			}); err != nil {
+				return store.EraseResult{}, fmt.Errorf("erase contact: the event log: %w", err)
+			}
+		}
+		res = store.EraseResult{}
+		err = s.eraseMain(ctx, f, &res, sealed, now, blanked, try < eraseTries)
+		if !errors.Is(err, errLogBehind) {
+			break
+		}
+	}
+	if err != nil {
+		return store.EraseResult{}, fmt.Errorf("erase contact: %w", err)
+	}
+	// Freed pages and old page versions must not keep clear text (keyed
+	// hashes of the person's ids): the dialect's clean-up.
+	if s.X.d.AfterErase != nil {
+		if err := s.X.d.AfterErase(ctx); err != nil {
+			return res, fmt.Errorf("erase contact: clean up: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// eraseTries bounds the log-first transactions of one erasure (see
+// EraseContact): past it the main transaction blanks what is left itself.
+const eraseTries = 3
+
+// errLogBehind: the erasure found events the log-first transaction did
+// not blank.
+var errLogBehind = errors.New("the person has events the log-first transaction did not blank")
+
+// eraseMain is the erasure's main transaction. With blanked set and retry,
+// it gives up with errLogBehind when the person has events not in blanked.
+func (s *Store) eraseMain(ctx context.Context, f *found, res *store.EraseResult, sealed []byte, now int64, blanked map[int64]bool, retry bool) error {
+	c, items := f.contact, f.lines
+	return s.X.InLogTx(ctx, func(tx *Tx) error {
 		// Count the erasure, first: a profile pass the processor read
 		// before it is refused when recorded (store.ErasureCursor). On
 		// PostgreSQL this also takes the processor cursor's row lock,
@@ -42,6 +96,9 @@ func (s *Store) EraseContact(ctx context.Context, p store.FindContactParams) (st
 		profileIDs, seqs, err := s.eraseTargets(ctx, tx, f)
 		if err != nil {
 			return err
+		}
+		if blanked != nil && retry && slices.ContainsFunc(seqs, func(q int64) bool { return !blanked[q] }) {
+			return errLogBehind
 		}
 		res.Events = len(seqs)
 		for _, ce := range c.Events {
@@ -69,12 +126,12 @@ func (s *Store) EraseContact(ctx context.Context, p store.FindContactParams) (st
 			}
 			res.Profiles += int(n)
 		}
+		if err := blankEvents(ctx, tx, seqs, sealed); err != nil {
+			return err
+		}
 		for start := 0; start < len(seqs); start += contactBatch {
 			chunk := anyInts(seqs[start:min(start+contactBatch, len(seqs))])
 			in := placeholders(len(chunk))
-			if _, err := tx.Exec(ctx, `UPDATE events SET payload = ? WHERE seq IN (`+in+`)`, append([]any{sealed}, chunk...)...); err != nil {
-				return err
-			}
 			for _, q := range []string{
 				`DELETE FROM event_search WHERE event_seq IN (%s)`,
 				`DELETE FROM event_processed WHERE event_seq IN (%s)`,
@@ -100,17 +157,18 @@ func (s *Store) EraseContact(ctx context.Context, p store.FindContactParams) (st
 		}
 		return nil
 	})
-	if err != nil {
-		return store.EraseResult{}, fmt.Errorf("erase contact: %w", err)
-	}
-	// Freed pages and old page versions must not keep clear text (keyed
-	// hashes of the person's ids): the dialect's clean-up.
-	if s.X.d.AfterErase != nil {
-		if err := s.X.d.AfterErase(ctx); err != nil {
-			return res, fmt.Errorf("erase contact: clean up: %w", err)
+}
+
+// blankEvents replaces the payloads of the events seqs with sealed (an
+// erased event).
+func blankEvents(ctx context.Context, tx *Tx, seqs []int64, sealed []byte) error {
+	for start := 0; start < len(seqs); start += contactBatch {
+		chunk := anyInts(seqs[start:min(start+contactBatch, len(seqs))])
+		if _, err := tx.Exec(ctx, `UPDATE events SET payload = ? WHERE seq IN (`+placeholders(len(chunk))+`)`, append([]any{sealed}, chunk...)...); err != nil {
+			return fmt.Errorf("blank events: %w", err)
 		}
 	}
-	return res, nil
+	return nil
 }
 
 // eraseTargets returns, inside the erasure's transaction, the person's

@@ -100,7 +100,7 @@ func (s *Store) Prune(ctx context.Context, p store.PruneParams) (store.PruneResu
 		now = time.Now()
 	}
 	var res store.PruneResult
-	err := s.X.InTx(ctx, func(tx *Tx) error {
+	err := s.X.InLogTx(ctx, func(tx *Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM dedupe WHERE created_at < ?`, MS(p.DedupeBefore)); err != nil {
 			return err
 		}

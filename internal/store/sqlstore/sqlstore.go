@@ -11,8 +11,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/signalhq/signal/internal/signal"
@@ -50,6 +52,23 @@ type Dialect struct {
 	// LockMigrate, if set, runs first in the migration transaction, so
 	// that nodes starting at once migrate one after the other.
 	LockMigrate string
+	// LockLog, if set, runs first in a transaction that writes the event
+	// log beside other tables (retention, erasure): SQLite keeps the log in
+	// a file of its own, whose write lock such a transaction must take
+	// before it reads the log, or it could not take it later.
+	LockLog string
+	// LogWriters, if set, is held around such a transaction: the log's
+	// other writer (the group commit) holds it too, so that the two take
+	// turns in order instead of racing for the file's lock, where the
+	// group commit, back within microseconds, could starve the other
+	// past its busy timeout.
+	LogWriters sync.Locker
+	// EraseLogFirst: an erasure blanks the payloads of the person's events
+	// in a transaction of its own before the main one. SQLite commits the
+	// log's file after the main file, not atomically with it; with the
+	// log first, a crash between the two leaves the person findable, and
+	// the erasure can be run again.
+	EraseLogFirst bool
 	// AfterErase, if set, runs after a contact's erasure so that freed
 	// space keeps no clear text of it (SQLite: truncating the WAL, freed
 	// pages being zeroed by secure_delete).
@@ -135,6 +154,24 @@ func (x *Executor) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 type Tx struct {
 	tx *sql.Tx
 	x  *Executor
+}
+
+// InLogTx runs fn in a write transaction that writes the event log beside
+// other tables: it takes the log's write lock first (Dialect.LockLog,
+// LogWriters).
+func (x *Executor) InLogTx(ctx context.Context, fn func(tx *Tx) error) error {
+	if x.d.LogWriters != nil {
+		x.d.LogWriters.Lock()
+		defer x.d.LogWriters.Unlock()
+	}
+	return x.InTx(ctx, func(tx *Tx) error {
+		if x.d.LockLog != "" {
+			if _, err := tx.Exec(ctx, x.d.LockLog); err != nil {
+				return fmt.Errorf("lock the event log: %w", err)
+			}
+		}
+		return fn(tx)
+	})
 }
 
 // Exec runs a statement and returns how many rows it changed.

@@ -1,0 +1,266 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/signalhq/signal/internal/store"
+	"github.com/signalhq/signal/internal/store/storetest"
+)
+
+// setupLog opens a store in a new directory, closed at the end of the
+// test, and returns it with its main file's path.
+func setupLog(t *testing.T) (*DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "signal.db")
+	db, err := Open(context.Background(), Options{Path: path, Cipher: storetest.Cipher()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, path
+}
+
+// rawCount counts a table's rows in the file at path, read-only.
+func rawCount(t *testing.T, path, table string) (int, error) {
+	t.Helper()
+	c, err := sql.Open("sqlite", "file:"+filepath.ToSlash(path)+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var n int
+	err = c.QueryRow(`SELECT COUNT(*) FROM ` + table).Scan(&n)
+	return n, err
+}
+
+// TestGroupCommitBesideMainWriter: the point of the log's own file. While
+// the main writer holds a transaction (a processor pass, say), events are
+// still committed; and the main writer's transaction does hold main's
+// write lock from its start, though it began deferred.
+func TestGroupCommitBesideMainWriter(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, path := setupLog(t)
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	// Before the transaction has written anything: beginMain's lock.
+	other, err := sql.Open("sqlite", "file:"+filepath.ToSlash(path)+"?_pragma=busy_timeout(0)&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	otx, err := other.Begin()
+	if err == nil {
+		otx.Rollback()
+		t.Fatal("another connection began a write on main while the main writer's transaction was open: beginMain took no lock")
+	}
+	if !strings.Contains(err.Error(), "locked") && !strings.Contains(err.Error(), "busy") {
+		t.Fatalf("another writer on main: %v, want busy", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO cursors (name, seq) VALUES ('test', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := db.AppendEvents(actx, store.AppendEventsParams{Events: fakeEvents(10)}); err != nil {
+		t.Fatalf("append while the main writer holds a transaction: %v", err)
+	}
+}
+
+// TestLogTransactionsLockTheLogFirst: retention's transaction takes the
+// log's lock before it reads it, so it waits for a group commit instead of
+// failing on a snapshot the commit made stale.
+func TestLogTransactionsLockTheLogFirst(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := setupLog(t)
+	if err := db.AppendEvents(ctx, store.AppendEventsParams{Events: fakeEvents(50)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.write.ExecContext(ctx, `INSERT INTO cursors (name, seq) VALUES (?, 50)`, store.ProcessorCursor); err != nil {
+		t.Fatal(err)
+	}
+	// The log's writer holds its lock for a moment, as a group commit does.
+	ltx, err := db.logW.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		res, err := db.Prune(ctx, store.PruneParams{Before: time.Now().Add(time.Hour), DedupeBefore: time.Now(), Limit: 100})
+		if err == nil && res.Events != 50 {
+			err = fmt.Errorf("pruned %d events, want 50", res.Events)
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("retention finished while the log's writer held its lock: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if _, err := ltx.ExecContext(ctx, `DELETE FROM signed_requests WHERE expires_at < 0`); err != nil {
+		t.Fatal(err)
+	}
+	if err := ltx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("retention after the log's commit: %v", err)
+	}
+}
+
+// TestBackupMovesBackIn: a backup is one file holding the log's tables, as
+// a database from before the split did; opened, its events move out into
+// the log file, replacing what a log file left there held, and the log
+// goes on after them.
+func TestBackupMovesBackIn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := setupLog(t)
+	if err := db.AppendEvents(ctx, store.AppendEventsParams{Events: fakeEvents(30)}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	backup := filepath.Join(dir, "signal.db")
+	if err := db.Backup(ctx, backup); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := rawCount(t, backup, "events"); err != nil || n != 30 {
+		t.Fatalf("the backup holds %d events (%v), want 30", n, err)
+	}
+	// A stale log beside it, from another database.
+	other, otherPath := setupLog(t)
+	if err := other.AppendEvents(ctx, store.AppendEventsParams{Events: fakeEvents(7)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Close(); err != nil {
+		t.Fatal(err)
+	}
+	stale, err := os.ReadFile(LogPath(otherPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(LogPath(backup), stale, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	restored, err := Open(ctx, Options{Path: backup, Cipher: storetest.Cipher()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer restored.Close()
+	evs, err := restored.ListEvents(ctx, store.ListEventsParams{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 30 || evs[0].MessageID != "m-0" || evs[29].Seq != 30 {
+		t.Fatalf("restored log: %d events, want the backup's 30", len(evs))
+	}
+	var inMain int
+	if err := restored.write.QueryRow(`SELECT COUNT(*) FROM main.sqlite_master WHERE name IN ('events', 'signed_requests')`).Scan(&inMain); err != nil || inMain != 0 {
+		t.Fatalf("the main file keeps %d of the log's tables (%v), want 0", inMain, err)
+	}
+	more := fakeEvents(1)
+	if err := restored.AppendEvents(ctx, store.AppendEventsParams{Events: more}); err != nil {
+		t.Fatal(err)
+	}
+	if more[0].Seq != 31 {
+		t.Fatalf("the next event after a restore got seq %d, want 31", more[0].Seq)
+	}
+}
+
+// TestMissingLogRefused: a main file whose log was split off and is gone
+// is refused with the file named, rather than started with an empty log.
+func TestMissingLogRefused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, path := setupLog(t)
+	if err := db.AppendEvents(ctx, store.AppendEventsParams{Events: fakeEvents(3)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, side := range []string{"", "-wal", "-shm"} {
+		os.Remove(LogPath(path) + side)
+	}
+	// Twice: the first refusal must not leave a log the second accepts.
+	for try := 1; try <= 2; try++ {
+		_, err := Open(ctx, Options{Path: path, Cipher: storetest.Cipher()})
+		if err == nil || !strings.Contains(err.Error(), "event log") || !strings.Contains(err.Error(), "missing") {
+			t.Fatalf("open %d without the log: %v, want the missing event log named", try, err)
+		}
+	}
+}
+
+// TestLogOfAnotherDatabaseRefused: a log file from another database (a
+// copy mixed up with another data dir) is refused, not read as this one's.
+func TestLogOfAnotherDatabaseRefused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, path := setupLog(t)
+	other, otherPath := setupLog(t)
+	for _, d := range []*DB{db, other} {
+		if err := d.AppendEvents(ctx, store.AppendEventsParams{Events: fakeEvents(3)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	foreign, err := os.ReadFile(LogPath(otherPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(LogPath(path), foreign, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(ctx, Options{Path: path, Cipher: storetest.Cipher()})
+	if err == nil || !strings.Contains(err.Error(), "belongs to another database") {
+		t.Fatalf("open with another database's log: %v, want it refused", err)
+	}
+}
+
+// TestHeadPastTheCursor: once retention has deleted every event up to the
+// processor's cursor, new events are numbered after the cursor, not from
+// 1 again, where the processor would never read them.
+func TestHeadPastTheCursor(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, path := setupLog(t)
+	if err := db.AppendEvents(ctx, store.AppendEventsParams{Events: fakeEvents(5)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.write.ExecContext(ctx, `INSERT INTO cursors (name, seq) VALUES (?, 5)`, store.ProcessorCursor); err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.Prune(ctx, store.PruneParams{Before: time.Now().Add(time.Hour), DedupeBefore: time.Now(), Limit: 100})
+	if err != nil || res.Events != 5 {
+		t.Fatalf("prune: %+v, %v; want 5 events", res, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Open(ctx, Options{Path: path, Cipher: storetest.Cipher()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	evs := fakeEvents(1)
+	if err := again.AppendEvents(ctx, store.AppendEventsParams{Events: evs}); err != nil {
+		t.Fatal(err)
+	}
+	if evs[0].Seq != 6 {
+		t.Fatalf("after retention emptied the log, the next event got seq %d, want 6 (past the cursor)", evs[0].Seq)
+	}
+}
