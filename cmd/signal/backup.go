@@ -58,7 +58,7 @@ func backupCommand(ctx context.Context, args []string, getenv func(string) strin
 func restoreCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("signal restore", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	force := fs.Bool("force", false, "replace an existing database (kept aside as signal.db.before-restore-<time>)")
+	force := fs.Bool("force", false, "replace an existing database (kept aside as signal.db.before-restore-<time> and signal.events.db.before-restore-<time>)")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
 		return fmt.Errorf("usage: signal restore [--force] <file>")
 	}
@@ -91,19 +91,33 @@ func restoreCommand(ctx context.Context, args []string, getenv func(string) stri
 		return err
 	}
 	dst := filepath.Join(cfg.DataDir, dbFile)
-	if _, err := os.Stat(dst); err == nil {
+	logDst := sqlite.LogPath(dst)
+	_, err = os.Stat(dst)
+	_, logErr := os.Stat(logDst)
+	if err == nil || logErr == nil {
 		if !*force {
 			return fmt.Errorf("%s already holds a database; restore into an empty data dir, or pass --force to keep it aside and replace it", cfg.DataDir)
 		}
-		aside := dst + ".before-restore-" + time.Now().UTC().Format("20060102T150405Z")
-		if err := os.Rename(dst, aside); err != nil {
-			return err
+		// The database is two files (the main one and its event log),
+		// each with its WAL: all kept aside together, openable again by
+		// renaming them back.
+		stamp := ".before-restore-" + time.Now().UTC().Format("20060102T150405Z")
+		for _, f := range []string{dst, logDst} {
+			for _, side := range []string{"", "-wal", "-shm", "-journal"} {
+				if err := os.Rename(f+side, f+stamp+side); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return err
+				}
+			}
 		}
-		fmt.Fprintf(stdout, "the database it replaces is kept as %s\n", aside)
+		fmt.Fprintf(stdout, "the database it replaces is kept as %s and %s\n", dst+stamp, logDst+stamp)
 	}
-	for _, side := range []string{dst + "-wal", dst + "-shm", dst + "-journal"} {
-		if err := os.Remove(side); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
+	// Left over without their database (none was there): a stray WAL would
+	// be applied to the restored file.
+	for _, f := range []string{dst, logDst} {
+		for _, side := range []string{"-wal", "-shm", "-journal"} {
+			if err := os.Remove(f + side); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
 		}
 	}
 	if err := copyFileDurably(src, dst); err != nil {
@@ -139,6 +153,16 @@ func checkBackup(ctx context.Context, path string, c store.Cipher) error {
 	}
 	if _, err := store.CheckKey(c, sealed); err != nil {
 		return fmt.Errorf("restore: %s was written with another ENCRYPTION_KEY: set the key it was taken with", path)
+	}
+	// A backup holds the event log; a copy of signal.db alone does not
+	// (the log is signal.events.db beside it).
+	var logTables int
+	if err := conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'events'`).Scan(&logTables); err != nil {
+		return fmt.Errorf("restore: %s: %w", path, err)
+	}
+	if logTables == 0 {
+		return fmt.Errorf("restore: %s holds no event log: it is a copy of %s without %s beside it; restore a file written by signal backup",
+			path, dbFile, filepath.Base(sqlite.LogPath(dbFile)))
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"database/sql"
 	"io"
 	"os"
 	"os/exec"
@@ -70,11 +71,32 @@ func TestBackupUnderLoadThenRestore(t *testing.T) {
 	if code, out := runBinary(t, fresh, "", []string{encKey}, "restore", notSignal); code == 0 || !strings.Contains(out, "not a Signal database") {
 		t.Errorf("restore of a file that is not Signal's: exit %d: %s", code, out)
 	}
+	// A copy of signal.db alone lacks the event log beside it.
+	mainOnly := filepath.Join(t.TempDir(), "main-only.db")
+	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "signal.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`VACUUM INTO ?`, mainOnly); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	if code, out := runBinary(t, fresh, "", []string{encKey}, "restore", mainOnly); code == 0 || !strings.Contains(out, "holds no event log") {
+		t.Errorf("restore of signal.db without its event log: exit %d: %s", code, out)
+	}
 	if code, out := runBinary(t, fresh, "", []string{encKey}, "restore", backup); code != 0 {
 		t.Fatalf("signal restore: exit %d: %s", code, out)
 	}
 	if code, out := runBinary(t, fresh, "", []string{encKey}, "restore", backup); code == 0 || !strings.Contains(out, "already holds a database") {
 		t.Errorf("restore over a database without --force: exit %d: %s", code, out)
+	}
+	if code, out := runBinary(t, fresh, "", []string{encKey}, "restore", "--force", backup); code != 0 {
+		t.Fatalf("signal restore --force: exit %d: %s", code, out)
+	}
+	for _, f := range []string{"signal.db", "signal.events.db"} {
+		if aside, _ := filepath.Glob(filepath.Join(fresh, f+".before-restore-*")); len(aside) == 0 {
+			t.Errorf("restore --force kept no %s aside", f)
+		}
 	}
 
 	n2 := start(t, fresh, encKey)

@@ -21,7 +21,7 @@ func TestDataDirPermissions(t *testing.T) {
 				t.Fatal(err)
 			}
 			os.Chmod(dir, 0o755)
-			for _, f := range []string{"signal.db", "signal.db-wal", "signal.db-shm", "encryption.key", "jwt.secret"} {
+			for _, f := range []string{"signal.db", "signal.db-wal", "signal.db-shm", "signal.events.db", "encryption.key", "jwt.secret"} {
 				os.WriteFile(filepath.Join(dir, f), nil, 0o644)
 				os.Chmod(filepath.Join(dir, f), 0o644)
 			}
@@ -46,7 +46,7 @@ func TestDataDirPermissions(t *testing.T) {
 				}
 			}
 			check(dir, 0o700)
-			for _, f := range []string{"signal.db", "signal.db-wal", "signal.db-shm", "encryption.key", "jwt.secret"} {
+			for _, f := range []string{"signal.db", "signal.db-wal", "signal.db-shm", "signal.events.db", "signal.events.db-wal", "signal.events.db-shm", "encryption.key", "jwt.secret"} {
 				check(filepath.Join(dir, f), 0o600)
 			}
 		})
