@@ -9,11 +9,13 @@ import (
 	"github.com/signalhq/signal/internal/store"
 )
 
-// Pass sizes on the embedded database, where the processor and the gateway
-// share one writer: small passes while the gateway appends (its commits
-// wait less behind them), large ones once it is quiet (a pass costs less
-// per event). docs/benchmarks.md, "Session 5: the pass size follows the
-// gateway", has the measurements.
+// Pass sizes on the embedded database: small passes while the gateway
+// appends, large ones once it is quiet (a pass costs less per event). They
+// were chosen when the processor and the gateway shared one writer (the
+// commits waited less behind small passes); with the event log in a file
+// of its own they share the two cores instead, and small passes still
+// gave the best batches. docs/benchmarks.md, "Session 5: the pass size
+// follows the gateway" and "Session 6", has the measurements.
 const (
 	sqliteBatch     = 1000
 	sqliteBusyBatch = 150
@@ -23,9 +25,9 @@ const (
 )
 
 // ingestActivity is the processor's pipeline.IngestGauge. It is marked when
-// the gateway starts an append, not only when a commit ends: a pass that
-// holds the writer for longer than ingestQuiet holds every commit back, and
-// the gateway waiting behind it must still count as busy. Times are on the
+// the gateway starts an append, not only when a commit ends: an append
+// waiting longer than ingestQuiet for its commit (a slow disk, a long
+// erasure holding the log) must still count as busy. Times are on the
 // monotonic clock (since start), so a wall-clock step changes nothing.
 type ingestActivity struct {
 	start time.Time

@@ -83,7 +83,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	pcfg, pdeps := pipeline.Config{}, pipeline.Deps{Store: work, Hasher: box, Vendors: vendors, Notifier: engine, Log: log}
 	var appender gateway.EventAppender = work
 	if cfg.DatabaseURL == "" {
-		// One writer, shared with the gateway (see ingest.go).
+		// The processor yields to the gateway's appends (see ingest.go).
 		ingest := newIngestActivity()
 		appender = markingAppender{EventAppender: work, activity: ingest}
 		pcfg.Batch, pcfg.BusyBatch, pdeps.Ingest = sqliteBatch, sqliteBusyBatch, ingest

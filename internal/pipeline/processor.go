@@ -31,10 +31,9 @@ type Notifier interface {
 }
 
 // IngestGauge says whether the gateway is appending events now (it began
-// or finished an append a moment ago). On a store with one writer (SQLite)
-// a pass holds that writer for its whole transaction, and the gateway's
-// commits wait behind it; the processor then takes passes of BusyBatch
-// events.
+// or finished an append a moment ago). On the embedded store (SQLite) the
+// processor then takes passes of BusyBatch events, leaving the gateway's
+// commits more of the machine.
 type IngestGauge interface {
 	IngestActive() bool
 }
