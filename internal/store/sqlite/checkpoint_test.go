@@ -20,16 +20,24 @@ import (
 // WAL (immutable=1): what checkpoints have copied.
 func fileEvents(t *testing.T, path string) int {
 	t.Helper()
-	conn, err := sql.Open("sqlite", "file:"+filepath.ToSlash(path)+"?immutable=1")
+	n, err := countRows(t, path, "immutable=1", "events")
+	if err != nil {
+		return 0 // not even the table has been copied yet
+	}
+	return n
+}
+
+// countRows counts a table's rows in the file at path, opened with params.
+func countRows(t *testing.T, path, params, table string) (int, error) {
+	t.Helper()
+	conn, err := sql.Open("sqlite", "file:"+filepath.ToSlash(path)+"?"+params)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	var n int
-	if err := conn.QueryRow(`SELECT COUNT(*) FROM events`).Scan(&n); err != nil {
-		return 0 // not even the table has been copied yet
-	}
-	return n
+	err = conn.QueryRow(`SELECT COUNT(*) FROM ` + table).Scan(&n)
+	return n, err
 }
 
 // TestCheckpointer: the writer leaves the WAL alone below 4,000 pages
@@ -138,38 +146,20 @@ func TestWriterPragmas(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	// The main writer's settings, then the event log's: its writer's, and
+	// the main writer's for the attached log (retention and erasure write it).
 	tests := []struct {
-		pragma string
-		want   string
-	}{
-		{pragma: "journal_mode", want: "wal"},
-		{pragma: "synchronous", want: "2"},           // FULL: an acknowledged event survives power loss
-		{pragma: "wal_autocheckpoint", want: "4000"}, // the checkpointer's backstop
-		{pragma: "temp_store", want: "2"},            // MEMORY
-		{pragma: "journal_size_limit", want: "67108864"},
-		{pragma: "secure_delete", want: "1"},
-		{pragma: "foreign_keys", want: "1"},
-	}
-	var wait string
-	if err := db.ckptDB.QueryRow(`PRAGMA busy_timeout`).Scan(&wait); err != nil || wait != "1000" {
-		t.Errorf("the checkpointer's busy_timeout = %s (%v), want 1000: its truncates hold off writers while they wait", wait, err)
-	}
-	for _, tt := range tests {
-		var got string
-		if err := db.write.QueryRow(`PRAGMA ` + tt.pragma).Scan(&got); err != nil {
-			t.Fatalf("PRAGMA %s: %v", tt.pragma, err)
-		}
-		if got != tt.want {
-			t.Errorf("PRAGMA %s = %s, want %s", tt.pragma, got, tt.want)
-		}
-	}
-	// The event log: its writer's settings, and the main writer's for the
-	// attached log (retention and erasure write it).
-	logTests := []struct {
 		conn   *sql.DB
 		pragma string
 		want   string
 	}{
+		{conn: db.write, pragma: "journal_mode", want: "wal"},
+		{conn: db.write, pragma: "synchronous", want: "2"},           // FULL: an acknowledged event survives power loss
+		{conn: db.write, pragma: "wal_autocheckpoint", want: "4000"}, // the checkpointer's backstop
+		{conn: db.write, pragma: "temp_store", want: "2"},            // MEMORY
+		{conn: db.write, pragma: "journal_size_limit", want: "67108864"},
+		{conn: db.write, pragma: "secure_delete", want: "1"},
+		{conn: db.write, pragma: "foreign_keys", want: "1"},
 		{conn: db.logW, pragma: "journal_mode", want: "wal"},
 		{conn: db.logW, pragma: "synchronous", want: "2"},
 		{conn: db.logW, pragma: "wal_autocheckpoint", want: "4000"},
@@ -181,7 +171,11 @@ func TestWriterPragmas(t *testing.T) {
 		{conn: db.write, pragma: "log.secure_delete", want: "1"},
 		{conn: db.write, pragma: "log.journal_size_limit", want: "67108864"},
 	}
-	for _, tt := range logTests {
+	var wait string
+	if err := db.ckptDB.QueryRow(`PRAGMA busy_timeout`).Scan(&wait); err != nil || wait != "1000" {
+		t.Errorf("the checkpointer's busy_timeout = %s (%v), want 1000: its truncates hold off writers while they wait", wait, err)
+	}
+	for _, tt := range tests {
 		var got string
 		if err := tt.conn.QueryRow(`PRAGMA ` + tt.pragma).Scan(&got); err != nil {
 			t.Fatalf("PRAGMA %s: %v", tt.pragma, err)

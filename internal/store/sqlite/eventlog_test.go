@@ -27,19 +27,6 @@ func setupLog(t *testing.T) (*DB, string) {
 	return db, path
 }
 
-// rawCount counts a table's rows in the file at path, read-only.
-func rawCount(t *testing.T, path, table string) (int, error) {
-	t.Helper()
-	c, err := sql.Open("sqlite", "file:"+filepath.ToSlash(path)+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	var n int
-	err = c.QueryRow(`SELECT COUNT(*) FROM ` + table).Scan(&n)
-	return n, err
-}
-
 // TestGroupCommitBesideMainWriter: the point of the log's own file. While
 // the main writer holds a transaction (a processor pass, say), events are
 // still committed; and the main writer's transaction does hold main's
@@ -135,7 +122,7 @@ func TestBackupMovesBackIn(t *testing.T) {
 	if err := db.Backup(ctx, backup); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := rawCount(t, backup, "events"); err != nil || n != 30 {
+	if n, err := countRows(t, backup, "mode=ro", "events"); err != nil || n != 30 {
 		t.Fatalf("the backup holds %d events (%v), want 30", n, err)
 	}
 	// A stale log beside it, from another database.

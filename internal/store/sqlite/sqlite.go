@@ -251,17 +251,9 @@ func (db *DB) seal(b []byte) ([]byte, error) { return db.Seal(b) }
 
 func (db *DB) open(b []byte) ([]byte, error) { return db.Open(b) }
 
-// inTx runs fn in a write transaction.
+// inTx runs fn in a write transaction of the main file.
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return inConnTx(ctx, db.write, fn)
 }
 
 func ms(t time.Time) int64 { return sqlstore.MS(t) }
