@@ -18,13 +18,7 @@ import (
 // test, and returns it with its main file's path.
 func setupLog(t *testing.T) (*DB, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "signal.db")
-	db, err := Open(context.Background(), Options{Path: path, Cipher: storetest.Cipher()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db, path
+	return openWithCheckpoints(t, 0) // the default checkpoints
 }
 
 // TestGroupCommitBesideMainWriter: the point of the log's own file. While
