@@ -99,6 +99,28 @@ func FuzzParseMessage(f *testing.F) {
 		if !exact {
 			return
 		}
+		// encoding/json reads any JSON value into a RawMessage; properties,
+		// traits and context must be objects (or null), and parseMessage
+		// must refuse anything else.
+		for _, v := range []json.RawMessage{want.Properties, want.Traits, want.Context} {
+			if v := bytes.TrimSpace(v); len(v) > 0 && v[0] != '{' && string(v) != "null" {
+				if _, err := parseMessage(raw); err == nil {
+					t.Fatalf("parseMessage(%q) accepted a member that is not an object", raw)
+				}
+				return
+			}
+		}
+		// A NUL in a string member (only an escape can put one there) is
+		// refused: databases refuse it. encoding/json keeps it.
+		for _, v := range []string{want.Type, want.Event, want.Name, string(want.UserID), string(want.AnonymousID), string(want.MessageID),
+			string(want.GroupID), string(want.PreviousID), want.Timestamp, want.WriteKey} {
+			if strings.ContainsRune(v, 0) {
+				if _, err := parseMessage(raw); err == nil {
+					t.Fatalf("parseMessage(%q) accepted a NUL in a string member", raw)
+				}
+				return
+			}
+		}
 		got, err := parseMessage(raw)
 		if err != nil {
 			t.Fatalf("parseMessage(%q): %v; encoding/json read it", raw, err)
