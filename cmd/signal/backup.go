@@ -101,7 +101,7 @@ func restoreCommand(ctx context.Context, args []string, getenv func(string) stri
 		// The database is two files (the main one and its event log),
 		// each with its WAL: all kept aside together, openable again by
 		// renaming them back.
-		stamp := ".before-restore-" + time.Now().UTC().Format("20060102T150405Z")
+		stamp := ".before-restore-" + time.Now().UTC().Format("20060102T150405.000000000Z") // two restores in one second keep both
 		for _, f := range []string{dst, logDst} {
 			for _, side := range []string{"", "-wal", "-shm", "-journal"} {
 				if err := os.Rename(f+side, f+stamp+side); err != nil && !errors.Is(err, os.ErrNotExist) {

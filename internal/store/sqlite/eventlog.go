@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"path/filepath"
 
 	"strings"
 	"time"
@@ -94,8 +95,9 @@ var mainWriterPragmas = []string{`PRAGMA log.synchronous = FULL`, `PRAGMA log.se
 // mainLog is where the main file says its event log is.
 type mainLog struct {
 	// inMain: the log's tables are still in the main file (a database
-	// from before the split, a backup, a new database), to be moved.
-	inMain bool
+	// from before the split, a backup, a new database), to be moved;
+	// mainEvents: they hold events.
+	inMain, mainEvents bool
 	// id pairs the main file with its log file (meta.event_log).
 	id string
 }
@@ -107,6 +109,11 @@ func readMainLog(ctx context.Context, c *sql.DB) (mainLog, error) {
 		return m, fmt.Errorf("event log: %w", err)
 	}
 	m.inMain = n > 0
+	if m.inMain {
+		if err := c.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events)`).Scan(&m.mainEvents); err != nil {
+			return m, fmt.Errorf("event log: %w", err)
+		}
+	}
 	err := c.QueryRowContext(ctx, `SELECT CAST(value AS TEXT) FROM meta WHERE key = 'event_log'`).Scan(&m.id)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return m, fmt.Errorf("event log: %w", err)
@@ -115,15 +122,29 @@ func readMainLog(ctx context.Context, c *sql.DB) (mainLog, error) {
 }
 
 // checkLog refuses, before the log file is written to, a log file that is
-// not the main file's: missing (new and empty) or another database's. A
-// log still in the main file needs no check: it replaces the file's.
+// not the main file's: missing (new and empty) or another database's; and
+// a log that holds events beside a main file that is new (signal.db lost
+// or moved away), which moving the main file's empty tables would wipe. A
+// log still in a main file that has events replaces the file's: a
+// database from before the split, a restored backup, a move cut short.
 func checkLog(ctx context.Context, logW *sql.DB, m mainLog, mainPath, logPath string) error {
-	if m.inMain {
-		return nil
-	}
 	var n int
 	if err := logW.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE name = 'log_meta'`).Scan(&n); err != nil {
 		return fmt.Errorf("event log %s: %w", logPath, err)
+	}
+	if m.inMain {
+		if m.mainEvents || n == 0 {
+			return nil
+		}
+		var logEvents bool
+		if err := logW.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events)`).Scan(&logEvents); err != nil {
+			return fmt.Errorf("event log %s: %w", logPath, err)
+		}
+		if logEvents {
+			return fmt.Errorf("%s is new, but the event log %s beside it holds a database's events: "+
+				"move the database's own %s back, or restore both files from the same backup (signal restore)", mainPath, logPath, filepath.Base(mainPath))
+		}
+		return nil
 	}
 	if n == 0 {
 		return fmt.Errorf("the event log %s is missing, and %s has no events of its own: "+

@@ -245,3 +245,28 @@ func TestHeadPastTheCursor(t *testing.T) {
 		t.Fatalf("after retention emptied the log, the next event got seq %d, want 6 (past the cursor)", evs[0].Seq)
 	}
 }
+
+// TestNewMainBesideALogRefused: a new main file (signal.db lost or moved
+// away) beside a log holding events is refused, and the log is left as it
+// was, not replaced by the new file's empty tables.
+func TestNewMainBesideALogRefused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, path := setupLog(t)
+	if err := db.AppendEvents(ctx, store.AppendEventsParams{Events: fakeEvents(4)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, side := range []string{"", "-wal", "-shm"} {
+		os.Remove(path + side)
+	}
+	_, err := Open(ctx, Options{Path: path, Cipher: storetest.Cipher()})
+	if err == nil || !strings.Contains(err.Error(), "holds a database's events") {
+		t.Fatalf("open a new main file beside a log with events: %v, want it refused", err)
+	}
+	if n, err := countRows(t, LogPath(path), "mode=ro", "events"); err != nil || n != 4 {
+		t.Fatalf("the log holds %d events (%v) after the refusal, want its 4", n, err)
+	}
+}

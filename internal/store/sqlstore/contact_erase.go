@@ -47,8 +47,8 @@ func (s *Store) EraseContact(ctx context.Context, p store.FindContactParams) (st
 			}
 		}
 		res = store.EraseResult{}
-		err = s.eraseMain(ctx, f, &res, sealed, now, blanked, try < eraseTries)
-		if !errors.Is(err, errLogBehind) {
+		err = s.eraseMain(ctx, f, &res, sealed, now, blanked)
+		if !errors.Is(err, errLogBehind) || try == eraseTries {
 			break
 		}
 	}
@@ -66,16 +66,17 @@ func (s *Store) EraseContact(ctx context.Context, p store.FindContactParams) (st
 }
 
 // eraseTries bounds the log-first transactions of one erasure (see
-// EraseContact): past it the main transaction blanks what is left itself.
-const eraseTries = 3
+// EraseContact): past it the erasure fails, erasing nothing, rather than
+// leave the main transaction to blank events in the log it commits last.
+const eraseTries = 5
 
 // errLogBehind: the erasure found events the log-first transaction did
 // not blank.
-var errLogBehind = errors.New("the person has events the log-first transaction did not blank")
+var errLogBehind = signal.Errorf(signal.ECONFLICT, "new events of this person kept arriving during the erasure; nothing was erased: try again")
 
-// eraseMain is the erasure's main transaction. With blanked set and retry,
-// it gives up with errLogBehind when the person has events not in blanked.
-func (s *Store) eraseMain(ctx context.Context, f *found, res *store.EraseResult, sealed []byte, now int64, blanked map[int64]bool, retry bool) error {
+// eraseMain is the erasure's main transaction. With blanked set, it gives
+// up with errLogBehind when the person has events not in blanked.
+func (s *Store) eraseMain(ctx context.Context, f *found, res *store.EraseResult, sealed []byte, now int64, blanked map[int64]bool) error {
 	c, items := f.contact, f.lines
 	return s.X.InLogTx(ctx, func(tx *Tx) error {
 		// Count the erasure, first: a profile pass the processor read
@@ -97,7 +98,7 @@ func (s *Store) eraseMain(ctx context.Context, f *found, res *store.EraseResult,
 		if err != nil {
 			return err
 		}
-		if blanked != nil && retry && slices.ContainsFunc(seqs, func(q int64) bool { return !blanked[q] }) {
+		if blanked != nil && slices.ContainsFunc(seqs, func(q int64) bool { return !blanked[q] }) {
 			return errLogBehind
 		}
 		res.Events = len(seqs)

@@ -158,20 +158,30 @@ type Tx struct {
 
 // InLogTx runs fn in a write transaction that writes the event log beside
 // other tables: it takes the log's write lock first (Dialect.LockLog,
-// LogWriters).
+// LogWriters). The transaction begins first, and LogWriters is held from
+// then until it has committed: taken before, it would hold the group
+// commit up while this waited for the writer (behind a processor pass).
 func (x *Executor) InLogTx(ctx context.Context, fn func(tx *Tx) error) error {
+	t, err := x.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
 	if x.d.LogWriters != nil {
 		x.d.LogWriters.Lock()
 		defer x.d.LogWriters.Unlock()
 	}
-	return x.InTx(ctx, func(tx *Tx) error {
-		if x.d.LockLog != "" {
-			if _, err := tx.Exec(ctx, x.d.LockLog); err != nil {
-				return fmt.Errorf("lock the event log: %w", err)
-			}
+	tx := &Tx{tx: t, x: x}
+	if x.d.LockLog != "" {
+		if _, err := tx.Exec(ctx, x.d.LockLog); err != nil {
+			t.Rollback()
+			return fmt.Errorf("lock the event log: %w", err)
 		}
-		return fn(tx)
-	})
+	}
+	if err := fn(tx); err != nil {
+		t.Rollback()
+		return err
+	}
+	return t.Commit()
 }
 
 // Exec runs a statement and returns how many rows it changed.
