@@ -270,3 +270,62 @@ func TestNewMainBesideALogRefused(t *testing.T) {
 		t.Fatalf("the log holds %d events (%v) after the refusal, want its 4", n, err)
 	}
 }
+
+// TestRetentionQueuesWithoutHoldingTheLog: retention waiting for the main
+// writer (behind a processor pass, here an open transaction) does not hold
+// the log writers' turn meanwhile: events are still committed.
+func TestRetentionQueuesWithoutHoldingTheLog(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := setupLog(t)
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback() // on a failure too: retention, then the append, go on
+	pruned := make(chan error, 1)
+	go func() {
+		_, err := db.Prune(ctx, store.PruneParams{Before: time.Now(), DedupeBefore: time.Now(), Limit: 10})
+		pruned <- err
+	}()
+	// Retention is queued for the main writer once the mutex it takes
+	// first is free again; give it the moment to get there.
+	time.Sleep(50 * time.Millisecond)
+	appended := make(chan error, 1)
+	go func() { appended <- db.AppendEvents(ctx, store.AppendEventsParams{Events: fakeEvents(3)}) }()
+	select {
+	case err := <-appended:
+		if err != nil {
+			t.Fatalf("append while retention waits for the main writer: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the append waited for retention, which waited for the main writer")
+	}
+	tx.Rollback()
+	if err := <-pruned; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRetentionWaitsForABackup: retention does not run between a backup's
+// copy of the main file and its copy of the log.
+func TestRetentionWaitsForABackup(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := setupLog(t)
+	db.snapMu.Lock() // as Backup holds it across its two copies
+	pruned := make(chan error, 1)
+	go func() {
+		_, err := db.Prune(ctx, store.PruneParams{Before: time.Now(), DedupeBefore: time.Now(), Limit: 10})
+		pruned <- err
+	}()
+	select {
+	case err := <-pruned:
+		t.Fatalf("retention ran during a backup: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	db.snapMu.Unlock()
+	if err := <-pruned; err != nil {
+		t.Fatal(err)
+	}
+}
