@@ -101,7 +101,7 @@ func mergeLog(ctx context.Context, path, logPath string) error {
 				return fmt.Errorf("%s: %w", q, err)
 			}
 		}
-		for _, t := range []string{"events", "signed_requests"} {
+		for _, t := range logTables {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO main.`+t+` SELECT * FROM log.`+t); err != nil {
 				return fmt.Errorf("copy %s: %w", t, err)
 			}

@@ -60,6 +60,10 @@ const (
 	lockLog = `DELETE FROM log.signed_requests WHERE 0`
 )
 
+// logTables are the tables the log file holds (log_meta aside): moved out
+// of the main file, and merged back into a backup.
+var logTables = []string{"events", "signed_requests"}
+
 // LogPath is the event log's file of the database at path: signal.db's is
 // signal.events.db.
 func LogPath(path string) string {
@@ -197,7 +201,7 @@ func moveLog(ctx context.Context, c *sql.DB, m mainLog, logPath string) error {
 		if _, err := tx.ExecContext(ctx, lockLog); err != nil {
 			return err
 		}
-		for _, t := range []string{"events", "signed_requests"} {
+		for _, t := range logTables {
 			cols, err := columns(ctx, tx, "main", t)
 			if err != nil {
 				return err
@@ -221,7 +225,7 @@ func moveLog(ctx context.Context, c *sql.DB, m mainLog, logPath string) error {
 		return fmt.Errorf("move the event log into %s: %w", logPath, err)
 	}
 	err = inConnTx(ctx, c, func(tx *sql.Tx) error {
-		for _, t := range []string{"events", "signed_requests"} {
+		for _, t := range logTables {
 			if _, err := tx.ExecContext(ctx, `DROP TABLE main.`+t); err != nil {
 				return err
 			}

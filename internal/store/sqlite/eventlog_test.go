@@ -21,6 +21,39 @@ func setupLog(t *testing.T) (*DB, string) {
 	return openWithCheckpoints(t, 0) // the default checkpoints
 }
 
+// closedWithEvents makes a store holding n events, closes it, and returns
+// its main file's path.
+func closedWithEvents(t *testing.T, n int) string {
+	t.Helper()
+	db, path := setupLog(t)
+	if err := db.AppendEvents(context.Background(), store.AppendEventsParams{Events: fakeEvents(n)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// copyFile writes a copy of the file from to to.
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// removeDB removes a database file and its WAL files.
+func removeDB(path string) {
+	for _, side := range []string{"", "-wal", "-shm"} {
+		os.Remove(path + side)
+	}
+}
+
 // TestGroupCommitBesideMainWriter: the point of the log's own file. While
 // the main writer holds a transaction (a processor pass, say), events are
 // still committed; and the main writer's transaction does hold main's
@@ -120,20 +153,7 @@ func TestBackupMovesBackIn(t *testing.T) {
 		t.Fatalf("the backup holds %d events (%v), want 30", n, err)
 	}
 	// A stale log beside it, from another database.
-	other, otherPath := setupLog(t)
-	if err := other.AppendEvents(ctx, store.AppendEventsParams{Events: fakeEvents(7)}); err != nil {
-		t.Fatal(err)
-	}
-	if err := other.Close(); err != nil {
-		t.Fatal(err)
-	}
-	stale, err := os.ReadFile(LogPath(otherPath))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(LogPath(backup), stale, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	copyFile(t, LogPath(closedWithEvents(t, 7)), LogPath(backup))
 
 	restored, err := Open(ctx, Options{Path: backup, Cipher: storetest.Cipher()})
 	if err != nil {
@@ -165,16 +185,8 @@ func TestBackupMovesBackIn(t *testing.T) {
 func TestMissingLogRefused(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, path := setupLog(t)
-	if err := db.AppendEvents(ctx, store.AppendEventsParams{Events: fakeEvents(3)}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	for _, side := range []string{"", "-wal", "-shm"} {
-		os.Remove(LogPath(path) + side)
-	}
+	path := closedWithEvents(t, 3)
+	removeDB(LogPath(path))
 	// Twice: the first refusal must not leave a log the second accepts.
 	for try := 1; try <= 2; try++ {
 		_, err := Open(ctx, Options{Path: path, Cipher: storetest.Cipher()})
@@ -189,24 +201,9 @@ func TestMissingLogRefused(t *testing.T) {
 func TestLogOfAnotherDatabaseRefused(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, path := setupLog(t)
-	other, otherPath := setupLog(t)
-	for _, d := range []*DB{db, other} {
-		if err := d.AppendEvents(ctx, store.AppendEventsParams{Events: fakeEvents(3)}); err != nil {
-			t.Fatal(err)
-		}
-		if err := d.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	foreign, err := os.ReadFile(LogPath(otherPath))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(LogPath(path), foreign, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	_, err = Open(ctx, Options{Path: path, Cipher: storetest.Cipher()})
+	path := closedWithEvents(t, 3)
+	copyFile(t, LogPath(closedWithEvents(t, 3)), LogPath(path))
+	_, err := Open(ctx, Options{Path: path, Cipher: storetest.Cipher()})
 	if err == nil || !strings.Contains(err.Error(), "belongs to another database") {
 		t.Fatalf("open with another database's log: %v, want it refused", err)
 	}
@@ -252,16 +249,8 @@ func TestHeadPastTheCursor(t *testing.T) {
 func TestNewMainBesideALogRefused(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, path := setupLog(t)
-	if err := db.AppendEvents(ctx, store.AppendEventsParams{Events: fakeEvents(4)}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	for _, side := range []string{"", "-wal", "-shm"} {
-		os.Remove(path + side)
-	}
+	path := closedWithEvents(t, 4)
+	removeDB(path)
 	_, err := Open(ctx, Options{Path: path, Cipher: storetest.Cipher()})
 	if err == nil || !strings.Contains(err.Error(), "holds a database's events") {
 		t.Fatalf("open a new main file beside a log with events: %v, want it refused", err)

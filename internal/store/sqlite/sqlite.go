@@ -20,7 +20,7 @@ import (
 	"github.com/signalhq/signal/internal/store"
 	"github.com/signalhq/signal/internal/store/groupcommit"
 	"github.com/signalhq/signal/internal/store/sqlstore"
-	sqlite "modernc.org/sqlite"
+	sqlite "modernc.org/sqlite" // also registers the database/sql driver "sqlite" (Backup)
 )
 
 //go:embed migration/*.sql

@@ -5,8 +5,6 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
-
-	sqlite "modernc.org/sqlite" // also registers the database/sql driver "sqlite" (Backup)
 )
 
 // stmtCacheSize is how many prepared statements each connection keeps. The
@@ -32,14 +30,6 @@ type cachingConnector struct {
 	// onBegin, if set, runs first in each transaction (taking main's
 	// write lock: see eventlog.go).
 	onBegin string
-}
-
-func newCachingConnector(dsn string) (driver.Connector, error) {
-	c, err := sqlite.NewConnector(dsn)
-	if err != nil {
-		return nil, err
-	}
-	return cachingConnector{Connector: c}, nil
 }
 
 func (c cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {

@@ -13,12 +13,10 @@ import (
 // so that every statement below runs on the same connection and its cache.
 func openCaching(t *testing.T) (*sql.DB, *cachingConn) {
 	t.Helper()
-	c, err := newCachingConnector("file:" + filepath.ToSlash(filepath.Join(t.TempDir(), "c.db")))
+	db, err := openOne(context.Background(), cachingConnector{}, "file:"+filepath.ToSlash(filepath.Join(t.TempDir(), "c.db")), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := sql.OpenDB(c)
-	db.SetMaxOpenConns(1)
 	t.Cleanup(func() { db.Close() })
 	if _, err := db.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)`); err != nil {
 		t.Fatal(err)
