@@ -149,12 +149,23 @@ func (b *bench) run(ctx context.Context) error {
 		return err
 	}
 	drainCPU := cpuSeconds(b.pid)
+	// The drain's profile covers its first phase's length (the processor
+	// alone), or less if the drain ends first.
+	drainProf := make(chan error, 1)
+	if b.profDir != "" {
+		go func() { drainProf <- b.profile(ctx, "drain") }()
+	} else {
+		drainProf <- nil
+	}
 	batchLag, err := b.sentinel(ctx)
 	if err != nil {
 		return err
 	}
 	total := time.Since(batchStart)
 	drainCPU = cpuSeconds(b.pid) - drainCPU
+	if err := <-drainProf; err != nil {
+		return err
+	}
 	noop2, err := b.load(ctx, "http://"+noopAddr+"/v1/t", b.single, "", noopPID)
 	if err != nil {
 		return err

@@ -34,7 +34,7 @@ func TestBenchCommand(t *testing.T) {
 			t.Fatalf("output has no line matching %s:\n%s", want, out)
 		}
 	}
-	for _, phase := range []string{"single", "batch"} {
+	for _, phase := range []string{"single", "batch", "drain"} {
 		if fi, err := os.Stat(dir + "/cpu-" + phase + ".pprof"); err != nil || fi.Size() == 0 {
 			t.Fatalf("profile of %s: %v", phase, err)
 		}

@@ -137,31 +137,61 @@ func New(cfg Config, d Deps) *Processor {
 		wake: make(chan struct{}, 1), types: newTypeGuard(d.Store), ingest: d.Ingest}
 }
 
+// prepared is a pass read, resolved and built, not recorded yet.
+type prepared struct {
+	n      int  // events taken
+	full   bool // it stopped at a bound: more events may be waiting
+	record store.RecordProcessedParams
+}
+
 // pass processes up to limit events of the log, and up to PassBytes of
 // their payloads (see ProcessOnce); full: it stopped at a bound, so more
 // events may be waiting.
 func (p *Processor) pass(ctx context.Context, limit int) (n int, full bool, err error) {
-	if !p.haveCursor {
+	pr, err := p.prepare(ctx, limit, nil)
+	if err != nil || pr == nil {
+		return 0, false, err
+	}
+	if _, err := p.recorded(pr, p.record(ctx, pr)); err != nil {
+		return 0, false, err
+	}
+	return pr.n, pr.full, nil
+}
+
+// prepare reads the next events of the log (after before's, if set, or
+// after the cursor), resolves their profiles and builds their deliveries:
+// everything of a pass but its record. With before set (a pass prepared
+// and being recorded meanwhile), it resolves over before's profile carry,
+// as if before were recorded; it must then be recorded after before, and
+// dropped if before is not recorded. nil: the log has nothing new.
+func (p *Processor) prepare(ctx context.Context, limit int, before *prepared) (*prepared, error) {
+	var carry *store.ProfileCarry
+	if before != nil {
+		carry = before.record.Profiles.Carry
+	} else if !p.haveCursor {
 		c, err := p.store.Cursor(ctx, store.CursorParams{Name: store.ProcessorCursor})
 		if err != nil {
-			return 0, false, err
+			return nil, err
 		}
 		p.cursor, p.haveCursor = c, true
 	}
 	cursor := p.cursor
+	if before != nil {
+		cursor = before.record.UpToSeq
+	}
 	// Erasures are counted before the batch is read: one committed after
 	// this, even while the events are read, makes RecordProcessed refuse
 	// the pass, so a payload read before its erasure is never built into
 	// a delivery or a profile.
 	erasures, err := p.store.Cursor(ctx, store.CursorParams{Name: store.ErasureCursor})
 	if err != nil {
-		return 0, false, err
+		return nil, err
 	}
 	events, err := p.store.ListEvents(ctx, store.ListEventsParams{AfterSeq: cursor, Limit: limit, MaxBytes: p.cfg.PassBytes})
 	if err != nil || len(events) == 0 {
-		return 0, false, err
+		return nil, err
 	}
-	full = len(events) >= limit
+	full := len(events) >= limit
 	if !full {
 		bytes := 0
 		for i := range events {
@@ -171,15 +201,15 @@ func (p *Processor) pass(ctx context.Context, limit int) (n int, full bool, err 
 	}
 	ins, err := p.integrations(ctx)
 	if err != nil {
-		return 0, false, err
+		return nil, err
 	}
 	now := p.now().UTC()
 	targets, err := p.backfillTargets(ctx, events)
 	if err != nil {
-		return 0, false, err
+		return nil, err
 	}
 	if err := p.types.load(ctx, ins); err != nil {
-		return 0, false, err
+		return nil, err
 	}
 
 	srcs := make([]blueprint.Source, len(events))
@@ -220,12 +250,16 @@ func (p *Processor) pass(ctx context.Context, limit int) (n int, full bool, err 
 		}
 	}
 	// The profiles are resolved now and written with the deliveries, in
-	// RecordProcessed's transaction: one commit a pass.
-	pass, err := p.store.PrepareProfiles(ctx, store.ResolveProfilesParams{Items: items, Now: now})
+	// RecordProcessed's transaction: one commit a pass. A full pass keeps
+	// a carry, for Run to prepare the next pass over while this one is
+	// recorded.
+	pass, err := p.store.PrepareProfiles(ctx, store.ResolveProfilesParams{Items: items, Now: now, Carry: carry, KeepCarry: full})
 	if err != nil {
-		return 0, false, err
+		return nil, err
 	}
-	pass.Erasures = erasures
+	// The earlier of the two counts: the store's, over a carry, is the one
+	// read before the pass before's profiles.
+	pass.Erasures = min(pass.Erasures, erasures)
 	profiles := pass.Out
 
 	var (
@@ -254,7 +288,7 @@ func (p *Processor) pass(ctx context.Context, limit int) (n int, full bool, err 
 		keys = append(keys, searchKeys(p.hasher, &events[i], srcs[i], traits, profiles[i] != nil)...)
 		body, err := processedBody(&events[i], traits, effectiveConsent(srcs[i], remembered))
 		if err != nil {
-			return 0, false, fmt.Errorf("processed event %d: %w", events[i].Seq, err)
+			return nil, fmt.Errorf("processed event %d: %w", events[i].Seq, err)
 		}
 		pe := store.ProcessedEvent{EventSeq: events[i].Seq, Body: body}
 		if profiles[i] != nil {
@@ -266,35 +300,12 @@ func (p *Processor) pass(ctx context.Context, limit int) (n int, full bool, err 
 	// them: a crash between leaves types a rerun finds equal, never a
 	// payload sent without its types remembered.
 	if err := p.types.flush(ctx, now); err != nil {
-		return 0, false, fmt.Errorf("remember property types: %w", err)
+		return nil, fmt.Errorf("remember property types: %w", err)
 	}
-	err = p.store.RecordProcessed(ctx, store.RecordProcessedParams{
+	return &prepared{n: len(events), full: full, record: store.RecordProcessedParams{
 		FromSeq: &cursor, UpToSeq: events[len(events)-1].Seq, Deliveries: deliveries, DedupeWindow: p.cfg.DedupeWindow, Now: now,
 		SearchKeys: keys, Processed: processed, Profiles: pass,
-	})
-	if signal.ErrorCode(err) == signal.ECONFLICT {
-		// Another node's processor took this batch (go on from where it
-		// left the cursor), or a contact was erased since the profiles were
-		// read (read the batch again). The next pass is a small one, which
-		// a stream of erasures is less likely to refuse again.
-		p.haveCursor, p.shrink = false, true
-		return len(events), full, nil
-	}
-	if err != nil {
-		p.haveCursor = false
-		return 0, false, err
-	}
-	p.cursor = events[len(events)-1].Seq
-	if p.notifier != nil {
-		seen := map[string]bool{}
-		for _, d := range deliveries {
-			if d.Status == signal.StatusPending && !seen[d.IntegrationID] {
-				seen[d.IntegrationID] = true
-				p.notifier.Pending(d.IntegrationID)
-			}
-		}
-	}
-	return len(events), full, nil
+	}}, nil
 }
 
 // canonicalPhone stores a phone trait in E.164 when the event that brings it

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 	"time"
+
+	"github.com/signalhq/signal/internal/signal"
 )
 
 // The processor's loop: pass after pass, each as large as the gateway's
@@ -32,8 +34,14 @@ func (p *Processor) Wake() {
 // pause: the cursor only moves with a pass's results, so nothing is skipped.
 func (p *Processor) Run(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
+	var ready *prepared
 	for {
-		n, full, err := p.processOnce(ctx)
+		var (
+			n    int
+			full bool
+			err  error
+		)
+		ready, n, full, err = p.step(ctx, ready)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -86,4 +94,70 @@ func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
 // events may be waiting).
 func (p *Processor) processOnce(ctx context.Context) (int, bool, error) {
 	return p.pass(ctx, p.passSize())
+}
+
+// step is Run's pass: it records ready (a pass prepared by the step
+// before), or a pass it prepares now, and while that is recorded, if the
+// pass was full (a backlog), prepares the next one over its profile
+// carry, which it returns for the next step. So the processor's two halves
+// (reading, resolving and building; the store's transaction) run side by
+// side on a backlog, each on its own core. The next pass is dropped if
+// this one is not recorded, or if preparing it failed (the next step
+// prepares it again, and meets the error itself).
+func (p *Processor) step(ctx context.Context, ready *prepared) (next *prepared, n int, full bool, err error) {
+	cur := ready
+	if cur == nil {
+		if cur, err = p.prepare(ctx, p.passSize(), nil); err != nil || cur == nil {
+			return nil, 0, false, err
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.record(ctx, cur) }()
+	var nextErr error
+	if cur.full && cur.record.Profiles.Carry != nil {
+		next, nextErr = p.prepare(ctx, p.passSize(), cur)
+	}
+	kept, err := p.recorded(cur, <-done)
+	if err != nil || !kept || nextErr != nil {
+		if nextErr != nil && err == nil {
+			p.log.Warn("processor: preparing the next pass failed; it is prepared again", "err", nextErr)
+		}
+		return nil, cur.n, cur.full, err
+	}
+	return next, cur.n, cur.full, nil
+}
+
+// record stores a prepared pass. It touches nothing of the processor's, so
+// Run calls it beside the next pass's prepare.
+func (p *Processor) record(ctx context.Context, pr *prepared) error {
+	return p.store.RecordProcessed(ctx, pr.record)
+}
+
+// recorded takes record's outcome: on success the cursor moves past the
+// pass and the notifier hears of its pending deliveries. A refused pass
+// (ECONFLICT) is not an error: another node's processor took this batch
+// (go on from where it left the cursor), or a contact was erased since the
+// profiles were read (read the batch again). The next pass is a small one,
+// which a stream of erasures is less likely to refuse again.
+// kept: the pass was recorded.
+func (p *Processor) recorded(pr *prepared, err error) (kept bool, _ error) {
+	if signal.ErrorCode(err) == signal.ECONFLICT {
+		p.haveCursor, p.shrink = false, true
+		return false, nil
+	}
+	if err != nil {
+		p.haveCursor = false
+		return false, err
+	}
+	p.cursor = pr.record.UpToSeq
+	if p.notifier != nil {
+		seen := map[string]bool{}
+		for _, d := range pr.record.Deliveries {
+			if d.Status == signal.StatusPending && !seen[d.IntegrationID] {
+				seen[d.IntegrationID] = true
+				p.notifier.Pending(d.IntegrationID)
+			}
+		}
+	}
+	return true, nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -53,6 +54,9 @@ type ProfileLink struct {
 // until Bind gives them the ids the backend drew for them.
 type ProfilePass struct {
 	Out []*signal.Profile
+	// First is the pass's first placeholder id: firstNewID, or past the
+	// placeholders of the pass it was resolved over (ProfileCarry).
+	First int64
 	// Owners has, per item, the id of the profile that holds the item's
 	// keys once the pass is applied (Out[i]'s, or the one it was merged
 	// into later in the pass); 0 for an item without a profile.
@@ -65,6 +69,17 @@ type ProfilePass struct {
 	// profiles (PrepareProfiles): RecordProcessed refuses the pass if it
 	// moved, since an erasure may have deleted what the pass writes back.
 	Erasures int64
+	// Carry is what the next pass resolves over while this one is being
+	// written (ResolveProfilesParams.KeepCarry).
+	Carry *ProfileCarry
+
+	// prior is the pass this one was resolved over (its Carry), whose
+	// placeholders this one may name: it is written first, and Bind
+	// translates them to the ids it drew. bound are this pass's own
+	// drawn ids, once written.
+	prior   *ProfilePass
+	bound   []int64
+	written bool
 }
 
 // Changed reports whether the pass has anything to write.
@@ -77,16 +92,24 @@ func (p *ProfilePass) Changed() bool {
 const firstNewID = int64(1) << 62
 
 // Bind replaces the placeholder ids of the profiles the pass created with
-// ids, drawn by the backend in ascending order (len(ids) == p.Created).
+// ids, drawn by the backend in ascending order (len(ids) == p.Created), and
+// those of the pass it was resolved over (written before it) with the ids
+// drawn for them. A backend calls it for every pass it writes, even one
+// with nothing to write: its events may name the pass before's profiles.
 func (p *ProfilePass) Bind(ids []int64) error {
 	if len(ids) != p.Created {
 		return fmt.Errorf("bind profiles: %d ids for %d new profiles", len(ids), p.Created)
 	}
+	if p.written {
+		return errors.New("bind profiles: the pass is bound already")
+	}
+	var failed error
 	real := func(id int64) int64 {
-		if id >= firstNewID {
-			return ids[id-firstNewID]
+		r, err := p.drawn(id, ids)
+		if err != nil && failed == nil {
+			failed = err
 		}
-		return id
+		return r
 	}
 	for _, o := range p.Out {
 		if o != nil {
@@ -99,6 +122,7 @@ func (p *ProfilePass) Bind(ids []int64) error {
 		}
 	}
 	for i := range p.Merges {
+		p.Merges[i].From = real(p.Merges[i].From)
 		p.Merges[i].To = real(p.Merges[i].To)
 	}
 	for i := range p.Links {
@@ -107,24 +131,74 @@ func (p *ProfilePass) Bind(ids []int64) error {
 	for _, u := range p.Upserts {
 		u.ID = real(u.ID)
 	}
+	if failed != nil {
+		return fmt.Errorf("bind profiles: %w", failed)
+	}
+	// The pass before is needed no more: cutting the link keeps a chain of
+	// passes from holding every pass since the processor started.
+	p.bound, p.written, p.prior = ids, true, nil
 	return nil
 }
 
-// ResolveProfiles applies items in order (ProfileStore.ResolveProfiles)
+// drawn is the stored id of id: itself for a stored profile, the drawn one
+// for a placeholder of this pass (own, being bound) or of the pass before.
+func (p *ProfilePass) drawn(id int64, own []int64) (int64, error) {
+	switch {
+	case id < firstNewID:
+		return id, nil
+	case id >= p.First && id < p.First+int64(p.Created):
+		return own[id-p.First], nil
+	case p.prior != nil:
+		return p.prior.boundID(id)
+	}
+	return 0, fmt.Errorf("profile placeholder %d is not this pass's", id)
+}
+
+// boundID is the id drawn for one of the pass's placeholders; the pass
+// must be written.
+func (p *ProfilePass) boundID(id int64) (int64, error) {
+	if id < p.First || id >= p.First+int64(p.Created) {
+		return 0, fmt.Errorf("profile placeholder %d belongs to no pass written", id)
+	}
+	if !p.written {
+		return 0, fmt.Errorf("profile placeholder %d: the pass that created it is not written yet", id)
+	}
+	return p.bound[id-p.First], nil
+}
+
+// ResolveProfiles applies p.Items in order (ProfileStore.ResolveProfiles)
 // over keys, the stored links of the keys they name, and profiles, the
-// stored profiles those links point to. It takes ownership of profiles.
-func ResolveProfiles(keys map[string]int64, profiles map[int64]*signal.Profile, items []ProfileUpdate, now time.Time) (*ProfilePass, error) {
+// stored profiles those links point to, and over p.Carry if set. It takes
+// ownership of keys and profiles.
+func ResolveProfiles(keys map[string]int64, profiles map[int64]*signal.Profile, p ResolveProfilesParams) (*ProfilePass, error) {
+	first := firstNewID
+	var prior *ProfilePass
+	if c := p.Carry; c != nil {
+		if err := c.apply(keys, profiles, ProfileKeys(p.Items)); err != nil {
+			return nil, err
+		}
+		first, prior = c.pass.First+int64(c.pass.Created), c.pass
+		// Applied once: the pass before's prior is needed no more, and
+		// keeping it would chain every pass since the start through their
+		// carries.
+		c.prior = nil
+	}
 	for k, id := range keys {
 		if profiles[id] == nil {
 			return nil, fmt.Errorf("key %s links to missing profile %d", k, id)
 		}
 	}
-	r := &resolver{keys: keys, profiles: profiles, mergedTo: map[int64]int64{}, dirty: map[int64]bool{}, linked: map[string]bool{}}
-	out := make([]*signal.Profile, len(items))
-	for i, it := range items {
-		out[i] = snapshot(r.apply(it, now))
+	r := &resolver{keys: keys, profiles: profiles, first: first, mergedTo: map[int64]int64{}, dirty: map[int64]bool{}, linked: map[string]bool{}}
+	out := make([]*signal.Profile, len(p.Items))
+	for i, it := range p.Items {
+		out[i] = snapshot(r.apply(it, p.Now))
 	}
-	return r.pass(out), nil
+	pass := r.pass(out)
+	pass.First, pass.prior = first, prior
+	if p.KeepCarry {
+		pass.Carry = r.carry(pass)
+	}
+	return pass, nil
 }
 
 func snapshot(p *signal.Profile) *signal.Profile {
@@ -141,6 +215,7 @@ func snapshot(p *signal.Profile) *signal.Profile {
 type resolver struct {
 	keys     map[string]int64 // every key the items name → its profile
 	profiles map[int64]*signal.Profile
+	first    int64 // the first placeholder id for profiles created
 	created  int
 	mergedTo map[int64]int64 // profile merged away → the one that absorbed it
 	dirty    map[int64]bool  // profiles whose traits or trust changed
@@ -172,7 +247,7 @@ func (r *resolver) apply(it ProfileUpdate, now time.Time) *signal.Profile {
 		changed bool
 	)
 	if len(ids) == 0 {
-		target = &signal.Profile{ID: firstNewID + int64(r.created), Traits: map[string]any{}}
+		target = &signal.Profile{ID: r.first + int64(r.created), Traits: map[string]any{}}
 		r.created++
 		r.profiles[target.ID] = target
 		changed = true
@@ -253,7 +328,7 @@ func (r *resolver) pass(out []*signal.Profile) *ProfilePass {
 		}
 	}
 	for from := range r.mergedTo {
-		if from < firstNewID { // a profile created and merged in this pass was never written
+		if from < r.first { // a profile created and merged in this pass was never written
 			p.Merges = append(p.Merges, ProfileMerge{From: from, To: survivor(from)})
 		}
 	}

@@ -112,7 +112,7 @@ func TestResolveProfilesWrites(t *testing.T) {
 			if got := ReadOnlyProfiles(tt.items); got != tt.readOnly {
 				t.Fatalf("ReadOnlyProfiles = %v, want %v", got, tt.readOnly)
 			}
-			pass, err := ResolveProfiles(bundle.keys, bundle.profiles, tt.items, now)
+			pass, err := ResolveProfiles(bundle.keys, bundle.profiles, ResolveProfilesParams{Items: tt.items, Now: now})
 			if err != nil {
 				t.Fatalf("ResolveProfiles: %v", err)
 			}
@@ -154,7 +154,7 @@ func TestResolveProfilesWrites(t *testing.T) {
 		t.Parallel()
 		bundle := setup(t)
 		bundle.keys["a:lost"] = 42
-		if _, err := ResolveProfiles(bundle.keys, bundle.profiles, []ProfileUpdate{{Keys: []string{"a:lost"}}}, now); err == nil {
+		if _, err := ResolveProfiles(bundle.keys, bundle.profiles, ResolveProfilesParams{Items: []ProfileUpdate{{Keys: []string{"a:lost"}}}, Now: now}); err == nil {
 			t.Fatal("ResolveProfiles over a dangling link: no error")
 		}
 	})

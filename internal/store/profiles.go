@@ -36,6 +36,14 @@ type ProfileStore interface {
 type ResolveProfilesParams struct {
 	Items []ProfileUpdate
 	Now   time.Time
+	// Carry (PrepareProfiles only) is the pass before's ProfilePass.Carry:
+	// that pass may not be written yet, and this one resolves as if it
+	// were. It must be written before this one, and this one dropped if
+	// it is not written.
+	Carry *ProfileCarry
+	// KeepCarry asks for the pass's Carry, for the next pass to resolve
+	// over while this one is written.
+	KeepCarry bool
 }
 
 // ProfileUpdate is one event's identity: its id keys and the traits it

@@ -79,14 +79,14 @@ func (db *DB) PrepareProfiles(ctx context.Context, p store.ResolveProfilesParams
 	if err := db.pool.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("prepare profiles: load: %w", err)
 	}
-	pass := &store.ProfilePass{Out: make([]*signal.Profile, len(p.Items)), Owners: make([]int64, len(p.Items))}
-	if load != nil {
-		var err error
-		if pass, err = load.resolve(p); err != nil {
-			return nil, fmt.Errorf("prepare profiles: %w", err)
-		}
+	if load == nil {
+		load = &profileLoad{links: map[string]int64{}, profiles: map[int64]*signal.Profile{}}
 	}
-	pass.Erasures = erasures
+	pass, err := load.resolve(p)
+	if err != nil {
+		return nil, fmt.Errorf("prepare profiles: %w", err)
+	}
+	pass.Erasures = p.Carry.ErasuresOr(erasures)
 	return pass, nil
 }
 
@@ -114,7 +114,7 @@ type profileLoad struct {
 }
 
 func (l *profileLoad) resolve(p store.ResolveProfilesParams) (*store.ProfilePass, error) {
-	return store.ResolveProfiles(l.links, l.profiles, p.Items, p.Now)
+	return store.ResolveProfiles(l.links, l.profiles, p)
 }
 
 // queueLoad queues the one query that reads keys' links and profiles.
@@ -147,7 +147,7 @@ func (db *DB) queueLoad(b *pgx.Batch, keys []string) *profileLoad {
 // created, then merges, links and profiles.
 func (db *DB) writeProfiles(ctx context.Context, tx pgx.Tx, pass *store.ProfilePass, now int64) error {
 	if !pass.Changed() {
-		return nil
+		return pass.Bind(nil) // its events may name the pass before's new profiles
 	}
 	var ids []int64
 	if pass.Created > 0 {

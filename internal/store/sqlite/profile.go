@@ -57,13 +57,11 @@ func (db *DB) PrepareProfiles(ctx context.Context, p store.ResolveProfilesParams
 	if err != nil {
 		return nil, fmt.Errorf("prepare profiles: %w", err)
 	}
-	pass := &store.ProfilePass{Out: make([]*signal.Profile, len(p.Items)), Owners: make([]int64, len(p.Items))}
-	if keys := store.ProfileKeys(p.Items); len(keys) > 0 {
-		if pass, err = db.resolveProfiles(ctx, db.read, keys, p); err != nil {
-			return nil, fmt.Errorf("prepare profiles: %w", err)
-		}
+	pass, err := db.resolveProfiles(ctx, db.read, store.ProfileKeys(p.Items), p)
+	if err != nil {
+		return nil, fmt.Errorf("prepare profiles: %w", err)
 	}
-	pass.Erasures = erasures
+	pass.Erasures = p.Carry.ErasuresOr(erasures)
 	return pass, nil
 }
 
@@ -141,7 +139,7 @@ func (db *DB) resolveProfiles(ctx context.Context, q querier, keys []string, p s
 			return nil, fmt.Errorf("load profiles: %w", err)
 		}
 	}
-	return store.ResolveProfiles(links, profiles, p.Items, p.Now)
+	return store.ResolveProfiles(links, profiles, p)
 }
 
 // profileIDsCursor is the highest profile id drawn so far (PostgreSQL's is
@@ -153,7 +151,7 @@ const profileIDsCursor = "profile_ids"
 // merges, links and profiles, each in one statement per maxRows rows.
 func (db *DB) writeProfiles(ctx context.Context, tx *sql.Tx, pass *store.ProfilePass, now int64) error {
 	if !pass.Changed() {
-		return nil
+		return pass.Bind(nil) // its events may name the pass before's new profiles
 	}
 	var ids []int64
 	if pass.Created > 0 {

@@ -43,6 +43,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ProfileTrust", exerciseProfileTrust},
 		{"ProfilePass", exerciseProfilePass},
 		{"ProfileRecord", exerciseProfileRecord},
+		{"ProfileCarry", exerciseProfileCarry},
 		{"StaleWrites", exerciseStaleWrites},
 		{"Prune", exercisePrune},
 		{"Users", exerciseUsers},
