@@ -136,13 +136,13 @@ func TestRunPipelinesLikeSerialPasses(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			b.install(t)
-			os := &overlapStore{Store: b.db, fail: tt.fail, slow: 20 * time.Millisecond}
-			b.proc = New(Config{Batch: 4, Linger: -1, Idle: time.Hour}, Deps{Store: os, Hasher: b.box, Vendors: b.proc.vendors, Now: b.proc.now})
+			ovs := &overlapStore{Store: b.db, fail: tt.fail, slow: 20 * time.Millisecond}
+			b.proc = New(Config{Batch: 4, Linger: -1, Idle: time.Hour}, Deps{Store: ovs, Hasher: b.box, Vendors: b.proc.vendors, Now: b.proc.now})
 			b.send(t, msgs...)
 			runUntilCleanup(t, b.proc)
 			b.waitCursor(t, int64(len(msgs)))
 
-			if got := os.overlapped.Load(); got < tt.minOverlaps {
+			if got := ovs.overlapped.Load(); got < tt.minOverlaps {
 				t.Fatalf("%d passes prepared over a carry while the one before was recorded, want at least %d", got, tt.minOverlaps)
 			}
 			requireStrings(t, "rows", b.outcomes(t, len(msgs)), wantRows)
