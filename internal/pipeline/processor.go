@@ -148,7 +148,7 @@ type prepared struct {
 // their payloads (see ProcessOnce); full: it stopped at a bound, so more
 // events may be waiting.
 func (p *Processor) pass(ctx context.Context, limit int) (n int, full bool, err error) {
-	pr, err := p.prepare(ctx, limit, nil)
+	pr, err := p.prepare(ctx, limit, nil, false)
 	if err != nil || pr == nil {
 		return 0, false, err
 	}
@@ -163,8 +163,9 @@ func (p *Processor) pass(ctx context.Context, limit int) (n int, full bool, err 
 // everything of a pass but its record. With before set (a pass prepared
 // and being recorded meanwhile), it resolves over before's profile carry,
 // as if before were recorded; it must then be recorded after before, and
-// dropped if before is not recorded. nil: the log has nothing new.
-func (p *Processor) prepare(ctx context.Context, limit int, before *prepared) (*prepared, error) {
+// dropped if before is not recorded. overlap: the caller (Run) may prepare
+// the next pass over this one's carry. nil: the log has nothing new.
+func (p *Processor) prepare(ctx context.Context, limit int, before *prepared, overlap bool) (*prepared, error) {
 	var carry *store.ProfileCarry
 	if before != nil {
 		carry = before.record.Profiles.Carry
@@ -252,8 +253,10 @@ func (p *Processor) prepare(ctx context.Context, limit int, before *prepared) (*
 	// The profiles are resolved now and written with the deliveries, in
 	// RecordProcessed's transaction: one commit a pass. A full pass keeps
 	// a carry, for Run to prepare the next pass over while this one is
-	// recorded.
-	pass, err := p.store.PrepareProfiles(ctx, store.ResolveProfilesParams{Items: items, Now: now, Carry: carry, KeepCarry: full})
+	// recorded, unless the gateway is appending: the cores are then its
+	// too, and passes go one after the other (see step).
+	keep := overlap && full && !p.ingestActive()
+	pass, err := p.store.PrepareProfiles(ctx, store.ResolveProfilesParams{Items: items, Now: now, Carry: carry, KeepCarry: keep})
 	if err != nil {
 		return nil, err
 	}

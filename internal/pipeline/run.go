@@ -10,13 +10,16 @@ import (
 // The processor's loop: pass after pass, each as large as the gateway's
 // activity allows, lingering after a pass that drained the log.
 
+// ingestActive reports whether the gateway is appending now.
+func (p *Processor) ingestActive() bool { return p.ingest != nil && p.ingest.IngestActive() }
+
 // passSize is how many events the next pass takes.
 func (p *Processor) passSize() int {
 	if p.shrink {
 		p.shrink = false
 		return p.cfg.BusyBatch
 	}
-	if p.ingest != nil && p.ingest.IngestActive() {
+	if p.ingestActive() {
 		return p.cfg.BusyBatch
 	}
 	return p.cfg.Batch
@@ -98,16 +101,18 @@ func (p *Processor) processOnce(ctx context.Context) (int, bool, error) {
 
 // step is Run's pass: it records ready (a pass prepared by the step
 // before), or a pass it prepares now, and while that is recorded, if the
-// pass was full (a backlog), prepares the next one over its profile
-// carry, which it returns for the next step. So the processor's two halves
-// (reading, resolving and building; the store's transaction) run side by
-// side on a backlog, each on its own core. The next pass is dropped if
-// this one is not recorded, or if preparing it failed (the next step
-// prepares it again, and meets the error itself).
+// pass kept a profile carry (it was full, a backlog, and the gateway was
+// quiet: prepare), prepares the next one over it, which it returns for the
+// next step. So the processor's two halves (reading, resolving and
+// building; the store's transaction) run side by side on a backlog, each
+// on its own core. While the gateway appends, passes go one after the
+// other, leaving it the other core (docs/benchmarks.md, "Session 7"). The
+// next pass is dropped if this one is not recorded, or if preparing it
+// failed (the next step prepares it again, and meets the error itself).
 func (p *Processor) step(ctx context.Context, ready *prepared) (next *prepared, n int, full bool, err error) {
 	cur := ready
 	if cur == nil {
-		if cur, err = p.prepare(ctx, p.passSize(), nil); err != nil || cur == nil {
+		if cur, err = p.prepare(ctx, p.passSize(), nil, true); err != nil || cur == nil {
 			return nil, 0, false, err
 		}
 	}
@@ -115,7 +120,7 @@ func (p *Processor) step(ctx context.Context, ready *prepared) (next *prepared, 
 	go func() { done <- p.record(ctx, cur) }()
 	var nextErr error
 	if cur.full && cur.record.Profiles.Carry != nil {
-		next, nextErr = p.prepare(ctx, p.passSize(), cur)
+		next, nextErr = p.prepare(ctx, p.passSize(), cur, true)
 	}
 	kept, err := p.recorded(cur, <-done)
 	if err != nil || !kept || nextErr != nil {

@@ -34,14 +34,27 @@ func (c *ProfileCarry) ErasuresOr(read int64) int64 {
 	return c.pass.Erasures
 }
 
-// carry copies what the resolver holds after its pass.
-func (r *resolver) carry(pass *ProfilePass) *ProfileCarry {
+// carry copies what the resolver holds after its pass, each profile as
+// the next pass would read it back once written (SealProfile, then
+// OpenProfile): numbers as the JSON decoder gives them, and a visitor's own
+// trait named like the remembered consent dropped. A carried pass then
+// merges exactly what a pass reading the store would.
+func (r *resolver) carry(pass *ProfilePass) (*ProfileCarry, error) {
 	c := &ProfileCarry{pass: pass, prior: pass.prior, keys: maps.Clone(r.keys), mergedTo: maps.Clone(r.mergedTo),
 		profiles: make(map[int64]*signal.Profile, len(r.profiles))}
+	same := func(b []byte) ([]byte, error) { return b, nil }
 	for id, p := range r.profiles {
-		c.profiles[id] = snapshot(p)
+		traits, trust, err := SealProfile(p, same)
+		if err != nil {
+			return nil, fmt.Errorf("carry profile: %w", err)
+		}
+		q, err := OpenProfile(id, traits, trust, p.UpdatedAt, same)
+		if err != nil {
+			return nil, fmt.Errorf("carry profile: %w", err)
+		}
+		c.profiles[id] = q
 	}
-	return c
+	return c, nil
 }
 
 // apply makes keys and profiles, loaded for the keys named (each absent

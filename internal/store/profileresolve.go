@@ -96,6 +96,8 @@ const firstNewID = int64(1) << 62
 // those of the pass it was resolved over (written before it) with the ids
 // drawn for them. A backend calls it for every pass it writes, even one
 // with nothing to write: its events may name the pass before's profiles.
+// A pass is bound once, in the transaction that writes it: a pass whose
+// write failed is prepared again, never written again.
 func (p *ProfilePass) Bind(ids []int64) error {
 	if len(ids) != p.Created {
 		return fmt.Errorf("bind profiles: %d ids for %d new profiles", len(ids), p.Created)
@@ -196,7 +198,10 @@ func ResolveProfiles(keys map[string]int64, profiles map[int64]*signal.Profile, 
 	pass := r.pass(out)
 	pass.First, pass.prior = first, prior
 	if p.KeepCarry {
-		pass.Carry = r.carry(pass)
+		var err error
+		if pass.Carry, err = r.carry(pass); err != nil {
+			return nil, err
+		}
 	}
 	return pass, nil
 }
