@@ -11,6 +11,7 @@ import (
 
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
+	"github.com/signalhq/signal/internal/store/storetest/eventually"
 )
 
 // overlapStore counts the passes recorded while the next pass was being
@@ -101,20 +102,13 @@ func (b *testBundle) outcomes(t *testing.T, n int) []string {
 // testing at once, a case here has taken 20 s.
 func (b *testBundle) waitCursor(t *testing.T, want int64) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
+	eventually.True(t, 2*time.Minute, fmt.Sprintf("the processor cursor at %d", want), func() bool {
 		c, err := b.db.Cursor(context.Background(), store.CursorParams{Name: store.ProcessorCursor})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c >= want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("cursor at %d after 2 minutes, want %d", c, want)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return c >= want
+	})
 }
 
 // TestRunPipelinesLikeSerialPasses: Run prepares a backlog's next pass
