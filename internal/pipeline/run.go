@@ -138,13 +138,13 @@ func (p *Processor) record(ctx context.Context, pr *prepared) error {
 	return p.store.RecordProcessed(ctx, pr.record)
 }
 
-// recorded takes record's outcome: on success the cursor moves past the
-// pass and the notifier hears of its pending deliveries. A refused pass
-// (ECONFLICT) is not an error: another node's processor took this batch
-// (go on from where it left the cursor), or a contact was erased since the
-// profiles were read (read the batch again). The next pass is a small one,
-// which a stream of erasures is less likely to refuse again.
-// kept: the pass was recorded.
+// recorded takes record's outcome and reports whether the pass was kept:
+// on success the cursor moves past the pass and the notifier hears of its
+// pending deliveries. A refused pass (ECONFLICT) is not an error: another
+// node's processor took this batch (go on from where it left the cursor),
+// or a contact was erased since the profiles were read (read the batch
+// again). The next pass is a small one, which a stream of erasures is less
+// likely to refuse again.
 func (p *Processor) recorded(pr *prepared, err error) (kept bool, _ error) {
 	if signal.ErrorCode(err) == signal.ECONFLICT {
 		p.haveCursor, p.shrink = false, true
