@@ -16,7 +16,7 @@ import (
 // write meanwhile, and the next pass merges into its own.
 type ProfileCarry struct {
 	pass     *ProfilePass              // the pass it comes from (ProfilePass.Carry)
-	prior    *ProfilePass              // that pass's own prior: written before the carry is applied
+	prior    *placeholders             // that pass's prior's: written before the carry is applied
 	keys     map[string]int64          // every key the pass touched → its profile after the pass
 	profiles map[int64]*signal.Profile // every profile those keys name, as the pass leaves it
 	mergedTo map[int64]int64           // stored profiles the pass merged away → their survivor

@@ -73,13 +73,32 @@ type ProfilePass struct {
 	// written (ResolveProfilesParams.KeepCarry).
 	Carry *ProfileCarry
 
-	// prior is the pass this one was resolved over (its Carry), whose
-	// placeholders this one may name: it is written first, and Bind
-	// translates them to the ids it drew. bound are this pass's own
-	// drawn ids, once written.
-	prior   *ProfilePass
+	// own are this pass's placeholders (and, once written, their drawn
+	// ids); prior those of the pass it was resolved over (its Carry),
+	// which this one may name: that pass is written first, and Bind
+	// translates them. Only the ids are kept, not the pass before.
+	own, prior *placeholders
+}
+
+// placeholders are the ids a pass gave the profiles it created, and, once
+// the pass is written, the ids drawn for them.
+type placeholders struct {
+	first   int64
+	created int
 	bound   []int64
 	written bool
+}
+
+// boundID is the id drawn for one of the placeholders; their pass must be
+// written.
+func (ph *placeholders) boundID(id int64) (int64, error) {
+	if id < ph.first || id >= ph.first+int64(ph.created) {
+		return 0, fmt.Errorf("profile placeholder %d belongs to no pass written", id)
+	}
+	if !ph.written {
+		return 0, fmt.Errorf("profile placeholder %d: the pass that created it is not written yet", id)
+	}
+	return ph.bound[id-ph.first], nil
 }
 
 // Changed reports whether the pass has anything to write.
@@ -102,7 +121,10 @@ func (p *ProfilePass) Bind(ids []int64) error {
 	if len(ids) != p.Created {
 		return fmt.Errorf("bind profiles: %d ids for %d new profiles", len(ids), p.Created)
 	}
-	if p.written {
+	if p.own == nil {
+		p.own = &placeholders{first: p.First, created: p.Created}
+	}
+	if p.own.written {
 		return errors.New("bind profiles: the pass is bound already")
 	}
 	var failed error
@@ -138,7 +160,7 @@ func (p *ProfilePass) Bind(ids []int64) error {
 	}
 	// The pass before is needed no more: cutting the link keeps a chain of
 	// passes from holding every pass since the processor started.
-	p.bound, p.written, p.prior = ids, true, nil
+	p.own.bound, p.own.written, p.prior = ids, true, nil
 	return nil
 }
 
@@ -156,30 +178,18 @@ func (p *ProfilePass) drawn(id int64, own []int64) (int64, error) {
 	return 0, fmt.Errorf("profile placeholder %d is not this pass's", id)
 }
 
-// boundID is the id drawn for one of the pass's placeholders; the pass
-// must be written.
-func (p *ProfilePass) boundID(id int64) (int64, error) {
-	if id < p.First || id >= p.First+int64(p.Created) {
-		return 0, fmt.Errorf("profile placeholder %d belongs to no pass written", id)
-	}
-	if !p.written {
-		return 0, fmt.Errorf("profile placeholder %d: the pass that created it is not written yet", id)
-	}
-	return p.bound[id-p.First], nil
-}
-
 // ResolveProfiles applies p.Items in order (ProfileStore.ResolveProfiles)
 // over keys, the stored links of the keys they name, and profiles, the
 // stored profiles those links point to, and over p.Carry if set. It takes
 // ownership of keys and profiles.
 func ResolveProfiles(keys map[string]int64, profiles map[int64]*signal.Profile, p ResolveProfilesParams) (*ProfilePass, error) {
 	first := firstNewID
-	var prior *ProfilePass
+	var prior *placeholders
 	if c := p.Carry; c != nil {
 		if err := c.apply(keys, profiles, ProfileKeys(p.Items)); err != nil {
 			return nil, err
 		}
-		first, prior = c.pass.First+int64(c.pass.Created), c.pass
+		first, prior = c.pass.First+int64(c.pass.Created), c.pass.own
 		// Applied once: the pass before's prior is needed no more, and
 		// keeping it would chain every pass since the start through their
 		// carries.
@@ -196,7 +206,7 @@ func ResolveProfiles(keys map[string]int64, profiles map[int64]*signal.Profile, 
 		out[i] = snapshot(r.apply(it, p.Now))
 	}
 	pass := r.pass(out)
-	pass.First, pass.prior = first, prior
+	pass.First, pass.own, pass.prior = first, &placeholders{first: first, created: pass.Created}, prior
 	if p.KeepCarry {
 		var err error
 		if pass.Carry, err = r.carry(pass); err != nil {
