@@ -86,17 +86,11 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// ProcessOnce processes the next batch of the log and returns how many
-// events it took. One goroutine at a time (Run's).
+// ProcessOnce processes the next batch of the log, one pass with no
+// overlap, and returns how many events it took. Not beside Run.
 func (p *Processor) ProcessOnce(ctx context.Context) (int, error) {
-	n, _, err := p.processOnce(ctx)
+	n, _, err := p.pass(ctx, p.passSize())
 	return n, err
-}
-
-// processOnce is ProcessOnce, also saying whether the pass was full (more
-// events may be waiting).
-func (p *Processor) processOnce(ctx context.Context) (int, bool, error) {
-	return p.pass(ctx, p.passSize())
 }
 
 // step is Run's pass: it records ready (a pass prepared by the step

@@ -40,9 +40,7 @@ func exerciseProfileRecord(t *testing.T, newStore func(t *testing.T) store.Store
 	// lookup reads a key's profile without writing (one key, no traits).
 	lookup := func(t *testing.T, bundle *testBundle, key string) *signal.Profile {
 		t.Helper()
-		out, err := bundle.store.ResolveProfiles(bundle.ctx, store.ResolveProfilesParams{Items: []store.ProfileUpdate{{Keys: []string{key}}}, Now: bundle.now.Add(time.Hour)})
-		requireNoError(t, err)
-		return out[0]
+		return lookupProfile(t, bundle.ctx, bundle.store, key, bundle.now)
 	}
 
 	record := func(bundle *testBundle, from *int64, upTo int64, pass *store.ProfilePass) error {
