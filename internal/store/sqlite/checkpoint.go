@@ -3,31 +3,39 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// The writer connection rarely checkpoints: with SQLite's default
-// (wal_autocheckpoint 1,000 pages) the commit that crosses 1,000 WAL pages
-// copies them into the database file before it returns, holding the single
-// writer (12% of the server's CPU under a batch load, all of it inside a
-// group commit or a processor pass). A checkpointer on its own connection
-// copies the WAL in the background instead, PASSIVE, so it never waits for
-// or blocks the writer or the readers; pages written many times between
-// two checkpoints are copied once. The writer keeps a checkpoint of its
-// own at 4,000 pages (wal_autocheckpoint(4000), one wal-index segment), left
-// little to copy when the checkpointer keeps up, as a bound: measured, a
-// WAL left to grow between background checkpoints made small transactions
-// 15% slower (the queue benchmark's claims) and, cut back by
-// journal_size_limit after each restart, the whole binary slower too. The
-// writer starts the WAL over by itself once a checkpoint has copied all of
-// it and no reader still uses it. (A RESTART past some size would block
-// every writer while it waits for a long reader, such as a backup, which
-// it cannot get past anyway.)
+// The writers rarely checkpoint: with SQLite's default (wal_autocheckpoint
+// 1,000 pages) the commit that crosses 1,000 WAL pages copies them into
+// the database file before it returns, holding the single writer (12% of
+// the server's CPU under a batch load, all of it inside a group commit or
+// a processor pass). A checkpointer on its own connection copies the WAL
+// in the background instead, PASSIVE, so it never waits for or blocks the
+// writer or the readers; pages written many times between two checkpoints
+// are copied once. Each writer keeps a checkpoint of its own at 4,000
+// pages (wal_autocheckpoint(4000), one wal-index segment) as a bound: the
+// WAL only starts over at a write that finds all of it copied, which,
+// with writes coming all the time, is the one right after a writer's own
+// checkpoint; measured, a WAL left to grow made small transactions 15%
+// slower (the queue benchmark's claims) and the whole binary slower too.
+// A processor pass is the exception (inPassTx). (A RESTART past some size
+// would block every writer while it waits for a long reader, such as a
+// backup, which it cannot get past anyway.)
 const (
+	// writerAutocheckpoint is the writers' wal_autocheckpoint, in pages
+	// (their data source names spell it too).
+	writerAutocheckpoint = 4000
+	// passAutocheckpoint is the main writer's inside a processor pass:
+	// 160 MB of WAL at most (journal_size_limit cuts the file back to 64
+	// MiB once it starts over).
+	passAutocheckpoint = 40000
 	// checkpointEvery is how often the checkpointer copies the WAL by
 	// default: pages rewritten within it are copied once.
 	checkpointEvery = 200 * time.Millisecond
@@ -162,6 +170,50 @@ func (c *checkpointer) runOne(ctx context.Context, schema, mode string) (busy, f
 	var done int64
 	err = c.conn.QueryRowContext(ctx, `PRAGMA `+schema+`.wal_checkpoint(`+mode+`)`).Scan(&busy, &frames, &done)
 	return busy, frames, err
+}
+
+// inPassTx runs fn in a transaction of the main writer, as inTx, whose
+// commit checkpoints only past passAutocheckpoint pages. A pass on a
+// backlog writes ~1,400 pages (its new visitors' profile_keys rows land on
+// random pages), and the next pass's prepare keeps a reader in the WAL, so
+// the WAL often cannot start over for a while; past 4,000 pages every pass
+// then checkpointed inside its transaction, fsync included (0.7 s of every
+// 3 s of the pass's writer in a trace of the drain). The writer's own bound
+// is set back after the commit, so the small transactions that follow
+// (delivery claims) keep it: with 40,000 pages for all of them the queue
+// benchmark's claims ran 10-20% slower.
+func (db *DB) inPassTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := autocheckpoint(ctx, conn, passAutocheckpoint); err != nil {
+		return err
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err == nil {
+		if err = fn(tx); err != nil {
+			tx.Rollback()
+		} else {
+			err = tx.Commit()
+		}
+	}
+	// Set back whatever became of the pass, even once ctx is done; a
+	// connection that cannot be set back is closed (the pool opens a new
+	// one with the writer's settings).
+	if rerr := autocheckpoint(context.WithoutCancel(ctx), conn, writerAutocheckpoint); rerr != nil {
+		slog.Warn("sqlite: the writer's checkpoint bound was not set back; reconnecting", "err", rerr)
+		conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	return err
+}
+
+func autocheckpoint(ctx context.Context, conn *sql.Conn, pages int) error {
+	if _, err := conn.ExecContext(ctx, `PRAGMA wal_autocheckpoint = `+strconv.Itoa(pages)); err != nil {
+		return fmt.Errorf("wal_autocheckpoint %d: %w", pages, err)
+	}
+	return nil
 }
 
 // stopLoop ends the loop and waits for it.

@@ -3,9 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -59,6 +61,48 @@ func TestCheckpointer(t *testing.T) {
 	}
 	if got := fileEvents(t, LogPath(path)); got != n {
 		t.Fatalf("after a checkpoint the database file holds %d events, want %d", got, n)
+	}
+}
+
+// TestPassCheckpointBound: a processor pass past 4,000 WAL pages does not
+// checkpoint inside its transaction (inPassTx), and the writer's bound is
+// back at 4,000 after it: the next small transaction checkpoints.
+func TestPassCheckpointBound(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, path := openWithCheckpoints(t, time.Hour)
+	fileDeliveries := func() int {
+		n, err := countRows(t, path, "immutable=1", "deliveries")
+		if err != nil {
+			return 0 // not even the table has been copied yet
+		}
+		return n
+	}
+	const n = 6000 // of ~4 KB each: past 4,000 pages
+	payload := json.RawMessage(`{"p":"` + strings.Repeat("x", 4000) + `"}`)
+	ds := make([]*signal.Delivery, n)
+	for i := range ds {
+		ds[i] = &signal.Delivery{EventSeq: int64(i + 1), MessageID: fmt.Sprintf("m-%d", i), PipelineID: "pip_1", IntegrationID: "int_1",
+			Type: "track", Event: "Product Viewed", Status: signal.StatusDelivered, Payload: payload}
+	}
+	if err := db.RecordProcessed(ctx, store.RecordProcessedParams{UpToSeq: n, Deliveries: ds, Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fileDeliveries(); got != 0 {
+		t.Fatalf("the database file holds %d deliveries after the pass: it checkpointed inside its transaction", got)
+	}
+	var bound int
+	if err := db.write.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&bound); err != nil {
+		t.Fatal(err)
+	}
+	if bound != writerAutocheckpoint {
+		t.Fatalf("the writer's wal_autocheckpoint is %d after a pass, want %d", bound, writerAutocheckpoint)
+	}
+	if _, err := db.write.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('checkpoint-test', x'00')`); err != nil {
+		t.Fatal(err)
+	}
+	if got := fileDeliveries(); got != n {
+		t.Fatalf("after a small transaction the database file holds %d deliveries, want %d: the writer did not checkpoint", got, n)
 	}
 }
 

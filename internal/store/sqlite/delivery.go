@@ -23,7 +23,7 @@ func (db *DB) RecordProcessed(ctx context.Context, p store.RecordProcessedParams
 	if err != nil {
 		return fmt.Errorf("record processed: %w", err)
 	}
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inPassTx(ctx, func(tx *sql.Tx) error {
 		// Move the cursor first: a processor that lost a race writes nothing.
 		res, err := tx.ExecContext(ctx, `INSERT INTO cursors (name, seq) VALUES (?, ?)
 			ON CONFLICT (name) DO UPDATE SET seq = MAX(seq, excluded.seq) WHERE ? IS NULL OR seq = ?`,
