@@ -32,9 +32,10 @@ const (
 	// writerAutocheckpoint is the writers' wal_autocheckpoint, in pages
 	// (their data source names spell it too).
 	writerAutocheckpoint = 4000
-	// passAutocheckpoint is the main writer's inside a processor pass:
-	// 160 MB of WAL at most (journal_size_limit cuts the file back to 64
-	// MiB once it starts over).
+	// passAutocheckpoint is the main writer's inside a processor pass: a
+	// pass's commit copies the WAL itself only once it holds 160 MB
+	// (journal_size_limit cuts the file back to 64 MiB once it starts
+	// over).
 	passAutocheckpoint = 40000
 	// checkpointEvery is how often the checkpointer copies the WAL by
 	// default: pages rewritten within it are copied once.
@@ -187,26 +188,29 @@ func (db *DB) inPassTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	// Set back whatever becomes of the pass (an error, ctx done, a panic
+	// in fn), after the rollback deferred below; a connection that cannot
+	// be set back is closed (the pool opens a new one with the writer's
+	// settings).
+	defer func() {
+		if err := autocheckpoint(context.WithoutCancel(ctx), conn, writerAutocheckpoint); err != nil {
+			slog.Warn("sqlite: the writer's checkpoint bound was not set back; reconnecting", "err", err)
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		conn.Close()
+	}()
 	if err := autocheckpoint(ctx, conn, passAutocheckpoint); err != nil {
 		return err
 	}
 	tx, err := conn.BeginTx(ctx, nil)
-	if err == nil {
-		if err = fn(tx); err != nil {
-			tx.Rollback()
-		} else {
-			err = tx.Commit()
-		}
+	if err != nil {
+		return err
 	}
-	// Set back whatever became of the pass, even once ctx is done; a
-	// connection that cannot be set back is closed (the pool opens a new
-	// one with the writer's settings).
-	if rerr := autocheckpoint(context.WithoutCancel(ctx), conn, writerAutocheckpoint); rerr != nil {
-		slog.Warn("sqlite: the writer's checkpoint bound was not set back; reconnecting", "err", rerr)
-		conn.Raw(func(any) error { return driver.ErrBadConn })
+	defer tx.Rollback() // after a commit: sql.ErrTxDone, nothing undone
+	if err := fn(tx); err != nil {
+		return err
 	}
-	return err
+	return tx.Commit()
 }
 
 func autocheckpoint(ctx context.Context, conn *sql.Conn, pages int) error {
