@@ -173,16 +173,27 @@ func (c *checkpointer) runOne(ctx context.Context, schema, mode string) (busy, f
 	return busy, frames, err
 }
 
-// inPassTx runs fn in a transaction of the main writer, as inTx, whose
-// commit checkpoints only past passAutocheckpoint pages. A pass on a
+// inPassTx runs fn in a transaction of the main writer, as inTx, with the
+// pass's settings (passPragmas), set back after the commit (writerPragmas).
+//
+// Its commit checkpoints only past passAutocheckpoint pages. A pass on a
 // backlog writes ~1,400 pages (its new visitors' profile_keys rows land on
 // random pages), and the next pass's prepare keeps a reader in the WAL, so
 // the WAL often cannot start over for a while; past 4,000 pages every pass
 // then checkpointed inside its transaction, fsync included (0.7 s of every
-// 3 s of the pass's writer in a trace of the drain). The writer's own bound
-// is set back after the commit, so the small transactions that follow
-// (delivery claims) keep it: with 40,000 pages for all of them the queue
-// benchmark's claims ran 10-20% slower.
+// 3 s of the pass's writer in a trace of the drain). The small
+// transactions that follow (delivery claims) keep the writer's bound: with
+// 40,000 pages for all of them the queue benchmark's claims ran 10-20%
+// slower.
+//
+// Its commit does not fsync (synchronous=NORMAL). A pass is derived state:
+// its events are in the log, synced at every append, and the cursor moves
+// in the same transaction, so a pass that a power cut takes back (a
+// process crash cannot: its pages are in the WAL file) is processed again
+// from the log. Nothing outside the database acts on a pass before a FULL
+// commit on this writer, whose fsync of the WAL makes every pass before it
+// durable too: a delivery is sent only after its claim, an erasure commits
+// FULL, and a checkpoint syncs the WAL before it copies any of it.
 func (db *DB) inPassTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	conn, err := db.write.Conn(ctx)
 	if err != nil {
@@ -193,13 +204,13 @@ func (db *DB) inPassTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	// be set back is closed (the pool opens a new one with the writer's
 	// settings).
 	defer func() {
-		if err := autocheckpoint(context.WithoutCancel(ctx), conn, writerAutocheckpoint); err != nil {
-			slog.Warn("sqlite: the writer's checkpoint bound was not set back; reconnecting", "err", err)
+		if err := execAll(context.WithoutCancel(ctx), conn, writerPragmas); err != nil {
+			slog.Warn("sqlite: the writer's settings were not set back after a pass; reconnecting", "err", err)
 			conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
 		conn.Close()
 	}()
-	if err := autocheckpoint(ctx, conn, passAutocheckpoint); err != nil {
+	if err := execAll(ctx, conn, passPragmas); err != nil {
 		return err
 	}
 	tx, err := conn.BeginTx(ctx, nil)
@@ -213,9 +224,18 @@ func (db *DB) inPassTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return tx.Commit()
 }
 
-func autocheckpoint(ctx context.Context, conn *sql.Conn, pages int) error {
-	if _, err := conn.ExecContext(ctx, `PRAGMA wal_autocheckpoint = `+strconv.Itoa(pages)); err != nil {
-		return fmt.Errorf("wal_autocheckpoint %d: %w", pages, err)
+// passPragmas are the main writer's settings inside a processor pass
+// (inPassTx), writerPragmas the writer's own (its data source name's).
+var (
+	passPragmas   = []string{`PRAGMA wal_autocheckpoint = ` + strconv.Itoa(passAutocheckpoint), `PRAGMA main.synchronous = NORMAL`}
+	writerPragmas = []string{`PRAGMA wal_autocheckpoint = ` + strconv.Itoa(writerAutocheckpoint), `PRAGMA main.synchronous = FULL`}
+)
+
+func execAll(ctx context.Context, conn *sql.Conn, stmts []string) error {
+	for _, q := range stmts {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
 	}
 	return nil
 }

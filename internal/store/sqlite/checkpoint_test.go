@@ -64,11 +64,12 @@ func TestCheckpointer(t *testing.T) {
 	}
 }
 
-// TestPassCheckpointBound: a processor pass past 4,000 WAL pages does not
+// TestPassSettings: a processor pass past 4,000 WAL pages does not
 // checkpoint inside its transaction (inPassTx), pass after pass, and the
-// writer's bound is back at 4,000 after each pass, refused or not: the
-// next small transaction checkpoints.
-func TestPassCheckpointBound(t *testing.T) {
+// writer's settings are back after each pass, recorded or refused: its
+// bound of 4,000 pages (the next small transaction checkpoints) and
+// synchronous=FULL.
+func TestPassSettings(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db, path := openWithCheckpoints(t, time.Hour)
@@ -85,12 +86,18 @@ func TestPassCheckpointBound(t *testing.T) {
 	}
 	requireBound := func(when string) {
 		t.Helper()
-		var bound int
+		var bound, sync int
 		if err := db.write.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&bound); err != nil {
 			t.Fatal(err)
 		}
 		if bound != writerAutocheckpoint {
 			t.Fatalf("the writer's wal_autocheckpoint is %d %s, want %d", bound, when, writerAutocheckpoint)
+		}
+		if err := db.write.QueryRowContext(ctx, `PRAGMA main.synchronous`).Scan(&sync); err != nil {
+			t.Fatal(err)
+		}
+		if sync != 2 {
+			t.Fatalf("the writer's synchronous is %d %s, want 2 (FULL)", sync, when)
 		}
 	}
 	smallWrite := func(key string) {
