@@ -190,9 +190,9 @@ func (c *checkpointer) runOne(ctx context.Context, schema, mode string) (busy, f
 // its events are in the log, synced at every append, and the cursor moves
 // in the same transaction, so a pass that a power cut takes back (a
 // process crash cannot: its pages are in the WAL file) is processed again
-// from the log. Nothing outside the database acts on a pass before a FULL
-// commit on this writer, whose fsync of the WAL makes every pass before it
-// durable too: a delivery is sent only after its claim, an erasure commits
+// from the log. Nothing irreversible acts on a pass before a FULL commit
+// that writes the main file on this writer, whose fsync of the WAL makes
+// every pass before it durable too: a delivery is sent only after its claim, an erasure commits
 // FULL, and a checkpoint syncs the WAL before it copies any of it.
 func (db *DB) inPassTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	conn, err := db.write.Conn(ctx)
