@@ -30,7 +30,7 @@ import (
 // backup, which it cannot get past anyway.)
 const (
 	// writerAutocheckpoint is the writers' wal_autocheckpoint, in pages
-	// (their data source names spell it too).
+	// (their data source names and writerPragmas).
 	writerAutocheckpoint = 4000
 	// passAutocheckpoint is the main writer's inside a processor pass: a
 	// pass's commit copies the WAL itself only once it holds 160 MB
@@ -192,8 +192,9 @@ func (c *checkpointer) runOne(ctx context.Context, schema, mode string) (busy, f
 // process crash cannot: its pages are in the WAL file) is processed again
 // from the log. Nothing irreversible acts on a pass before a FULL commit
 // that writes the main file on this writer, whose fsync of the WAL makes
-// every pass before it durable too: a delivery is sent only after its claim, an erasure commits
-// FULL, and a checkpoint syncs the WAL before it copies any of it.
+// every pass before it durable too: a delivery is sent only after its
+// claim, an erasure commits FULL, and a checkpoint syncs the WAL before it
+// copies any of it.
 func (db *DB) inPassTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	conn, err := db.write.Conn(ctx)
 	if err != nil {

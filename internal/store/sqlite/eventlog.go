@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"path/filepath"
 
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,7 +74,7 @@ func LogPath(path string) string {
 // logDSN is the log writer's data source name: the main writer's
 // settings (sqlite.go), for the log alone.
 func logDSN(path string) string {
-	return dsnWait(path, 10000, "&_txlock=immediate&_pragma=secure_delete(1)&_pragma=wal_autocheckpoint(4000)&_pragma=journal_size_limit(67108864)")
+	return dsnWait(path, 10000, "&_txlock=immediate&_pragma=secure_delete(1)&_pragma=wal_autocheckpoint("+strconv.Itoa(writerAutocheckpoint)+")&_pragma=journal_size_limit(67108864)")
 }
 
 // attacher returns a connection hook that attaches the log at path and

@@ -154,7 +154,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	// secure_delete: deleted content is zeroed, so that an erased
 	// contact's keyed hashes (and sealed values) do not stay in free pages.
 	db.write, err = openOne(ctx, cachingConnector{onConnect: attacher(logPath, mainWriterPragmas...), onBegin: beginMain},
-		dsn("&_pragma=secure_delete(1)&_pragma=wal_autocheckpoint(4000)&_pragma=temp_store(2)&_pragma=journal_size_limit(67108864)"), 1)
+		dsn("&_pragma=secure_delete(1)&_pragma=wal_autocheckpoint("+strconv.Itoa(writerAutocheckpoint)+")&_pragma=temp_store(2)&_pragma=journal_size_limit(67108864)"), 1)
 	if err != nil {
 		return fail(fmt.Errorf("open %s: %w", opts.Path, err))
 	}
