@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -135,6 +136,27 @@ func TestPassSettings(t *testing.T) {
 		t.Fatalf("a pass from a cursor that moved: %v, want ECONFLICT", err)
 	}
 	requireBound("after a refused pass")
+
+	// Inside a pass: the raised bound, and no sync of its own; and a pass
+	// that fails sets both back.
+	failed := errors.New("the pass failed")
+	err := db.inPassTx(ctx, func(tx *sql.Tx) error {
+		var bound, sync int
+		if err := tx.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&bound); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `PRAGMA main.synchronous`).Scan(&sync); err != nil {
+			return err
+		}
+		if bound != passAutocheckpoint || sync != 1 {
+			t.Errorf("inside a pass: wal_autocheckpoint %d, synchronous %d; want %d and 1 (NORMAL)", bound, sync, passAutocheckpoint)
+		}
+		return failed
+	})
+	if !errors.Is(err, failed) {
+		t.Fatalf("a failing pass returned %v, want its own error", err)
+	}
+	requireBound("after a failed pass")
 }
 
 // TestTruncateBesideTheLoop: an erasure's truncate and the background

@@ -1,6 +1,9 @@
 // Package sqlite stores Signal's data in an embedded SQLite database (pure Go,
-// WAL mode, fsync on every commit). Events are appended with group commit:
-// concurrent requests share one transaction and one sync.
+// WAL mode, synchronous=FULL: a commit that acknowledges an event or acts on
+// one is on disk when it returns). Events are appended with group commit:
+// concurrent requests share one transaction and one sync. A processor pass,
+// state derived from the log, commits without a sync of its own; the next
+// FULL commit syncs it (checkpoint.go, inPassTx).
 package sqlite
 
 import (
