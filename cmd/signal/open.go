@@ -58,10 +58,12 @@ func loadSecrets(cfg *config) (*crypt.Box, *token.Signer, error) {
 
 // storeHooks are the store's callbacks (nil: none): onAppend after each
 // commit of new events (the processor wakes), onCommit with each group
-// commit's size and duration (metrics).
+// commit's size and duration (metrics), onDiskFailure once the embedded
+// database's disk refused a write or sync (the server stops).
 type storeHooks struct {
-	onAppend func()
-	onCommit func(events int, took time.Duration, err error)
+	onAppend      func()
+	onCommit      func(events int, took time.Duration, err error)
+	onDiskFailure func(error)
 }
 
 // openStore opens the configured store, applying migrations.
@@ -73,7 +75,8 @@ func openStore(ctx context.Context, cfg *config, box store.Cipher, hooks storeHo
 		}
 		return db, nil
 	}
-	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.DataDir, dbFile), Cipher: box, OnAppend: hooks.onAppend, OnCommit: hooks.onCommit})
+	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.DataDir, dbFile), Cipher: box, OnAppend: hooks.onAppend, OnCommit: hooks.onCommit,
+		OnDiskFailure: hooks.onDiskFailure})
 	if err != nil {
 		return nil, fmt.Errorf("open the database in %s: %w", cfg.DataDir, err)
 	}

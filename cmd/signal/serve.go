@@ -49,7 +49,17 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 
 	var proc *pipeline.Processor
 	m := metrics.New()
-	db, err := openStore(ctx, cfg, box, storeHooks{onAppend: func() { proc.Wake() }, onCommit: m.GroupCommit})
+	// The disk failing under the embedded database stops the server: its
+	// writer refuses every write from then on, and a restart recovers from
+	// what the disk holds (store/sqlite/diskfail.go).
+	diskFailed := make(chan error, 1)
+	onDiskFailure := func(err error) {
+		select {
+		case diskFailed <- err:
+		default:
+		}
+	}
+	db, err := openStore(ctx, cfg, box, storeHooks{onAppend: func() { proc.Wake() }, onCommit: m.GroupCommit, onDiskFailure: onDiskFailure})
 	if err != nil {
 		return err
 	}
@@ -181,6 +191,8 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		log.Info("signal stopping: draining requests in flight")
 	case runErr = <-errc:
 		log.Error("signal stopping after a failure", "err", runErr)
+	case runErr = <-diskFailed:
+		log.Error("signal stopping: the disk failed under the database", "err", runErr)
 	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -60,6 +60,13 @@ type Options struct {
 	// CheckpointEvery is how often the background checkpointer copies the
 	// WAL into the database file (default 200 ms; see checkpoint.go).
 	CheckpointEvery time.Duration
+	// OnDiskFailure, if set, is called once, when the disk refuses a write
+	// or a sync of the main file: its writer then refuses every write
+	// (diskfail.go), and the server should stop so that a restart recovers.
+	OnDiskFailure func(error)
+
+	// faults, if set (tests), wraps each connection of the main writer.
+	faults func(sqliteConn) sqliteConn
 }
 
 // DB is the SQLite store. The cold paths are the shared SQL core's
@@ -156,7 +163,8 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	}
 	// secure_delete: deleted content is zeroed, so that an erased
 	// contact's keyed hashes (and sealed values) do not stay in free pages.
-	db.write, err = openOne(ctx, cachingConnector{onConnect: attacher(logPath, mainWriterPragmas...), onBegin: beginMain},
+	db.write, err = openOne(ctx, cachingConnector{onConnect: attacher(logPath, mainWriterPragmas...), onBegin: beginMain,
+		watch: &diskWatch{notify: opts.OnDiskFailure}, faults: opts.faults},
 		dsn("&_pragma=secure_delete(1)&_pragma=wal_autocheckpoint("+strconv.Itoa(writerAutocheckpoint)+")&_pragma=temp_store(2)&_pragma=journal_size_limit(67108864)"), 1)
 	if err != nil {
 		return fail(fmt.Errorf("open %s: %w", opts.Path, err))

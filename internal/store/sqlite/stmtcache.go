@@ -30,6 +30,10 @@ type cachingConnector struct {
 	// onBegin, if set, runs first in each transaction (taking main's
 	// write lock: see eventlog.go).
 	onBegin string
+	// watch, if set, stops the connection's writes after an I/O error
+	// (diskfail.go); faults, if set (tests), wraps each connection.
+	watch  *diskWatch
+	faults func(sqliteConn) sqliteConn
 }
 
 func (c cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -48,7 +52,10 @@ func (c cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 			return nil, err
 		}
 	}
-	return &cachingConn{sqliteConn: inner, onBegin: c.onBegin, byQuery: map[string]*list.Element{}, lru: list.New()}, nil
+	if c.faults != nil {
+		inner = c.faults(inner)
+	}
+	return &cachingConn{sqliteConn: inner, onBegin: c.onBegin, watch: c.watch, byQuery: map[string]*list.Element{}, lru: list.New()}, nil
 }
 
 // sqliteConn is what the driver's connections implement and cachingConn
@@ -83,6 +90,7 @@ type cachedStmt struct {
 type cachingConn struct {
 	sqliteConn
 	onBegin string
+	watch   *diskWatch
 	byQuery map[string]*list.Element // of *cachedStmt
 	lru     *list.List               // front: most recently used
 	text    int                      // summed len of the cached queries
@@ -131,38 +139,56 @@ func (c *cachingConn) cached(ctx context.Context, query string) (*cachedStmt, er
 
 // BeginTx begins a transaction, then runs onBegin in it.
 func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	tx, err := c.sqliteConn.BeginTx(ctx, opts)
-	if err != nil || c.onBegin == "" {
-		return tx, err
+	if err := c.watch.refused(); err != nil {
+		return nil, err
 	}
-	if _, err := c.ExecContext(ctx, c.onBegin, nil); err != nil {
-		return nil, errors.Join(err, tx.Rollback())
+	tx, err := c.sqliteConn.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, c.watch.check(err)
+	}
+	if c.onBegin != "" {
+		if _, err := c.ExecContext(ctx, c.onBegin, nil); err != nil {
+			return nil, errors.Join(err, tx.Rollback())
+		}
+	}
+	if c.watch != nil {
+		return watchedTx{Tx: tx, watch: c.watch}, nil
 	}
 	return tx, nil
 }
 
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	cs, err := c.cached(ctx, query)
-	if err != nil {
+	if err := c.watch.refused(); err != nil {
 		return nil, err
 	}
-	if cs == nil {
-		return c.sqliteConn.ExecContext(ctx, query, args)
+	cs, err := c.cached(ctx, query)
+	if err != nil {
+		return nil, c.watch.check(err)
 	}
-	return cs.stmt.ExecContext(ctx, args)
+	var res driver.Result
+	if cs == nil {
+		res, err = c.sqliteConn.ExecContext(ctx, query, args)
+	} else {
+		res, err = cs.stmt.ExecContext(ctx, args)
+	}
+	return res, c.watch.check(err)
 }
 
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	cs, err := c.cached(ctx, query)
-	if err != nil {
+	if err := c.watch.refused(); err != nil {
 		return nil, err
 	}
+	cs, err := c.cached(ctx, query)
+	if err != nil {
+		return nil, c.watch.check(err)
+	}
 	if cs == nil {
-		return c.sqliteConn.QueryContext(ctx, query, args)
+		r, err := c.sqliteConn.QueryContext(ctx, query, args)
+		return r, c.watch.check(err)
 	}
 	r, err := cs.stmt.QueryContext(ctx, args)
 	if err != nil {
-		return nil, err
+		return nil, c.watch.check(err)
 	}
 	cs.busy = true
 	return &cachedRows{Rows: r, cs: cs}, nil

@@ -1,0 +1,79 @@
+package sqlite
+
+import (
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"sync"
+
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// A disk that refuses a write or a sync of the main file stops its writer
+// for good.
+//
+// A processor pass commits without a sync of its own (inPassTx): the next
+// FULL commit's sync covers it. If that sync fails, the kernel may already
+// have dropped the pass's pages, while SQLite, which counts the pass as
+// committed, goes on appending after it; a later sync that succeeds would
+// then make a WAL with a hole durable, and recovery stops at the hole,
+// losing every commit after it, FULL ones included. PostgreSQL stops on a
+// failed fsync for the same reason. So the first I/O error on the main
+// writer refuses every later write on it (reads go on) and is reported
+// (Options.OnDiskFailure; signal serve stops): a restart recovers from what
+// the disk holds, and the event log, a file of its own synced on every
+// commit, still has every event acknowledged, which the processor reads
+// again from the last pass the disk kept.
+
+// diskWatch is the main writer's: the first I/O error it saw.
+type diskWatch struct {
+	once   sync.Once
+	mu     sync.Mutex
+	err    error
+	notify func(error)
+}
+
+// isDiskFailure reports whether err is an SQLite I/O error (SQLITE_IOERR
+// and its extended codes: a failed read, write, sync or truncate).
+func isDiskFailure(err error) bool {
+	var coded interface{ Code() int }
+	return errors.As(err, &coded) && coded.Code()&0xff == sqlite3.SQLITE_IOERR
+}
+
+// check records err if it is the first I/O error, and returns it.
+func (w *diskWatch) check(err error) error {
+	if w == nil || err == nil || !isDiskFailure(err) {
+		return err
+	}
+	w.once.Do(func() {
+		w.mu.Lock()
+		w.err = err
+		w.mu.Unlock()
+		if w.notify != nil {
+			w.notify(fmt.Errorf("the disk refused a write or sync of the main database (%w): restart Signal so that it recovers from what the disk holds", err))
+		}
+	})
+	return err
+}
+
+// refused is the error every write gets once the disk failed.
+func (w *diskWatch) refused() error {
+	if w == nil {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil {
+		return nil
+	}
+	return fmt.Errorf("sqlite: the main database's writer stopped after the disk failed (%w); restart Signal", w.err)
+}
+
+// watchedTx is a transaction of the watched writer: its commit's sync is
+// where a failure shows.
+type watchedTx struct {
+	driver.Tx
+	watch *diskWatch
+}
+
+func (t watchedTx) Commit() error { return t.watch.check(t.Tx.Commit()) }
