@@ -41,7 +41,7 @@ const recentAttempts = 50
 // Store is what the evaluator reads and writes.
 type Store interface {
 	ListIntegrations(ctx context.Context, p store.ListParams) ([]*signal.Integration, error)
-	IntegrationHealth(ctx context.Context, p store.IntegrationHealthParams) (*store.IntegrationHealth, error)
+	IntegrationBacklog(ctx context.Context, p store.IntegrationBacklogParams) (*store.IntegrationBacklog, error)
 	store.AlertStore
 }
 
@@ -194,7 +194,7 @@ func (e *Evaluator) Evaluate(ctx context.Context) error {
 func (e *Evaluator) conditions(ctx context.Context, in *signal.Integration, a *signal.AlertSettings, now time.Time) ([]condition, error) {
 	paused := in.Status == string(signal.StatusPaused)
 	conds := []condition{{kind: Paused, on: paused, reason: string(in.StatusReason), reasonText: signal.ReasonText(in.StatusReason)}}
-	h, err := e.store.IntegrationHealth(ctx, store.IntegrationHealthParams{IntegrationID: in.ID, Now: now})
+	h, err := e.store.IntegrationBacklog(ctx, store.IntegrationBacklogParams{IntegrationID: in.ID})
 	if err != nil {
 		return nil, fmt.Errorf("alert: health of %s: %w", in.ID, err)
 	}

@@ -49,10 +49,10 @@ func (f *fakeStore) ListIntegrations(ctx context.Context, p store.ListParams) ([
 	return out, nil
 }
 
-func (f *fakeStore) IntegrationHealth(ctx context.Context, p store.IntegrationHealthParams) (*store.IntegrationHealth, error) {
+func (f *fakeStore) IntegrationBacklog(ctx context.Context, p store.IntegrationBacklogParams) (*store.IntegrationBacklog, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return &store.IntegrationHealth{OldestPending: f.oldest[p.IntegrationID], Backlog: 3}, nil
+	return &store.IntegrationBacklog{OldestPending: f.oldest[p.IntegrationID], Backlog: 3}, nil
 }
 
 func (f *fakeStore) GetAlertSettings(ctx context.Context) (*signal.AlertSettings, error) {

@@ -18,10 +18,10 @@ import (
 	"github.com/signalhq/signal/internal/store"
 )
 
-// fakeGauges is a store of integrations and their health.
+// fakeGauges is a store of integrations and their backlogs.
 type fakeGauges struct {
 	ins    []*signal.Integration
-	health map[string]*store.IntegrationHealth
+	health map[string]*store.IntegrationBacklog
 	events []signal.Event // the log; the processor is at cursor
 	cursor int64
 }
@@ -50,11 +50,11 @@ func (f *fakeGauges) ListIntegrations(ctx context.Context, p store.ListParams) (
 	return out, nil
 }
 
-func (f *fakeGauges) IntegrationHealth(ctx context.Context, p store.IntegrationHealthParams) (*store.IntegrationHealth, error) {
+func (f *fakeGauges) IntegrationBacklog(ctx context.Context, p store.IntegrationBacklogParams) (*store.IntegrationBacklog, error) {
 	if h, ok := f.health[p.IntegrationID]; ok {
 		return h, nil
 	}
-	return &store.IntegrationHealth{}, nil
+	return &store.IntegrationBacklog{}, nil
 }
 
 func TestRefresh(t *testing.T) {
@@ -62,14 +62,14 @@ func TestRefresh(t *testing.T) {
 	setup := func(t *testing.T) (*Metrics, *fakeGauges, *bytes.Buffer, *slog.Logger) {
 		t.Helper()
 		var logs bytes.Buffer
-		return New(), &fakeGauges{health: map[string]*store.IntegrationHealth{}}, &logs, slog.New(slog.NewTextHandler(&logs, nil))
+		return New(), &fakeGauges{health: map[string]*store.IntegrationBacklog{}}, &logs, slog.New(slog.NewTextHandler(&logs, nil))
 	}
 
 	t.Run("gauges follow the store; a deleted integration's series go", func(t *testing.T) {
 		t.Parallel()
 		m, st, _, log := setup(t)
 		st.ins = []*signal.Integration{{ID: "int_a", CatalogKey: "omnisend", Status: "active"}, {ID: "int_b", CatalogKey: "klaviyo", Status: "active"}}
-		st.health["int_a"] = &store.IntegrationHealth{Backlog: 7, OldestPending: time.Now().Add(-90 * time.Second)}
+		st.health["int_a"] = &store.IntegrationBacklog{Backlog: 7, OldestPending: time.Now().Add(-90 * time.Second)}
 		if err := m.Refresh(context.Background(), st, nil, log); err != nil {
 			t.Fatal(err)
 		}

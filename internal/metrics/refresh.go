@@ -12,7 +12,7 @@ import (
 // GaugeStore is what the gauges are read from.
 type GaugeStore interface {
 	ListIntegrations(ctx context.Context, p store.ListParams) ([]*signal.Integration, error)
-	IntegrationHealth(ctx context.Context, p store.IntegrationHealthParams) (*store.IntegrationHealth, error)
+	IntegrationBacklog(ctx context.Context, p store.IntegrationBacklogParams) (*store.IntegrationBacklog, error)
 	Cursor(ctx context.Context, p store.CursorParams) (int64, error)
 	ListEvents(ctx context.Context, p store.ListEventsParams) ([]signal.Event, error)
 }
@@ -67,7 +67,7 @@ func (m *Metrics) Refresh(ctx context.Context, s GaugeStore, status map[string]s
 	read := make(map[string]gauge, len(all))
 	for _, in := range all {
 		vendors[in.ID] = in.CatalogKey
-		h, err := s.IntegrationHealth(ctx, store.IntegrationHealthParams{IntegrationID: in.ID, Now: now})
+		h, err := s.IntegrationBacklog(ctx, store.IntegrationBacklogParams{IntegrationID: in.ID})
 		if err != nil {
 			return err
 		}

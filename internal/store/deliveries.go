@@ -64,6 +64,9 @@ type DeliveryStore interface {
 	// IntegrationHealth summarises an integration's recent outcomes and
 	// backlog as of Now.
 	IntegrationHealth(ctx context.Context, p IntegrationHealthParams) (*IntegrationHealth, error)
+	// IntegrationBacklog is IntegrationHealth's backlog alone, without
+	// reading the day's outcomes.
+	IntegrationBacklog(ctx context.Context, p IntegrationBacklogParams) (*IntegrationBacklog, error)
 	// ReleaseLeases makes every leased delivery claimable again (at start-up
 	// of a single node, after a crash).
 	ReleaseLeases(ctx context.Context) error

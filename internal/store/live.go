@@ -58,10 +58,22 @@ type MinuteOutcomes struct {
 type IntegrationHealth struct {
 	LastHour Outcomes
 	LastDay  Outcomes
-	Backlog  int
+	IntegrationBacklog
+	// PerMinute: the last 60 whole minutes up to Now's, oldest first.
+	PerMinute []MinuteOutcomes
+}
+
+// IntegrationBacklogParams names the integration whose backlog to read.
+type IntegrationBacklogParams struct {
+	IntegrationID string
+}
+
+// IntegrationBacklog is what an integration has waiting: read from the
+// queue's index alone, so its cost follows the backlog, not the day's
+// deliveries (the gauges and the alerts read it every few seconds).
+type IntegrationBacklog struct {
+	Backlog int
 	// OldestPending is when the oldest pending delivery's event was
 	// received (zero: none pending).
 	OldestPending time.Time
-	// PerMinute: the last 60 whole minutes up to Now's, oldest first.
-	PerMinute []MinuteOutcomes
 }

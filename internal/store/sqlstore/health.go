@@ -46,19 +46,29 @@ func (s *Store) IntegrationHealth(ctx context.Context, p store.IntegrationHealth
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("integration health of %s: %w", p.IntegrationID, err)
 	}
-	// The backlog is the integration's part of the queue index; its lowest
-	// id is its oldest event (ids follow the log's order).
+	b, err := s.IntegrationBacklog(ctx, store.IntegrationBacklogParams{IntegrationID: p.IntegrationID})
+	if err != nil {
+		return nil, fmt.Errorf("integration health: %w", err)
+	}
+	h.IntegrationBacklog = *b
+	return h, nil
+}
+
+// IntegrationBacklog reads the integration's part of the queue index; its
+// lowest id is its oldest event (ids follow the log's order).
+func (s *Store) IntegrationBacklog(ctx context.Context, p store.IntegrationBacklogParams) (*store.IntegrationBacklog, error) {
+	b := &store.IntegrationBacklog{}
 	var oldestID sql.NullInt64
 	if err := s.X.QueryRow(ctx, `SELECT COUNT(*), MIN(id) FROM deliveries`+s.X.d.QueueIndex+`
-		WHERE integration_id = ? AND status = `+Pending, p.IntegrationID).Scan(&h.Backlog, &oldestID); err != nil {
-		return nil, fmt.Errorf("integration health of %s: backlog: %w", p.IntegrationID, err)
+		WHERE integration_id = ? AND status = `+Pending, p.IntegrationID).Scan(&b.Backlog, &oldestID); err != nil {
+		return nil, fmt.Errorf("backlog of %s: %w", p.IntegrationID, err)
 	}
 	if oldestID.Valid {
 		var recv int64
 		if err := s.X.QueryRow(ctx, `SELECT received_at FROM deliveries WHERE id = ?`, oldestID.Int64).Scan(&recv); err != nil {
-			return nil, fmt.Errorf("integration health of %s: oldest pending: %w", p.IntegrationID, err)
+			return nil, fmt.Errorf("backlog of %s: oldest pending: %w", p.IntegrationID, err)
 		}
-		h.OldestPending = FromMS(recv)
+		b.OldestPending = FromMS(recv)
 	}
-	return h, nil
+	return b, nil
 }

@@ -256,10 +256,23 @@ func exerciseLiveDetails(t *testing.T, newStore func(t *testing.T) store.Store) 
 			t.Errorf("minutes add up to %+v, last hour is %+v", total, h.LastHour)
 		}
 
+		// The backlog alone (the gauges' and the alerts' read) is the
+		// health's.
+		backlog, err := b.store.IntegrationBacklog(b.ctx, store.IntegrationBacklogParams{IntegrationID: "int_a"})
+		requireNoError(t, err)
+		if *backlog != h.IntegrationBacklog {
+			t.Errorf("IntegrationBacklog = %+v, want the health's %+v", *backlog, h.IntegrationBacklog)
+		}
+
 		empty, err := b.store.IntegrationHealth(b.ctx, store.IntegrationHealthParams{IntegrationID: "int_none", Now: b.now})
 		requireNoError(t, err)
 		if empty.Backlog != 0 || !empty.OldestPending.IsZero() || empty.LastDay != (store.Outcomes{}) {
 			t.Errorf("health of an integration without deliveries = %+v", empty)
+		}
+		emptyBacklog, err := b.store.IntegrationBacklog(b.ctx, store.IntegrationBacklogParams{IntegrationID: "int_none"})
+		requireNoError(t, err)
+		if *emptyBacklog != (store.IntegrationBacklog{}) {
+			t.Errorf("backlog of an integration without deliveries = %+v", *emptyBacklog)
 		}
 	})
 }
