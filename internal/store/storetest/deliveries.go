@@ -120,6 +120,46 @@ func exerciseDeliveries(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 	})
 
+	// Many copies of each message id in one pass, spread over more rows
+	// than one statement of a backend that writes in chunks takes (SQLite:
+	// 1,000): the first copy of each is claimed, every later one is a
+	// duplicate, whichever statement it falls in.
+	t.Run("DedupeCopiesInOnePass", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		const distinct = 500
+		events := make([]*signal.Event, 3*distinct)
+		for i := range events {
+			events[i] = newEvent(bundle.now)
+			if i >= distinct {
+				events[i].MessageID = events[i%distinct].MessageID
+			}
+		}
+		appendEvents(bundle.ctx, t, bundle.store, events...)
+		ds := make([]*signal.Delivery, len(events))
+		for i, e := range events {
+			ds[i] = pendingDelivery(e, "int_a")
+		}
+		requireNoError(t, bundle.store.RecordProcessed(bundle.ctx, store.RecordProcessedParams{UpToSeq: events[len(events)-1].Seq,
+			Deliveries: ds, DedupeWindow: 24 * time.Hour, Now: bundle.now}))
+		counts, err := bundle.store.CountLiveEvents(bundle.ctx, store.ListLiveEventsParams{IntegrationID: "int_a"})
+		requireNoError(t, err)
+		if counts.Pending != distinct || counts.Filtered != 2*distinct {
+			t.Fatalf("counts %+v, want %d pending and %d filtered", counts, distinct, 2*distinct)
+		}
+		claimed, err := bundle.store.ClaimDeliveries(bundle.ctx, store.ClaimDeliveriesParams{IntegrationID: "int_a", Limit: 3 * distinct,
+			Now: bundle.now, LeaseUntil: bundle.now.Add(time.Minute)})
+		requireNoError(t, err)
+		if len(claimed) != distinct {
+			t.Fatalf("claimed %d deliveries, want the %d first copies", len(claimed), distinct)
+		}
+		for _, d := range claimed {
+			if d.EventSeq > events[distinct-1].Seq {
+				t.Fatalf("claimed event %d, a later copy: the first copy of each message must be the one sent", d.EventSeq)
+			}
+		}
+	})
+
 	t.Run("DuplicateIsNotClaimed", func(t *testing.T) {
 		t.Parallel()
 		bundle := setup(t)
