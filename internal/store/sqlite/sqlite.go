@@ -60,7 +60,7 @@ type Options struct {
 	// CheckpointEvery is how often the background checkpointer copies the
 	// WAL into the database file (default 200 ms; see checkpoint.go).
 	CheckpointEvery time.Duration
-	// OnDiskFailure, if set, is called once, when the disk refuses a write
+	// OnDiskFailure, if set, is called once (synchronously, on the writing goroutine: it must not block or use the store), when the disk refuses a write
 	// or a sync of the main file: its writer then refuses every write
 	// (diskfail.go), and the server should stop so that a restart recovers.
 	OnDiskFailure func(error)
@@ -163,8 +163,12 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	}
 	// secure_delete: deleted content is zeroed, so that an erased
 	// contact's keyed hashes (and sealed values) do not stay in free pages.
+	// The writer and the checkpointer share one watch: the checkpointer's
+	// sync of the WAL is the first one after a pass, and a failure reported
+	// on its descriptor is not reported again on the writer's.
+	watch := &diskWatch{notify: opts.OnDiskFailure}
 	db.write, err = openOne(ctx, cachingConnector{onConnect: attacher(logPath, mainWriterPragmas...), onBegin: beginMain,
-		watch: &diskWatch{notify: opts.OnDiskFailure}, faults: opts.faults},
+		watch: watch, faults: opts.faults},
 		dsn("&_pragma=secure_delete(1)&_pragma=wal_autocheckpoint("+strconv.Itoa(writerAutocheckpoint)+")&_pragma=temp_store(2)&_pragma=journal_size_limit(67108864)"), 1)
 	if err != nil {
 		return fail(fmt.Errorf("open %s: %w", opts.Path, err))
@@ -175,7 +179,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	}
 	// The checkpointer waits at most 1 s for the writers and the readers
 	// (only its truncates wait at all): see checkpoint.go.
-	db.ckptDB, err = openOne(ctx, cachingConnector{onConnect: attacher(logPath)}, dsnWait(opts.Path, 1000, ""), 1)
+	db.ckptDB, err = openOne(ctx, cachingConnector{onConnect: attacher(logPath), watch: watch}, dsnWait(opts.Path, 1000, ""), 1)
 	if err != nil {
 		return fail(fmt.Errorf("open %s: %w", opts.Path, err))
 	}

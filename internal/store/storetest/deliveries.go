@@ -120,10 +120,9 @@ func exerciseDeliveries(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 	})
 
-	// Many copies of each message id in one pass, spread over more rows
-	// than one statement of a backend that writes in chunks takes (SQLite:
-	// 1,000): the first copy of each is claimed, every later one is a
-	// duplicate, whichever statement it falls in.
+	// Many copies of each message id in one pass (1,500 deliveries, more
+	// than one multi-row statement of either backend takes): the first copy
+	// of each is claimed, every later one is a duplicate.
 	t.Run("DedupeCopiesInOnePass", func(t *testing.T) {
 		t.Parallel()
 		bundle := setup(t)
