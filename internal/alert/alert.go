@@ -196,7 +196,7 @@ func (e *Evaluator) conditions(ctx context.Context, in *signal.Integration, a *s
 	conds := []condition{{kind: Paused, on: paused, reason: string(in.StatusReason), reasonText: signal.ReasonText(in.StatusReason)}}
 	h, err := e.store.IntegrationBacklog(ctx, store.IntegrationBacklogParams{IntegrationID: in.ID})
 	if err != nil {
-		return nil, fmt.Errorf("alert: health of %s: %w", in.ID, err)
+		return nil, fmt.Errorf("alert: backlog of %s: %w", in.ID, err)
 	}
 	age := now.Sub(h.OldestPending)
 	limit := time.Duration(a.BacklogAgeSeconds) * time.Second

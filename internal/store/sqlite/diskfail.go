@@ -19,15 +19,15 @@ import (
 // then make a WAL with a hole durable, and recovery stops at the hole,
 // losing every commit after it, FULL ones included. PostgreSQL stops on a
 // failed fsync for the same reason. So the first I/O error on the main
-// writer refuses every later write on it (reads go on) and is reported
+// writer refuses every later statement on it (the read pool goes on) and is reported
 // (Options.OnDiskFailure; signal serve stops): a restart recovers from what
 // the disk holds, and the event log, a file of its own synced on every
 // commit, still has every event acknowledged, which the processor reads
 // again from the last pass the disk kept.
 
-// diskWatch is the main writer's: the first I/O error it saw.
+// diskWatch is the main writer's and the checkpointer's: the first I/O
+// error either saw.
 type diskWatch struct {
-	once   sync.Once
 	mu     sync.Mutex
 	err    error
 	notify func(error)
@@ -45,14 +45,15 @@ func (w *diskWatch) check(err error) error {
 	if w == nil || err == nil || !isDiskFailure(err) {
 		return err
 	}
-	w.once.Do(func() {
-		w.mu.Lock()
+	w.mu.Lock()
+	first := w.err == nil
+	if first {
 		w.err = err
-		w.mu.Unlock()
-		if w.notify != nil {
-			w.notify(fmt.Errorf("the disk refused a write or sync of the main database (%w): restart Signal so that it recovers from what the disk holds", err))
-		}
-	})
+	}
+	w.mu.Unlock()
+	if first && w.notify != nil {
+		w.notify(fmt.Errorf("the disk refused a write or sync of the main database (%w): restart Signal so that it recovers from what the disk holds", err))
+	}
 	return err
 }
 

@@ -60,9 +60,11 @@ type Options struct {
 	// CheckpointEvery is how often the background checkpointer copies the
 	// WAL into the database file (default 200 ms; see checkpoint.go).
 	CheckpointEvery time.Duration
-	// OnDiskFailure, if set, is called once (synchronously, on the writing goroutine: it must not block or use the store), when the disk refuses a write
-	// or a sync of the main file: its writer then refuses every write
+	// OnDiskFailure, if set, is called once, when the disk refuses a write
+	// or a sync of the main file: its writer then refuses every statement
 	// (diskfail.go), and the server should stop so that a restart recovers.
+	// It runs on the goroutine that met the error: it must not block or
+	// use the store.
 	OnDiskFailure func(error)
 
 	// faults, if set (tests), wraps each connection of the main writer.
