@@ -19,9 +19,9 @@ import (
 // then make a WAL with a hole durable, and recovery stops at the hole,
 // losing every commit after it, FULL ones included. PostgreSQL stops on a
 // failed fsync for the same reason. So the first I/O error on the main
-// writer refuses every later statement on it (the read pool goes on) and is reported
-// (Options.OnDiskFailure; signal serve stops): a restart recovers from what
-// the disk holds, and the event log, a file of its own synced on every
+// writer or the checkpointer refuses every later statement on them (the
+// read pool goes on) and is reported (Options.OnDiskFailure; signal serve
+// stops): a restart recovers from what the disk holds, and the event log, a file of its own synced on every
 // commit, still has every event acknowledged, which the processor reads
 // again from the last pass the disk kept.
 
