@@ -209,6 +209,15 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		adminSrv.Close() // live-event streams do not end by themselves
 	}
 	wg.Wait()
+	if runErr == nil {
+		// A last pass or claim during the stop may have met the disk's
+		// failure: the exit status still says so, for the supervisor.
+		select {
+		case runErr = <-diskFailed:
+			log.Error("signal stopping: the disk failed under the database", "err", runErr)
+		default:
+		}
+	}
 	log.Info("signal stopped")
 	return runErr
 }

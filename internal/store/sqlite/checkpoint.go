@@ -205,6 +205,12 @@ func (db *DB) inPassTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	// be set back is closed (the pool opens a new one with the writer's
 	// settings).
 	defer func() {
+		if db.watch.refused() != nil {
+			// The writer stopped for good (diskfail.go): a new connection
+			// would be refused too.
+			conn.Close()
+			return
+		}
 		if err := execAll(context.WithoutCancel(ctx), conn, writerPragmas); err != nil {
 			slog.Warn("sqlite: the writer's settings were not set back after a pass; reconnecting", "err", err)
 			conn.Raw(func(any) error { return driver.ErrBadConn })

@@ -82,6 +82,7 @@ type DB struct {
 	read   *sql.DB
 	ckptDB *sql.DB // one connection: the checkpointer's
 	ckpt   *checkpointer
+	watch  *diskWatch // the writer's and the checkpointer's (diskfail.go)
 	cipher store.Cipher
 	opts   Options
 
@@ -169,6 +170,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	// sync of the WAL is the first one after a pass, and a failure reported
 	// on its descriptor is not reported again on the writer's.
 	watch := &diskWatch{notify: opts.OnDiskFailure}
+	db.watch = watch
 	db.write, err = openOne(ctx, cachingConnector{onConnect: attacher(logPath, mainWriterPragmas...), onBegin: beginMain,
 		watch: watch, faults: opts.faults},
 		dsn("&_pragma=secure_delete(1)&_pragma=wal_autocheckpoint("+strconv.Itoa(writerAutocheckpoint)+")&_pragma=temp_store(2)&_pragma=journal_size_limit(67108864)"), 1)
@@ -220,8 +222,19 @@ func (db *DB) Close() error {
 }
 
 func (db *DB) closeConns() error {
+	conns := []*sql.DB{db.read, db.ckptDB, db.write, db.logW}
+	if db.watch.refused() != nil {
+		// The last connection to close a database checkpoints its WAL into
+		// it and deletes the WAL. After the disk failed, the WAL's pages
+		// in the kernel's cache may not be what the disk holds: the main
+		// file's connections are left open, so that the next start
+		// recovers from the disk, as after a crash. The process is about
+		// to exit. The log's own writer closes: it is not the log's last
+		// connection (the others attach it), so it checkpoints nothing.
+		conns = []*sql.DB{db.logW}
+	}
 	var errs []error
-	for _, c := range []*sql.DB{db.read, db.ckptDB, db.write, db.logW} {
+	for _, c := range conns {
 		if c != nil {
 			errs = append(errs, c.Close())
 		}

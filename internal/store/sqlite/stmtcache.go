@@ -184,14 +184,17 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 	}
 	if cs == nil {
 		r, err := c.sqliteConn.QueryContext(ctx, query, args)
-		return r, c.watch.check(err)
+		if err != nil || c.watch == nil {
+			return r, c.watch.check(err)
+		}
+		return watchedRows{Rows: r, watch: c.watch}, nil
 	}
 	r, err := cs.stmt.QueryContext(ctx, args)
 	if err != nil {
 		return nil, c.watch.check(err)
 	}
 	cs.busy = true
-	return &cachedRows{Rows: r, cs: cs}, nil
+	return &cachedRows{Rows: r, cs: cs, watch: c.watch}, nil
 }
 
 // Close finalizes the cached statements, then closes the connection.
@@ -209,12 +212,24 @@ func (c *cachingConn) Close() error {
 	return errors.Join(append(errs, c.sqliteConn.Close())...)
 }
 
+// watchedRows are a watched connection's: a statement steps as its rows
+// are read, so a write (RETURNING) or a sync may fail in Next.
+type watchedRows struct {
+	driver.Rows
+	watch *diskWatch
+}
+
+func (r watchedRows) Next(dest []driver.Value) error { return r.watch.check(r.Rows.Next(dest)) }
+
 // cachedRows frees its statement for the next query when closed.
 type cachedRows struct {
 	driver.Rows
 	cs     *cachedStmt
+	watch  *diskWatch
 	closed bool
 }
+
+func (r *cachedRows) Next(dest []driver.Value) error { return r.watch.check(r.Rows.Next(dest)) }
 
 func (r *cachedRows) Close() error {
 	err := r.Rows.Close()
