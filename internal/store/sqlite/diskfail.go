@@ -24,6 +24,18 @@ import (
 // stops): a restart recovers from what the disk holds, and the event log, a file of its own synced on every
 // commit, still has every event acknowledged, which the processor reads
 // again from the last pass the disk kept.
+//
+// One sync is not seen here: the checkpoint SQLite runs by itself inside a
+// commit past the writer's bound ignores its own error. Linux reports a
+// failed writeback once to every descriptor open on the file, so the
+// checkpointer's next sync of the WAL, on a descriptor of its own, fails
+// and stops the writer, within its period (200 ms). Until then the
+// writer's commits sync on a descriptor that has had its report: a delivery
+// claimed then may be sent again after the restart, and an admin write may
+// be lost; no acknowledged event can be, as the log is another file. After
+// a failure, closing leaves the main file's connections open (closeConns):
+// the last one to close would checkpoint the WAL as the kernel's cache
+// holds it.
 
 // diskWatch is the main writer's and the checkpointer's: the first I/O
 // error either saw.
