@@ -81,10 +81,13 @@ func TestLiveEventsThroughTheBinary(t *testing.T) {
 		}},
 		{"unknown parameter", "/live-events?integration=" + in.ID, 400, nil},
 		{"counts", "/live-events/counts?q=ORD-77", 200, func(t *testing.T, raw json.RawMessage) {
-			var c map[string]int
-			json.Unmarshal(raw, &c)
-			if c["delivered"] != 1 || len(c) != 5 {
-				t.Fatalf("counts %s", raw)
+			var c struct {
+				Pending, Delivered, Filtered, Failed, Paused, Window int
+				Limited                                              bool
+			}
+			if err := json.Unmarshal(raw, &c); err != nil || c.Delivered != 1 || c.Pending+c.Filtered+c.Failed+c.Paused != 0 ||
+				c.Limited || c.Window != 10_000 {
+				t.Fatalf("counts %s (%v): want the one order delivered, among the newest 10,000", raw, err)
 			}
 		}},
 		{"detail", "/live-events/" + found[0].ID, 200, func(t *testing.T, raw json.RawMessage) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -109,6 +110,40 @@ func TestLiveEventsFilters(t *testing.T) {
 	}
 }
 
+// windowStore records the window the counts ask the store for.
+type windowStore struct {
+	Store
+	mu    sync.Mutex
+	limit int
+}
+
+func (w *windowStore) CountLiveEvents(ctx context.Context, p store.ListLiveEventsParams) (store.LiveCounts, error) {
+	w.mu.Lock()
+	w.limit = p.Limit
+	w.mu.Unlock()
+	c, err := w.Store.CountLiveEvents(ctx, p)
+	c.Limited = true // as if more rows matched than the window holds
+	return c, err
+}
+
+// TestLiveEventsCountsWindow: the counts ask the store for the newest
+// 10,000 rows only, and say when more match.
+func TestLiveEventsCountsWindow(t *testing.T) {
+	t.Parallel()
+	ws := &windowStore{}
+	b := setupServer(t, Deps{}, func(s Store) Store { ws.Store = s; return ws })
+	var raw json.RawMessage
+	if code := b.call(t, "GET", "/v1/admin/live-events/counts", "", &raw); code != 200 {
+		t.Fatalf("counts: %d %s", code, raw)
+	}
+	requireJSONEq(t, raw, `{"pending":0,"delivered":0,"filtered":0,"failed":0,"paused":0,"limited":true,"window":10000}`)
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if ws.limit != 10_000 {
+		t.Fatalf("the counts asked the store for %d rows, want the newest 10,000", ws.limit)
+	}
+}
+
 func TestLiveEventsCountsAndDetail(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -121,10 +156,10 @@ func TestLiveEventsCountsAndDetail(t *testing.T) {
 		check      func(t *testing.T, raw json.RawMessage)
 	}{
 		{"counts", "/v1/admin/live-events/counts", 200, func(t *testing.T, raw json.RawMessage) {
-			requireJSONEq(t, raw, `{"pending":1,"delivered":1,"filtered":1,"failed":0,"paused":0}`)
+			requireJSONEq(t, raw, `{"pending":1,"delivered":1,"filtered":1,"failed":0,"paused":0,"limited":false,"window":10000}`)
 		}},
 		{"counts filtered", "/v1/admin/live-events/counts?q=ann", 200, func(t *testing.T, raw json.RawMessage) {
-			requireJSONEq(t, raw, `{"pending":0,"delivered":1,"filtered":0,"failed":0,"paused":0}`)
+			requireJSONEq(t, raw, `{"pending":0,"delivered":1,"filtered":0,"failed":0,"paused":0,"limited":false,"window":10000}`)
 		}},
 		{"counts refuse status", "/v1/admin/live-events/counts?status=failed", 400, nil},
 		{"detail", "/v1/admin/live-events/dlv_1", 200, func(t *testing.T, raw json.RawMessage) {

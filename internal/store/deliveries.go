@@ -56,7 +56,9 @@ type DeliveryStore interface {
 	// ListLiveEvents lists events and their deliveries, newest first.
 	ListLiveEvents(ctx context.Context, p ListLiveEventsParams) ([]*signal.LiveEvent, string, error)
 	// CountLiveEvents counts the Live Events rows matching the filters by
-	// the status they show (Status, Cursor and Limit are ignored).
+	// the status they show (Status and Cursor are ignored): with Limit,
+	// only the first Limit rows of the list, newest first, saying whether
+	// more match (LiveCounts.Limited).
 	CountLiveEvents(ctx context.Context, p ListLiveEventsParams) (LiveCounts, error)
 	// GetLiveEvent returns one Live Events row with its processed event and
 	// its delivery's last attempts, oldest first. Unknown: ENOTFOUND.

@@ -28,6 +28,8 @@ type LiveCounts struct {
 	Filtered  int `json:"filtered"`
 	Failed    int `json:"failed"`
 	Paused    int `json:"paused"`
+	// Limited: more rows match than the count's window (its Limit) held.
+	Limited bool `json:"limited"`
 }
 
 // GetLiveEventParams names a row by the id Live Events gave it.

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/signalhq/signal/internal/signal"
@@ -33,7 +34,7 @@ type liveEventsPage struct {
 	Statuses     []string
 	Reasons      []option
 	Types        []string
-	Counts       map[string]int
+	Counts       liveCounts
 	CountsErr    string
 	Rows         []liveEvent
 	ListErr      string
@@ -49,13 +50,50 @@ type statusCount struct {
 	Count  int
 }
 
+// liveCounts is GET /v1/admin/live-events/counts: the rows per status among
+// the newest Window that match; Limited says more match.
+type liveCounts struct {
+	Pending   int  `json:"pending"`
+	Delivered int  `json:"delivered"`
+	Filtered  int  `json:"filtered"`
+	Failed    int  `json:"failed"`
+	Paused    int  `json:"paused"`
+	Limited   bool `json:"limited"`
+	Window    int  `json:"window"`
+}
+
+func (c liveCounts) of(status string) int {
+	switch status {
+	case "pending":
+		return c.Pending
+	case "delivered":
+		return c.Delivered
+	case "filtered":
+		return c.Filtered
+	case "failed":
+		return c.Failed
+	case "paused":
+		return c.Paused
+	}
+	return 0
+}
+
 // StatusCounts lists each status with its count, in display order.
 func (p liveEventsPage) StatusCounts() []statusCount {
 	var out []statusCount
 	for _, s := range p.Statuses {
-		out = append(out, statusCount{Status: s, Count: p.Counts[s]})
+		out = append(out, statusCount{Status: s, Count: p.Counts.of(s)})
 	}
 	return out
+}
+
+// CountsWindow is the counts' window as a marketer reads it ("10,000").
+func (p liveEventsPage) CountsWindow() string {
+	s := strconv.Itoa(p.Counts.Window)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 func humanize(code string) string { return strings.ReplaceAll(code, "_", " ") }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -271,5 +272,29 @@ func TestInstallFromDialog(t *testing.T) {
 	if p.status != 400 || !strings.Contains(p.body, `<form method="post" action="/library/omnisend/install" class="install-form"`) ||
 		!strings.Contains(p.body, `<p class="field-error" id="err-omnisend-name">name is too long</p>`) {
 		t.Fatalf("status %d: %s", p.status, p.body)
+	}
+}
+
+// TestLiveCountsWindow: when more events match than the counts' window,
+// Live Events says what the counts cover; otherwise the note is hidden
+// (live.js shows it when a later count is limited).
+func TestLiveCountsWindow(t *testing.T) {
+	t.Parallel()
+	const note = `<p id="live-counts-window" class="muted"%s>Counted over the latest 10,000 events that match; older events are listed but not counted.</p>`
+	for _, tt := range []struct {
+		name, counts, want string
+	}{
+		{"limited", `{"pending":0,"delivered":10000,"filtered":0,"failed":0,"paused":0,"limited":true,"window":10000}`, fmt.Sprintf(note, "")},
+		{"all counted", `{"pending":0,"delivered":12,"filtered":0,"failed":0,"paused":0,"limited":false,"window":10000}`, fmt.Sprintf(note, " hidden")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			b.api.respond["GET /v1/admin/live-events/counts"] = fakeAnswer{200, tt.counts}
+			p := b.signIn(t, "viewer").get("/live-events")
+			if p.status != 200 || !strings.Contains(p.body, tt.want) {
+				t.Fatalf("status %d; page lacks %s:\n%s", p.status, tt.want, p.body)
+			}
+		})
 	}
 }

@@ -75,6 +75,29 @@ func TestLiveQueriesUseIndexes(t *testing.T) {
 			t.Logf("%s:\n%s", tt.name, plan)
 		})
 	}
+	// The counts read the list's first rows in its order (a window of
+	// 10,000 in the Management API): the same indexes, no sort of every
+	// match, and, with no filter, the log's own order.
+	counts := append(tests[:3:3], tests[4:]...)
+	counts = append(counts, struct {
+		name string
+		p    store.ListLiveEventsParams
+		want string
+	}{"unfiltered", store.ListLiveEventsParams{}, "SCAN e\n"})
+	for _, tt := range counts {
+		t.Run("counts/"+tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.p.Limit = 10_000
+			q, args, err := db.LiveCountQuery(tt.p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan := explain(t, db, q, args) + "\n"
+			if !strings.Contains(plan, tt.want) || strings.Contains(plan, "TEMP B-TREE FOR ORDER BY") {
+				t.Fatalf("plan of the counts by %s does not use %s or sorts every match:\n%s", tt.name, tt.want, plan)
+			}
+		})
+	}
 	t.Run("health", func(t *testing.T) {
 		t.Parallel()
 		now := ms(time.Now())

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/signalhq/signal/internal/signal"
@@ -120,40 +121,62 @@ func (s *Store) queryLive(ctx context.Context, q string, args []any) ([]*signal.
 	return out, keys, rows.Err()
 }
 
-// CountLiveEvents counts the rows matching the filters by shown status.
+// CountLiveEvents counts the rows matching the filters by shown status:
+// with p.Limit, only the first p.Limit rows of the list (newest first), so
+// that a count costs at most a page of that size however long the log is,
+// and Limited says whether more rows match. The rows are read in the list's
+// order and counted here: the same query with a count or a constant in
+// place of the status may be planned as a sort of every row.
 func (s *Store) CountLiveEvents(ctx context.Context, p store.ListLiveEventsParams) (store.LiveCounts, error) {
-	var (
-		args []any
-		c    store.LiveCounts
-	)
-	dl := s.liveDialect(&args)
-	where, err := LiveWhere(p, dl, false)
+	var c store.LiveCounts
+	q, args, err := s.LiveCountQuery(p)
 	if err != nil {
 		return c, err
 	}
-	q := `SELECT ` + LiveShownStatus(dl) + ` AS shown, COUNT(*)` + LiveFrom
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	rows, err := s.X.Query(ctx, q+` GROUP BY shown`, args...)
+	rows, err := s.X.Query(ctx, q, args...)
 	if err != nil {
 		return c, fmt.Errorf("count live events: %w", err)
 	}
 	defer rows.Close()
+	var (
+		status signal.DeliveryStatus
+		n      int
+	)
 	for rows.Next() {
-		var (
-			status signal.DeliveryStatus
-			n      int
-		)
-		if err := rows.Scan(&status, &n); err != nil {
+		if p.Limit > 0 && n == p.Limit {
+			c.Limited = true
+			break
+		}
+		if err := rows.Scan(&status); err != nil {
 			return c, fmt.Errorf("count live events: %w", err)
 		}
-		AddLiveCount(&c, status, n)
+		AddLiveCount(&c, status, 1)
+		n++
 	}
 	if err := rows.Err(); err != nil {
 		return c, fmt.Errorf("count live events: %w", err)
 	}
 	return c, nil
+}
+
+// LiveCountQuery is the query CountLiveEvents reads: the shown status of
+// each row p's filters match (not its status or cursor), in the list's
+// order, at most p.Limit+1 rows when p.Limit is set.
+func (s *Store) LiveCountQuery(p store.ListLiveEventsParams) (string, []any, error) {
+	var args []any
+	dl := s.liveDialect(&args)
+	where, err := LiveWhere(p, dl, false)
+	if err != nil {
+		return "", nil, err
+	}
+	q := `SELECT ` + LiveShownStatus(dl) + LiveFrom
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	if p.Limit > 0 {
+		q += LiveOrder(p) + ` LIMIT ` + strconv.Itoa(p.Limit+1)
+	}
+	return q, args, nil
 }
 
 // GetLiveEvent returns one row with its processed event and attempts.

@@ -100,6 +100,15 @@ func exerciseLiveDetails(t *testing.T, newStore func(t *testing.T) store.Store) 
 			{"all", store.ListLiveEventsParams{}, store.LiveCounts{Pending: 2, Delivered: 1, Filtered: 1, Paused: 1}},
 			{"integration", store.ListLiveEventsParams{IntegrationID: "int_p"}, store.LiveCounts{Paused: 1}},
 			{"status ignored", store.ListLiveEventsParams{Status: signal.StatusFailed, IntegrationID: "int_a"}, store.LiveCounts{Pending: 1, Delivered: 1, Filtered: 1}},
+			// A window: the list's first rows, newest first (events[3],
+			// events[2], events[1], then events[0]'s deliveries, the
+			// later one first).
+			{"window of 2", store.ListLiveEventsParams{Limit: 2}, store.LiveCounts{Pending: 1, Delivered: 1, Limited: true}},
+			{"window of 4", store.ListLiveEventsParams{Limit: 4}, store.LiveCounts{Pending: 1, Delivered: 1, Filtered: 1, Paused: 1, Limited: true}},
+			{"window of all", store.ListLiveEventsParams{Limit: 5}, store.LiveCounts{Pending: 2, Delivered: 1, Filtered: 1, Paused: 1}},
+			{"window past all", store.ListLiveEventsParams{Limit: 6}, store.LiveCounts{Pending: 2, Delivered: 1, Filtered: 1, Paused: 1}},
+			{"window by integration", store.ListLiveEventsParams{IntegrationID: "int_a", Limit: 2}, store.LiveCounts{Delivered: 1, Filtered: 1, Limited: true}},
+			{"window, status ignored", store.ListLiveEventsParams{Status: signal.StatusPaused, IntegrationID: "int_a", Limit: 3}, store.LiveCounts{Pending: 1, Delivered: 1, Filtered: 1}},
 		} {
 			got, err := b.store.CountLiveEvents(b.ctx, tt.p)
 			requireNoError(t, err)

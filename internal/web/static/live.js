@@ -5,7 +5,7 @@
 // with "Load older".
 (function () {
   "use strict";
-  var table, tbody, source, paused = false, names = {}, countsTimer;
+  var table, tbody, source, paused = false, names = {}, countsTimer, countsBusy = false, countsAgain = false;
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -62,12 +62,15 @@
     refreshCounts();
   }
 
-  // refreshCounts asks for the counts at most once a second.
+  // refreshCounts asks for the counts at most once a second, and never
+  // while an earlier answer is still awaited: it asks again after it.
   function refreshCounts() {
     var url = table.getAttribute("data-counts");
     if (!url || countsTimer) return;
+    if (countsBusy) { countsAgain = true; return; }
     countsTimer = setTimeout(function () {
       countsTimer = null;
+      countsBusy = true;
       var q = new URLSearchParams(location.search);
       q.delete("status"); q.delete("cursor");
       var qs = q.toString();
@@ -80,7 +83,12 @@
           var k = els[i].getAttribute("data-count");
           if (typeof c[k] === "number") els[i].textContent = c[k];
         }
-      }).catch(function () {});
+        var note = document.getElementById("live-counts-window");
+        if (note) note.hidden = !c.limited;
+      }).catch(function () {}).then(function () {
+        countsBusy = false;
+        if (countsAgain) { countsAgain = false; refreshCounts(); }
+      });
     }, 1000);
   }
 

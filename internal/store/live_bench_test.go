@@ -1,0 +1,88 @@
+package store_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
+	"github.com/signalhq/signal/internal/store/postgres"
+	"github.com/signalhq/signal/internal/store/postgres/postgrestest"
+	"github.com/signalhq/signal/internal/store/sqlite"
+	"github.com/signalhq/signal/internal/store/storetest"
+)
+
+// BenchmarkLiveCounts: the Live Events counts, which the page asks for when
+// it opens and at most once a second while it streams, over a log of
+// 200,000 events with a delivery each (SIGNAL_BENCH_LIVE_ROWS sets another
+// size; the log holds SIGNAL_RETENTION_DAYS, 30 by default, of a store's
+// events).
+//
+// Run: go test -bench LiveCounts -run XXX ./internal/store/
+func BenchmarkLiveCounts(b *testing.B) {
+	b.Run("SQLite", func(b *testing.B) {
+		db, err := sqlite.Open(context.Background(), sqlite.Options{Path: filepath.Join(b.TempDir(), "signal.db"), Cipher: storetest.Cipher()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		benchLiveCounts(b, db)
+	})
+	b.Run("Postgres", func(b *testing.B) {
+		pg := postgrestest.NewDatabase(b)
+		db, err := postgres.Open(context.Background(), postgres.Options{URL: pg.NewSchemaURL(b), Cipher: storetest.Cipher()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		benchLiveCounts(b, db)
+	})
+}
+
+func benchLiveCounts(b *testing.B, db store.Store) {
+	rows := 200_000
+	if v, err := strconv.Atoi(os.Getenv("SIGNAL_BENCH_LIVE_ROWS")); err == nil && v > 0 {
+		rows = v
+	}
+	ctx := context.Background()
+	now := time.Now().UTC()
+	for start := 0; start < rows; start += 1000 {
+		evs := make([]*signal.Event, 0, 1000)
+		for i := start; i < min(start+1000, rows); i++ {
+			evs = append(evs, &signal.Event{MessageID: "m-" + strconv.Itoa(i+1), PipelineID: "pip_1", Type: signal.TypeTrack,
+				Event: "Order Completed", AnonymousID: "a-" + strconv.Itoa(i), Timestamp: now, ReceivedAt: now, Payload: []byte(`{"type":"track"}`)})
+		}
+		if err := db.AppendEvents(ctx, store.AppendEventsParams{Events: evs}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ds := queueDeliveries(now, rows)
+	for i, d := range ds {
+		d.Status = []signal.DeliveryStatus{signal.StatusDelivered, signal.StatusFiltered, signal.StatusDelivered, signal.StatusFailed}[i%4]
+	}
+	enqueue(b, db, ds, 0, now)
+	for _, bc := range []struct {
+		name string
+		p    store.ListLiveEventsParams
+		want int // delivered
+	}{
+		// What the counts read before they had a window: every row.
+		{"All", store.ListLiveEventsParams{}, rows / 2},
+		// What the Management API asks for: the newest 10,000 rows.
+		{"Window", store.ListLiveEventsParams{Limit: 10_000}, 5_000},
+		{"WindowByIntegration", store.ListLiveEventsParams{IntegrationID: "int_a", Limit: 10_000}, 5_000},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for range b.N {
+				c, err := db.CountLiveEvents(ctx, bc.p)
+				if err != nil || c.Delivered != bc.want {
+					b.Fatalf("counts %+v, %v; want %d delivered", c, err, bc.want)
+				}
+			}
+		})
+	}
+}
