@@ -22,14 +22,18 @@ import (
 // the refresher and the evaluator use.
 //
 // Run: go test -bench Gauges -run XXX ./internal/store/
-func BenchmarkGauges(b *testing.B) {
+func BenchmarkGauges(b *testing.B) { benchBothStores(b, benchGauges) }
+
+// benchBothStores runs fn on a new SQLite store and on a new PostgreSQL
+// one (skipped when no server answers; see postgrestest).
+func benchBothStores(b *testing.B, fn func(*testing.B, store.Store)) {
 	b.Run("SQLite", func(b *testing.B) {
 		db, err := sqlite.Open(context.Background(), sqlite.Options{Path: filepath.Join(b.TempDir(), "signal.db"), Cipher: storetest.Cipher()})
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer db.Close()
-		benchGauges(b, db)
+		fn(b, db)
 	})
 	b.Run("Postgres", func(b *testing.B) {
 		pg := postgrestest.NewDatabase(b)
@@ -38,7 +42,7 @@ func BenchmarkGauges(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer db.Close()
-		benchGauges(b, db)
+		fn(b, db)
 	})
 }
 
