@@ -280,7 +280,7 @@ func TestInstallFromDialog(t *testing.T) {
 // (live.js shows it when a later count is limited).
 func TestLiveCountsWindow(t *testing.T) {
 	t.Parallel()
-	const note = `<p id="live-counts-window" class="muted"%s>Counted over the latest 10,000 events that match; older events are listed but not counted.</p>`
+	const note = `<p id="live-counts-window" class="muted"%s>Counted over the newest 10,000 rows that match; older rows are listed but not counted.</p>`
 	for _, tt := range []struct {
 		name, counts, want string
 	}{

@@ -48,9 +48,10 @@ func TestIsDiskFailure(t *testing.T) {
 
 // faults makes a watched connection fail as a disk would, at one point:
 // a transaction's commit (its sync), a statement's step, or a row read
-// from a statement that writes (RETURNING).
+// from a statement that writes (RETURNING) or from a second copy of a
+// query whose rows are open.
 type faults struct {
-	at       string // "commit", "exec" or "next"
+	at       string // "commit", "exec", "next" or "next, uncached"
 	code     atomic.Int64
 	connects atomic.Int64
 }
@@ -88,6 +89,15 @@ func (c faultyConn) PrepareContext(ctx context.Context, query string) (driver.St
 	return faultyStmt{stmtContext: st.(stmtContext), f: c.f}, nil
 }
 
+// QueryContext is the path of a query whose cached statement is busy.
+func (c faultyConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	r, err := c.sqliteConn.QueryContext(ctx, query, args)
+	if err != nil {
+		return nil, err
+	}
+	return faultyRows{Rows: r, f: c.f, at: "next, uncached"}, nil
+}
+
 type faultyTx struct {
 	driver.Tx
 	f *faults
@@ -118,16 +128,17 @@ func (s faultyStmt) QueryContext(ctx context.Context, args []driver.NamedValue) 
 	if err != nil {
 		return nil, err
 	}
-	return faultyRows{Rows: r, f: s.f}, nil
+	return faultyRows{Rows: r, f: s.f, at: "next"}, nil
 }
 
 type faultyRows struct {
 	driver.Rows
-	f *faults
+	f  *faults
+	at string
 }
 
 func (r faultyRows) Next(dest []driver.Value) error {
-	if err := r.f.failing("next"); err != nil {
+	if err := r.f.failing(r.at); err != nil {
 		return err
 	}
 	return r.Rows.Next(dest)
@@ -140,7 +151,7 @@ func (r faultyRows) Next(dest []driver.Value) error {
 // start's recovery.
 func TestDiskFailureStopsTheWriter(t *testing.T) {
 	t.Parallel()
-	for _, at := range []string{"commit", "exec", "next"} {
+	for _, at := range []string{"commit", "exec", "next", "next, uncached"} {
 		t.Run(at, func(t *testing.T) {
 			t.Parallel()
 			testDiskFailure(t, at)
@@ -176,6 +187,20 @@ func testDiskFailure(t *testing.T, at string) {
 		}
 		var got string
 		if err := tx.QueryRowContext(ctx, `INSERT INTO meta (key, value) VALUES (? || 'r', x'00') RETURNING key`, key).Scan(&got); err != nil {
+			return err
+		}
+		// A second copy of a query while the first one's rows are open
+		// does not use the cached statement.
+		const read = `SELECT key FROM meta WHERE key = ?`
+		open, err := tx.QueryContext(ctx, read, key)
+		if err != nil {
+			return err
+		}
+		defer open.Close()
+		if err := tx.QueryRowContext(ctx, read, key).Scan(&got); err != nil {
+			return err
+		}
+		if err := open.Close(); err != nil {
 			return err
 		}
 		return tx.Commit()
@@ -233,8 +258,8 @@ func testDiskFailure(t *testing.T, at string) {
 	}
 	// A close that checkpointed would copy the WAL, as the kernel's cache
 	// holds it, into the main file and delete the WAL.
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
+	if err := db.Close(); err == nil || !strings.Contains(err.Error(), "restart Signal") {
+		t.Fatalf("closing a stopped writer: %v, want the disk's failure", err)
 	}
 	if _, err := os.Stat(path + "-wal"); err != nil {
 		t.Fatalf("after closing a stopped writer: %v; want the WAL left for the next start's recovery", err)

@@ -223,7 +223,8 @@ func (db *DB) Close() error {
 
 func (db *DB) closeConns() error {
 	conns := []*sql.DB{db.read, db.ckptDB, db.write, db.logW}
-	if db.watch.refused() != nil {
+	var errs []error
+	if err := db.watch.refused(); err != nil {
 		// The last connection to close a database checkpoints its WAL into
 		// it and deletes the WAL. After the disk failed, the WAL's pages
 		// in the kernel's cache may not be what the disk holds: the main
@@ -232,8 +233,8 @@ func (db *DB) closeConns() error {
 		// to exit. The log's own writer closes: it is not the log's last
 		// connection (the others attach it), so it checkpoints nothing.
 		conns = []*sql.DB{db.logW}
+		errs = append(errs, err)
 	}
-	var errs []error
 	for _, c := range conns {
 		if c != nil {
 			errs = append(errs, c.Close())

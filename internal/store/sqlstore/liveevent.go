@@ -163,6 +163,9 @@ func (s *Store) CountLiveEvents(ctx context.Context, p store.ListLiveEventsParam
 // each row p's filters match (not its status or cursor), in the list's
 // order, at most p.Limit+1 rows when p.Limit is set.
 func (s *Store) LiveCountQuery(p store.ListLiveEventsParams) (string, []any, error) {
+	// The status is the count's to split by, not a filter: without it the
+	// order is the list's over every status (LiveOrder).
+	p.Status, p.Cursor = "", ""
 	var args []any
 	dl := s.liveDialect(&args)
 	where, err := LiveWhere(p, dl, false)

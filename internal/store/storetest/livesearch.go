@@ -109,6 +109,7 @@ func exerciseLiveDetails(t *testing.T, newStore func(t *testing.T) store.Store) 
 			{"window past all", store.ListLiveEventsParams{Limit: 6}, store.LiveCounts{Pending: 2, Delivered: 1, Filtered: 1, Paused: 1}},
 			{"window by integration", store.ListLiveEventsParams{IntegrationID: "int_a", Limit: 2}, store.LiveCounts{Delivered: 1, Filtered: 1, Limited: true}},
 			{"window, status ignored", store.ListLiveEventsParams{Status: signal.StatusPaused, IntegrationID: "int_a", Limit: 3}, store.LiveCounts{Pending: 1, Delivered: 1, Filtered: 1}},
+			{"window, status and cursor ignored", store.ListLiveEventsParams{Status: signal.StatusFailed, Cursor: "garbage", Limit: 2}, store.LiveCounts{Pending: 1, Delivered: 1, Limited: true}},
 		} {
 			got, err := b.store.CountLiveEvents(b.ctx, tt.p)
 			requireNoError(t, err)
