@@ -174,31 +174,43 @@ func Members(obj []byte, fn func(key []byte, escaped bool, value []byte) error) 
 // Elements returns the raw elements of the array arr. ok is false if arr is
 // not an array as expected.
 func Elements(arr []byte) (elems [][]byte, ok bool) {
+	elems, _, ok = ElementsUpTo(arr, -1)
+	return elems, ok
+}
+
+// ElementsUpTo is Elements reading at most max elements (max < 0: all):
+// more says the array holds another one, which is not read, nor is the
+// rest of the array checked. A caller that refuses long arrays so reads
+// and keeps no more than it accepts.
+func ElementsUpTo(arr []byte, max int) (elems [][]byte, more, ok bool) {
 	i := SkipSpace(arr, 0)
 	if i >= len(arr) || arr[i] != '[' {
-		return nil, false
+		return nil, false, false
 	}
 	i = SkipSpace(arr, i+1)
 	if i < len(arr) && arr[i] == ']' {
-		return [][]byte{}, true
+		return [][]byte{}, false, true
 	}
 	for i < len(arr) {
+		if len(elems) == max {
+			return elems, true, true
+		}
 		end, okVal := SkipValue(arr, i)
 		if !okVal {
-			return nil, false
+			return nil, false, false
 		}
 		elems = append(elems, arr[i:end])
 		i = SkipSpace(arr, end)
 		if i >= len(arr) {
-			return nil, false
+			return nil, false, false
 		}
 		if arr[i] == ']' {
-			return elems, true
+			return elems, false, true
 		}
 		if arr[i] != ',' {
-			return nil, false
+			return nil, false, false
 		}
 		i = SkipSpace(arr, i+1)
 	}
-	return nil, false
+	return nil, false, false
 }

@@ -3,6 +3,7 @@ package jsonscan
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -98,4 +99,30 @@ func FuzzElements(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestElementsUpTo: at most max elements are read; more says whether the
+// array goes on.
+func TestElementsUpTo(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		doc      string
+		max      int
+		want     int
+		more, ok bool
+	}{
+		{`[]`, 2, 0, false, true},
+		{`[1,2]`, 2, 2, false, true},
+		{`[1,2,3]`, 2, 2, true, true},
+		{` [ 1 , 2 , {"a":[3]} ] `, 3, 3, false, true},
+		{`[1,2,3`, 5, 0, false, false},
+		{`[1,2,` + strings.Repeat("0,", 100000) + `0]`, 2, 2, true, true},
+		{`[1,2,3]`, -1, 3, false, true},
+		{`{"a":1}`, 2, 0, false, false},
+	} {
+		got, more, ok := ElementsUpTo([]byte(tt.doc), tt.max)
+		if len(got) != tt.want || more != tt.more || ok != tt.ok {
+			t.Errorf("ElementsUpTo(%.30q, %d) = %d elements, more %v, ok %v; want %d, %v, %v", tt.doc, tt.max, len(got), more, ok, tt.want, tt.more, tt.ok)
+		}
+	}
 }
