@@ -198,7 +198,10 @@ func decodeMessage(raw []byte, d messageDefaults) (*signal.Event, string, error)
 		}
 	}
 	if fromCookie {
-		payload = withAnonymousID(payload, anonID)
+		payload, err = withAnonymousID(payload, anonID)
+		if err != nil {
+			return nil, "", jsonError(err, "event")
+		}
 	}
 	return &signal.Event{
 		MessageID:   msgID,
@@ -296,18 +299,22 @@ func withoutWriteKey(raw []byte) ([]byte, error) {
 	return json.Marshal(obj)
 }
 
-// withAnonymousID adds the anonymousId taken from the _dfid cookie to a
-// message (a JSON object) that has no ids, keeping the rest as received.
-func withAnonymousID(obj []byte, id string) []byte {
-	field, _ := json.Marshal(id)
-	rest := bytes.TrimSpace(obj[1:])
-	out := make([]byte, 0, len(obj)+len(field)+16)
-	out = append(out, `{"anonymousId":`...)
-	out = append(out, field...)
-	if len(rest) > 0 && rest[0] != '}' {
-		out = append(out, ',')
+// withAnonymousID sets the anonymousId taken from the _dfid cookie on a
+// message (a JSON object) that has no ids. An anonymousId it holds (null or
+// empty, under any spelling of the key) is replaced, not kept beside it:
+// the processor reads the last copy of a key. The message is re-encoded,
+// as for withoutWriteKey; Datafly.js always sends an id, so this is rare.
+func withAnonymousID(obj []byte, id string) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(obj, &m); err != nil {
+		return nil, err
 	}
-	return append(out, rest...)
+	field, err := json.Marshal(id)
+	if err != nil {
+		return nil, err
+	}
+	m["anonymousId"] = field
+	return json.Marshal(m)
 }
 
 // clip shortens a caller-supplied value quoted back in an error.

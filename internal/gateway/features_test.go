@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -217,6 +218,36 @@ func TestVisitorCookie(t *testing.T) {
 	ev := b.store.stored()[1]
 	if ev.AnonymousID != "visitor-1" || !bytes.Contains(ev.Payload, []byte(`"anonymousId":"visitor-1"`)) {
 		t.Fatalf("event %+v payload %s does not carry the cookie id", ev, ev.Payload)
+	}
+}
+
+// TestVisitorCookieReplacesAnEmptyID: a message whose anonymousId is null
+// or empty (under any spelling of the key) is stored with the cookie's id
+// in its place, not beside it, where the processor, reading the last
+// copy of a key, would find no id.
+func TestVisitorCookieReplacesAnEmptyID(t *testing.T) {
+	t.Parallel()
+	for _, body := range []string{
+		`{"type":"page"}`,
+		`{"type":"page","anonymousId":null}`,
+		`{"type":"page","anonymousId":""}`,
+		`{"type":"page","anonymous\u0049d":null,"name":"Home"}`,
+		`{"anonymousId":null,"type":"page","anonymousId":""}`,
+	} {
+		t.Run(body, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			h := bearer(testKey)
+			h["Cookie"] = "_dfid=visitor-1"
+			if w := b.do(t, req{path: "/v1/p", header: h, body: body}); w.Code != 200 {
+				t.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+			ev := b.store.stored()[0]
+			var m map[string]any
+			if err := json.Unmarshal(ev.Payload, &m); err != nil || m["anonymousId"] != "visitor-1" || bytes.Count(ev.Payload, []byte("anonymous")) != 1 {
+				t.Fatalf("payload %s (%v): want the cookie's id as its one anonymousId", ev.Payload, err)
+			}
+		})
 	}
 }
 
