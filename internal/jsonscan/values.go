@@ -122,61 +122,79 @@ func fitsFloat(n []byte) bool {
 
 // PathTo names the value at offset off of doc (a valid JSON document) the
 // way errors name fields: "properties.products[2].price". A key at off is
-// named by itself. It allocates; it is meant for error paths.
+// named by itself. One forward scan up to off, keeping the member or
+// element being read at each level: a value nested thousands of levels
+// deep costs no more than its bytes (a hostile body sends such values to
+// be refused). It allocates; it is meant for error paths.
 func PathTo(doc []byte, off int) string {
-	var path []string
-	v := doc[SkipSpace(doc, 0):]
-	for {
-		switch {
-		case len(v) > 0 && v[0] == '{':
-			found := false
-			Members(v, func(k []byte, _ bool, val []byte) error {
-				ko := offsetIn(doc, k) - 1
-				vo := offsetIn(doc, val)
-				key := strings.ToValidUTF8(string(k), "\uFFFD")
-				if off >= ko && off < ko+len(k)+2 {
-					path, found = append(path, key), false
-					v = nil
-					return errStop
-				}
-				if off >= vo && off < vo+len(val) {
-					path, found = append(path, key), true
-					v = val
-					return errStop
-				}
-				return nil
-			})
-			if !found {
-				return joinPath(path)
+	type level struct {
+		arr    bool
+		idx    int    // the element being read (arrays)
+		key    string // the member being read (objects)
+		hasKey bool
+	}
+	var (
+		stack   []level
+		wantKey bool
+	)
+	path := func() string {
+		parts := make([]string, 0, len(stack))
+		for _, l := range stack {
+			switch {
+			case l.arr:
+				parts = append(parts, "["+strconv.Itoa(l.idx)+"]")
+			case l.hasKey:
+				parts = append(parts, l.key)
 			}
-		case len(v) > 0 && v[0] == '[':
-			elems, _ := Elements(v)
-			found := false
-			for idx, e := range elems {
-				eo := offsetIn(doc, e)
-				if off >= eo && off < eo+len(e) {
-					path = append(path, "["+strconv.Itoa(idx)+"]")
-					v, found = e, true
-					break
+		}
+		return joinPath(parts)
+	}
+	for i := 0; i < len(doc) && i <= off; {
+		switch c := doc[i]; c {
+		case '{', '[':
+			if i == off {
+				return path()
+			}
+			stack = append(stack, level{arr: c == '['})
+			wantKey = c == '{'
+			i++
+		case '}', ']':
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+			wantKey = false
+			i++
+		case ',':
+			if n := len(stack); n > 0 {
+				if stack[n-1].arr {
+					stack[n-1].idx++
+				} else {
+					wantKey = true
 				}
 			}
-			if !found {
-				return joinPath(path)
+			i++
+		case ':':
+			wantKey = false
+			i++
+		case '"':
+			end, ok := skipString(doc, i)
+			if !ok {
+				return path()
 			}
+			if n := len(stack); wantKey && n > 0 {
+				stack[n-1].key, stack[n-1].hasKey = strings.ToValidUTF8(string(doc[i+1:end-1]), "\uFFFD"), true
+				wantKey = false
+			}
+			if off < end {
+				return path()
+			}
+			i = end
 		default:
-			return joinPath(path)
+			i++
 		}
 	}
+	return path()
 }
-
-type stopError struct{}
-
-func (stopError) Error() string { return "stop" }
-
-var errStop error = stopError{}
-
-// offsetIn is the offset of sub, a slice of doc, within doc.
-func offsetIn(doc, sub []byte) int { return cap(doc) - cap(sub) }
 
 func joinPath(parts []string) string {
 	var b strings.Builder

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -97,7 +98,9 @@ func FuzzBadValue(f *testing.F) {
 		}
 		off, p := BadValue(doc)
 		if p != NoProblem {
-			PathTo(doc, off)
+			if got, want := PathTo(doc, off), pathToByMembers(doc, off); got != want {
+				t.Fatalf("PathTo(%q, %d) = %q, want %q", doc, off, got, want)
+			}
 			return
 		}
 		if !utf8.Valid(doc) {
@@ -108,4 +111,106 @@ func FuzzBadValue(f *testing.F) {
 			t.Fatalf("BadValue passed %q, decoding fails: %v", doc, err)
 		}
 	})
+}
+
+// pathToByMembers is PathTo as it was first written, descending through
+// Members and Elements, which rescan each level's rest: the fuzz target
+// checks the one-pass PathTo against it.
+func pathToByMembers(doc []byte, off int) string {
+	var path []string
+	v := doc[SkipSpace(doc, 0):]
+	for {
+		switch {
+		case len(v) > 0 && v[0] == '{':
+			found := false
+			Members(v, func(k []byte, _ bool, val []byte) error {
+				ko := offsetIn(doc, k) - 1
+				vo := offsetIn(doc, val)
+				key := strings.ToValidUTF8(string(k), "\uFFFD")
+				if off >= ko && off < ko+len(k)+2 {
+					path, found = append(path, key), false
+					v = nil
+					return errStop
+				}
+				if off >= vo && off < vo+len(val) {
+					path, found = append(path, key), true
+					v = val
+					return errStop
+				}
+				return nil
+			})
+			if !found {
+				return joinPath(path)
+			}
+		case len(v) > 0 && v[0] == '[':
+			elems, _ := Elements(v)
+			found := false
+			for idx, e := range elems {
+				eo := offsetIn(doc, e)
+				if off >= eo && off < eo+len(e) {
+					path = append(path, "["+strconv.Itoa(idx)+"]")
+					v, found = e, true
+					break
+				}
+			}
+			if !found {
+				return joinPath(path)
+			}
+		default:
+			return joinPath(path)
+		}
+	}
+}
+
+type stopError struct{}
+
+func (stopError) Error() string { return "stop" }
+
+var errStop error = stopError{}
+
+// offsetIn is the offset of sub, a slice of doc, within doc.
+func offsetIn(doc, sub []byte) int { return cap(doc) - cap(sub) }
+
+// deepDoc is a hostile body's shape: a bad string depth levels down, then
+// pad bytes of a long string beside it.
+func deepDoc(depth, pad int) []byte {
+	doc := []byte(`{"x":`)
+	doc = append(doc, strings.Repeat("[", depth)...)
+	doc = append(doc, "\"\xff\",\""...)
+	doc = append(doc, strings.Repeat("A", pad)...)
+	doc = append(doc, '"')
+	doc = append(doc, strings.Repeat("]", depth)...)
+	return append(doc, `,"batch":[]}`...)
+}
+
+func TestPathToDeep(t *testing.T) {
+	t.Parallel()
+	doc := deepDoc(3000, 1000)
+	off, p := BadValue(doc)
+	if p != BadUTF8 {
+		t.Fatalf("BadValue = %d, %v", off, p)
+	}
+	if got, want := PathTo(doc, off), "x"+strings.Repeat("[0]", 3000); got != want {
+		t.Fatalf("PathTo = %.40q…, want x[0][0]…", got)
+	}
+}
+
+// BenchmarkPathTo: naming the bad value of deepDoc(2000, 100_000), one
+// pass against the descent through Members and Elements that rescanned
+// each level's rest.
+//
+// Run: go test -bench PathTo -run XXX ./internal/jsonscan/
+func BenchmarkPathTo(b *testing.B) {
+	doc := deepDoc(2000, 100_000)
+	off, _ := BadValue(doc)
+	for _, bc := range []struct {
+		name string
+		fn   func([]byte, int) string
+	}{{"OnePass", PathTo}, {"ByMembers", pathToByMembers}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for range b.N {
+				bc.fn(doc, off)
+			}
+		})
+	}
 }
