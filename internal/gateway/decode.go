@@ -157,7 +157,18 @@ func decodeMessage(raw []byte, d messageDefaults) (*signal.Event, string, error)
 		name = m.Event
 	case signal.TypePage, signal.TypeScreen:
 		name = m.Name
-	case signal.TypeIdentify, signal.TypeAlias:
+	}
+	// The name is indexed for Live Events' filter: PostgreSQL refuses an
+	// index entry over 2,704 bytes, which would fail the whole commit.
+	if len(name) > maxNameBytes {
+		field := "event"
+		if typ != signal.TypeTrack {
+			field = "name"
+		}
+		return nil, "", signal.FieldErrorf(signal.EINVALID, field, "%s is %d bytes long; at most %d are accepted", field, len(name), maxNameBytes)
+	}
+	switch typ {
+	case signal.TypeTrack, signal.TypePage, signal.TypeScreen, signal.TypeIdentify, signal.TypeAlias:
 	case signal.TypeGroup:
 		if m.GroupID == "" {
 			return nil, "", signal.FieldErrorf(signal.EINVALID, "groupId", "groupId is required for group calls")
@@ -255,6 +266,9 @@ func eventTime(m signal.Message, received time.Time) (time.Time, error) {
 var minEventTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 const maxAhead = 24 * time.Hour
+
+// maxNameBytes bounds a track event's or a page's name.
+const maxNameBytes = 1024
 
 func inRange(field string, t, received time.Time) error {
 	if t.Before(minEventTime) {

@@ -196,6 +196,8 @@ func TestRoutesRefuse(t *testing.T) {
 		{"properties not object", req{path: "/v1/t", body: `{"event":"A","userId":"u","properties":[1]}`, header: bearer(testKey)}, 400, signal.EINVALID, "properties", "object"},
 		{"event wrong type", req{path: "/v1/t", body: `{"event":5,"userId":"u"}`, header: bearer(testKey)}, 400, signal.EINVALID, "event", "string"},
 		{"NUL in event name", req{path: "/v1/t", body: `{"event":"A\u0000B","userId":"u"}`, header: bearer(testKey)}, 400, signal.EINVALID, "event", "NUL"},
+		{"event name too long", req{path: "/v1/t", body: `{"event":"` + strings.Repeat("é", 513) + `","userId":"u"}`, header: bearer(testKey)}, 400, signal.EINVALID, "event", "at most 1024"},
+		{"page name too long", req{path: "/v1/p", body: `{"name":"` + strings.Repeat("a", 1025) + `","userId":"u"}`, header: bearer(testKey)}, 400, signal.EINVALID, "name", "at most 1024"},
 		{"bad timestamp", req{path: "/v1/t", body: `{"event":"A","userId":"u","timestamp":"yesterday"}`, header: bearer(testKey)}, 400, signal.EINVALID, "timestamp", "RFC 3339"},
 		{"group without groupId", req{path: "/v1/g", body: `{"userId":"u"}`, header: bearer(testKey)}, 400, signal.EINVALID, "groupId", "groupId"},
 		{"alias without previousId", req{path: "/v1/alias", body: `{"userId":"u"}`, header: basic(testKey)}, 400, signal.EINVALID, "previousId", "previousId"},
