@@ -73,6 +73,21 @@ func TestAnswers(t *testing.T) {
 		}
 	})
 
+	// The retry window counts from the first failure: an event that waited
+	// longer than the window (here behind a 429) is still retried.
+	t.Run("RetryWindowStartsAtTheFirstFailure", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, 2*time.Second)
+		q := b.enqueue(t, "int_a", ev{contact: "c1"})[0]
+		b.fake.scriptEvent(q.eventID, reply{status: http.StatusTooManyRequests, header: map[string]string{"Retry-After": "3"}},
+			reply{status: http.StatusServiceUnavailable, body: `{"error":"maintenance"}`})
+		b.run(t)
+		le := b.waitStatus(t, "int_a", 10*time.Second, signal.StatusDelivered, q)[q.messageID]
+		if le.Attempts != 2 {
+			t.Fatalf("live event = %s/%s after %d attempts, want delivered on the try after the 503", le.Status, le.Reason, le.Attempts)
+		}
+	})
+
 	t.Run("BadRequestFailsWithoutRetry", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, 0)

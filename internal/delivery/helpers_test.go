@@ -196,6 +196,7 @@ type ev struct {
 	contact  string // contact key; the email is derived from it
 	name     string // vendor event name
 	priority int
+	maxAge   time.Duration // the blueprint's max_age (0: none)
 }
 
 // queued is a delivery as a test queued it.
@@ -238,6 +239,9 @@ func (b *testBundle) enqueue(t *testing.T, id string, evs ...ev) []queued {
 		ds[i] = &signal.Delivery{EventSeq: events[i].Seq, MessageID: events[i].MessageID, PipelineID: "pip_1",
 			IntegrationID: id, Type: signal.TypeTrack, Event: e.name, Status: signal.StatusPending, VendorEventName: e.name,
 			Priority: e.priority, ContactKey: e.contact, NextAttemptAt: now, Payload: payload, ReceivedAt: now}
+		if e.maxAge > 0 {
+			ds[i].ExpiresAt = now.Add(e.maxAge)
+		}
 		out[i] = queued{messageID: events[i].MessageID, eventID: integrationtest.EventID(id, "pip_1", events[i].MessageID), payload: payload}
 	}
 	err := b.store.RecordProcessed(b.ctx, store.RecordProcessedParams{UpToSeq: events[len(events)-1].Seq, Deliveries: ds, Now: now})

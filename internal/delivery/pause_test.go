@@ -178,3 +178,33 @@ func TestRateLimited(t *testing.T) {
 		})
 	}
 }
+
+// TestPauseSpendsNoTime: a pause longer than an event's max_age and than
+// the retry window makes no event expire or run out of retries: once the
+// key is replaced, a page view older than its max_age is sent, and an
+// order whose first try fails is tried again.
+func TestPauseSpendsNoTime(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.Backoff.Horizon = 2 * time.Second
+	b := newTestBundle(t, bundleOpts{cfg: cfg})
+	b.addIntegration(t, "int_a", "old-key")
+	b.fake.always("old-key", reply{status: http.StatusUnauthorized, body: `{"error":"revoked"}`})
+	qs := b.enqueue(t, "int_a", ev{contact: "c1"}, ev{contact: "c2", name: "page viewed", maxAge: 1500 * time.Millisecond})
+	order, page := qs[0], qs[1]
+	b.run(t)
+	eventually(t, 5*time.Second, func() bool { return b.integration(t, "int_a").Status == signal.IntegrationPaused },
+		func() string { return "the integration was not paused" })
+	// Held past the page view's max_age and the whole retry window.
+	time.Sleep(2500 * time.Millisecond)
+
+	b.fake.scriptEvent(order.eventID, reply{status: http.StatusServiceUnavailable, body: `{"error":"maintenance"}`})
+	b.replaceKey(t, "int_a", "new-key")
+	les := b.waitStatus(t, "int_a", 10*time.Second, signal.StatusDelivered, qs...)
+	if le := les[order.messageID]; le.Attempts != 2 {
+		t.Fatalf("order = %s/%s after %d attempts, want delivered on its second", le.Status, le.Reason, le.Attempts)
+	}
+	if le := les[page.messageID]; le.Attempts != 1 {
+		t.Fatalf("page view = %s/%s after %d attempts, want delivered on its first", le.Status, le.Reason, le.Attempts)
+	}
+}

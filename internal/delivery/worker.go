@@ -304,14 +304,26 @@ func (e *Engine) apply(d *signal.Delivery, o integration.Outcome, now time.Time)
 		d.Status, d.Reason = signal.StatusPending, o.Reason
 		d.NextAttemptAt = now
 	default: // Retry
+		if d.Attempts == 0 {
+			// The first failure starts the retry window: time spent
+			// waiting in the queue, behind 429s or a pause, is not
+			// retrying. (CreatedAt also moves on by a pause's length
+			// when the integration flows again: store.UpdateIntegration.)
+			d.CreatedAt = now
+		}
 		d.Attempts++
-		wait := max(e.cfg.Backoff.Next(d.Attempts), o.RetryAfter)
-		if now.Add(wait).Sub(d.CreatedAt) > e.cfg.Backoff.Horizon {
+		deadline := d.CreatedAt.Add(e.cfg.Backoff.Horizon)
+		if !now.Before(deadline) {
 			d.Status, d.Reason = signal.StatusFailed, signal.ReasonRetriesExhausted
 			return
 		}
+		// The last try is at the window's end, not one back-off before it.
+		next := now.Add(max(e.cfg.Backoff.Next(d.Attempts), o.RetryAfter))
+		if next.After(deadline) {
+			next = deadline
+		}
 		d.Status, d.Reason = signal.StatusPending, signal.ReasonRetrying
-		d.NextAttemptAt = now.Add(wait)
+		d.NextAttemptAt = next
 	}
 }
 

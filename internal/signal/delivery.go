@@ -123,8 +123,12 @@ type Delivery struct {
 	VendorResponse string
 	Payload        json.RawMessage
 	ReceivedAt     time.Time
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// CreatedAt is when the delivery was queued (or requeued by a
+	// replay) and, from its first transient failure on, when its retries
+	// began: the 24 h retry window counts from it. It and ExpiresAt move
+	// on by the length of a pause when the integration flows again.
+	CreatedAt time.Time
+	UpdatedAt time.Time
 	// BackfillID marks a delivery built from a backfill's line: the live
 	// claim skips it; the backfill sender sends it in a vendor batch.
 	BackfillID string

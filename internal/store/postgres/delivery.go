@@ -183,7 +183,7 @@ func (db *DB) FinishDeliveries(ctx context.Context, p store.FinishDeliveriesPara
 		ids                      = make([]int64, n)
 		statuses, reasons, notes = make([]string, n), make([]string, n), make([]string, n)
 		attempts, vstatus        = make([]int32, n), make([]int32, n)
-		next, leases             = make([]int64, n), make([]int64, n)
+		next, leases, created    = make([]int64, n), make([]int64, n), make([]int64, n)
 		resps, payloads          = make([][]byte, n), make([][]byte, n)
 	)
 	for i, d := range p.Deliveries {
@@ -198,14 +198,15 @@ func (db *DB) FinishDeliveries(ctx context.Context, p store.FinishDeliveriesPara
 		}
 		ids[i], statuses[i], reasons[i], notes[i] = d.ID, string(d.Status), string(d.Reason), d.Note
 		attempts[i], vstatus[i], next[i], leases[i] = int32(d.Attempts), int32(d.VendorStatus), ms(d.NextAttemptAt), ms(d.LeaseUntil)
+		created[i] = ms(d.CreatedAt)
 	}
 	q := `UPDATE deliveries d SET status = u.status, reason = u.reason, note = u.note, attempts = u.attempts,
 		next_attempt_at = u.next_attempt_at, lease_until = 0, vendor_status = u.vendor_status, vendor_response = u.vendor_response,
-		payload = u.payload, updated_at = $1
-		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::int[], $9::bytea[], $10::bytea[], $11::bigint[])
-			AS u (id, status, reason, note, attempts, next_attempt_at, vendor_status, vendor_response, payload, lease_until)
+		payload = u.payload, updated_at = $1, created_at = u.created_at
+		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::int[], $9::bytea[], $10::bytea[], $11::bigint[], $12::bigint[])
+			AS u (id, status, reason, note, attempts, next_attempt_at, vendor_status, vendor_response, payload, lease_until, created_at)
 		WHERE d.id = u.id AND d.status = ` + sqlstore.Pending + ` AND d.lease_until = u.lease_until`
-	args := []any{now, ids, statuses, reasons, notes, attempts, next, vstatus, resps, payloads, leases}
+	args := []any{now, ids, statuses, reasons, notes, attempts, next, vstatus, resps, payloads, leases, created}
 	if at, err := db.attemptsArgs(p.Deliveries); err != nil {
 		return fmt.Errorf("finish deliveries: %w", err)
 	} else if at != nil {

@@ -74,9 +74,9 @@ func (db *DB) attemptsArgs(ds []*signal.Delivery) ([]any, error) {
 func withAttempts(q string) string {
 	return `WITH u AS (` + q + ` RETURNING d.id),
 		a AS (INSERT INTO delivery_attempts (delivery_id, at, vendor_status, vendor_response, duration_ms, error)
-			SELECT * FROM unnest($12::bigint[], $13::bigint[], $14::int[], $15::bytea[], $16::bigint[], $17::text[])
+			SELECT * FROM unnest($13::bigint[], $14::bigint[], $15::int[], $16::bytea[], $17::bigint[], $18::text[])
 				AS a (delivery_id, at, vendor_status, vendor_response, duration_ms, error)
 			WHERE a.delivery_id IN (SELECT id FROM u))
-		DELETE FROM delivery_attempts x WHERE x.delivery_id IN (SELECT id FROM u WHERE id = ANY($18::bigint[]))
-			AND x.id <= (SELECT y.id FROM delivery_attempts y WHERE y.delivery_id = x.delivery_id ORDER BY y.id DESC LIMIT 1 OFFSET $19)`
+		DELETE FROM delivery_attempts x WHERE x.delivery_id IN (SELECT id FROM u WHERE id = ANY($19::bigint[]))
+			AND x.id <= (SELECT y.id FROM delivery_attempts y WHERE y.delivery_id = x.delivery_id ORDER BY y.id DESC LIMIT 1 OFFSET $20)`
 }

@@ -175,7 +175,7 @@ func (db *DB) FinishDeliveries(ctx context.Context, p store.FinishDeliveriesPara
 	}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `UPDATE deliveries SET status = ?, reason = ?, note = ?, attempts = ?, next_attempt_at = ?,
-			lease_until = 0, vendor_status = ?, vendor_response = ?, payload = ?, updated_at = ?
+			lease_until = 0, vendor_status = ?, vendor_response = ?, payload = ?, updated_at = ?, created_at = ?
 			WHERE id = ? AND status = `+sqlstore.Pending+` AND lease_until = ?`)
 		if err != nil {
 			return err
@@ -183,7 +183,7 @@ func (db *DB) FinishDeliveries(ctx context.Context, p store.FinishDeliveriesPara
 		defer stmt.Close()
 		for i, d := range p.Deliveries {
 			res, err := stmt.ExecContext(ctx, d.Status, d.Reason, d.Note, d.Attempts, ms(d.NextAttemptAt), d.VendorStatus,
-				s[i].resp, s[i].payload, now, d.ID, ms(d.LeaseUntil))
+				s[i].resp, s[i].payload, now, ms(d.CreatedAt), d.ID, ms(d.LeaseUntil))
 			if err != nil {
 				return err
 			}

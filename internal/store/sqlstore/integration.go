@@ -68,16 +68,50 @@ func (s *Store) UpdateIntegration(ctx context.Context, p store.UpdateIntegration
 		return fmt.Errorf("update integration: %w", err)
 	}
 	j := s.X.d.JSONParam
-	n, err := s.X.Exec(ctx, `UPDATE integrations SET catalog_key = ?, name = ?, variant = ?, delivery_mode = ?, config = ?,
-		enabled = ?, status = ?, status_reason = ?, pipeline_ids = `+j+`, blueprint = `+j+`, updated_at = ? WHERE id = ?`,
-		append(args[1:11:11], args[12], args[0])...)
+	err = s.X.InTx(ctx, func(tx *Tx) error {
+		if in.Status != signal.IntegrationPaused {
+			// Flowing again after a pause: the held deliveries' clocks
+			// move on by the time they were held (resumeHeld).
+			if err := resumeHeld(ctx, tx, in.ID, MS(in.UpdatedAt)); err != nil {
+				return err
+			}
+		}
+		n, err := tx.Exec(ctx, `UPDATE integrations SET catalog_key = ?, name = ?, variant = ?, delivery_mode = ?, config = ?,
+			enabled = ?, status = ?, status_reason = ?, pipeline_ids = `+j+`, blueprint = `+j+`, updated_at = ?,
+			held_since = CASE WHEN ? = `+IntegrationPaused+` THEN held_since ELSE 0 END WHERE id = ?`,
+			append(args[1:11:11], args[12], in.Status, args[0])...)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return NotFound("integration", in.ID)
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("update integration: %w", err)
 	}
-	if n == 0 {
-		return NotFound("integration", in.ID)
-	}
 	return nil
+}
+
+// resumeHeld moves on the clocks of a paused integration's waiting
+// deliveries by the time it was paused, as it flows again at now (ms): a
+// paused integration's events "wait, spend no attempts, and flow again once
+// the key is replaced", so its pause counts neither toward a delivery's
+// max_age (expires_at) nor toward the 24 h its retries may take (counted
+// from created_at; delivery.Engine). It does nothing for an integration
+// that is not paused. One statement over the integration's queue: on a
+// long pause of a busy store, a few seconds of the writer, once.
+func resumeHeld(ctx context.Context, tx *Tx, integrationID string, now int64) error {
+	g := tx.x.d.Greatest
+	_, err := tx.Exec(ctx, `UPDATE deliveries SET
+		expires_at = CASE WHEN expires_at > 0 THEN expires_at + h.held ELSE 0 END,
+		created_at = created_at + h.held
+		FROM (SELECT `+g+`(? - held_since, 0) AS held FROM integrations
+			WHERE id = ? AND status = `+IntegrationPaused+` AND held_since > 0) h
+		WHERE deliveries.integration_id = ? AND deliveries.status = `+Pending,
+		now, integrationID, integrationID)
+	return err
 }
 
 // DeleteIntegration removes an integration and its queue; delivered and
@@ -118,9 +152,9 @@ func (s *Store) DeleteIntegration(ctx context.Context, p store.DeleteIntegration
 // PauseIntegration pauses an active integration unchanged since
 // p.IfUpdatedAt.
 func (s *Store) PauseIntegration(ctx context.Context, p store.PauseIntegrationParams) (bool, error) {
-	n, err := s.X.Exec(ctx, `UPDATE integrations SET status = ?, status_reason = ?, updated_at = ?
+	n, err := s.X.Exec(ctx, `UPDATE integrations SET status = ?, status_reason = ?, updated_at = ?, held_since = ?
 		WHERE id = ? AND updated_at = ? AND status = ?`,
-		signal.IntegrationPaused, p.Reason, MS(p.Now), p.ID, MS(p.IfUpdatedAt), signal.IntegrationActive)
+		signal.IntegrationPaused, p.Reason, MS(p.Now), MS(p.Now), p.ID, MS(p.IfUpdatedAt), signal.IntegrationActive)
 	if err != nil {
 		return false, fmt.Errorf("pause integration: %w", err)
 	}

@@ -45,6 +45,7 @@ func Exercise(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ProfileRecord", exerciseProfileRecord},
 		{"ProfileCarry", exerciseProfileCarry},
 		{"StaleWrites", exerciseStaleWrites},
+		{"HeldClocks", exerciseHeldClocks},
 		{"Prune", exercisePrune},
 		{"Users", exerciseUsers},
 		{"UserManagement", exerciseUserManagement},

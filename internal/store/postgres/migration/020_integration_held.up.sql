@@ -1,0 +1,5 @@
+-- When an integration was paused (401/403), 0 while it flows: its held
+-- deliveries' clocks (max_age, the 24 h retry window) move on by the time it
+-- was held when it flows again, so a pause makes no event expire or run
+-- out of retries.
+ALTER TABLE integrations ADD COLUMN held_since BIGINT NOT NULL DEFAULT 0;
