@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -294,6 +295,10 @@ func (e *Engine) apply(d *signal.Delivery, o integration.Outcome, now time.Time)
 		d.Status, d.Reason = signal.StatusFailed, o.Reason
 		if d.Reason == "" {
 			d.Reason = signal.ReasonVendorRejected
+		}
+		if d.Reason == signal.ReasonPayloadError && o.Body != "" {
+			// Nothing was sent: the reason's text points to the note.
+			d.Note = strings.TrimSpace(d.Note + " The payload could not be built: " + o.Body)
 		}
 	case integration.RateLimited:
 		// Not due before the vendor's wait is over, whatever the limiter

@@ -73,7 +73,7 @@ func ReasonText(reason Reason) string {
 	case ReasonDryRun:
 		return "Dry run: the payload was built but not sent."
 	case ReasonDuplicate:
-		return "The same message was already delivered in the last 24 hours."
+		return "A message with the same id reached this integration in the last 24 hours; only its first copy is sent."
 	case ReasonExpired:
 		return "The event waited longer than its blueprint's max_age and was no longer worth sending."
 	case ReasonUnsupportedType:
