@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -286,21 +287,35 @@ func (b *bench) adminCall(ctx context.Context, method, path, body string, out an
 	return nil
 }
 
-// processed counts the events processed: Live Events rows (one an event:
-// one integration) but pending ones, which are the events not yet processed
-// (dry-run deliveries are never pending).
+// processed is how far the processor has read the event log: the
+// signal_processor_cursor gauge of GET /metrics, which each pass sets (the
+// log's seqs count its events one by one, so two readings' difference is
+// the events processed between them). Live Events' counts, read here
+// before, cover only the newest 10,000 rows.
 func (b *bench) processed(ctx context.Context) (int64, error) {
-	var c map[string]int64
-	if err := b.adminCall(ctx, "GET", "/v1/admin/live-events/counts", "", &c); err != nil {
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+b.admin+"/metrics", nil)
+	if err != nil {
 		return 0, err
 	}
-	var n int64
-	for status, v := range c {
-		if status != "pending" {
-			n += v
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("GET /metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET /metrics: %d %v", resp.StatusCode, err)
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "signal_processor_cursor "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				return 0, fmt.Errorf("GET /metrics: signal_processor_cursor %q: %w", v, err)
+			}
+			return int64(f), nil
 		}
 	}
-	return n, nil
+	return 0, errors.New("GET /metrics: no signal_processor_cursor")
 }
 
 // sentinel sends one event after the load and returns how long its Live

@@ -6,7 +6,8 @@ import (
 )
 
 // Backoff is the retry schedule of transient failures: exponential with
-// full jitter, capped, for up to Horizon after an event was first queued.
+// full jitter, capped, for up to Horizon after a delivery's first transient
+// failure (Engine.apply).
 type Backoff struct {
 	Base    time.Duration
 	Max     time.Duration

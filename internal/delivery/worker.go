@@ -318,7 +318,8 @@ func (e *Engine) apply(d *signal.Delivery, o integration.Outcome, now time.Time)
 		}
 		d.Attempts++
 		deadline := d.CreatedAt.Add(e.cfg.Backoff.Horizon)
-		if !now.Before(deadline) {
+		if !now.Before(deadline) || now.Add(o.RetryAfter).After(deadline) {
+			// Out of time, or the vendor asks to wait past it.
 			d.Status, d.Reason = signal.StatusFailed, signal.ReasonRetriesExhausted
 			return
 		}

@@ -202,7 +202,7 @@ func (db *DB) FinishDeliveries(ctx context.Context, p store.FinishDeliveriesPara
 	}
 	q := `UPDATE deliveries d SET status = u.status, reason = u.reason, note = u.note, attempts = u.attempts,
 		next_attempt_at = u.next_attempt_at, lease_until = 0, vendor_status = u.vendor_status, vendor_response = u.vendor_response,
-		payload = u.payload, updated_at = $1, created_at = u.created_at
+		payload = u.payload, updated_at = $1, created_at = CASE WHEN d.attempts = 0 THEN u.created_at ELSE d.created_at END
 		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::int[], $9::bytea[], $10::bytea[], $11::bigint[], $12::bigint[])
 			AS u (id, status, reason, note, attempts, next_attempt_at, vendor_status, vendor_response, payload, lease_until, created_at)
 		WHERE d.id = u.id AND d.status = ` + sqlstore.Pending + ` AND d.lease_until = u.lease_until`

@@ -30,7 +30,7 @@ func queueSearch(b *pgx.Batch, keys []store.SearchKey, processed []store.Process
 	}
 }
 
-// attemptsArgs returns the arguments $12.. of withAttempts for the
+// attemptsArgs returns the arguments $13.. of withAttempts for the
 // attempts among ds (nil when none was made).
 func (db *DB) attemptsArgs(ds []*signal.Delivery) ([]any, error) {
 	var (

@@ -175,7 +175,8 @@ func (db *DB) FinishDeliveries(ctx context.Context, p store.FinishDeliveriesPara
 	}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `UPDATE deliveries SET status = ?, reason = ?, note = ?, attempts = ?, next_attempt_at = ?,
-			lease_until = 0, vendor_status = ?, vendor_response = ?, payload = ?, updated_at = ?, created_at = ?
+			lease_until = 0, vendor_status = ?, vendor_response = ?, payload = ?, updated_at = ?,
+			created_at = CASE WHEN attempts = 0 THEN ? ELSE created_at END
 			WHERE id = ? AND status = `+sqlstore.Pending+` AND lease_until = ?`)
 		if err != nil {
 			return err

@@ -95,22 +95,25 @@ func (s *Store) UpdateIntegration(ctx context.Context, p store.UpdateIntegration
 }
 
 // resumeHeld moves on the clocks of a paused integration's waiting
-// deliveries by the time it was paused, as it flows again at now (ms): a
-// paused integration's events "wait, spend no attempts, and flow again once
-// the key is replaced", so its pause counts neither toward a delivery's
-// max_age (expires_at) nor toward the 24 h its retries may take (counted
-// from created_at; delivery.Engine). It does nothing for an integration
-// that is not paused. One statement over the integration's queue: on a
-// long pause of a busy store, a few seconds of the writer, once.
+// deliveries as it flows again at now (ms): a paused integration's events
+// "wait, spend no attempts, and flow again once the key is replaced", so the
+// time each was held (from the pause, or from its own arrival if later,
+// until now) counts neither toward its max_age (expires_at, from its
+// receipt; one that had expired before the pause stays expired) nor toward
+// the 24 h its retries may take (created_at; delivery.Engine). It does
+// nothing for an integration that is not paused. One statement over the
+// integration's queue: on a long pause of a busy store, a few seconds of the
+// writer, once.
 func resumeHeld(ctx context.Context, tx *Tx, integrationID string, now int64) error {
 	g := tx.x.d.Greatest
+	since := g + `(h.since, received_at)`
 	_, err := tx.Exec(ctx, `UPDATE deliveries SET
-		expires_at = CASE WHEN expires_at > 0 THEN expires_at + h.held ELSE 0 END,
-		created_at = created_at + h.held
-		FROM (SELECT `+g+`(? - held_since, 0) AS held FROM integrations
+		expires_at = CASE WHEN expires_at > `+since+` THEN expires_at + `+g+`(? - `+since+`, 0) ELSE expires_at END,
+		created_at = created_at + `+g+`(? - `+g+`(h.since, created_at), 0)
+		FROM (SELECT held_since AS since FROM integrations
 			WHERE id = ? AND status = `+IntegrationPaused+` AND held_since > 0) h
 		WHERE deliveries.integration_id = ? AND deliveries.status = `+Pending,
-		now, integrationID, integrationID)
+		now, now, integrationID, integrationID)
 	return err
 }
 

@@ -23,14 +23,14 @@ func exerciseHeldClocks(t *testing.T, newStore func(t *testing.T) store.Store) {
 		for _, id := range []string{"int_p", "int_q"} {
 			requireNoError(t, st.CreateIntegration(ctx, store.CreateIntegrationParams{Integration: newIntegration(id, now)}))
 		}
-		events := seedEvents(ctx, t, st, now, 4)
-		held, noAge, other, done := pendingDelivery(events[0], "int_p"), pendingDelivery(events[1], "int_p"),
-			pendingDelivery(events[2], "int_q"), pendingDelivery(events[3], "int_p")
-		held.ExpiresAt, other.ExpiresAt = now.Add(time.Hour), now.Add(time.Hour)
-		done.Status = signal.StatusDelivered
-		recordProcessed(ctx, t, st, now, held, noAge, other, done)
-
 		at := func(d time.Duration) time.Time { return now.Add(d) }
+		events := seedEvents(ctx, t, st, now, 5)
+		held, noAge, other, done, stale := pendingDelivery(events[0], "int_p"), pendingDelivery(events[1], "int_p"),
+			pendingDelivery(events[2], "int_q"), pendingDelivery(events[3], "int_p"), pendingDelivery(events[4], "int_p")
+		held.ExpiresAt, other.ExpiresAt = now.Add(time.Hour), now.Add(time.Hour)
+		stale.ExpiresAt = now.Add(5 * time.Minute) // expired before the pause, not yet claimed
+		done.Status = signal.StatusDelivered
+		recordProcessed(ctx, t, st, now, held, noAge, other, done, stale)
 		update := func(when time.Time, status string) {
 			t.Helper()
 			in, err := st.GetIntegration(ctx, store.GetIntegrationParams{ID: "int_p"})
@@ -48,7 +48,12 @@ func exerciseHeldClocks(t *testing.T, newStore func(t *testing.T) store.Store) {
 		if !paused {
 			t.Fatal("int_p not paused")
 		}
-		update(at(20*time.Minute), signal.IntegrationPaused)             // renamed while paused
+		update(at(20*time.Minute), signal.IntegrationPaused) // renamed while paused
+		// Queued 10 min before the resume: held 10 min only.
+		lateEvents := seedEvents(ctx, t, st, at(2*time.Hour+50*time.Minute), 1)
+		late := pendingDelivery(lateEvents[0], "int_p")
+		late.ExpiresAt = at(3*time.Hour + 50*time.Minute)
+		recordProcessed(ctx, t, st, at(2*time.Hour+50*time.Minute), late)
 		update(at(3*time.Hour), signal.IntegrationActive)                // the key replaced: held 2 h 50
 		update(at(3*time.Hour+15*time.Minute), signal.IntegrationActive) // renamed while flowing
 
@@ -60,18 +65,24 @@ func exerciseHeldClocks(t *testing.T, newStore func(t *testing.T) store.Store) {
 		want := map[string][2]time.Time{ // created, expires
 			held.MessageID:  {now.Add(pause), now.Add(time.Hour + pause)},
 			noAge.MessageID: {now.Add(pause), {}},
+			late.MessageID:  {at(3 * time.Hour), at(4 * time.Hour)},
 		}
 		if len(ds) != len(want) {
 			for _, le := range liveEvents(ctx, t, st, store.ListLiveEventsParams{IntegrationID: "int_p"}) {
 				t.Logf("%s: %s/%s", le.MessageID, le.Status, le.Reason)
 			}
-			t.Fatalf("claimed %d deliveries of int_p at 3 h 40, want the 2 held (none expired)", len(ds))
+			t.Fatalf("claimed %d deliveries of int_p at 3 h 40, want the 3 held, none expired but the one expired before the pause", len(ds))
 		}
 		for _, d := range ds {
 			w := want[d.MessageID]
 			requireTime(t, d.MessageID+" CreatedAt", d.CreatedAt, w[0])
 			if w[1].IsZero() != d.ExpiresAt.IsZero() || (!w[1].IsZero() && !d.ExpiresAt.Equal(w[1])) {
 				t.Fatalf("%s ExpiresAt = %v, want %v", d.MessageID, d.ExpiresAt, w[1])
+			}
+		}
+		for _, le := range liveEvents(ctx, t, st, store.ListLiveEventsParams{IntegrationID: "int_p"}) {
+			if le.MessageID == stale.MessageID && (le.Status != signal.StatusFiltered || le.Reason != signal.ReasonExpired) {
+				t.Fatalf("the delivery expired before the pause is %s/%s, want filtered/expired", le.Status, le.Reason)
 			}
 		}
 		// int_q was never paused: its delivery expired at 1 h.
