@@ -3,11 +3,14 @@ package gateway
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -279,5 +282,41 @@ func TestDataflyJS(t *testing.T) {
 	w := b.do(t, req{method: http.MethodGet, path: "/d.js"})
 	if w.Code != 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "application/javascript") || !strings.Contains(w.Body.String(), "data-pipeline-key") {
 		t.Fatalf("status %d type %s", w.Code, w.Header().Get("Content-Type"))
+	}
+}
+
+// TestClientGoneIsNotAnError: a client that leaves while its events are
+// being stored gets 499 (nobody reads it) and a debug line, not a 5xx and
+// an error line; the same store error for a client still there is one.
+func TestClientGoneIsNotAnError(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name      string
+		gone      bool
+		status    int
+		wantError bool
+	}{
+		{"client gone", true, 499, false},
+		{"client waiting", false, http.StatusServiceUnavailable, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var logs bytes.Buffer
+			st := &fakeStore{fail: fmt.Errorf("group commit: %w", context.Canceled)}
+			srv := New(DefaultConfig(), st, st, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), time.Now)
+			ctx, cancel := context.WithCancel(context.Background())
+			if tt.gone {
+				cancel()
+			} else {
+				defer cancel()
+			}
+			hr := httptest.NewRequest(http.MethodPost, "/v1/t", strings.NewReader(`{"event":"A","userId":"u"}`)).WithContext(ctx)
+			hr.Header.Set("Authorization", "Bearer "+testKey)
+			w := httptest.NewRecorder()
+			srv.ServeHTTP(w, hr)
+			if w.Code != tt.status || strings.Contains(logs.String(), "level=ERROR") != tt.wantError {
+				t.Fatalf("status %d, logs:\n%s\nwant %d, an error line: %v", w.Code, logs.String(), tt.status, tt.wantError)
+			}
+		})
 	}
 }

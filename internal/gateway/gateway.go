@@ -162,7 +162,7 @@ func (s *Server) ingest(rt route) http.Handler {
 		// Credentials in headers are checked before the body is read.
 		pl, err := s.authFromHeaders(r, rt)
 		if err != nil {
-			s.fail(w, err)
+			s.fail(w, r, err)
 			return
 		}
 		body, wire, err := readBody(r, s.cfg.MaxPayloadSize)
@@ -175,24 +175,24 @@ func (s *Server) ingest(rt route) http.Handler {
 				s.bodyFailed(w, be)
 				return
 			}
-			s.fail(w, err)
+			s.fail(w, r, err)
 			return
 		}
 		raws, fields, err := s.split(body, rt)
 		if err != nil {
-			s.fail(w, err)
+			s.fail(w, r, err)
 			return
 		}
 		if pl == nil {
 			if pl, err = s.authFromBody(r.Context(), rt, fields.WriteKey); err != nil {
-				s.fail(w, err)
+				s.fail(w, r, err)
 				return
 			}
 		}
 		var replay *store.ReplayGuard
 		if rt.signed {
 			if replay, err = s.verifySignature(r, pl, wire, body, received); err != nil {
-				s.fail(w, err)
+				s.fail(w, r, err)
 				return
 			}
 		}
@@ -217,7 +217,7 @@ func (s *Server) ingest(rt route) http.Handler {
 				if !fields.batch {
 					// One event, not a batch: refused as a whole.
 					s.received(pl.ID, 0, 1)
-					s.fail(w, err)
+					s.fail(w, r, err)
 					return
 				}
 				rejected = append(rejected, rejection{Index: i, Code: signal.ErrorCode(err), Message: signal.ErrorMessage(err), Field: signal.ErrorField(err)})
@@ -231,6 +231,13 @@ func (s *Server) ingest(rt route) http.Handler {
 				// a success, so the sender stops retrying, and stored once.
 				w.Header().Set("Content-Type", "application/json")
 				w.Write([]byte(`{"success":true,"duplicate":true}`))
+				return
+			}
+			if clientGone(r, err) {
+				// Nothing acknowledged: a client that retries sends the
+				// same message ids.
+				s.log.Debug("gateway: the client left before its events were stored", "pipeline", pl.ID, "events", len(events))
+				w.WriteHeader(statusClientClosed)
 				return
 			}
 			s.log.Error("gateway: store events", "pipeline", pl.ID, "events", len(events), "err", err)
@@ -382,7 +389,22 @@ func signedOnly(pl *signal.Pipeline, ev *signal.Event) error {
 	return nil
 }
 
-func (s *Server) fail(w http.ResponseWriter, err error) {
+// statusClientClosed answers a request whose client left before it was
+// answered (nginx's 499): nobody reads it; it keeps a client's own doing
+// out of the 5xx counts and the error log.
+const statusClientClosed = 499
+
+// clientGone reports whether err comes of r's client having left.
+func clientGone(r *http.Request, err error) bool {
+	return r.Context().Err() != nil && errors.Is(err, context.Canceled)
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if clientGone(r, err) {
+		s.log.Debug("gateway: the client left before it was answered", "path", r.URL.Path)
+		w.WriteHeader(statusClientClosed)
+		return
+	}
 	code := signal.ErrorCode(err)
 	status := http.StatusBadRequest
 	switch code {
