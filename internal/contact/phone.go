@@ -41,40 +41,51 @@ const (
 //
 // The error wraps ErrEmpty or ErrInvalidPhone and never contains raw.
 func NormalizePhone(raw, region string) (string, error) {
+	e164, _, err := ReadPhone(raw, region)
+	return e164, err
+}
+
+// ReadPhone is NormalizePhone, also saying whether libphonenumber finds the
+// number valid in its country, not only possible there: a French mobile
+// number read as American ("06 12 34 56 78" in region US) is possible (ten
+// digits) but not valid, so a caller that can choose among regions prefers
+// one where it is valid.
+func ReadPhone(raw, region string) (e164 string, valid bool, err error) {
 	s := strings.TrimSpace(raw)
 	if err := CheckPhoneShape(s); err != nil {
-		return "", err
+		return "", false, err
 	}
 	if s[0] == '+' {
 		region = ""
 	} else {
 		region = strings.ToUpper(strings.TrimSpace(region))
 		if region == "" {
-			return "", fmt.Errorf("phone: %w: a national number needs a region", ErrInvalidPhone)
+			return "", false, fmt.Errorf("phone: %w: a national number needs a region", ErrInvalidPhone)
 		}
 		if !KnownRegion(region) {
-			return "", fmt.Errorf("phone: %w: unknown region", ErrInvalidPhone)
+			return "", false, fmt.Errorf("phone: %w: unknown region", ErrInvalidPhone)
 		}
 	}
 	num, err := phonenumbers.Parse(s, region)
 	if err != nil {
 		// libphonenumber's errors are fixed texts, without the number.
-		return "", fmt.Errorf("phone: %w: %w", ErrInvalidPhone, err)
+		return "", false, fmt.Errorf("phone: %w: %w", ErrInvalidPhone, err)
 	}
 	possible := phonenumbers.IsPossibleNumberWithReason(num)
-	if possible != phonenumbers.IS_POSSIBLE && !phonenumbers.IsValidNumber(num) {
-		return "", fmt.Errorf("phone: %w: %s", ErrInvalidPhone, reasonText(possible))
+	valid = phonenumbers.IsValidNumber(num)
+	if possible != phonenumbers.IS_POSSIBLE && !valid {
+		return "", false, fmt.Errorf("phone: %w: %s", ErrInvalidPhone, reasonText(possible))
 	}
-	e164 := phonenumbers.Format(num, phonenumbers.E164)
+	e164 = phonenumbers.Format(num, phonenumbers.E164)
 	if len(e164) < 2 || e164[0] != '+' || len(e164)-1 > maxE164Digits {
-		return "", fmt.Errorf("phone: %w: more than %d digits", ErrInvalidPhone, maxE164Digits)
+		return "", false, fmt.Errorf("phone: %w: more than %d digits", ErrInvalidPhone, maxE164Digits)
 	}
 	// Read back, the result must name the same number: it does not for
 	// degenerate inputs (all zeros after a trunk prefix).
 	if back, err := phonenumbers.Parse(e164, ""); err != nil || phonenumbers.Format(back, phonenumbers.E164) != e164 {
-		return "", fmt.Errorf("phone: %w: not a complete number", ErrInvalidPhone)
+		return "", false, fmt.Errorf("phone: %w: not a complete number", ErrInvalidPhone)
 	}
-	return e164, nil
+	return e164, valid, nil
 }
 
 // CheckPhoneShape refuses, cheaply and before any parsing, what cannot be a

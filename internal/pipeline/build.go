@@ -312,15 +312,9 @@ func contactOf(traits map[string]any, src blueprint.Source, in *signal.Integrati
 		if len(regions) == 0 {
 			regions = append(regions, "") // an international number needs none
 		}
-		var err error
-		for _, region := range regions {
-			var p string
-			if p, err = phones.normalize(raw, region); err == nil {
-				c.Phone = p
-				break
-			}
-		}
-		if err != nil {
+		if p, err := phones.best(raw, regions); err == nil {
+			c.Phone = p
+		} else {
 			notes = append(notes, phoneNote(regions))
 		}
 	}
@@ -354,8 +348,9 @@ type phoneCache struct {
 }
 
 type phoneResult struct {
-	e164 string
-	err  error
+	e164  string
+	valid bool
+	err   error
 }
 
 const (
@@ -363,29 +358,49 @@ const (
 	phoneCacheBytes = 1 << 20
 )
 
-func (c *phoneCache) normalize(raw, region string) (string, error) {
+// best reads raw with each region in turn and keeps the first reading
+// libphonenumber finds valid, else the first it finds possible: a visitor's
+// browser may say en-US while the number is French, which the
+// integration's default region (FR) reads as valid.
+func (c *phoneCache) best(raw string, regions []string) (string, error) {
+	var first phoneResult
+	for i, region := range regions {
+		r := c.read(raw, region)
+		if r.err == nil && r.valid {
+			return r.e164, nil
+		}
+		if i == 0 || (first.err != nil && r.err == nil) {
+			first = r
+		}
+	}
+	return first.e164, first.err
+}
+
+func (c *phoneCache) read(raw, region string) phoneResult {
 	raw = strings.TrimSpace(raw)
 	if err := contact.CheckPhoneShape(raw); err != nil {
-		return "", err
+		return phoneResult{err: err}
 	}
 	if len(region) > 2 {
 		region = "" // not a region code: NormalizePhone refuses it anyway
 	}
 	if c == nil {
-		return contact.NormalizePhone(raw, region)
+		e, valid, err := contact.ReadPhone(raw, region)
+		return phoneResult{e, valid, err}
 	}
 	k := [2]string{raw, region}
 	if r, ok := c.m[k]; ok {
-		return r.e164, r.err
+		return r
 	}
-	e, err := contact.NormalizePhone(raw, region)
+	e, valid, err := contact.ReadPhone(raw, region)
 	size := len(raw) + len(region) + len(e)
 	if c.m == nil || len(c.m) >= phoneCacheSize || c.bytes+size > phoneCacheBytes {
 		c.m, c.bytes = make(map[[2]string]phoneResult, 1024), 0
 	}
 	// Copies, so a key never pins the (large) event payload it was cut from.
 	k = [2]string{strings.Clone(raw), strings.Clone(region)}
-	c.m[k] = phoneResult{e, err}
+	r := phoneResult{e, valid, err}
+	c.m[k] = r
 	c.bytes += size
-	return e, err
+	return r
 }

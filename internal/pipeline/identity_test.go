@@ -295,6 +295,7 @@ func TestPhone(t *testing.T) {
 		{"locale wins over default region", `{"email":"p@example.com","phone":"07700 900123"}`, `{"locale":"en-GB"}`, "US", contactWant{email: "p@example.com", phone: "+447700900123"}, false},
 		{"locale without region falls back to default", `{"email":"p@example.com","phone":"07700 900123"}`, `{"locale":"fr"}`, "GB", contactWant{email: "p@example.com", phone: "+447700900123"}, false},
 		{"en-US browser, GB shop: the default region reads it", `{"email":"p@example.com","phone":"07700 900789"}`, `{"locale":"en-US"}`, "GB", contactWant{email: "p@example.com", phone: "+447700900789"}, false},
+		{"en-US browser, FR shop: the region where it is valid wins", `{"email":"p@example.com","phone":"06 12 34 56 78"}`, `{"locale":"en-US"}`, "FR", contactWant{email: "p@example.com", phone: "+33612345678"}, false},
 		{"neither the locale's nor the default region reads it", `{"email":"p@example.com","phone":"07700 900789"}`, `{"locale":"en-US"}`, "US", contactWant{email: "p@example.com"}, true},
 		{"phone only", `{"phone":"+447700900123","first_name":"Pho"}`, `{}`, "", contactWant{phone: "+447700900123", firstName: "Pho"}, false},
 		{"national without any region", `{"email":"p@example.com","phone":"07700 900123"}`, `{}`, "", contactWant{email: "p@example.com"}, true},
@@ -355,15 +356,31 @@ func digits(s string) string {
 }
 
 // TestPhoneReadWhereItWasGiven: a national number given with a browser
-// locale stays readable on later events without one (server-side).
+// locale, valid there, stays readable on later events without one
+// (server-side). (Ofcom's drama range, 07700 900xxx, is possible but not
+// valid: a real mobile range here.)
 func TestPhoneReadWhereItWasGiven(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.install(t)
-	b.send(t, `{"type":"identify","messageId":"id-1","userId":"u1","context":{"locale":"en-GB"},"traits":{"phone":"07700 900123"}}`,
+	b.send(t, `{"type":"identify","messageId":"id-1","userId":"u1","context":{"locale":"en-GB"},"traits":{"phone":"07400 123456"}}`,
 		`{"type":"track","event":"Signed Up","messageId":"m1","userId":"u1"}`)
 	b.process(t)
-	checkContact(t, b, "m1", contactWant{phone: "+447700900123"})
+	checkContact(t, b, "m1", contactWant{phone: "+447400123456"})
+}
+
+// TestPhoneKeptWhereOnlyPossible: a national number that the identify's
+// locale reads as only possible (a French mobile under en-US: ten digits,
+// no such American number) is kept as given, so a later event's locale
+// reads it as what it is.
+func TestPhoneKeptWhereOnlyPossible(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.install(t)
+	b.send(t, `{"type":"identify","messageId":"id-1","userId":"u1","context":{"locale":"en-US"},"traits":{"phone":"06 12 34 56 78"}}`,
+		`{"type":"track","event":"Signed Up","messageId":"m1","userId":"u1","context":{"locale":"fr-FR"}}`)
+	b.process(t)
+	checkContact(t, b, "m1", contactWant{phone: "+33612345678"})
 }
 
 // TestPhoneNote: the note names the regions tried, so a marketer sees which

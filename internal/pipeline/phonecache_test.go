@@ -27,7 +27,8 @@ func TestPhoneCacheRefusesImplausible(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var c phoneCache
-			got, err := c.normalize(tt.raw, "GB")
+			r := c.read(tt.raw, "GB")
+			got, err := r.e164, r.err
 			if got != tt.want || (err == nil) != (tt.want != "") {
 				t.Fatalf("normalize = %q, %v; want %q", got, err, tt.want)
 			}
@@ -55,7 +56,7 @@ func TestPhoneCacheBounded(t *testing.T) {
 			t.Parallel()
 			var c phoneCache
 			for i := range tt.n {
-				c.normalize(tt.phone(i), "GB")
+				c.read(tt.phone(i), "GB")
 				if len(c.m) > phoneCacheSize || c.bytes > phoneCacheBytes {
 					t.Fatalf("after %d phones: %d entries, %d bytes; bounds %d, %d", i+1, len(c.m), c.bytes, phoneCacheSize, phoneCacheBytes)
 				}

@@ -312,9 +312,11 @@ func (p *Processor) prepare(ctx context.Context, limit int, before *prepared, ov
 }
 
 // canonicalPhone stores a phone trait in E.164 when the event that brings it
-// says where the visitor is (context.locale): a national number given in the
-// browser stays readable on later events, server-side ones included, that
-// carry no locale. A number it cannot read is kept as given.
+// says where the visitor is (context.locale) and the number is valid there:
+// a national number given in the browser stays readable on later events,
+// server-side ones included, that carry no locale. A number it cannot read,
+// or reads as only possible (a French mobile under en-US), is kept as given,
+// for a later event's locale or the integration's default region to read.
 func (p *Processor) canonicalPhone(traits map[string]any, src blueprint.Source) {
 	raw, ok := traits["phone"].(string)
 	if !ok || raw == "" {
@@ -326,8 +328,8 @@ func (p *Processor) canonicalPhone(traits map[string]any, src blueprint.Source) 
 			region = contact.RegionFromLocale(s)
 		}
 	}
-	if e164, err := p.phones.normalize(raw, region); err == nil {
-		traits["phone"] = e164
+	if r := p.phones.read(raw, region); r.err == nil && r.valid {
+		traits["phone"] = r.e164
 	}
 }
 
