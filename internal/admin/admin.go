@@ -191,7 +191,7 @@ func (s *Server) routes() {
 	s.mux.handle("PATCH /v1/admin/integrations/{id}/blueprint/events/{name}", s.authed(s.handlePatchBlueprintEvent))
 
 	s.mux.handle("GET /v1/admin/live-events", s.authed(s.handleListLiveEvents))
-	s.mux.handle("GET /v1/admin/live-events/stream", s.authed(s.handleStreamLiveEvents))
+	s.mux.handle("GET "+liveStreamPath, s.authed(s.handleStreamLiveEvents))
 	s.mux.handle("GET /v1/admin/live-events/counts", s.authed(s.handleCountLiveEvents))
 	s.mux.handle("GET /v1/admin/live-events/{id}", s.authed(s.handleGetLiveEvent))
 	s.mux.handle("POST /v1/admin/live-events/{id}/replay", s.authed(s.handleReplayLiveEvent))
@@ -254,13 +254,18 @@ func (s *Server) authed(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// liveStreamPath is the one route that takes its access token as a query
+// parameter (access_token): EventSource cannot set headers. A token in a
+// URL can reach proxy logs and browser history, so no other route takes one.
+const liveStreamPath = "/v1/admin/live-events/stream"
+
 func (s *Server) authenticate(r *http.Request) (*token.Claims, error) {
 	h := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
 		// EventSource cannot set headers: the stream may pass the token
 		// as a query parameter.
-		if q := r.URL.Query().Get("access_token"); q != "" && strings.HasSuffix(r.URL.Path, "/stream") {
+		if q := r.URL.Query().Get("access_token"); q != "" && r.Method == http.MethodGet && r.URL.Path == liveStreamPath {
 			tok = q
 		} else {
 			return nil, signal.Errorf(signal.EUNAUTHORIZED, "missing access token: send Authorization: Bearer <access_token> from /v1/admin/auth/login")

@@ -243,3 +243,27 @@ func TestLiveHubBounds(t *testing.T) {
 		})
 	}
 }
+
+// TestAccessTokenOnlyOnTheStream: a token in the query string (which
+// reaches proxy logs and browser history) is taken by the Live Events
+// stream alone, not by another route whose path ends in /stream.
+func TestAccessTokenOnlyOnTheStream(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, tt := range []struct{ method, path string }{
+		{"DELETE", "/v1/admin/users/stream"},
+		{"GET", "/v1/admin/users/stream"},
+		{"PATCH", "/v1/admin/integrations/int_x/blueprint/events/stream"},
+		{"GET", "/v1/admin/live-events/stream/"},
+	} {
+		req, _ := http.NewRequest(tt.method, b.srv.URL+tt.path+"?access_token="+b.token, strings.NewReader(`{}`))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s %s with access_token: %d, want 401", tt.method, tt.path, resp.StatusCode)
+		}
+	}
+}

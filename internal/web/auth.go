@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -11,10 +12,22 @@ type loginPage struct {
 	Error string
 }
 
-// safeNext keeps a post-login redirect on this site.
+// safeNext keeps a post-login redirect on this site: a path of its own,
+// with no backslash or control character or space anywhere (browsers drop
+// tabs and newlines from a URL, so "/\t/evil.example" is "//evil.example"),
+// and no scheme or host.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/integrations"
+	const home = "/integrations"
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsRune(next, '\\') {
+		return home
+	}
+	for i := 0; i < len(next); i++ {
+		if next[i] <= ' ' || next[i] == 0x7f {
+			return home
+		}
+	}
+	if u, err := url.Parse(next); err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return home
 	}
 	return next
 }

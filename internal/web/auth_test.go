@@ -258,3 +258,28 @@ func readSessionCookie(t *testing.T, value string) *session {
 	}
 	return s
 }
+
+// TestSafeNext: a post-login redirect stays on this site, whatever a link
+// puts in next (browsers drop tabs and newlines from a URL, and read a
+// backslash as a slash).
+func TestSafeNext(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ next, want string }{
+		{"/pipelines", "/pipelines"},
+		{"/live-events?status=failed&q=a%40b", "/live-events?status=failed&q=a%40b"},
+		{"", "/integrations"},
+		{"https://evil.example/", "/integrations"},
+		{"//evil.example", "/integrations"},
+		{"/\\evil.example", "/integrations"},
+		{"/\t/evil.example", "/integrations"},
+		{"/\n/evil.example", "/integrations"},
+		{"/%09/evil.example", "/%09/evil.example"}, // escaped: a path on this site
+		{"/ /evil.example", "/integrations"},
+		{"/a\\b", "/integrations"},
+		{"/\x7f/evil.example", "/integrations"},
+	} {
+		if got := safeNext(tt.next); got != tt.want {
+			t.Errorf("safeNext(%q) = %q, want %q", tt.next, got, tt.want)
+		}
+	}
+}
