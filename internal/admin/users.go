@@ -8,6 +8,7 @@ import (
 
 	"github.com/signalhq/signal/internal/signal"
 	"github.com/signalhq/signal/internal/store"
+	"github.com/signalhq/signal/internal/token"
 )
 
 // userView is a user as the API shows it: never the password or its hash.
@@ -121,6 +122,11 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p.PasswordHash = &hash
+		// Every other session of the user ends; one changing their own
+		// password stays signed in here.
+		if c, ok := r.Context().Value(ctxKey{}).(*token.Claims); ok && c.Subject == p.ID {
+			p.KeepSessionID = c.SessionID
+		}
 		changes = append(changes, "password replaced")
 	}
 	u, err := s.store.UpdateUser(r.Context(), p)

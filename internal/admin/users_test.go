@@ -329,3 +329,28 @@ func TestUserCacheBounded(t *testing.T) {
 		t.Fatalf("user cache holds %d entries, bound is %d", n, userCacheMax)
 	}
 }
+
+// TestNewPasswordEndsOtherSessions: an admin who replaces their own password
+// stays signed in on the session that did it, and their other sessions
+// (a leaked password's) can no longer renew.
+func TestNewPasswordEndsOtherSessions(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	login := func() tokenPair {
+		var p tokenPair
+		if code := b.callAs(t, "", "POST", "/v1/admin/auth/login", `{"email":"admin@example.com","password":"`+testPassword+`"}`, &p); code != 200 {
+			t.Fatalf("login: %d", code)
+		}
+		return p
+	}
+	here, elsewhere := login(), login()
+	if code := b.callAs(t, here.AccessToken, "PATCH", "/v1/admin/users/"+b.adminID(t), `{"password":"another long password"}`, nil); code != 200 {
+		t.Fatalf("password change: %d", code)
+	}
+	if code := b.callAs(t, "", "POST", "/v1/admin/auth/refresh", `{"refresh_token":"`+elsewhere.RefreshToken+`"}`, nil); code != 401 {
+		t.Fatalf("the other session's refresh: %d, want 401", code)
+	}
+	if code := b.callAs(t, "", "POST", "/v1/admin/auth/refresh", `{"refresh_token":"`+here.RefreshToken+`"}`, nil); code != 200 {
+		t.Fatalf("this session's refresh: %d, want 200", code)
+	}
+}

@@ -64,6 +64,10 @@ type UpdateUserParams struct {
 	ID           string
 	Role         *string
 	PasswordHash *string
+	// KeepSessionID, with a new PasswordHash, is the one session of the
+	// user that stays signed in (the user changing their own password);
+	// every other session is revoked and its refresh token deleted.
+	KeepSessionID string
 }
 
 type DeleteUserParams struct {

@@ -111,7 +111,23 @@ func (s *Store) UpdateUser(ctx context.Context, p store.UpdateUserParams) (*sign
 		if p.PasswordHash != nil {
 			u.PasswordHash = *p.PasswordHash
 		}
-		_, err = tx.Exec(ctx, `UPDATE users SET role = ?, password_hash = ? WHERE id = ?`, u.Role, u.PasswordHash, u.ID)
+		if _, err = tx.Exec(ctx, `UPDATE users SET role = ?, password_hash = ? WHERE id = ?`, u.Role, u.PasswordHash, u.ID); err != nil {
+			return err
+		}
+		if p.PasswordHash == nil {
+			return nil
+		}
+		// A new password signs the user out everywhere else (a leaked
+		// password's sessions end with it): their sessions are revoked
+		// until their refresh tokens would have run out, and those deleted.
+		if _, err := tx.Exec(ctx, `INSERT INTO revoked_sessions (session_id, expires_at)
+			SELECT session_id, MAX(expires_at) FROM refresh_tokens WHERE user_id = ? AND session_id <> '' AND session_id <> ?
+			GROUP BY session_id
+			ON CONFLICT (session_id) DO UPDATE SET expires_at = `+s.X.d.Greatest+`(revoked_sessions.expires_at, excluded.expires_at)`,
+			u.ID, p.KeepSessionID); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM refresh_tokens WHERE user_id = ? AND session_id <> ?`, u.ID, p.KeepSessionID)
 		return err
 	})
 	if NoRows(err) {

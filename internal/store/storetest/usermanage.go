@@ -33,6 +33,37 @@ func exerciseUserManagement(t *testing.T, newStore func(t *testing.T) store.Stor
 
 	ptr := func(s string) *string { return &s }
 
+	// A new password signs the user out everywhere but the session kept:
+	// the others are revoked and their refresh tokens gone; a role change
+	// alone signs no one out.
+	t.Run("NewPasswordEndsOtherSessions", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		createUser(t, bundle, "usr_1", "ana@shop.example", signal.RoleAdmin)
+		createUser(t, bundle, "usr_2", "bo@shop.example", signal.RoleEditor)
+		tokens := map[string]signal.RefreshToken{
+			"kept":  {Hash: "h-kept", UserID: "usr_1", SessionID: "ses_kept", ExpiresAt: bundle.now.Add(time.Hour)},
+			"other": {Hash: "h-other", UserID: "usr_1", SessionID: "ses_other", ExpiresAt: bundle.now.Add(2 * time.Hour)},
+			"bo":    {Hash: "h-bo", UserID: "usr_2", SessionID: "ses_bo", ExpiresAt: bundle.now.Add(time.Hour)},
+		}
+		for _, tok := range tokens {
+			requireNoError(t, bundle.store.CreateRefreshToken(bundle.ctx, store.CreateRefreshTokenParams{Token: tok}))
+		}
+		_, err := bundle.store.UpdateUser(bundle.ctx, store.UpdateUserParams{ID: "usr_2", Role: ptr(signal.RoleViewer)})
+		requireNoError(t, err)
+		_, err = bundle.store.UpdateUser(bundle.ctx, store.UpdateUserParams{ID: "usr_1", PasswordHash: ptr("new-hash"), KeepSessionID: "ses_kept"})
+		requireNoError(t, err)
+		for name, want := range map[string]bool{"kept": false, "other": true, "bo": false} {
+			tok := tokens[name]
+			revoked, err := bundle.store.SessionRevoked(bundle.ctx, store.SessionRevokedParams{SessionID: tok.SessionID, Now: bundle.now.Add(90 * time.Minute)})
+			requireNoError(t, err)
+			got, err := bundle.store.ConsumeRefreshToken(bundle.ctx, store.ConsumeRefreshTokenParams{Hash: tok.Hash, Now: bundle.now})
+			if revoked != want || (err == nil) == want {
+				t.Errorf("session %s: revoked %v, refresh %+v %v; want revoked %v and its refresh token gone with it", name, revoked, got, err, want)
+			}
+		}
+	})
+
 	t.Run("CreateUserEmailConflictIgnoresCase", func(t *testing.T) {
 		t.Parallel()
 		bundle := setup(t)
