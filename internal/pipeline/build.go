@@ -187,6 +187,13 @@ func buildGuarded(h Hasher, phones *phoneCache, guard *typeGuard, vendor integra
 		d.Reason = signal.ReasonUnsupportedType
 		return d
 	}
+	if call == integration.CallTrack && (key == blueprint.PageKey || key == blueprint.IdentifyKey) {
+		// Those keys name page and identify calls in a blueprint: a track
+		// event named so is neither.
+		d.Reason = signal.ReasonEventNotEnabled
+		d.Note = fmt.Sprintf("A track event named %q is not a %s call; send it as one, or give it another name.", key, key)
+		return d
+	}
 	src = src.WithEventTime(ev.Timestamp)
 	res := blueprint.Apply(in.Blueprint, key, src)
 	if !res.Enabled {

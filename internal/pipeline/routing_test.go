@@ -26,6 +26,11 @@ func TestFilteredReasons(t *testing.T) {
 	}{
 		{"track not in the blueprint", nil, `{"type":"track","event":"Cart Viewed","messageId":"m1","userId":"u1"}`,
 			signal.StatusFiltered, signal.ReasonEventNotEnabled, false},
+		{"a track named page is not a page view", nil, `{"type":"track","event":"page","messageId":"m1","userId":"u1","properties":{"url":"https://shop.example.com/"}}`,
+			signal.StatusFiltered, signal.ReasonEventNotEnabled, false},
+		{"a track named identify is not an identify", func(in *signal.Integration) { in.Blueprint.Defaults.Action = "forward" },
+			`{"type":"track","event":"identify","messageId":"m1","userId":"u1"}`,
+			signal.StatusFiltered, signal.ReasonEventNotEnabled, false},
 		{"event names are case-sensitive", nil, `{"type":"track","event":"order completed","messageId":"m1","userId":"u1"}`,
 			signal.StatusFiltered, signal.ReasonEventNotEnabled, false},
 		{"identify", nil, `{"type":"identify","messageId":"m1","userId":"u1","traits":{"plan":"pro"}}`,
