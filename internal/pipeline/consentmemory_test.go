@@ -6,6 +6,7 @@ import (
 
 	"github.com/signalhq/signal/internal/integration/omnisend"
 	"github.com/signalhq/signal/internal/signal"
+	"github.com/signalhq/signal/internal/store"
 )
 
 // TestConsentMemory: a server-side event without a consent context uses
@@ -31,7 +32,7 @@ func TestConsentMemory(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
-			b.install(t)
+			in := b.install(t)
 			var msgs []string
 			for i, ctx := range tt.browser {
 				msgs = append(msgs, `{"type":"page","messageId":"p`+string(rune('0'+i))+`","anonymousId":"a1","properties":{"url":"https://shop.example.com/"}`+ctx+`}`)
@@ -45,6 +46,22 @@ func TestConsentMemory(t *testing.T) {
 			wantStatus(t, le, signal.StatusPending, "")
 			if got := payloadOf(t, le).Properties["marketing_consent"]; got != tt.want {
 				t.Fatalf("marketing_consent %v, want %s (payload %s)", got, tt.want, le.Payload)
+			}
+			// A replay rebuilds with the consent the event was processed
+			// with, remembered or its own.
+			det, err := b.db.GetLiveEvent(t.Context(), store.GetLiveEventParams{ID: le.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev := &signal.Event{MessageID: "m1", PipelineID: pipA, Type: signal.TypeTrack, Event: "Order Completed",
+				Timestamp: b.now, ReceivedAt: b.now, Trust: signal.TrustServer,
+				Payload: []byte(`{"type":"track","event":"Order Completed","messageId":"m1","userId":"u1"` + tt.order + `,` + orderProps + `}`)}
+			d, err := Rebuild(b.box, omnisend.New(omnisend.Options{BaseURL: "http://127.0.0.1:1"}), in, &signal.Delivery{ID: 1}, ev, det.Processed, b.now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := payloadOf(t, &signal.LiveEvent{Payload: d.Payload}).Properties["marketing_consent"]; got != tt.want {
+				t.Fatalf("replayed marketing_consent %v, want %s (payload %s)", got, tt.want, d.Payload)
 			}
 		})
 	}

@@ -28,12 +28,16 @@ func Rebuild(h Hasher, vendor integration.Vendor, in *signal.Integration, old *s
 	}
 	e := *ev
 	var traits map[string]any
+	consent := Consent(src)
 	if len(processed) > 0 {
 		var pr signal.Processed
 		if err := json.Unmarshal(processed, &pr); err != nil {
 			return nil, fmt.Errorf("rebuild delivery %d: processed event: %w", old.ID, err)
 		}
 		e.UserID, e.AnonymousID, traits = pr.UserID, pr.AnonymousID, pr.Traits
+		// The consent the event was processed with: its own, or the one
+		// its visitor's profile remembered (a server-side order).
+		consent = consentOf(pr.Consent, consent)
 	} else {
 		if v, ok := blueprint.Lookup(src, "userId"); ok {
 			e.UserID = idString(v)
@@ -44,10 +48,22 @@ func Rebuild(h Hasher, vendor integration.Vendor, in *signal.Integration, old *s
 		traits = eventTraits(src, e.Type)
 	}
 	var phones phoneCache
-	d := build(h, &phones, vendor, in, &e, src, traits, now)
+	d := buildGuarded(h, &phones, nil, vendor, in, &e, src, traits, consent, now)
 	d.ID = old.ID
 	// A replay gives the event a fresh window: the blueprint's max age
 	// counts from the replay, not from when the event first came.
 	d.ExpiresAt = time.Time{}
 	return d, nil
+}
+
+// consentOf reads a consent as signal.Processed keeps it
+// (integration.Consent's String); an empty one, from a processed event
+// stored before it was kept, is fallback.
+func consentOf(word string, fallback integration.Consent) integration.Consent {
+	for _, c := range []integration.Consent{integration.ConsentGranted, integration.ConsentDenied, integration.ConsentUnknown} {
+		if word == c.String() {
+			return c
+		}
+	}
+	return fallback
 }
