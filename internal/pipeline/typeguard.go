@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/signalhq/signal/internal/signal"
@@ -205,8 +206,14 @@ func typeNoun(t string) string {
 func coerceTo(v any, to string) (any, bool) {
 	switch to {
 	case "number":
+		// A JSON number alone, fitting a double: json.Valid also takes
+		// "12 " (trailing space) and "1e999", which written as a number
+		// would make the payload invalid or unreadable.
 		s, ok := v.(string)
-		if !ok || s == "" || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) || !json.Valid([]byte(s)) {
+		if !ok || s == "" || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) || strings.TrimSpace(s) != s || !json.Valid([]byte(s)) {
+			return nil, false
+		}
+		if _, err := strconv.ParseFloat(s, 64); err != nil {
 			return nil, false
 		}
 		return json.Number(s), true
