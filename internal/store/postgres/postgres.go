@@ -163,6 +163,7 @@ func (db *DB) dialect() sqlstore.Dialect {
 		Least:       "LEAST",
 		True:        "TRUE",
 		SkipLocked:  " FOR UPDATE SKIP LOCKED",
+		ForUpdate:   " FOR UPDATE",
 		JSONParam:   "?::text::jsonb",
 		JSONText:    "::text",
 		IsUnique:    isUnique,

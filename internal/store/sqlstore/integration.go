@@ -100,20 +100,27 @@ func (s *Store) UpdateIntegration(ctx context.Context, p store.UpdateIntegration
 // time each was held (from the pause, or from its own arrival if later,
 // until now) counts neither toward its max_age (expires_at, from its
 // receipt; one that had expired before the pause stays expired) nor toward
-// the 24 h its retries may take (created_at; delivery.Engine). It does
-// nothing for an integration that is not paused. One statement over the
-// integration's queue: on a long pause of a busy store, a few seconds of the
-// writer, once.
+// the 24 h its retries may take (created_at; delivery.Engine). It reads the
+// integration's row locked (two nodes resuming it at once shift once) and
+// does nothing for an integration that is not paused. One statement over
+// the integration's queue: on a long pause of a busy store, a few seconds of
+// the writer, once.
 func resumeHeld(ctx context.Context, tx *Tx, integrationID string, now int64) error {
+	var since int64
+	err := tx.QueryRow(ctx, `SELECT held_since FROM integrations WHERE id = ? AND status = `+IntegrationPaused+tx.x.d.ForUpdate,
+		integrationID).Scan(&since)
+	if NoRows(err) || (err == nil && since <= 0) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
 	g := tx.x.d.Greatest
-	since := g + `(h.since, received_at)`
-	_, err := tx.Exec(ctx, `UPDATE deliveries SET
-		expires_at = CASE WHEN expires_at > `+since+` THEN expires_at + `+g+`(? - `+since+`, 0) ELSE expires_at END,
-		created_at = created_at + `+g+`(? - `+g+`(h.since, created_at), 0)
-		FROM (SELECT held_since AS since FROM integrations
-			WHERE id = ? AND status = `+IntegrationPaused+` AND held_since > 0) h
-		WHERE deliveries.integration_id = ? AND deliveries.status = `+Pending,
-		now, now, integrationID, integrationID)
+	_, err = tx.Exec(ctx, `UPDATE deliveries SET
+		expires_at = CASE WHEN expires_at > `+g+`(?, received_at) THEN expires_at + `+g+`(? - `+g+`(?, received_at), 0) ELSE expires_at END,
+		created_at = created_at + `+g+`(? - `+g+`(?, created_at), 0)
+		WHERE integration_id = ? AND status = `+Pending,
+		since, now, since, now, since, integrationID)
 	return err
 }
 

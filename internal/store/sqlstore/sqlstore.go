@@ -43,6 +43,9 @@ type Dialect struct {
 	// SkipLocked follows a SELECT to lock its rows, skipping those another
 	// transaction holds (SQLite has one writer: empty).
 	SkipLocked string
+	// ForUpdate follows a SELECT to lock its rows until the transaction
+	// ends (SQLite has one writer: empty).
+	ForUpdate string
 	// IsUnique reports a unique-constraint violation.
 	IsUnique func(error) bool
 	// LockAdmins, if set, runs first in a transaction that could remove
