@@ -70,8 +70,11 @@ func (s *Server) handleCreateBackfill(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A history may take longer to upload than the listener's read
-	// deadline, meant for small bodies: this route's body gets its own.
-	_ = http.NewResponseController(w).SetReadDeadline(s.now().Add(backfillReadTimeout))
+	// deadline, meant for small bodies: this route's body gets its own. A
+	// network deadline is wall-clock time, not the server's clock (tests
+	// set that in the past: the connection then timed out under the next
+	// request on it, which failed with "context canceled").
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(backfillReadTimeout))
 	// The compressed body is bounded too (gzip is bounded after
 	// decompression by Decode).
 	lim := backfill.DefaultLimits
